@@ -1,0 +1,89 @@
+"""Configuration: defaults, then a mapping passed to create_app, or CDS_<KEY> environment variables.
+
+The key names are a contract other tools rely on (REQUIRE_JWT, TRUSTED_ISSUERS, PUBLIC_BASE_URL,
+FEEDBACK_DATABASE); everything else has a safe default.
+"""
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Trust
+    "REQUIRE_JWT": True,
+    "TRUSTED_ISSUERS": [],  # [{"iss": ..., "jku": ...} | {"iss": ..., "jwks": {...}}, optional "tenant"]
+    "PUBLIC_BASE_URL": None,  # None: the URL the request arrived on (set it behind a proxy)
+    "JWT_ALGORITHMS": ["ES384", "RS384", "ES256", "RS256"],
+    "JWT_LEEWAY_SECONDS": 60,
+    "JWT_MAX_LIFETIME_SECONDS": 3600,  # a client token living longer than the replay window is refused
+    "JWT_MAX_BYTES": 8192,
+    "JWKS_CACHE_SECONDS": 3600,
+    "JWKS_MIN_REFRESH_SECONDS": 30,  # an unknown kid may not trigger key fetches faster than this
+    "JWKS_TIMEOUT_SECONDS": 3.0,
+    # Storage
+    "FEEDBACK_DATABASE": None,  # None: sqlite file in the instance folder
+    # HTTP
+    "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
+    "CORS_ORIGINS": ["*"],
+    # Fetching from the EHR's FHIR server when prefetch is missing
+    "FHIR_CONNECT_TIMEOUT_SECONDS": 2.0,
+    "FHIR_READ_TIMEOUT_SECONDS": 5.0,
+    "FHIR_FETCH_DEADLINE_SECONDS": 5.0,
+    "FHIR_MAX_PAGES": 20,
+    "FHIR_MAX_RESPONSE_BYTES": 16 * 1024 * 1024,
+    "FHIR_PAGE_SIZE": 200,
+    "FHIR_ALLOW_HTTP": False,  # plain http fhirServer only for local testing
+}
+
+_JSON_KEYS = {"TRUSTED_ISSUERS", "CORS_ORIGINS", "JWT_ALGORITHMS"}
+
+
+def _coerce(key: str, raw: str) -> Any:
+    default = DEFAULTS.get(key)
+    if key == "TRUSTED_ISSUERS":
+        # The environment names a JSON file holding the list (a secret-free file, mountable as a ConfigMap).
+        return json.loads(Path(raw).read_text(encoding="utf-8"))
+    if key in _JSON_KEYS:
+        raw = raw.strip()
+        return json.loads(raw) if raw.startswith("[") else [s.strip() for s in raw.split(",") if s.strip()]
+    if isinstance(default, bool):
+        if raw.strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.strip().lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"CDS_{key} must be true or false, not {raw!r}")
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Read CDS_<KEY> variables, and CDS_CONFIG_FILE (a JSON object of the same keys) below them."""
+    environ = os.environ if environ is None else environ
+    config: dict[str, Any] = {}
+    config_file = environ.get("CDS_CONFIG_FILE")
+    if config_file:
+        config.update(json.loads(Path(config_file).read_text(encoding="utf-8")))
+    for name, raw in environ.items():
+        if name.startswith("CDS_") and name != "CDS_CONFIG_FILE":
+            key = name[4:]
+            if key in DEFAULTS:
+                config[key] = _coerce(key, raw)
+    return config
+
+
+def validate(config: Mapping[str, Any]) -> None:
+    """Fail at start-up, not on the first request, when the configuration cannot work."""
+    for entry in config["TRUSTED_ISSUERS"]:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("iss"), str):
+            raise ValueError("each TRUSTED_ISSUERS entry needs an 'iss' string")
+        if ("jku" in entry) == ("jwks" in entry):
+            raise ValueError(f"trusted issuer {entry['iss']!r} needs exactly one of 'jku' or 'jwks'")
+    bad = set(config["JWT_ALGORITHMS"]) - {"ES384", "RS384", "ES256", "RS256", "ES512", "RS512", "PS384"}
+    if bad:
+        raise ValueError(f"JWT_ALGORITHMS may not include {sorted(bad)} (never 'none' or HS*)")

@@ -1,0 +1,112 @@
+"""The feedback store: SQLAlchemy Core, SQLite by default, any SQLAlchemy URL (PostgreSQL for scale-out).
+
+Two tables: the cards the service issued (so feedback, which carries only the card uuid, can be traced
+back to its hookInstance and topic) and the feedback itself, one row per feedback entry, never updated:
+the same card may get feedback more than once.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+
+from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event,
+                        insert, select)
+from sqlalchemy.engine import Engine
+
+metadata = MetaData()
+
+issued_cards = Table(
+    "issued_cards",
+    metadata,
+    Column("card_uuid", String(64), primary_key=True),
+    Column("hook_instance", String(64), nullable=False, index=True),
+    Column("service_id", String(64), nullable=False),
+    Column("topic", String(64)),
+    Column("indicator", String(16), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(64), nullable=False),
+    Column("card_uuid", String(200), nullable=False, index=True),
+    Column("hook_instance", String(64)),  # None when the card was not issued by this store's service
+    Column("topic", String(64)),
+    Column("outcome", String(16), nullable=False),
+    Column("accepted_suggestions", Text),  # JSON array of suggestion ids
+    Column("override_reason_system", String(200)),
+    Column("override_reason_code", String(200)),
+    Column("override_reason_display", String(500)),
+    Column("override_user_comment", Text),
+    Column("outcome_timestamp", String(40), nullable=False),  # as the client sent it (RFC 3339)
+    Column("client_iss", String(500)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url, pool_pre_ping=True)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _sqlite_durability(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA synchronous=FULL")  # a committed row survives power loss
+            cursor.execute("PRAGMA busy_timeout=5000")  # several workers share the file
+            cursor.close()
+    return engine
+
+
+class FeedbackStore:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        metadata.create_all(engine)
+
+    def record_issued_cards(self, service_id: str, hook_instance: str, cards: Iterable[Mapping]) -> None:
+        now = datetime.now(timezone.utc)
+        rows = [{"card_uuid": card["uuid"], "hook_instance": hook_instance, "service_id": service_id,
+                 "topic": ((card.get("source") or {}).get("topic") or {}).get("code"),
+                 "indicator": card["indicator"], "issued_at": now} for card in cards]
+        if rows:
+            with self.engine.begin() as connection:
+                connection.execute(insert(issued_cards), rows)
+
+    def add_feedback(self, service_id: str, entries: Iterable[Mapping], client_iss: str | None) -> int:
+        """Store every entry in one transaction; returns how many. Raises if the commit fails."""
+        entries = list(entries)
+        now = datetime.now(timezone.utc)
+        with self.engine.begin() as connection:
+            uuids = {entry["card"] for entry in entries}
+            known = {row.card_uuid: row for row in connection.execute(
+                select(issued_cards.c.card_uuid, issued_cards.c.hook_instance, issued_cards.c.topic)
+                .where(issued_cards.c.card_uuid.in_(uuids)))}
+            rows = []
+            for entry in entries:
+                issued = known.get(entry["card"])
+                reason = entry.get("overrideReason") or {}
+                coding = reason.get("reason") or {}
+                accepted = entry.get("acceptedSuggestions")
+                rows.append({
+                    "service_id": service_id,
+                    "card_uuid": entry["card"],
+                    "hook_instance": issued.hook_instance if issued else None,
+                    "topic": issued.topic if issued else None,
+                    "outcome": entry["outcome"],
+                    "accepted_suggestions": json.dumps([s["id"] for s in accepted]) if accepted else None,
+                    "override_reason_system": coding.get("system"),
+                    "override_reason_code": coding.get("code"),
+                    "override_reason_display": coding.get("display"),
+                    "override_user_comment": reason.get("userComment"),
+                    "outcome_timestamp": entry["outcomeTimestamp"],
+                    "client_iss": client_iss,
+                    "received_at": now,
+                })
+            connection.execute(insert(feedback), rows)
+        return len(rows)
+
+    def all_feedback(self) -> list[dict]:
+        with self.engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(select(feedback).order_by(feedback.c.id))]

@@ -1,0 +1,103 @@
+"""CDS Hooks endpoints. Each view: trust, parse, validate, act; errors leave through cds_service.errors."""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from .. import schemas
+from ..errors import BadRequest, ServiceError, Unauthorized
+from ..prefetch import resolve_patient_data
+from ..record import parse_record
+from ..services import SERVICES
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("cds", __name__)
+
+
+@bp.before_request
+def authenticate():
+    if request.method == "OPTIONS":
+        return None
+    state = current_app.extensions["cds"]
+    if state.verifier is None:
+        g.client = None
+        return None
+    g.client = state.verifier.verify(request.headers.get("Authorization"), audience=_endpoint_url())
+    return None
+
+
+@bp.get("/cds-services")
+def discovery():
+    return jsonify({"services": [service.discovery_entry() for service in SERVICES.values()]})
+
+
+@bp.post("/cds-services/<service_id>")
+def invoke(service_id: str):
+    service = _service(service_id)
+    body = _json_body("request")
+    if body["hook"] != service.hook:
+        raise BadRequest(f"service {service.id} answers the {service.hook} hook only", "hook")
+    state = current_app.extensions["cds"]
+    data = resolve_patient_data(body, state.fetch_settings)
+    record = parse_record(data.patient, data.resources, state.wanted)
+    cards = service.evaluate(record, body)
+    response = {"cards": cards}
+    _check_response(response)
+    state.feedback_store.record_issued_cards(service.id, body["hookInstance"], cards)
+    log.info("hookInstance=%s service=%s cards=%d sources=%s dropped=%s invalid=%s", body["hookInstance"],
+             service.id, len(cards), data.origin, dict(data.dropped), dict(record.invalid))
+    return jsonify(response)
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str):
+    service = _service(service_id)
+    body = _json_body("feedback")
+    client = g.get("client")
+    stored = current_app.extensions["cds"].feedback_store.add_feedback(
+        service.id, body["feedback"], client.iss if client else None)
+    log.info("feedback service=%s entries=%d", service.id, stored)
+    return jsonify({})
+
+
+def _service(service_id: str):
+    try:
+        return SERVICES[service_id]
+    except KeyError:
+        raise ServiceError(404, f"no CDS service with id {service_id!r}") from None
+
+
+def _json_body(schema_name: str) -> dict:
+    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before any parsing
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("the request body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    error = schemas.first_error(schema_name, body)
+    if error is not None:
+        path = schemas.error_path(error)
+        raise BadRequest(f"{path}: {schemas.safe_message(error)}", path)
+    return body
+
+
+def _check_response(response: dict) -> None:
+    if current_app.config["VALIDATE_RESPONSES"]:
+        error = schemas.first_error("response", response)
+        if error is not None:
+            raise RuntimeError(f"response fails its schema at {schemas.error_path(error)}: {error.message}")
+
+
+def _endpoint_url() -> str:
+    """The exact URL the client called, which its JWT's aud must equal."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if base:
+        return base.rstrip("/") + request.path
+    return request.base_url
+
+
+__all__ = ["bp", "Unauthorized"]

@@ -1,0 +1,125 @@
+"""Reading from the EHR's FHIR server when prefetch did not bring what the rules need.
+
+Safe by default: https only (unless FHIR_ALLOW_HTTP for local testing), no redirects, the access token
+sent only to fhirServer itself (a `next` link elsewhere is refused), caps on bytes, pages and time.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FetchError(Exception):
+    """Data could not be obtained. The message is safe to show: it never holds the token."""
+
+
+@dataclass(frozen=True)
+class FetchLimits:
+    connect_timeout: float
+    read_timeout: float
+    max_pages: int
+    max_response_bytes: int
+    page_size: int
+
+
+class FhirClient:
+    def __init__(self, base_url: str, access_token: str | None, session: requests.Session,
+                 limits: FetchLimits, deadline: float):
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Accept": FHIR_JSON}
+        if access_token:
+            self._headers["Authorization"] = f"Bearer {access_token}"
+        self._session = session
+        self._limits = limits
+        self._deadline = deadline  # time.monotonic() by which every fetch must be done
+
+    def read(self, path: str) -> dict:
+        return self._get(f"{self.base_url}/{path}")
+
+    def search(self, path: str, resource_type: str) -> list[dict]:
+        """Every entry of the search, following Bundle.link[next] within the server and the page cap."""
+        separator = "&" if "?" in path else "?"
+        url = f"{self.base_url}/{path}{separator}_count={self._limits.page_size}"
+        entries: list[dict] = []
+        seen: set[str] = set()
+        for _ in range(self._limits.max_pages):
+            seen.add(url)
+            bundle = self._get(url)
+            if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset":
+                raise FetchError(f"{resource_type} search did not return a searchset Bundle")
+            entries.extend(bundle.get("entry") or [])
+            url = next_link(bundle)
+            if url is None:
+                return entries
+            if url in seen:
+                raise FetchError(f"{resource_type} search paging loops back on itself")
+            if not self._is_on_server(url):
+                raise FetchError(f"{resource_type} search paging points outside fhirServer")
+        raise FetchError(f"{resource_type} search has more than {self._limits.max_pages} pages")
+
+    def _is_on_server(self, url: str) -> bool:
+        base, other = urlsplit(self.base_url), urlsplit(url)
+        return (other.scheme, other.netloc) == (base.scheme, base.netloc) and (
+            other.path == base.path or other.path.startswith(base.path + "/"))
+
+    def _get(self, url: str) -> dict:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError("fhirServer did not answer within the deadline")
+        timeout = (min(self._limits.connect_timeout, remaining), min(self._limits.read_timeout, remaining))
+        what = urlsplit(url).path.rsplit("/", 2)[-2:]
+        try:
+            with self._session.get(url, headers=self._headers, timeout=timeout, allow_redirects=False,
+                                   stream=True) as response:
+                if response.status_code != 200:
+                    raise FetchError(f"fhirServer answered {response.status_code} for {'/'.join(what)}")
+                body = _read_capped(response, self._limits.max_response_bytes, self._deadline)
+        except requests.Timeout:
+            raise FetchError("fhirServer did not answer in time") from None
+        except requests.RequestException as error:
+            raise FetchError(f"fhirServer could not be reached ({type(error).__name__})") from None
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise FetchError("fhirServer answered with malformed JSON") from None
+        if not isinstance(data, dict):
+            raise FetchError("fhirServer answered with something that is not a FHIR resource")
+        if data.get("resourceType") == "OperationOutcome":
+            raise FetchError("fhirServer answered with an OperationOutcome")
+        return data
+
+
+def _read_capped(response: requests.Response, cap: int, deadline: float) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared and declared.isdigit() and int(declared) > cap:
+        raise FetchError(f"fhirServer response larger than {cap} bytes")
+    chunks, size = [], 0
+    for chunk in response.iter_content(chunk_size=65536):
+        size += len(chunk)
+        if size > cap:
+            raise FetchError(f"fhirServer response larger than {cap} bytes")
+        if time.monotonic() > deadline:
+            raise FetchError("fhirServer did not answer within the deadline")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def next_link(bundle: dict) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return link["url"]
+    return None
+
+
+def check_server_url(url: str, allow_http: bool) -> None:
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (allow_http and parts.scheme == "http"):
+        if parts.netloc and not parts.username and not parts.password:
+            return
+    raise FetchError("fhirServer is not an https URL this service may call")

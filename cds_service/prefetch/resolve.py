@@ -1,0 +1,183 @@
+"""Prefetch, checked against the templates; what is missing or failed, fetched from fhirServer in parallel.
+
+CDS Hooks 2.0 tells three cases apart, and so do we:
+- key absent: the client chose not to (or could not) prefetch: fetch it;
+- value null: the client looked and there is no data: an empty list (for the Patient, fetch: every
+  patient exists);
+- an OperationOutcome, or a Bundle holding only one: the client's query failed: fetch it.
+Data that cannot be obtained ends the request with 412; the rules never run on a partial record.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from concurrent.futures import Executor, wait
+from dataclasses import dataclass, field
+
+import requests
+
+from ..errors import BadRequest, PreconditionFailed
+from .fetch import FetchError, FetchLimits, FhirClient, check_server_url, next_link
+from .templates import TEMPLATES, PrefetchTemplate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PatientData:
+    patient: dict
+    resources: dict[str, list[dict]]  # resource type -> raw resources of this patient
+    origin: dict[str, str] = field(default_factory=dict)  # key -> prefetch | prefetch-null | fetched
+    dropped: Counter = field(default_factory=Counter)  # why resources were set aside
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    session: requests.Session
+    executor: Executor
+    limits: FetchLimits
+    deadline_seconds: float
+    allow_http: bool
+
+
+_NEEDS_FETCH = object()
+
+
+def resolve_patient_data(body: dict, settings: FetchSettings) -> PatientData:
+    patient_id = body["context"]["patientId"]
+    prefetch = body.get("prefetch") or {}
+    data = PatientData(patient={}, resources={})
+    raw: dict[str, object] = {}
+    to_fetch: list[PrefetchTemplate] = []
+    for template in TEMPLATES:
+        value = _from_prefetch(template, prefetch, patient_id, data)
+        if value is _NEEDS_FETCH:
+            to_fetch.append(template)
+        else:
+            raw[template.key] = value
+    if to_fetch:
+        raw.update(_fetch(body, to_fetch, settings))
+        for template in to_fetch:
+            data.origin[template.key] = "fetched"
+
+    data.patient = raw["patient"]
+    if data.patient.get("id") != patient_id:
+        raise BadRequest("the Patient does not match context.patientId", "prefetch.patient")
+    for template in TEMPLATES:
+        if template.is_search:
+            data.resources[template.resource_type] = _own_resources(template, raw[template.key], patient_id,
+                                                                    data.dropped)
+    return data
+
+
+def _from_prefetch(template: PrefetchTemplate, prefetch: dict, patient_id: str, data: PatientData):
+    key = template.key
+    if key not in prefetch:
+        return _NEEDS_FETCH
+    value = prefetch[key]
+    if value is None:
+        if not template.is_search:
+            return _NEEDS_FETCH
+        data.origin[key] = "prefetch-null"
+        return []
+    resource_type = value.get("resourceType")
+    if resource_type == "OperationOutcome":
+        log.info("prefetch key %s carried an OperationOutcome; fetching it", key)
+        return _NEEDS_FETCH
+    if not template.is_search:
+        if resource_type != template.resource_type:
+            raise BadRequest(f"prefetch.{key} must be a {template.resource_type}", f"prefetch.{key}")
+        data.origin[key] = "prefetch"
+        return value
+    if resource_type != "Bundle" or not isinstance(value.get("entry", []), list):
+        raise BadRequest(f"prefetch.{key} must be a Bundle", f"prefetch.{key}")
+    entries = value.get("entry") or []
+    if entries and all(_is_outcome(entry) for entry in entries):
+        log.info("prefetch key %s carried only an OperationOutcome; fetching it", key)
+        return _NEEDS_FETCH
+    if next_link(value) is not None:
+        # The client sent the first page only; a partial record could hide a red flag.
+        return _NEEDS_FETCH
+    data.origin[key] = "prefetch"
+    return entries
+
+
+def _is_outcome(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    resource = entry.get("resource")
+    return isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome"
+
+
+def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings) -> dict[str, object]:
+    keys = ", ".join(t.key for t in templates)
+    server = body.get("fhirServer")
+    if not server:
+        raise PreconditionFailed(f"prefetch lacks {keys} and the request names no fhirServer to fetch them from",
+                                 "prefetch")
+    authorization = body.get("fhirAuthorization") or {}
+    try:
+        check_server_url(server, settings.allow_http)
+    except FetchError as error:
+        raise PreconditionFailed(f"cannot fetch {keys}: {error}", "fhirServer") from None
+    started = time.monotonic()
+    client = FhirClient(server, authorization.get("access_token"), settings.session, settings.limits,
+                        deadline=started + settings.deadline_seconds)
+    patient_id = body["context"]["patientId"]
+
+    def run(template: PrefetchTemplate):
+        query = template.render(patient_id)
+        if template.is_search:
+            return client.search(query, template.resource_type)
+        return client.read(query)
+
+    futures = {settings.executor.submit(run, t): t for t in templates}
+    done, pending = wait(futures, timeout=settings.deadline_seconds + 0.05)
+    for future in pending:
+        future.cancel()
+    results: dict[str, object] = {}
+    failures: list[str] = []
+    for future, template in futures.items():
+        if future in pending:
+            failures.append(f"{template.key}: fhirServer did not answer within the deadline")
+            continue
+        try:
+            results[template.key] = future.result()
+        except FetchError as error:
+            failures.append(f"{template.key}: {error}")
+    log.info("fetched %s from fhirServer in %.0f ms (%d failed)", keys, (time.monotonic() - started) * 1000,
+             len(failures))
+    if failures:
+        raise PreconditionFailed("required data could not be obtained: " + "; ".join(sorted(failures)))
+    return results
+
+
+def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, dropped: Counter) -> list[dict]:
+    """The template's resources about this patient; anything else in the Bundle is set aside and counted."""
+    resources = []
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            dropped["entry without a resource"] += 1
+            continue
+        if resource.get("resourceType") != template.resource_type:
+            if resource.get("resourceType") != "OperationOutcome":
+                dropped[f"{resource.get('resourceType')} in {template.key}"] += 1
+            continue
+        if (entry.get("search") or {}).get("mode") == "include":
+            continue
+        if not _about_patient(resource, patient_id):
+            # Never let another patient's record drive this patient's cards.
+            dropped[f"{template.resource_type} of another patient"] += 1
+            continue
+        resources.append(resource)
+    return resources
+
+
+def _about_patient(resource: dict, patient_id: str) -> bool:
+    subject = resource.get("subject")
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    if not isinstance(reference, str):
+        return True  # a resource with no subject is invalid and will be dropped by validation
+    return reference == f"Patient/{patient_id}" or reference.endswith(f"/Patient/{patient_id}")

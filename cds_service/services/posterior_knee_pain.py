@@ -1,0 +1,30 @@
+"""posterior-knee-pain (patient-view): red flags first (PE, limb ischaemia, septic arthritis, DVT), then
+cancer red flags, Ottawa knee rule, and the musculoskeletal causes of pain behind the knee."""
+from __future__ import annotations
+
+from .base import CdsService
+
+
+def evaluate(record, body: dict) -> list[dict]:
+    # The clinical rules live in cds_service.rules (issue: rules, cards and value sets); until they exist
+    # the honest answer is that there is nothing to say.
+    return []
+
+
+SERVICE = CdsService(
+    id="posterior-knee-pain",
+    hook="patient-view",
+    title="Posterior knee pain: DVT red flag first",
+    description=(
+        "On opening a chart, checks the record for pain behind the knee and its red flags (possible pulmonary "
+        "embolism, acute limb ischaemia, septic arthritis, deep vein thrombosis by two-level Wells, cancer "
+        "red flags, Ottawa knee rule) and suggests imaging or referral following NICE NG158 and the ACR "
+        "Appropriateness Criteria."
+    ),
+    usage_requirements=(
+        "Read access to the patient's Patient, Condition, Observation, MedicationRequest and Procedure "
+        "resources (SMART scopes patient/Patient.read patient/Condition.read patient/Observation.read "
+        "patient/MedicationRequest.read patient/Procedure.read), through prefetch or fhirAuthorization."
+    ),
+    evaluate=evaluate,
+)

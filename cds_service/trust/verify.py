@@ -1,0 +1,119 @@
+"""Verify the CDS client's JWT: allowlisted iss (and jku), key by kid, asymmetric alg only, exact aud,
+exp/iat/nbf with a small leeway, a bounded lifetime, a jti used once, and the tenant if configured.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import jwt
+
+from ..errors import Unauthorized
+from .jwks import KeyNotFound, KeySets, parse_jwk_set
+from .replay import ReplayStore
+
+_KEY_TYPE_FOR_ALG = {"ES256": "EC", "ES384": "EC", "ES512": "EC", "RS256": "RSA", "RS384": "RSA",
+                     "RS512": "RSA", "PS384": "RSA"}
+
+
+@dataclass(frozen=True)
+class VerifiedClient:
+    iss: str
+    tenant: str | None
+    sub: str | None
+
+
+@dataclass(frozen=True)
+class _Issuer:
+    iss: str
+    jku: str | None
+    inline_keys: Mapping[str, jwt.PyJWK] | None
+    tenant: str | None
+
+
+class ClientVerifier:
+    def __init__(self, trusted_issuers: Iterable[Mapping], algorithms: Iterable[str], leeway: int,
+                 max_lifetime: int, max_bytes: int, key_sets: KeySets, replay: ReplayStore):
+        self._issuers: dict[str, _Issuer] = {}
+        for entry in trusted_issuers:
+            inline = parse_jwk_set(entry["jwks"]) if "jwks" in entry else None
+            self._issuers[entry["iss"]] = _Issuer(entry["iss"], entry.get("jku"), inline, entry.get("tenant"))
+        self._algorithms = frozenset(algorithms)
+        self._leeway = leeway
+        self._max_lifetime = max_lifetime
+        self._max_bytes = max_bytes
+        self._key_sets = key_sets
+        self._replay = replay
+
+    def verify(self, authorization: str | None, audience: str) -> VerifiedClient:
+        token = _bearer_token(authorization)
+        if len(token) > self._max_bytes:
+            raise Unauthorized("token too large")
+        try:
+            header = jwt.get_unverified_header(token)
+            unverified = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise Unauthorized("token is not a JWT") from None
+
+        alg = header.get("alg")
+        if alg not in self._algorithms:
+            raise Unauthorized(f"algorithm {alg!r} not allowed")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise Unauthorized("no kid in the JWT header")
+        issuer = self._issuers.get(unverified.get("iss")) if isinstance(unverified.get("iss"), str) else None
+        if issuer is None:
+            raise Unauthorized("issuer not trusted")
+
+        key = self._key(issuer, header.get("jku"), kid)
+        if _KEY_TYPE_FOR_ALG[alg] != key.key_type:
+            raise Unauthorized("algorithm does not match the key type")
+        try:
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=[alg],
+                audience=audience,
+                issuer=issuer.iss,
+                leeway=self._leeway,
+                options={"require": ["iss", "aud", "exp", "iat", "jti"], "strict_aud": True},
+            )
+        except jwt.PyJWTError as error:
+            raise Unauthorized(f"JWT rejected: {type(error).__name__}") from None
+
+        now = time.time()
+        if not isinstance(claims["iat"], (int, float)) or claims["iat"] > now + self._leeway:
+            raise Unauthorized("iat in the future")
+        if claims["exp"] - claims["iat"] > self._max_lifetime:
+            raise Unauthorized("token lifetime too long")
+        if not isinstance(claims["jti"], str) or not claims["jti"]:
+            raise Unauthorized("jti missing")
+        if issuer.tenant is not None and claims.get("tenant") != issuer.tenant:
+            raise Unauthorized("tenant not trusted")
+        if not self._replay.first_use(f"{issuer.iss}\x00{claims['jti']}", claims["exp"] + self._leeway):
+            raise Unauthorized("jti replayed")
+        return VerifiedClient(iss=issuer.iss, tenant=claims.get("tenant"), sub=claims.get("sub"))
+
+    def _key(self, issuer: _Issuer, jku: object, kid: str) -> jwt.PyJWK:
+        if jku is not None and jku != issuer.jku:
+            # The spec's allowlist is of iss *and* jku: a token may not point us at keys of its choosing.
+            raise Unauthorized("jku not on the allowlist")
+        if issuer.inline_keys is not None:
+            try:
+                return issuer.inline_keys[kid]
+            except KeyError:
+                raise Unauthorized("unknown kid") from None
+        try:
+            return self._key_sets.key_for(issuer.jku, kid)
+        except KeyNotFound:
+            raise Unauthorized("unknown kid") from None
+
+
+def _bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise Unauthorized("no Authorization header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization is not a Bearer token")
+    return token.strip()
