@@ -1,0 +1,76 @@
+"""Shared fixtures: an app trusting a real ES384 client key, and a client that signs every call and checks
+every CDS response against the spec's schemas."""
+from __future__ import annotations
+
+import pytest
+
+from cds_service import create_app, schemas
+from tests.support.jwt_keys import ClientKey
+
+BASE_URL = "https://cds.example.test"
+ISSUER = "https://ehr.example.test"
+
+
+@pytest.fixture(scope="session")
+def client_key() -> ClientKey:
+    return ClientKey("ES384")
+
+
+def make_config(tmp_path, client_key: ClientKey, **overrides) -> dict:
+    config = {
+        "REQUIRE_JWT": True,
+        "TRUSTED_ISSUERS": [{"iss": ISSUER, "jwks": client_key.jwks()}],
+        "PUBLIC_BASE_URL": BASE_URL,
+        "FEEDBACK_DATABASE": f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
+        "VALIDATE_RESPONSES": True,
+        "FHIR_ALLOW_HTTP": True,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture
+def app(tmp_path, client_key):
+    return create_app(make_config(tmp_path, client_key))
+
+
+class SignedClient:
+    """The Flask test client as a CDS client: a fresh JWT for each call (aud = the exact URL), and each
+    answer checked: 200s against the response/discovery schema, errors as OperationOutcome or bare 401."""
+
+    def __init__(self, flask_client, key: ClientKey):
+        self._client = flask_client
+        self._key = key
+
+    def _headers(self, path: str, headers: dict | None) -> dict:
+        merged = {"Authorization": f"Bearer {self._key.token(ISSUER, BASE_URL + path)}"}
+        merged.update(headers or {})
+        return merged
+
+    def get(self, path: str, headers: dict | None = None, **kwargs):
+        return check_response(path, self._client.get(path, headers=self._headers(path, headers), **kwargs))
+
+    def post(self, path: str, headers: dict | None = None, **kwargs):
+        return check_response(path, self._client.post(path, headers=self._headers(path, headers), **kwargs))
+
+
+def check_response(path: str, response):
+    if response.status_code == 200 and path == "/cds-services":
+        assert schemas.first_error("discovery", response.get_json()) is None
+    elif response.status_code == 200 and path.endswith("/feedback"):
+        assert response.get_json() == {}
+    elif response.status_code == 200 and path.startswith("/cds-services/"):
+        error = schemas.first_error("response", response.get_json())
+        assert error is None, error
+    elif response.status_code == 401:
+        assert response.data == b""
+    elif response.status_code >= 400:
+        body = response.get_json()
+        assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["severity"] == "error"
+        assert "Traceback" not in response.get_data(as_text=True)
+    return response
+
+
+@pytest.fixture
+def client(app, client_key) -> SignedClient:
+    return SignedClient(app.test_client(), client_key)

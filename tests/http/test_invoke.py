@@ -1,0 +1,203 @@
+"""POST /cds-services/posterior-knee-pain (CDS Hooks 2.0 §Calling a CDS Service, patient-view hook)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.fhir_data import condition, full_prefetch, hook_request, patient, searchset
+
+SERVICE = "/cds-services/posterior-knee-pain"
+
+
+def post(client, body, **kwargs):
+    return client.post(SERVICE, data=json.dumps(body) if not isinstance(body, (str, bytes)) else body,
+                       content_type="application/json", **kwargs)
+
+
+def issue(response) -> dict:
+    return response.get_json()["issue"][0]
+
+
+def test_full_prefetch_answers_200_with_cards(client):
+    response = post(client, hook_request(prefetch=full_prefetch()))
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
+
+
+def test_null_prefetch_values_mean_no_data(client):
+    prefetch = full_prefetch()
+    for key in ("conditions", "observations", "medications", "procedures"):
+        prefetch[key] = None
+    assert post(client, hook_request(prefetch=prefetch)).status_code == 200
+
+
+def test_missing_prefetch_without_fhir_server_is_412(client):
+    response = post(client, hook_request())
+    assert response.status_code == 412
+    assert issue(response)["code"] == "incomplete"
+    assert "patient, conditions" in issue(response)["diagnostics"]
+
+
+def test_one_missing_key_without_fhir_server_is_412_naming_it(client):
+    prefetch = full_prefetch()
+    del prefetch["medications"]
+    response = post(client, hook_request(prefetch=prefetch))
+    assert response.status_code == 412
+    assert "medications" in issue(response)["diagnostics"]
+    assert "conditions" not in issue(response)["diagnostics"]
+
+
+def test_operation_outcome_in_prefetch_is_an_error_not_no_data(client):
+    prefetch = full_prefetch()
+    prefetch["conditions"] = {"resourceType": "OperationOutcome",
+                              "issue": [{"severity": "error", "code": "timeout"}]}
+    response = post(client, hook_request(prefetch=prefetch))
+    assert response.status_code == 412
+    assert "conditions" in issue(response)["diagnostics"]
+
+
+def test_bundle_holding_only_an_operation_outcome_is_an_error(client):
+    prefetch = full_prefetch()
+    prefetch["observations"] = {"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]},
+         "search": {"mode": "outcome"}}]}
+    assert post(client, hook_request(prefetch=prefetch)).status_code == 412
+
+
+def test_null_patient_cannot_be_no_data(client):
+    prefetch = full_prefetch()
+    prefetch["patient"] = None
+    assert post(client, hook_request(prefetch=prefetch)).status_code == 412
+
+
+def test_first_page_only_in_prefetch_is_not_taken_as_complete(client):
+    prefetch = full_prefetch(conditions=[condition()])
+    prefetch["conditions"]["link"] = [{"relation": "next", "url": "https://ehr.example/fhir/Condition?page=2"}]
+    assert post(client, hook_request(prefetch=prefetch)).status_code == 412
+
+
+def test_prefetch_of_another_patient_is_refused(client):
+    prefetch = full_prefetch()
+    prefetch["patient"] = patient("someone-else")
+    response = post(client, hook_request(prefetch=prefetch))
+    assert response.status_code == 400
+    assert issue(response)["expression"] == ["prefetch.patient"]
+
+
+def test_prefetch_key_of_the_wrong_type_is_400(client):
+    prefetch = full_prefetch()
+    prefetch["conditions"] = patient()
+    response = post(client, hook_request(prefetch=prefetch))
+    assert response.status_code == 400
+    assert issue(response)["expression"] == ["prefetch.conditions"]
+
+
+def test_invalid_resources_are_skipped_not_fatal(app, client, caplog):
+    broken = {"resourceType": "Condition", "id": "broken", "subject": {"reference": "Patient/pat-1"},
+              "clinicalStatus": "active"}  # a string where a CodeableConcept belongs
+    with caplog.at_level("INFO"):
+        response = post(client, hook_request(prefetch=full_prefetch(conditions=[broken, condition()])))
+    assert response.status_code == 200
+    assert "invalid={'Condition': 1}" in caplog.text
+
+
+def test_resources_of_another_patient_are_set_aside(client, caplog):
+    with caplog.at_level("INFO"):
+        response = post(client, hook_request(prefetch=full_prefetch(conditions=[condition(pid="other")])))
+    assert response.status_code == 200
+    assert "Condition of another patient" in caplog.text
+
+
+@pytest.mark.parametrize("body", [b"{not json", b"", b"[]", b"\xff\xfe", b"null", b'"text"'])
+def test_malformed_json_is_400(client, body):
+    response = post(client, body)
+    assert response.status_code == 400
+    assert issue(response)["code"] == "invalid"
+
+
+@pytest.mark.parametrize("mutate, path", [
+    (lambda b: b.pop("hookInstance"), "$"),
+    (lambda b: b.update(hookInstance="not-a-uuid"), "hookInstance"),
+    (lambda b: b.pop("context"), "$"),
+    (lambda b: b["context"].pop("patientId"), "context"),
+    (lambda b: b["context"].update(userId="Device/1"), "context.userId"),
+    (lambda b: b["context"].update(encounterId=None), "context.encounterId"),
+    (lambda b: b.update(fhirAuthorization={"access_token": "t", "token_type": "Bearer", "scope": "s",
+                                           "subject": "c"}), "$"),
+    (lambda b: b.update(fhirServer="https://ehr.example/fhir",
+                        fhirAuthorization={"access_token": "t", "token_type": "Bearer", "scope": "s"}),
+     "fhirAuthorization"),
+    (lambda b: b.update(prefetch={"conditions": []}), "prefetch.conditions"),
+])
+def test_schema_failures_are_400_naming_the_path(client, mutate, path):
+    body = hook_request(prefetch=full_prefetch())
+    mutate(body)
+    response = post(client, body)
+    assert response.status_code == 400
+    assert issue(response)["expression"] == [path]
+
+
+def test_wrong_hook_is_400(client):
+    response = post(client, hook_request(prefetch=full_prefetch()) | {"hook": "order-sign"})
+    assert response.status_code == 400
+    assert issue(response)["expression"] == ["hook"]
+
+
+def test_fhir_authorization_without_expires_in_is_accepted(client):
+    body = hook_request(prefetch=full_prefetch(), fhirServer="https://ehr.example/fhir",
+                        fhirAuthorization={"access_token": "opaque", "token_type": "Bearer",
+                                           "scope": "patient/*.read", "subject": "cds-service"})
+    assert post(client, body).status_code == 200
+
+
+def test_unknown_service_is_404(client):
+    response = client.post("/cds-services/no-such-service", json=hook_request(prefetch=full_prefetch()))
+    assert response.status_code == 404
+    assert issue(response)["code"] == "not-found"
+
+
+def test_wrong_method_is_405(client):
+    response = client.get(SERVICE)
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+def test_body_over_the_limit_is_413(tmp_path, client_key):
+    from cds_service import create_app
+    from tests.conftest import SignedClient, make_config
+
+    small = SignedClient(create_app(make_config(tmp_path, client_key, MAX_CONTENT_LENGTH=2048)).test_client(),
+                         client_key)
+    prefetch = full_prefetch(conditions=[condition() for _ in range(20)])
+    response = post(small, hook_request(prefetch=prefetch))
+    assert response.status_code == 413
+    assert issue(response)["code"] == "too-costly"
+
+
+def test_a_bug_is_500_without_a_trace(client, monkeypatch):
+    import dataclasses
+
+    from cds_service.services import SERVICES
+
+    def explode(record, body):
+        raise ZeroDivisionError("secret detail")
+    service = SERVICES["posterior-knee-pain"]
+    monkeypatch.setitem(SERVICES, service.id, dataclasses.replace(service, evaluate=explode))
+    response = post(client, hook_request(prefetch=full_prefetch()))
+    assert response.status_code == 500
+    assert "secret detail" not in response.get_data(as_text=True)
+    assert issue(response)["code"] == "exception"
+
+
+def test_sandbox_recorded_request_is_answered(client):
+    # The public CDS Hooks sandbox's real POST (shared/reference/sandbox-traffic.json): no fhirAuthorization,
+    # prefetch without medications and procedures, an open fhirServer that is not reachable from here.
+    import pathlib
+
+    traffic = json.loads((pathlib.Path(__file__).parents[3] / "shared/reference/sandbox-traffic.json").read_text())
+    body = next(r for r in traffic if r["method"] == "POST")["body"]
+    assert set(body["prefetch"]) == {"patient", "conditions", "observations"}
+    body["prefetch"]["medications"] = None
+    body["prefetch"]["procedures"] = None
+    assert post(client, body).status_code == 200

@@ -1,0 +1,129 @@
+"""The hook with no prefetch, against a real FHIR R4 server (sekmet) on 127.0.0.1: the service fetches
+what it needs with the EHR's token, follows paging, and answers 412 when the server refuses or is down."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from cds_service import create_app
+from cds_service.services import SERVICES
+from tests.conftest import SignedClient, make_config
+from tests.fhir_server import url_of_dead_server
+from tests.support.fhir_data import hook_request
+
+SERVICE = "/cds-services/posterior-knee-pain"
+PID = "int-pkp-1"
+N_CONDITIONS = 45
+
+
+def resources() -> list[dict]:
+    subject = {"reference": f"Patient/{PID}"}
+    out = [{"resourceType": "Patient", "id": PID, "gender": "female", "birthDate": "1961-02-03"}]
+    for i in range(N_CONDITIONS):
+        out.append({"resourceType": "Condition", "id": f"{PID}-c{i}", "subject": subject,
+                    "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                                   "code": "active"}]},
+                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "30989003",
+                                         "display": "Knee pain"}]}})
+    out.append({"resourceType": "Observation", "id": f"{PID}-o1", "status": "final", "subject": subject,
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+                "effectiveDateTime": "2026-11-21T09:00:00Z",
+                "valueQuantity": {"value": 88, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}})
+    out.append({"resourceType": "MedicationRequest", "id": f"{PID}-m1", "status": "active", "intent": "order",
+                "subject": subject, "medicationCodeableConcept": {"coding": [{
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1364445",
+                    "display": "apixaban 5 MG Oral Tablet"}]}})
+    out.append({"resourceType": "MedicationRequest", "id": f"{PID}-m2", "status": "stopped", "intent": "order",
+                "subject": subject, "medicationCodeableConcept": {"text": "old prescription"}})
+    out.append({"resourceType": "Procedure", "id": f"{PID}-p1", "status": "completed", "subject": subject,
+                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "609588000",
+                                     "display": "Total knee replacement"}]},
+                "performedDateTime": "2026-10-30"})
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(fhir_server):
+    fhir_server.load_resources(resources())
+    return fhir_server
+
+
+@pytest.fixture
+def service(tmp_path, client_key):
+    """An app configured for the local server, recording each outbound request and the record it built."""
+    app = create_app(make_config(tmp_path, client_key, FHIR_PAGE_SIZE=20, FHIR_FETCH_DEADLINE_SECONDS=10))
+    sent: list[tuple[str, str | None]] = []
+    app.extensions["cds"].fetch_settings.session.hooks["response"].append(
+        lambda response, **_: sent.append((response.request.url, response.request.headers.get("Authorization"))))
+    records = []
+    original = SERVICES["posterior-knee-pain"]
+
+    def capture(record, body):
+        records.append(record)
+        return original.evaluate(record, body)
+    SERVICES[original.id] = dataclasses.replace(original, evaluate=capture)
+    try:
+        yield SignedClient(app.test_client(), client_key), sent, records
+    finally:
+        SERVICES[original.id] = original
+
+
+def body_for(server_url: str, token: str | None) -> dict:
+    body = hook_request(pid=PID, fhirServer=server_url)
+    if token is not None:
+        body["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+                                     "scope": "patient/*.read", "subject": "cds-service", "patient": PID}
+    return body
+
+
+def test_no_prefetch_fetches_everything_with_the_token_and_follows_paging(loaded, service):
+    client, sent, records = service
+    response = client.post(SERVICE, json=body_for(loaded.base_url, loaded.token))
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
+    assert all(auth == f"Bearer {loaded.token}" for _, auth in sent)
+    condition_pages = [url for url, _ in sent if "/Condition" in url]
+    assert len(condition_pages) == 3  # 45 conditions at 20 a page
+    (record,) = records
+    assert record.patient.id == PID
+    assert len(record.resources["Condition"]) == N_CONDITIONS
+    assert len(record.resources["Observation"]) == 1
+    assert [m.id for m in record.resources["MedicationRequest"]] == [f"{PID}-m1"]  # only the active one
+    assert len(record.resources["Procedure"]) == 1
+
+
+def test_refused_token_is_412(loaded, service):
+    client, sent, _ = service
+    response = client.post(SERVICE, json=body_for(loaded.base_url, "not-the-token"))
+    assert response.status_code == 412
+    text = response.get_data(as_text=True)
+    assert "fhirServer answered 401" in text
+    assert "not-the-token" not in text
+
+
+def test_missing_token_on_a_protected_server_is_412(loaded, service):
+    client, _, _ = service
+    assert client.post(SERVICE, json=body_for(loaded.base_url, None)).status_code == 412
+
+
+def test_server_down_is_412(loaded, service):
+    client, _, _ = service
+    with loaded.stopped():
+        response = client.post(SERVICE, json=body_for(loaded.base_url, loaded.token))
+    assert response.status_code == 412
+    assert "could not be reached" in response.get_data(as_text=True)
+
+
+def test_server_that_never_existed_is_412(service):
+    client, _, _ = service
+    assert client.post(SERVICE, json=body_for(url_of_dead_server(), "t")).status_code == 412
+
+
+def test_partial_prefetch_is_completed_from_the_server(loaded, service):
+    client, sent, records = service
+    body = body_for(loaded.base_url, loaded.token)
+    body["prefetch"] = {"patient": resources()[0], "conditions": None}
+    assert client.post(SERVICE, json=body).status_code == 200
+    assert not any("/Condition" in url or "/Patient" in url for url, _ in sent)
+    assert records[0].resources["Condition"] == []  # null: the EHR said there are none

@@ -1,0 +1,171 @@
+"""Fetching what prefetch lacks from fhirServer: token only to that server, paging, loops, caps, deadline,
+keys in parallel. Against a real HTTP server on 127.0.0.1 (a stub that records what it was asked)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from cds_service import create_app
+from tests.conftest import SignedClient, make_config
+from tests.support.fhir_data import condition, hook_request, patient, searchset
+from tests.support.http_stub import StubServer
+
+SERVICE = "/cds-services/posterior-knee-pain"
+TOKEN = "opaque-access-token-1234"
+
+
+@pytest.fixture
+def fhir():
+    with StubServer() as stub:
+        stub.routes.update({
+            "/fhir/Patient/pat-1": (200, patient()),
+            "/fhir/Condition": (200, searchset([condition()])),
+            "/fhir/Observation": (200, searchset([])),
+            "/fhir/MedicationRequest": (200, searchset([])),
+            "/fhir/Procedure": (200, searchset([])),
+        })
+        yield stub
+
+
+def invoke(tmp_path, client_key, fhir_url, token=TOKEN, prefetch=None, **config):
+    app = create_app(make_config(tmp_path, client_key, **config))
+    body = hook_request(prefetch=prefetch, fhirServer=fhir_url)
+    if token:
+        body["fhirAuthorization"] = {"access_token": token, "token_type": "Bearer", "expires_in": 300,
+                                     "scope": "patient/*.read", "subject": "cds", "patient": "pat-1"}
+    return SignedClient(app.test_client(), client_key).post(SERVICE, json=body)
+
+
+def test_everything_is_fetched_with_the_token(tmp_path, client_key, fhir):
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir")
+    assert response.status_code == 200
+    paths = sorted(r["path"].split("?")[0] for r in fhir.requests)
+    assert paths == ["/fhir/Condition", "/fhir/MedicationRequest", "/fhir/Observation", "/fhir/Patient/pat-1",
+                     "/fhir/Procedure"]
+    assert all(r["headers"]["Authorization"] == f"Bearer {TOKEN}" for r in fhir.requests)
+    assert all(r["headers"]["Accept"] == "application/fhir+json" for r in fhir.requests)
+    medication = next(r["path"] for r in fhir.requests if r["path"].startswith("/fhir/MedicationRequest"))
+    assert "patient=pat-1" in medication and "status=active" in medication
+
+
+def test_only_missing_keys_are_fetched(tmp_path, client_key, fhir):
+    prefetch = {"patient": patient(), "conditions": searchset([]), "observations": None}
+    assert invoke(tmp_path, client_key, fhir.url + "/fhir", prefetch=prefetch).status_code == 200
+    assert sorted(r["path"].split("?")[0] for r in fhir.requests) == ["/fhir/MedicationRequest", "/fhir/Procedure"]
+
+
+def test_open_server_is_fetched_without_a_token(tmp_path, client_key, fhir):
+    # The public sandbox sends fhirServer without fhirAuthorization when its FHIR server is open.
+    assert invoke(tmp_path, client_key, fhir.url + "/fhir", token=None).status_code == 200
+    assert all("Authorization" not in r["headers"] for r in fhir.requests)
+
+
+def test_paging_is_followed(tmp_path, client_key, fhir):
+    page2 = fhir.url + "/fhir/Condition?page=2"
+
+    def conditions(path):
+        if "page=2" in path:
+            return 200, searchset([condition(cid="c2")])
+        bundle = searchset([condition(cid="c1")])
+        bundle["link"] = [{"relation": "next", "url": page2}]
+        return 200, bundle
+    fhir.routes["/fhir/Condition"] = conditions
+    assert invoke(tmp_path, client_key, fhir.url + "/fhir").status_code == 200
+    assert sum(r["path"].startswith("/fhir/Condition") for r in fhir.requests) == 2
+
+
+def test_next_link_loop_is_412(tmp_path, client_key, fhir):
+    def looping(path):
+        bundle = searchset([condition()])
+        bundle["link"] = [{"relation": "next", "url": fhir.url + "/fhir/Condition?patient=pat-1&_count=200"}]
+        return 200, bundle
+    fhir.routes["/fhir/Condition"] = looping
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir")
+    assert response.status_code == 412
+    assert "loops" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_page_cap_is_412(tmp_path, client_key, fhir):
+    counter = iter(range(10_000))
+
+    def endless(path):
+        bundle = searchset([condition()])
+        bundle["link"] = [{"relation": "next", "url": fhir.url + f"/fhir/Condition?page={next(counter)}"}]
+        return 200, bundle
+    fhir.routes["/fhir/Condition"] = endless
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_MAX_PAGES=3)
+    assert response.status_code == 412
+    assert sum(r["path"].startswith("/fhir/Condition") for r in fhir.requests) == 3
+
+
+def test_token_never_follows_a_next_link_to_another_host(tmp_path, client_key, fhir):
+    with StubServer() as elsewhere:
+        elsewhere.routes["/steal"] = (200, searchset([]))
+
+        def redirecting(path):
+            bundle = searchset([condition()])
+            bundle["link"] = [{"relation": "next", "url": elsewhere.url + "/steal"}]
+            return 200, bundle
+        fhir.routes["/fhir/Condition"] = redirecting
+        response = invoke(tmp_path, client_key, fhir.url + "/fhir")
+        assert response.status_code == 412
+        assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 500])
+def test_server_errors_are_412(tmp_path, client_key, fhir, status):
+    fhir.routes["/fhir/Observation"] = (status, {"resourceType": "OperationOutcome",
+                                                 "issue": [{"severity": "error", "code": "forbidden"}]})
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir")
+    assert response.status_code == 412
+    diagnostics = response.get_json()["issue"][0]["diagnostics"]
+    assert f"observations: fhirServer answered {status}" in diagnostics
+    assert TOKEN not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body", [b"{not json", json.dumps({"resourceType": "Patient", "id": "x"}).encode(),
+                                  json.dumps({"resourceType": "Bundle", "type": "batch-response"}).encode()])
+def test_malformed_or_wrong_answers_are_412(tmp_path, client_key, fhir, body):
+    fhir.routes["/fhir/Condition"] = (200, body)
+    assert invoke(tmp_path, client_key, fhir.url + "/fhir").status_code == 412
+
+
+def test_oversized_answer_is_412(tmp_path, client_key, fhir):
+    fhir.routes["/fhir/Condition"] = (200, searchset([condition() for _ in range(200)]))
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_MAX_RESPONSE_BYTES=10_000)
+    assert response.status_code == 412
+    assert "larger than" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_plain_http_server_is_refused_unless_allowed(tmp_path, client_key, fhir):
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_ALLOW_HTTP=False)
+    assert response.status_code == 412
+    assert fhir.requests == []
+
+
+def test_keys_are_fetched_in_parallel_within_the_deadline(tmp_path, client_key, fhir):
+    fhir.delay = 0.2
+    assert invoke(tmp_path, client_key, fhir.url + "/fhir").status_code == 200
+    assert fhir.max_in_flight == 5  # all five keys were being answered at the same time
+
+
+def test_a_server_slower_than_the_deadline_is_412_not_a_hang(tmp_path, client_key, fhir):
+    fhir.delay = 2.0
+    started = time.monotonic()
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_FETCH_DEADLINE_SECONDS=0.5)
+    assert response.status_code == 412
+    assert time.monotonic() - started < 1.9
+
+
+def test_unreachable_server_is_412(tmp_path, client_key):
+    import socket
+
+    with socket.socket() as placeholder:
+        placeholder.bind(("127.0.0.1", 0))  # bound, not listening: connection refused
+        url = f"http://127.0.0.1:{placeholder.getsockname()[1]}/fhir"
+        response = invoke(tmp_path, client_key, url)
+    assert response.status_code == 412
+    assert "could not be reached" in response.get_json()["issue"][0]["diagnostics"]
