@@ -191,11 +191,11 @@ def test_a_bug_is_500_without_a_trace(client, monkeypatch):
 
 
 def test_sandbox_recorded_request_is_answered(client):
-    # The public CDS Hooks sandbox's real POST (shared/reference/sandbox-traffic.json): no fhirAuthorization,
-    # prefetch without medications and procedures, an open fhirServer that is not reachable from here.
+    # The public CDS Hooks sandbox's real POST (recorded in shared/reference, copied to tests/data): no
+    # fhirAuthorization, prefetch without medications and procedures.
     import pathlib
 
-    traffic = json.loads((pathlib.Path(__file__).parents[3] / "shared/reference/sandbox-traffic.json").read_text())
+    traffic = json.loads((pathlib.Path(__file__).parents[1] / "data/sandbox-traffic.json").read_text())
     body = next(r for r in traffic if r["method"] == "POST")["body"]
     assert set(body["prefetch"]) == {"patient", "conditions", "observations"}
     body["prefetch"]["medications"] = None
