@@ -73,12 +73,11 @@ class FhirClient:
         if remaining <= 0:
             raise FetchError("fhirServer did not answer within the deadline")
         timeout = (min(self._limits.connect_timeout, remaining), min(self._limits.read_timeout, remaining))
-        what = urlsplit(url).path.rsplit("/", 2)[-2:]
         try:
             with self._session.get(url, headers=self._headers, timeout=timeout, allow_redirects=False,
                                    stream=True) as response:
                 if response.status_code != 200:
-                    raise FetchError(f"fhirServer answered {response.status_code} for {'/'.join(what)}")
+                    raise FetchError(f"fhirServer answered {response.status_code}")
                 body = _read_capped(response, self._limits.max_response_bytes, self._deadline)
         except requests.Timeout:
             raise FetchError("fhirServer did not answer in time") from None
