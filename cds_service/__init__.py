@@ -6,13 +6,15 @@ import os
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable
+from datetime import datetime, timezone
+from typing import Any
 
 import requests
 from flask import Flask, jsonify
 from requests.adapters import HTTPAdapter
 
 from . import config as config_module
+from .clinical.engine import ClinicalEngine
 from .errors import register_error_handlers
 from .feedback.store import FeedbackStore, make_engine
 from .http import cors
@@ -33,7 +35,11 @@ class ServiceState:
     verifier: ClientVerifier | None
     fetch_settings: FetchSettings
     feedback_store: FeedbackStore
-    wanted: Callable[[dict], bool]
+    engine: ClinicalEngine
+    clock_now: datetime | None = None  # fixed "now" for reproducing a case; None in production
+
+    def now(self) -> datetime:
+        return self.clock_now or datetime.now(timezone.utc)
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -85,7 +91,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             allow_http=app.config["FHIR_ALLOW_HTTP"],
         ),
         feedback_store=FeedbackStore(make_engine(app.config["FEEDBACK_DATABASE"])),
-        wanted=lambda raw: True,
+        engine=ClinicalEngine(app.config["VALUESET_DIR"], app.config["CARDS_DIR"]),
+        clock_now=_parse_clock(app.config["CLOCK_NOW"]),
     )
 
     register_error_handlers(app)
@@ -97,3 +104,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return jsonify({"status": "ok"})
 
     return app
+
+
+def _parse_clock(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

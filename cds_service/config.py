@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_MAX_RESPONSE_BYTES": 16 * 1024 * 1024,
     "FHIR_PAGE_SIZE": 200,
     "FHIR_ALLOW_HTTP": False,  # plain http fhirServer only for local testing
+    # Clinical content
+    "VALUESET_DIR": None,  # None: valueset/ beside the package
+    "CARDS_DIR": None,  # None: cards/ beside the package
+    "CLOCK_NOW": None,  # ISO date-time to evaluate "recent" against (reproducing a case, tests); None: now
 }
 
 _JSON_KEYS = {"TRUSTED_ISSUERS", "CORS_ORIGINS", "JWT_ALGORITHMS"}

@@ -42,8 +42,8 @@ def invoke(service_id: str):
         raise BadRequest(f"service {service.id} answers the {service.hook} hook only", "hook")
     state = current_app.extensions["cds"]
     data = resolve_patient_data(body, state.fetch_settings)
-    record = parse_record(data.patient, data.resources, state.wanted)
-    cards = service.evaluate(record, body)
+    record = parse_record(data.patient, data.resources, state.engine.wanted)
+    cards = service.evaluate(record, body, state.engine, state.now())
     response = {"cards": cards}
     _check_response(response)
     state.feedback_store.record_issued_cards(service.id, body["hookInstance"], cards)

@@ -13,7 +13,7 @@ class CdsService:
     title: str
     description: str
     usage_requirements: str
-    evaluate: Callable[..., list[dict]]  # (parsed record, request body) -> cards
+    evaluate: Callable[..., list[dict]]  # (parsed record, request body, engine, now) -> cards
     prefetch: Mapping[str, str] = field(default_factory=discovery_prefetch)
 
     def discovery_entry(self) -> dict:

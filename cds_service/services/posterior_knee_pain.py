@@ -5,10 +5,8 @@ from __future__ import annotations
 from .base import CdsService
 
 
-def evaluate(record, body: dict) -> list[dict]:
-    # The clinical rules live in cds_service.rules (issue: rules, cards and value sets); until they exist
-    # the honest answer is that there is nothing to say.
-    return []
+def evaluate(parsed, body: dict, engine, now) -> list[dict]:
+    return engine.cards(parsed, body["context"]["patientId"], now)
 
 
 SERVICE = CdsService(

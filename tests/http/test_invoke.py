@@ -94,12 +94,14 @@ def test_prefetch_key_of_the_wrong_type_is_400(client):
 
 
 def test_invalid_resources_are_skipped_not_fatal(app, client, caplog):
-    broken = {"resourceType": "Condition", "id": "broken", "subject": {"reference": "Patient/pat-1"},
-              "clinicalStatus": "active"}  # a string where a CodeableConcept belongs
+    broken = condition(cid="broken")
+    broken["clinicalStatus"] = "active"  # a string where a CodeableConcept belongs
     with caplog.at_level("INFO"):
-        response = post(client, hook_request(prefetch=full_prefetch(conditions=[broken, condition()])))
+        response = post(client, hook_request(prefetch=full_prefetch(conditions=[broken, condition(cid="ok")])))
     assert response.status_code == 200
     assert "invalid={'Condition': 1}" in caplog.text
+    (card,) = response.get_json()["cards"]  # the valid DVT Condition still counts; the broken one does not
+    assert "Condition/ok" in card["detail"] and "Condition/broken" not in card["detail"]
 
 
 def test_resources_of_another_patient_are_set_aside(client, caplog):
@@ -180,7 +182,7 @@ def test_a_bug_is_500_without_a_trace(client, monkeypatch):
 
     from cds_service.services import SERVICES
 
-    def explode(record, body):
+    def explode(record, body, engine, now):
         raise ZeroDivisionError("secret detail")
     service = SERVICES["posterior-knee-pain"]
     monkeypatch.setitem(SERVICES, service.id, dataclasses.replace(service, evaluate=explode))

@@ -59,9 +59,9 @@ def service(tmp_path, client_key):
     records = []
     original = SERVICES["posterior-knee-pain"]
 
-    def capture(record, body):
+    def capture(record, body, engine, now):
         records.append(record)
-        return original.evaluate(record, body)
+        return original.evaluate(record, body, engine, now)
     SERVICES[original.id] = dataclasses.replace(original, evaluate=capture)
     try:
         yield SignedClient(app.test_client(), client_key), sent, records

@@ -1,0 +1,63 @@
+"""The clinical engine: value sets and card templates loaded and checked once at start-up; for each
+request, the raw resources worth validating, the record, the rules and the cards."""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from .cards import CardTemplates
+from .facts import build_record
+from .rules import VALUE_SETS_USED, evaluate
+from .terminology import ValueSets
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+# Every (topic, variant) a rule can produce; start-up fails if cards/ lacks one.
+RULE_OUTPUTS = {
+    "suspected-pe": {"default", "admit"},
+    "acute-limb-ischaemia": {"default", "aneurysm"},
+    "septic-arthritis": {"default"},
+    "suspected-dvt": {"likely", "unlikely", "d-dimer-positive", "d-dimer-negative", "d-dimer-unread"},
+    "suspected-dvt-pregnancy": {"default"},
+    "known-dvt": {"treated", "untreated"},
+    "malignancy-red-flags": {"mass", "systemic"},
+    "knee-trauma-imaging": {"dislocation", "ottawa-met", "apply-ottawa"},
+    "bakers-cyst": {"default"},
+    "internal-derangement": {"default"},
+    "muscle-injury": {"default"},
+    "knee-osteoarthritis": {"default"},
+    "popliteal-artery-aneurysm": {"default"},
+    "nerve-entrapment": {"default"},
+}
+
+_CODED_ELEMENTS = {
+    "Condition": ("code",),
+    "Observation": ("code", "valueCodeableConcept"),
+    "Procedure": ("code",),
+    "MedicationRequest": ("medicationCodeableConcept",),
+}
+
+
+class ClinicalEngine:
+    def __init__(self, valueset_dir: Path | None = None, cards_dir: Path | None = None):
+        self.value_sets = ValueSets.load(valueset_dir or REPO_ROOT / "valueset")
+        self.value_sets.require(VALUE_SETS_USED)
+        self.templates = CardTemplates.load(cards_dir or REPO_ROOT / "cards")
+        for topic, variants in RULE_OUTPUTS.items():
+            missing = variants - set(self.templates.topics.get(topic, {}).get("variants", {}))
+            if missing:
+                raise ValueError(f"cards/topics/{topic}.json lacks variants {sorted(missing)}")
+
+    def wanted(self, raw: dict) -> bool:
+        """Cheaply, on the raw JSON: could any rule use this resource? Only those are validated."""
+        of_concept = self.value_sets.of_concept
+        elements = _CODED_ELEMENTS.get(raw.get("resourceType"), ())
+        if any(of_concept(raw.get(element)) for element in elements):
+            return True
+        if raw.get("resourceType") == "MedicationRequest":
+            return any(of_concept(r.get("code")) for r in raw.get("contained") or () if isinstance(r, dict))
+        return False
+
+    def cards(self, parsed, patient_id: str, now: datetime) -> list[dict]:
+        record = build_record(parsed, self.value_sets, now)
+        return [self.templates.render(finding, patient_id) for finding in evaluate(record)]

@@ -1,0 +1,308 @@
+"""The patient's facts, as the rules ask for them: which value sets are present, how recently, with what
+value, and from which resource — so that a card can say why it fired.
+
+Data hygiene lives here, once, for every rule:
+- Conditions that are entered-in-error or refuted are ignored; resolved, inactive or in remission (or
+  abated) are history, not current; any other clinical status (and none) is current.
+- Observations count only when final, amended or corrected.
+- MedicationRequests count only when active; Procedures only when completed (or in progress).
+- Findings are "recent" within a window chosen per kind of fact (WINDOWS below, documented in
+  cards/README.md): stale vital signs never trigger an acute rule.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from .terminology import NOTHING, SYSTEM_NAMES, ValueSets
+
+# How far back a fact still describes the present presentation.
+WINDOWS = {
+    "finding": timedelta(days=14),  # symptoms and signs (swelling, calf pain, dyspnoea, effusion, ...)
+    "vital": timedelta(hours=24),  # heart rate, respiratory rate, SpO2, temperature, blood pressure
+    "lab": timedelta(hours=72),  # D-dimer, CRP, white cell count
+    "trauma": timedelta(days=7),  # the Ottawa knee rule applies to injuries up to 7 days old
+    "msk": timedelta(days=90),  # a musculoskeletal diagnosis still being worked up
+    "surgery": timedelta(weeks=12),  # Wells item 3: major surgery within 12 weeks
+    "postpartum": timedelta(weeks=6),  # RCOG 37b / REMEDY: up to 6 weeks postpartum
+    "pregnancy": timedelta(days=280),  # a dated pregnancy code older than a pregnancy is not current
+}
+
+_IGNORED_VERIFICATION = {"entered-in-error", "refuted"}
+_HISTORY_STATUS = {"inactive", "remission", "resolved"}
+_FINAL_OBSERVATION = {"final", "amended", "corrected"}
+_DONE_PROCEDURE = {"completed", "in-progress"}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One resource that supports a finding, in words a clinician can check against the chart."""
+    reference: str  # e.g. "Condition/abc"
+    text: str  # the coding's display (or the concept's text)
+    code: str  # e.g. "SNOMED CT 404223003"
+    when: datetime | None
+    value: str | None = None
+    note: str | None = None
+
+    def line(self) -> str:
+        parts = [f"{self.text} ({self.code})" if self.code else self.text]
+        if self.value:
+            parts.append(self.value)
+        parts.append(_when_text(self.when))
+        if self.note:
+            parts.append(self.note)
+        return f"{' — '.join(parts)} [{self.reference}]"
+
+
+def _when_text(when: datetime | None) -> str:
+    if when is None:
+        return "date not recorded"
+    if when.hour or when.minute:
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d")
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str  # Condition | Observation | MedicationRequest | Procedure
+    value_sets: frozenset[str]
+    when: datetime | None
+    current: bool  # a current problem, a final result, an active order, a done procedure
+    evidence: Evidence
+    quantity: tuple[Decimal, str] | None = None  # (value, UCUM code or unit) for Observations
+    comparator: str | None = None  # "<", "<=", ">=", ">" as reported (e.g. D-dimer "<0.27")
+    interpretation: frozenset[str] = NOTHING  # Observation.interpretation codes, e.g. {"H"}
+    reference_high: Decimal | None = None
+    reference_unit: str | None = None
+    value_sets_of_value: frozenset[str] = NOTHING  # Observation.valueCodeableConcept memberships
+
+
+@dataclass
+class PatientRecord:
+    now: datetime
+    age: int | None
+    sex: str | None
+    facts: list[Fact] = field(default_factory=list)
+    patient_id: str = ""
+
+    # -- questions the rules ask -------------------------------------------------------------------------
+    def current(self, value_set: str, window: str | None = None) -> list[Fact]:
+        """Current Conditions (and final Observations coded as findings) in the value set, newest first;
+        with a window, only those dated inside it (undated current Conditions count: the EHR calls them
+        active)."""
+        found = []
+        for fact in self.facts:
+            if not fact.current or fact.kind not in ("Condition", "Observation"):
+                continue
+            if value_set not in fact.value_sets and value_set not in fact.value_sets_of_value:
+                continue
+            if fact.kind == "Observation" and fact.value_sets_of_value and value_set in fact.value_sets:
+                continue  # an Observation *about* the concept (e.g. pregnancy status) is read by its value
+            if window and not self._inside(fact, window, undated=fact.kind == "Condition"):
+                continue
+            found.append(fact)
+        return _newest_first(found)
+
+    def history(self, value_set: str) -> list[Fact]:
+        return _newest_first(f for f in self.facts if f.kind == "Condition" and not f.current
+                             and value_set in f.value_sets)
+
+    def measurements(self, value_set: str, window: str) -> list[Fact]:
+        """Final Observations with a numeric value, coded in the value set, inside the window, newest first."""
+        return _newest_first(f for f in self.facts if f.kind == "Observation" and f.current and f.quantity
+                             and value_set in f.value_sets and self._inside(f, window, undated=False))
+
+    def latest(self, value_set: str, window: str) -> Fact | None:
+        found = self.measurements(value_set, window)
+        return found[0] if found else None
+
+    def active_orders(self, value_set: str) -> list[Fact]:
+        return [f for f in self.facts if f.kind == "MedicationRequest" and f.current and value_set in f.value_sets]
+
+    def procedures(self, value_set: str, window: str) -> list[Fact]:
+        return _newest_first(f for f in self.facts if f.kind == "Procedure" and f.current
+                             and value_set in f.value_sets and self._inside(f, window, undated=False))
+
+    def _inside(self, fact: Fact, window: str, undated: bool) -> bool:
+        if fact.when is None:
+            return undated
+        return self.now - WINDOWS[window] <= fact.when <= self.now + timedelta(hours=1)
+
+
+def _newest_first(facts: Iterable[Fact]) -> list[Fact]:
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(facts, key=lambda f: f.when or epoch, reverse=True)
+
+
+# -- building the record from parsed FHIR ----------------------------------------------------------------
+
+def build_record(parsed, value_sets: ValueSets, now: datetime) -> PatientRecord:
+    patient = parsed.patient
+    birth = as_datetime(getattr(patient, "birthDate", None)) if patient is not None else None
+    record = PatientRecord(now=now, age=_age(birth, now), sex=getattr(patient, "gender", None),
+                           patient_id=getattr(patient, "id", "") or "")
+    for condition in parsed.resources.get("Condition", ()):
+        fact = _condition_fact(condition, value_sets)
+        if fact:
+            record.facts.append(fact)
+    for observation in parsed.resources.get("Observation", ()):
+        fact = _observation_fact(observation, value_sets)
+        if fact:
+            record.facts.append(fact)
+    for request in parsed.resources.get("MedicationRequest", ()):
+        fact = _medication_fact(request, value_sets)
+        if fact:
+            record.facts.append(fact)
+    for procedure in parsed.resources.get("Procedure", ()):
+        fact = _procedure_fact(procedure, value_sets)
+        if fact:
+            record.facts.append(fact)
+    return record
+
+
+def _condition_fact(condition, value_sets: ValueSets) -> Fact | None:
+    verification = _status_code(condition.verificationStatus)
+    if verification in _IGNORED_VERIFICATION:
+        return None
+    memberships = value_sets.of_concept_disambiguated(condition.code)
+    if not memberships:
+        return None
+    clinical = _status_code(condition.clinicalStatus)
+    abated = any(getattr(condition, name, None) for name in
+                 ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"))
+    current = clinical not in _HISTORY_STATUS and not (abated and clinical is None)
+    when = as_datetime(condition.onsetDateTime) or as_datetime(
+        condition.onsetPeriod.start if condition.onsetPeriod else None) or as_datetime(condition.recordedDate)
+    note = "unconfirmed" if verification in ("provisional", "differential", "unconfirmed") else None
+    return Fact("Condition", memberships, when, current,
+                _evidence("Condition", condition, condition.code, value_sets, when, note=note))
+
+
+def _observation_fact(observation, value_sets: ValueSets) -> Fact | None:
+    by_code = value_sets.of_concept(observation.code)
+    by_value = value_sets.of_concept(observation.valueCodeableConcept)
+    if not by_code and not by_value:
+        return None
+    when = (as_datetime(observation.effectiveDateTime) or as_datetime(observation.effectiveInstant)
+            or as_datetime(observation.effectivePeriod.end or observation.effectivePeriod.start
+                           if observation.effectivePeriod else None)
+            or as_datetime(observation.issued))
+    quantity = None
+    value_text = None
+    if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
+        q = observation.valueQuantity
+        unit = q.code or q.unit or ""
+        quantity = (Decimal(str(q.value)), unit)
+        value_text = f"{q.comparator or ''}{_plain(q.value)} {q.unit or q.code or ''}".strip()
+    elif observation.valueCodeableConcept is not None:
+        value_text = _concept_text(observation.valueCodeableConcept)
+    interpretation = frozenset(
+        coding.code for concept in (observation.interpretation or ()) for coding in (concept.coding or ())
+        if coding.code)
+    high, high_unit = None, None
+    for reference_range in observation.referenceRange or ():
+        if reference_range.high is not None and reference_range.high.value is not None:
+            high = Decimal(str(reference_range.high.value))
+            high_unit = reference_range.high.code or reference_range.high.unit
+            break
+    if interpretation:
+        value_text = f"{value_text} (lab flag {', '.join(sorted(interpretation))})" if value_text else None
+    status = observation.status if isinstance(observation.status, str) else None
+    return Fact("Observation", by_code, when, status in _FINAL_OBSERVATION,
+                _evidence("Observation", observation, observation.code, value_sets, when, value=value_text),
+                quantity=quantity,
+                comparator=observation.valueQuantity.comparator if observation.valueQuantity else None,
+                interpretation=interpretation, reference_high=high, reference_unit=high_unit,
+                value_sets_of_value=by_value)
+
+
+def _medication_fact(request, value_sets: ValueSets) -> Fact | None:
+    concept = request.medicationCodeableConcept
+    if concept is None and request.medicationReference is not None:
+        concept = _contained_medication_code(request)
+    memberships = value_sets.of_concept(concept)
+    if not memberships:
+        return None
+    when = as_datetime(request.authoredOn)
+    return Fact("MedicationRequest", memberships, when, request.status == "active",
+                _evidence("MedicationRequest", request, concept, value_sets, when, note=f"status {request.status}"))
+
+
+def _procedure_fact(procedure, value_sets: ValueSets) -> Fact | None:
+    memberships = value_sets.of_concept(procedure.code)
+    if not memberships:
+        return None
+    when = as_datetime(procedure.performedDateTime) or as_datetime(
+        (procedure.performedPeriod.end or procedure.performedPeriod.start) if procedure.performedPeriod else None)
+    return Fact("Procedure", memberships, when, procedure.status in _DONE_PROCEDURE,
+                _evidence("Procedure", procedure, procedure.code, value_sets, when))
+
+
+def _contained_medication_code(request):
+    reference = request.medicationReference.reference or ""
+    if reference.startswith("#"):
+        for resource in request.contained or ():
+            if getattr(resource, "id", None) == reference[1:] and getattr(resource, "code", None) is not None:
+                return resource.code
+    return None
+
+
+def _evidence(kind: str, resource, concept, value_sets: ValueSets, when, value=None, note=None) -> Evidence:
+    coding = next((c for c in (concept.coding or ()) if value_sets.of_coding(c)), None) if concept else None
+    text = (coding.display if coding and coding.display else None) or _concept_text(concept) or "coded entry"
+    code = f"{SYSTEM_NAMES.get(coding.system, coding.system)} {coding.code}" if coding else ""
+    return Evidence(f"{kind}/{resource.id or '(no id)'}", text, code, when, value, note)
+
+
+def _concept_text(concept) -> str | None:
+    if concept is None:
+        return None
+    if concept.text:
+        return concept.text
+    for coding in concept.coding or ():
+        if coding.display:
+            return coding.display
+    return None
+
+
+def _status_code(concept) -> str | None:
+    if concept is None:
+        return None
+    for coding in concept.coding or ():
+        if coding.code:
+            return coding.code
+    return None
+
+
+def _plain(value) -> str:
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
+
+
+def as_datetime(value) -> datetime | None:
+    """FHIR date, dateTime or instant (model value or partial string) as an aware UTC datetime.
+    A partial date stands for its first day; a date without a time for its start."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    if isinstance(value, str):
+        parts = value.split("-")
+        try:
+            year = int(parts[0])
+            month = int(parts[1]) if len(parts) > 1 else 1
+            return datetime(year, month, 1, tzinfo=timezone.utc)
+        except (ValueError, IndexError):
+            return None
+    return None
+
+
+def _age(birth: datetime | None, now: datetime) -> int | None:
+    if birth is None or birth > now:
+        return None
+    years = now.year - birth.year - ((now.month, now.day) < (birth.month, birth.day))
+    return years

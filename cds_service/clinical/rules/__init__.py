@@ -1,0 +1,47 @@
+"""The rules, in the order of clinical urgency (clinical-knowledge.md §2.4), and how they give way to
+each other. Each rule is one small module that reads like the guideline it encodes."""
+from __future__ import annotations
+
+from ..facts import PatientRecord
+from .deep_vein_thrombosis import deep_vein_thrombosis
+from .finding import Finding
+from .knee_trauma import knee_trauma_imaging
+from .limb_ischaemia import acute_limb_ischaemia
+from .malignancy import malignancy_red_flags
+from .musculoskeletal import musculoskeletal_causes
+from .pulmonary_embolism import possible_pe
+from .septic_arthritis import suspected_septic_arthritis
+
+_RANK = {"critical": 0, "warning": 1, "info": 2}
+
+# Every value set a rule reads; start-up fails if one is missing from valueset/.
+VALUE_SETS_USED = frozenset({
+    "leg-swelling", "leg-mass", "calf-pain", "leg-pain", "knee-pain", "bakers-cyst", "bakers-cyst-ruptured",
+    "dvt-lower-limb", "pulmonary-embolism", "vte-history", "anticoagulants", "long-term-anticoagulant-use",
+    "pregnancy", "pregnancy-status-observation", "postpartum", "active-cancer", "paralysis-paresis",
+    "immobilisation", "major-surgery", "dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope",
+    "hypoxaemia", "tachypnoea", "tachycardia", "heart-rate", "respiratory-rate", "oxygen-saturation",
+    "body-temperature", "fever", "acute-limb-ischaemia", "limb-ischaemia-signs", "popliteal-artery-aneurysm",
+    "septic-arthritis", "knee-effusion", "crp", "wbc", "d-dimer-feu", "d-dimer-ddu", "soft-tissue-sarcoma",
+    "bone-malignancy-lower-limb", "unexplained-weight-loss", "night-sweats", "knee-trauma", "knee-dislocation",
+    "popliteal-artery-injury", "meniscal-tear", "knee-ligament-injury", "hamstring-injury", "calf-muscle-injury",
+    "knee-osteoarthritis", "peroneal-nerve-entrapment",
+})
+
+
+def evaluate(record: PatientRecord) -> list[Finding]:
+    """Every finding worth a card, most urgent first."""
+    pe = possible_pe(record)
+    ischaemia = acute_limb_ischaemia(record)
+    findings = [f for f in (pe, ischaemia, suspected_septic_arthritis(record)) if f]
+    dvt = deep_vein_thrombosis(record)
+    if dvt and not pe:  # the PE card already sends the patient to emergency assessment with the leg findings
+        findings.append(dvt)
+    findings += [f for f in (malignancy_red_flags(record), knee_trauma_imaging(record)) if f]
+    suppressed = set()
+    if dvt and dvt.topic.startswith("suspected-dvt"):
+        suppressed.add("bakers-cyst")  # the DVT card names the cyst; the duplex scan images both
+    if ischaemia and ischaemia.variant == "aneurysm":
+        suppressed.add("popliteal-artery-aneurysm")
+    findings += [f for f in musculoskeletal_causes(record) if f.topic not in suppressed]
+    return sorted(findings, key=lambda f: _RANK[f.indicator])  # stable: rule order within an urgency

@@ -1,0 +1,35 @@
+"""8. Musculoskeletal causes of pain behind the knee — info (ACR AC Chronic Knee Pain and Acute Trauma
+to the Knee; ACR Soft-Tissue Masses; NICE NG226; SVS popliteal artery aneurysm; §2.3).
+
+Criterion: a current diagnosis of the cause, recorded within 90 days, or any current one together with
+knee, calf or leg pain recorded within 14 days (so a years-old code alone does not raise a card at every
+chart opening).
+"""
+from __future__ import annotations
+
+from ..facts import PatientRecord
+from . import signals
+from .finding import Finding
+
+CAUSES = (
+    ("bakers-cyst", ("bakers-cyst",)),
+    ("internal-derangement", ("meniscal-tear", "knee-ligament-injury")),
+    ("muscle-injury", ("hamstring-injury", "calf-muscle-injury")),
+    ("knee-osteoarthritis", ("knee-osteoarthritis",)),
+    ("popliteal-artery-aneurysm", ("popliteal-artery-aneurysm",)),
+    ("nerve-entrapment", ("peroneal-nerve-entrapment",)),
+)
+
+
+def musculoskeletal_causes(record: PatientRecord) -> list[Finding]:
+    pain = signals.recent_leg_or_knee_pain(record)
+    findings = []
+    for topic, value_sets in CAUSES:
+        recent = [f for vs in value_sets for f in record.current(vs, "msk") if f.when is not None]
+        older = [f for vs in value_sets for f in record.current(vs)]
+        facts = recent or (older if pain else [])
+        if facts:
+            finding = Finding(topic, "info")
+            finding.add(facts + (pain if not recent else []))
+            findings.append(finding)
+    return findings

@@ -1,0 +1,96 @@
+"""Value sets from valueset/*.json (FHIR R4 ValueSets with explicit concepts), compiled once at start-up
+into one dict: (system, code) -> the ids of every value set holding it. Matching is by system and code."""
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+LOINC = "http://loinc.org"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+SYSTEM_NAMES = {SNOMED: "SNOMED CT", ICD10CM: "ICD-10-CM", LOINC: "LOINC", RXNORM: "RxNorm"}
+
+NOTHING: frozenset[str] = frozenset()
+
+# Value sets that share codes, and which one a concept coded only with shared codes belongs to.
+# R22.4x "Localized swelling, mass and lump, lower limb" is read as swelling (a DVT feature, the safer
+# reading); only an explicit mass code (SNOMED 309527000) makes it a mass (clinical-knowledge.md §5.11).
+SHARED_CODE_DEFAULTS: dict[frozenset[str], str] = {frozenset({"leg-mass", "leg-swelling"}): "leg-swelling"}
+
+
+def _normal_system(system: str) -> str:
+    # EHRs send the same system with and without a trailing slash, and ICD-10-CM under its OID URN.
+    system = system.rstrip("/")
+    return {"urn:oid:2.16.840.1.113883.6.90": ICD10CM, "urn:oid:2.16.840.1.113883.6.96": SNOMED,
+            "urn:oid:2.16.840.1.113883.6.1": LOINC, "urn:oid:2.16.840.1.113883.6.88": RXNORM,
+            "https://snomed.info/sct": SNOMED, "https://loinc.org": LOINC}.get(system, system)
+
+
+def _get(obj: object, name: str):
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+class ValueSets:
+    def __init__(self, index: dict[tuple[str, str], frozenset[str]], ids: Iterable[str]):
+        self._index = index
+        self.ids = frozenset(ids)
+
+    @classmethod
+    def load(cls, folder: Path) -> "ValueSets":
+        members: dict[tuple[str, str], set[str]] = defaultdict(set)
+        ids = []
+        for path in sorted(folder.glob("*.json")):
+            resource = json.loads(path.read_text(encoding="utf-8"))
+            if resource.get("resourceType") != "ValueSet":
+                continue
+            ids.append(resource["id"])
+            for include in resource["compose"]["include"]:
+                system = _normal_system(include["system"])
+                for concept in include["concept"]:
+                    members[(system, concept["code"])].add(resource["id"])
+        return cls({key: frozenset(value) for key, value in members.items()}, ids)
+
+    def of_coding(self, coding) -> frozenset[str]:
+        """Value sets of one Coding (a raw dict or a fhir.resources model)."""
+        system, code = _get(coding, "system"), _get(coding, "code")
+        if not isinstance(system, str) or not isinstance(code, str):
+            return NOTHING
+        return self._index.get((_normal_system(system), code.strip()), NOTHING)
+
+    def of_concept(self, concept: object) -> frozenset[str]:
+        """Every value set any coding of a CodeableConcept (raw dict or model) belongs to."""
+        codings = _get(concept, "coding") if concept is not None else None
+        if not isinstance(codings, list):
+            return NOTHING
+        found: frozenset[str] = NOTHING
+        for coding in codings:
+            hit = self.of_coding(coding)
+            if hit:
+                found = found | hit
+        return found
+
+    def of_concept_disambiguated(self, concept: object) -> frozenset[str]:
+        """Like of_concept, but a code that two value sets share (ICD-10-CM R22.4x is both "swelling" and
+        "mass") yields to a coding on the same concept that only one of them holds; with no such coding the
+        concept counts for the value set named first in SHARED_CODE_DEFAULTS."""
+        found = self.of_concept(concept)
+        for pair, default in SHARED_CODE_DEFAULTS.items():
+            if not pair <= found:
+                continue
+            exclusive = set()
+            for coding in _get(concept, "coding") or ():
+                hit = self.of_coding(coding) & pair
+                if len(hit) == 1:
+                    exclusive |= hit
+            found = (found - pair) | (exclusive or {default})
+        return found
+
+    def require(self, ids: Iterable[str]) -> None:
+        """Fail at start-up if a rule names a value set that does not exist."""
+        missing = set(ids) - self.ids
+        if missing:
+            raise ValueError(f"value sets missing from valueset/: {sorted(missing)}")
