@@ -250,9 +250,10 @@ def _contained_medication_code(request):
 
 
 def _evidence(kind: str, resource, concept, value_sets: ValueSets, when, value=None, note=None) -> Evidence:
-    coding = next((c for c in (concept.coding or ()) if value_sets.of_coding(c)), None) if concept else None
-    text = (coding.display if coding and coding.display else None) or _concept_text(concept) or "coded entry"
-    code = f"{SYSTEM_NAMES.get(coding.system, coding.system)} {coding.code}" if coding else ""
+    matched = [c for c in (concept.coding or ()) if value_sets.of_coding(c)] if concept else []
+    displays = [c.display for c in matched if c.display]
+    text = " / ".join(dict.fromkeys(displays)) or _concept_text(concept) or "coded entry"
+    code = ", ".join(f"{SYSTEM_NAMES.get(c.system, c.system)} {c.code}" for c in matched)
     return Evidence(f"{kind}/{resource.id or '(no id)'}", text, code, when, value, note)
 
 

@@ -37,8 +37,11 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     dvt = deep_vein_thrombosis(record)
     if dvt and not pe:  # the PE card already sends the patient to emergency assessment with the leg findings
         findings.append(dvt)
-    findings += [f for f in (malignancy_red_flags(record), knee_trauma_imaging(record)) if f]
+    trauma = knee_trauma_imaging(record)
+    findings += [f for f in (malignancy_red_flags(record), trauma) if f]
     suppressed = set()
+    if trauma:
+        suppressed.add("internal-derangement")  # the trauma card already leads from radiograph to MRI
     if dvt and dvt.topic.startswith("suspected-dvt"):
         suppressed.add("bakers-cyst")  # the DVT card names the cyst; the duplex scan images both
     if ischaemia and ischaemia.variant == "aneurysm":

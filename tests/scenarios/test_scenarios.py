@@ -1,0 +1,91 @@
+"""Clinical scenarios written as FHIR data (cases/*.json), each run through the whole service: prefetch in,
+cards out. Each case names the topics expected, in order, and what the card must and must not say."""
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from cds_service import create_app
+from tests.conftest import SignedClient, make_config
+
+CASES = sorted((Path(__file__).parent / "cases").glob("*.json"))
+SERVICE = "/cds-services/posterior-knee-pain"
+KEYS = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medications",
+        "Procedure": "procedures"}
+
+
+def prefetch_for(case: dict) -> dict:
+    prefetch = {key: {"resourceType": "Bundle", "type": "searchset", "total": 0} for key in KEYS.values()}
+    prefetch["patient"] = case["patient"]
+    for resource in case["resources"]:
+        bundle = prefetch[KEYS[resource["resourceType"]]]
+        bundle.setdefault("entry", []).append({"resource": resource, "search": {"mode": "match"}})
+        bundle["total"] += 1
+    return prefetch
+
+
+def run(tmp_path, client_key, case: dict) -> list[dict]:
+    app = create_app(make_config(tmp_path, client_key, CLOCK_NOW=case["now"]))
+    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
+            "context": {"userId": "Practitioner/scenario", "patientId": case["patient"]["id"]},
+            "prefetch": prefetch_for(case)}
+    response = SignedClient(app.test_client(), client_key).post(SERVICE, json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["cards"]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_scenario(tmp_path, client_key, path):
+    case = json.loads(path.read_text(encoding="utf-8"))
+    expect = case["expect"]
+    cards = run(tmp_path, client_key, case)
+    assert [c["source"]["topic"]["code"] for c in cards] == expect["topics"], case["title"]
+    if "indicators" in expect:
+        assert [c["indicator"] for c in cards] == expect["indicators"]
+    if not cards:
+        return
+    first = cards[0]
+    assert len(first["summary"]) < 140
+    if "summary_contains" in expect:
+        assert expect["summary_contains"] in first["summary"]
+    for text in expect.get("detail_contains", []):
+        assert text in first["detail"], text
+    for text in expect.get("detail_absent", []):
+        assert text not in first["detail"], text
+    if "first_suggestion_code" in expect:
+        coding = first["suggestions"][0]["actions"][0]["resource"]["code"]["coding"][0]
+        assert coding["code"] == expect["first_suggestion_code"]
+        assert first["suggestions"][0]["isRecommended"] is True
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_every_card_is_complete_and_every_order_is_valid_fhir(tmp_path, client_key, path):
+    case = json.loads(path.read_text(encoding="utf-8"))
+    for card in run(tmp_path, client_key, case):
+        assert card["source"]["url"].startswith("https://") and card["links"]
+        assert card["overrideReasons"] and all(r["display"] for r in card["overrideReasons"])
+        assert "**Next step**" in card["detail"]
+        for suggestion in card.get("suggestions", []):
+            assert card["selectionBehavior"]
+            request = suggestion["actions"][0]["resource"]
+            ServiceRequest.model_validate(request)  # raises if it is not valid FHIR
+            assert request["subject"] == {"reference": f"Patient/{case['patient']['id']}"}
+            assert request["priority"] == {"critical": "stat", "warning": "urgent", "info": "routine"}[
+                card["indicator"]] or request["priority"] == "stat"
+            for reference in request.get("reasonReference", []):
+                assert reference["reference"].split("/")[0] in ("Condition", "Observation")
+
+
+def test_there_are_enough_scenarios_covering_every_topic():
+    topics = set()
+    for path in CASES:
+        topics.update(json.loads(path.read_text(encoding="utf-8"))["expect"]["topics"])
+    assert len(CASES) >= 30
+    assert topics == {"suspected-pe", "acute-limb-ischaemia", "septic-arthritis", "suspected-dvt",
+                      "suspected-dvt-pregnancy", "known-dvt", "malignancy-red-flags", "knee-trauma-imaging",
+                      "bakers-cyst", "internal-derangement", "muscle-injury", "knee-osteoarthritis",
+                      "popliteal-artery-aneurysm", "nerve-entrapment"}
