@@ -62,6 +62,25 @@ def family_leaves(family: str, seventh: str | None = None) -> list[str]:
     return leaves
 
 
+def complete_headers(codes: set[str]) -> list[str]:
+    """Non-billable category/subcategory codes all of whose billable leaves are in ``codes``.
+
+    Records are often coded at a header level (e.g. I80.20 instead of I80.201-I80.209); a header whose
+    every leaf is in the set means nothing outside it, so it belongs in the set too.
+    """
+    candidates = set()
+    for code in codes:
+        for ancestor in icd.get_ancestors(code):
+            if icd.is_category_or_subcategory(ancestor) and not icd.is_leaf(ancestor):
+                candidates.add(ancestor)
+    headers = []
+    for header in candidates:
+        leaves = [c for c in icd.get_descendants(header) if is_billable(c)]
+        if leaves and all(c in codes for c in leaves):
+            headers.append(header)
+    return sorted(headers)
+
+
 def malignant_neoplasm_leaves() -> list[str]:
     """Billable leaves of ICD-10-CM C00-C96 (malignant neoplasms, incl. C4A, C7A, C7B).
 

@@ -51,6 +51,7 @@ TAG_KB = "KB-ICD"  # named explicitly in the KB (its ✔ICD check, April 2026 re
 TAG_ENUM = "ICD-ENUM"  # leaf of a family the KB names (or sibling of the right/left codes it names)
 TAG_ADDED = "ICD-ADDED"  # leaf added here beyond the KB's list; the code-note says why
 TAG_VSAC = "S-VSAC"  # also in the VSAC VTE expansion CSV beside the KB
+TAG_HEADER = "ICD-HEADER"  # non-billable header whose every billable leaf is in the set
 
 AMBIGUOUS_R22_4 = (
     "AMBIGUOUS: ICD-10-CM R22.4x means 'localized swelling, mass and lump, lower limb'. "
@@ -752,6 +753,14 @@ def build_one(spec: Spec, verified: dict) -> dict:
             includes.setdefault(ICD10CM, []).append(
                 _concept(code, icd.description(code), tags, " ".join(notes) or None)
             )
+
+    family_notes = {item.code: item.note for item in spec.icd if item.kind == "family" and item.note}
+    for header in icd.complete_headers(seen):
+        notes = ["Non-billable header: every billable code under it is in this value set, so a record coded "
+                 "at this level matches."]
+        if family_notes.get(header):
+            notes.append(family_notes[header])
+        includes.setdefault(ICD10CM, []).append(_concept(header, icd.description(header), [TAG_HEADER], " ".join(notes)))
 
     if not includes:
         raise ValueError("value set %s is empty" % spec.id)

@@ -5,10 +5,11 @@ Every valueset/<id>.json must
 * have id == file name, the project URL, status active, and a non-empty compose;
 * use only SNOMED CT, ICD-10-CM, LOINC and RxNorm, each concept with a display and
   at least one code-source extension;
-* contain only ICD-10-CM codes that are billable leaves of the April 2026 release in
-  simple-icd-10-cm (policy: no header codes - rules match codes exactly, so a
-  non-billable header in a match set would never match and would invite prefix logic;
-  INTENTIONAL_NON_BILLABLE is the place to allow one on purpose);
+* contain only ICD-10-CM codes of the April 2026 release in simple-icd-10-cm: billable
+  leaves, plus (tagged ICD-HEADER) non-billable headers whose every billable leaf is in the
+  same set - records are often coded at header level (I80.20), and a complete header means
+  nothing outside the set; a partial header never appears (INTENTIONAL_NON_BILLABLE is the
+  place to allow one on purpose);
 * contain only SNOMED CT / LOINC / RxNorm codes recorded in valueset/verified-codes.json
   with the same display and at least one source.
 Plus cross-file checks (unique ids, documented overlaps, codes the KB could not verify,
@@ -38,7 +39,7 @@ LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 ALLOWED_SYSTEMS = {SCT, LOINC, RXNORM, ICD10CM}
-ICD_TAGS = {"KB-ICD", "ICD-ENUM", "ICD-ADDED", "S-VSAC"}
+ICD_TAGS = {"ICD-HEADER", "KB-ICD", "ICD-ENUM", "ICD-ADDED", "S-VSAC"}
 
 # The ids the rule code relies on (project brief), minus the two below.
 REQUIRED_IDS = {
@@ -77,7 +78,7 @@ FORBIDDEN = {
 # Codes allowed in more than one of the listed sets, with the reason.
 DOCUMENTED_OVERLAPS = {
     ("leg-swelling", "leg-mass"): {
-        (ICD10CM, c) for c in ("R22.40", "R22.41", "R22.42", "R22.43")
+        (ICD10CM, c) for c in ("R22.4", "R22.40", "R22.41", "R22.42", "R22.43")
     },  # R22.4x = "localized swelling, mass and lump": in both by design, code-note AMBIGUOUS
 }
 INTENTIONAL_NON_BILLABLE: set[str] = set()
@@ -166,8 +167,12 @@ def test_icd10cm_codes_exist_and_are_billable(path):
         code = concept["code"]
         assert icd.is_valid_item(code), "%s is not in simple-icd-10-cm (ICD-10-CM April 2026)" % code
         assert not icd.is_chapter_or_block(code) or icd.is_category_or_subcategory(code), code
-        if code not in INTENTIONAL_NON_BILLABLE:
-            assert icd.is_leaf(code), "%s is a non-billable header code" % code
+        if code not in INTENTIONAL_NON_BILLABLE and not icd.is_leaf(code):
+            in_set = {c["code"] for sys_, c in _concepts(vs) if sys_ == ICD10CM}
+            leaves = [c for c in icd.get_descendants(code) if icd.is_leaf(c)]
+            missing = [c for c in leaves if c not in in_set]
+            assert not missing, "header %s matches %s, which the set leaves out" % (code, missing[:5])
+            assert _ext_values(concept, CODE_SOURCE_URL) == ["ICD-HEADER"], code
         assert concept["display"] == icd.get_description(code), code
         tags = _ext_values(concept, CODE_SOURCE_URL)
         assert set(tags) <= ICD_TAGS, tags
