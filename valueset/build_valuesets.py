@@ -250,14 +250,18 @@ SPECS: list[Spec] = [
         "postpartum", "Postpartum / puerperium",
         "Recently delivered patient (KB: '< 6 weeks postpartum' is out of NG158 scope and suspected PE"
         " means immediate admission, §1.6, §1.8). The rule must check the date (onset/recordedDate within"
-        " 6 weeks). Contains the puerperium codes the KB names (O87.1, O88.23, SNOMED 56272000) and Z39.0"
-        " / Z39.2 (postpartum care encounters; checked present in the April 2026 release). Z39.1 (care of"
-        " the lactating mother) is left out: it can be months after delivery. Gap: no verified SNOMED"
-        " 'postpartum state' concept in the KB. Sources: S-VSAC, ICD-10-CM." + ICD_TAIL,
+        " 6 weeks). Contains the puerperium codes the KB names (O87.1, O88.23, SNOMED 56272000), Z39.0"
+        " (care immediately after delivery) and the delivery codes Z37 (outcome of delivery), O80 and O82"
+        " (delivery encounters), each dated at delivery. Z39.1 (care of the lactating mother) and Z39.2"
+        " (routine follow-up, itself about 6 weeks after delivery) are left out: they would stretch the"
+        " 6-week window. Gap: no verified SNOMED 'postpartum state' concept in the KB. Sources: S-VSAC,"
+        " ICD-10-CM." + ICD_TAIL,
         snomed=["56272000"],
         icd=K("O87.1", "O88.23")
         + X("Z39.0", "Postpartum care encounter (immediately after delivery); named in the project brief, not in the KB.")
-        + X("Z39.2", "Routine postpartum follow-up encounter; named in the project brief, not in the KB."),
+        + F("Z37", added="Outcome of delivery: dated at delivery, so it starts the 6-week postpartum window.")
+        + X("O80", "Encounter for full-term uncomplicated delivery: dated at delivery.")
+        + X("O82", "Encounter for cesarean delivery without indication: dated at delivery."),
     ),
     Spec(
         "active-cancer", "Malignant neoplasm (candidate 'active cancer')",
@@ -329,18 +333,21 @@ SPECS: list[Spec] = [
         " leg swelling'). R22.4x is ambiguous (swelling, mass or lump) and is also in leg-mass by design:"
         " a Condition that also carries SNOMED 309527000 is a mass (KB §3.2, §5.11, Appendix A). 80068009"
         " 'Swelling of limb' is not leg-specific (check bodySite). M25.46x knee effusion is not limb"
-        " swelling (knee-effusion). Gap: no verified SNOMED for 'swelling of calf' (KB §3.6). Sources:"
+        " swelling (knee-effusion). R22.43 (bilateral) and R60.0 (localized oedema, any site) are left out:"
+        " the DVT feature is swelling of one leg (KB Appendix A), and bilateral oedema points elsewhere"
+        " (heart failure). Gap: no verified SNOMED for 'swelling of calf' (KB §3.6). Sources:"
         " S-CORE, ICD-10-CM." + ICD_TAIL,
         snomed=["80068009", "102572006"],
-        icd=F("R22.4", note=AMBIGUOUS_R22_4) + K("R60.0", note="Localized edema (any site): check bodySite/laterality."),
+        icd=F("R22.4", exclude=("R22.43",), note=AMBIGUOUS_R22_4),
     ),
     Spec(
         "leg-mass", "Mass or lump of the lower limb",
         "Tumour work-up: a lower-limb mass (KB §2.3 'Tumour', §2.4 malignancy red flags - enlarging, deep"
         " or > 5 cm mass). SNOMED 309527000 is the unambiguous code; R22.4x (swelling, mass and lump) is"
-        " also in leg-swelling by design - see the code-note. Sources: S-CORE, ICD-10-CM." + ICD_TAIL,
+        " also in leg-swelling by design - see the code-note. R22.43 (bilateral) is left out, as in"
+        " leg-swelling: alone it is neither a DVT feature nor a tumour red flag. Sources: S-CORE, ICD-10-CM." + ICD_TAIL,
         snomed=["309527000"],
-        icd=F("R22.4", note=AMBIGUOUS_R22_4),
+        icd=F("R22.4", exclude=("R22.43",), note=AMBIGUOUS_R22_4),
     ),
     Spec(
         "calf-pain", "Calf / lower-leg pain",
@@ -647,6 +654,19 @@ SPECS: list[Spec] = [
         "Measured heart rate: PE features HR > 100 (PE-Wells, PERC >= 100) and admission HR > 130"
         " (KB §1.6). Sources: S-FHIRVS, S-VSAC.",
         loinc=["8867-4"],
+    ),
+    Spec(
+        "systolic-blood-pressure", "Systolic blood pressure (Observation.code or component.code)",
+        "Measured systolic blood pressure: immediate admission for suspected PE at SBP < 90 mmHg (REMEDY/CKS,"
+        " KB §1.6). Read as the Observation's own value or as a component of the blood pressure panel."
+        " Sources: S-FHIRVS.",
+        loinc=["8480-6"],
+    ),
+    Spec(
+        "blood-pressure-panel", "Blood pressure panel (Observation.code)",
+        "The vital-signs blood pressure panel, whose components carry systolic and diastolic pressure."
+        " Sources: S-FHIRVS.",
+        loinc=["85354-9"],
     ),
     Spec(
         "respiratory-rate", "Respiratory rate (Observation.code)",

@@ -89,12 +89,13 @@ class CardTemplates:
         if finding.reasons:
             request["reasonReference"] = [{"reference": ref} for ref in finding.reasons[:10]]
         if order.get("note"):
-            request["note"] = [{"text": order["note"]}]
+            request["note"] = [{"text": _fill(order["note"], _Values(finding.values))}]
+        label = _fill(order["label"], _Values(finding.values))
         return {
-            "label": order["label"],
+            "label": label,
             "uuid": str(uuid.uuid4()),
             "isRecommended": recommended,
-            "actions": [{"type": "create", "description": order["label"], "resource": request}],
+            "actions": [{"type": "create", "description": label, "resource": request}],
         }
 
 

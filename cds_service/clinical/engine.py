@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .cards import CardTemplates
-from .facts import build_record
+from .facts import build_record, names_an_anticoagulant
 from .rules import VALUE_SETS_USED, evaluate
 from .terminology import ValueSets
 
@@ -14,12 +14,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Every (topic, variant) a rule can produce; start-up fails if cards/ lacks one.
 RULE_OUTPUTS = {
-    "suspected-pe": {"default", "admit"},
+    "suspected-pe": {"default", "admit", "pregnancy"},
     "acute-limb-ischaemia": {"default", "aneurysm"},
     "septic-arthritis": {"default"},
     "suspected-dvt": {"likely", "unlikely", "d-dimer-positive", "d-dimer-negative", "d-dimer-unread"},
     "suspected-dvt-pregnancy": {"default"},
-    "known-dvt": {"treated", "untreated"},
+    "known-dvt": {"treated", "treated-new-features", "untreated"},
     "malignancy-red-flags": {"mass", "systemic"},
     "knee-trauma-imaging": {"dislocation", "ottawa-met", "apply-ottawa"},
     "bakers-cyst": {"default"},
@@ -55,9 +55,21 @@ class ClinicalEngine:
         if any(of_concept(raw.get(element)) for element in elements):
             return True
         if raw.get("resourceType") == "MedicationRequest":
-            return any(of_concept(r.get("code")) for r in raw.get("contained") or () if isinstance(r, dict))
+            contained = [r.get("code") for r in raw.get("contained") or () if isinstance(r, dict)]
+            if any(of_concept(code) for code in contained):
+                return True
+            return any(names_an_anticoagulant(_raw_text(concept))
+                       for concept in [raw.get("medicationCodeableConcept"), *contained])
         return False
 
     def cards(self, parsed, patient_id: str, now: datetime) -> list[dict]:
         record = build_record(parsed, self.value_sets, now)
         return [self.templates.render(finding, patient_id) for finding in evaluate(record)]
+
+
+def _raw_text(concept: object) -> str:
+    if not isinstance(concept, dict):
+        return ""
+    codings = concept.get("coding") if isinstance(concept.get("coding"), list) else []
+    parts = [concept.get("text")] + [c.get("display") for c in codings if isinstance(c, dict)]
+    return " ".join(p for p in parts if isinstance(p, str))

@@ -28,6 +28,7 @@ WINDOWS = {
     "surgery": timedelta(weeks=12),  # Wells item 3: major surgery within 12 weeks
     "postpartum": timedelta(weeks=6),  # RCOG 37b / REMEDY: up to 6 weeks postpartum
     "pregnancy": timedelta(days=280),  # a dated pregnancy code older than a pregnancy is not current
+    "acute-dvt": timedelta(days=183),  # an "active" DVT that began longer ago is history (KB Appendix A)
 }
 
 _IGNORED_VERIFICATION = {"entered-in-error", "refuted"}
@@ -77,6 +78,11 @@ class Fact:
     reference_high: Decimal | None = None
     reference_unit: str | None = None
     value_sets_of_value: frozenset[str] = NOTHING  # Observation.valueCodeableConcept memberships
+    onset: datetime | None = None  # Condition onset (when the problem began), when recorded
+
+    @property
+    def confirmed(self) -> bool:
+        return self.evidence.note != "unconfirmed"
 
 
 @dataclass
@@ -90,8 +96,8 @@ class PatientRecord:
     # -- questions the rules ask -------------------------------------------------------------------------
     def current(self, value_set: str, window: str | None = None) -> list[Fact]:
         """Current Conditions (and final Observations coded as findings) in the value set, newest first;
-        with a window, only those dated inside it (undated current Conditions count: the EHR calls them
-        active)."""
+        with a window, only those dated inside it (an undated fact is never "recent": it cannot make an
+        acute card fire at every chart opening)."""
         found = []
         for fact in self.facts:
             if not fact.current or fact.kind not in ("Condition", "Observation"):
@@ -100,7 +106,7 @@ class PatientRecord:
                 continue
             if fact.kind == "Observation" and fact.value_sets_of_value and value_set in fact.value_sets:
                 continue  # an Observation *about* the concept (e.g. pregnancy status) is read by its value
-            if window and not self._inside(fact, window, undated=fact.kind == "Condition"):
+            if window and not self._inside(fact, window):
                 continue
             found.append(fact)
         return _newest_first(found)
@@ -112,7 +118,7 @@ class PatientRecord:
     def measurements(self, value_set: str, window: str) -> list[Fact]:
         """Final Observations with a numeric value, coded in the value set, inside the window, newest first."""
         return _newest_first(f for f in self.facts if f.kind == "Observation" and f.current and f.quantity
-                             and value_set in f.value_sets and self._inside(f, window, undated=False))
+                             and value_set in f.value_sets and self._inside(f, window))
 
     def latest(self, value_set: str, window: str) -> Fact | None:
         found = self.measurements(value_set, window)
@@ -123,11 +129,16 @@ class PatientRecord:
 
     def procedures(self, value_set: str, window: str) -> list[Fact]:
         return _newest_first(f for f in self.facts if f.kind == "Procedure" and f.current
-                             and value_set in f.value_sets and self._inside(f, window, undated=False))
+                             and value_set in f.value_sets and self._inside(f, window))
 
-    def _inside(self, fact: Fact, window: str, undated: bool) -> bool:
+    def older_than(self, fact: Fact, window: str) -> bool:
+        """The fact began (onset, else first recorded) before the window; undated facts are not."""
+        began = fact.onset or fact.when
+        return began is not None and began < self.now - WINDOWS[window]
+
+    def _inside(self, fact: Fact, window: str) -> bool:
         if fact.when is None:
-            return undated
+            return False
         return self.now - WINDOWS[window] <= fact.when <= self.now + timedelta(hours=1)
 
 
@@ -173,11 +184,32 @@ def _condition_fact(condition, value_sets: ValueSets) -> Fact | None:
     abated = any(getattr(condition, name, None) for name in
                  ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"))
     current = clinical not in _HISTORY_STATUS and not (abated and clinical is None)
-    when = as_datetime(condition.onsetDateTime) or as_datetime(
-        condition.onsetPeriod.start if condition.onsetPeriod else None) or as_datetime(condition.recordedDate)
+    onset = as_datetime(condition.onsetDateTime) or as_datetime(
+        condition.onsetPeriod.start if condition.onsetPeriod else None)
+    recorded = as_datetime(condition.recordedDate)
+    # Recency is the latest the record speaks of the problem: swelling that began 3 weeks ago but was
+    # recorded today is a current finding.
+    when = max((d for d in (onset, recorded) if d is not None), default=None)
     note = "unconfirmed" if verification in ("provisional", "differential", "unconfirmed") else None
     return Fact("Condition", memberships, when, current,
-                _evidence("Condition", condition, condition.code, value_sets, when, note=note))
+                _evidence("Condition", condition, condition.code, value_sets, when, note=note), onset=onset)
+
+
+# An Observation recording a finding as absent ("calf pain: no") must not count as the finding.
+_ABSENT_ANSWERS = {
+    ("http://snomed.info/sct", "2667000"),  # Absent
+    ("http://snomed.info/sct", "260385009"),  # Negative
+    ("http://snomed.info/sct", "373067005"),  # No
+    ("http://loinc.org", "LA32-8"),  # No
+    ("http://terminology.hl7.org/CodeSystem/v2-0136", "N"),  # No
+}
+
+
+def _is_absent(observation) -> bool:
+    if observation.valueBoolean is False:
+        return True
+    concept = observation.valueCodeableConcept
+    return concept is not None and any((c.system, c.code) in _ABSENT_ANSWERS for c in concept.coding or ())
 
 
 def _observation_fact(observation, value_sets: ValueSets) -> Fact | None:
@@ -185,10 +217,11 @@ def _observation_fact(observation, value_sets: ValueSets) -> Fact | None:
     by_value = value_sets.of_concept(observation.valueCodeableConcept)
     if not by_code and not by_value:
         return None
-    when = (as_datetime(observation.effectiveDateTime) or as_datetime(observation.effectiveInstant)
-            or as_datetime(observation.effectivePeriod.end or observation.effectivePeriod.start
-                           if observation.effectivePeriod else None)
-            or as_datetime(observation.issued))
+    if _is_absent(observation):
+        return None
+    if "blood-pressure-panel" in by_code:
+        return _component_fact(observation, value_sets, "systolic-blood-pressure")
+    when = _observation_time(observation)
     quantity = None
     value_text = None
     if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
@@ -218,11 +251,35 @@ def _observation_fact(observation, value_sets: ValueSets) -> Fact | None:
                 value_sets_of_value=by_value)
 
 
+def _observation_time(observation) -> datetime | None:
+    return (as_datetime(observation.effectiveDateTime) or as_datetime(observation.effectiveInstant)
+            or as_datetime(observation.effectivePeriod.end or observation.effectivePeriod.start
+                           if observation.effectivePeriod else None)
+            or as_datetime(observation.issued))
+
+
+def _component_fact(observation, value_sets: ValueSets, value_set: str) -> Fact | None:
+    """A panel's component (e.g. systolic pressure in the blood pressure panel) as its own measurement."""
+    for component in observation.component or ():
+        if value_set in value_sets.of_concept(component.code) and component.valueQuantity is not None \
+                and component.valueQuantity.value is not None:
+            q = component.valueQuantity
+            when = _observation_time(observation)
+            status = observation.status if isinstance(observation.status, str) else None
+            value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
+            return Fact("Observation", frozenset({value_set}), when, status in _FINAL_OBSERVATION,
+                        _evidence("Observation", observation, component.code, value_sets, when, value=value_text),
+                        quantity=(Decimal(str(q.value)), q.code or q.unit or ""))
+    return None
+
+
 def _medication_fact(request, value_sets: ValueSets) -> Fact | None:
     concept = request.medicationCodeableConcept
     if concept is None and request.medicationReference is not None:
         concept = _contained_medication_code(request)
     memberships = value_sets.of_concept(concept)
+    if not memberships and names_an_anticoagulant(_all_text(concept)):
+        memberships = frozenset({"anticoagulants"})
     if not memberships:
         return None
     when = as_datetime(request.authoredOn)
@@ -238,6 +295,26 @@ def _procedure_fact(procedure, value_sets: ValueSets) -> Fact | None:
         (procedure.performedPeriod.end or procedure.performedPeriod.start) if procedure.performedPeriod else None)
     return Fact("Procedure", memberships, when, procedure.status in _DONE_PROCEDURE,
                 _evidence("Procedure", procedure, procedure.code, value_sets, when))
+
+
+# Few RxNorm codes are verified (KB §6.E), and orders carry product-level or no codes at all (the
+# synthetic cohort has text-only rivaroxaban). Anticoagulation matters to the rules (known DVT treated;
+# a D-dimer falsely low), so a medicine whose text or display names an anticoagulant ingredient counts.
+ANTICOAGULANT_INGREDIENTS = ("apixaban", "rivaroxaban", "dabigatran", "edoxaban", "betrixaban", "warfarin",
+                             "enoxaparin", "dalteparin", "tinzaparin", "fondaparinux", "heparin", "argatroban",
+                             "bivalirudin", "desirudin")
+
+
+def names_an_anticoagulant(text: str) -> bool:
+    text = text.lower()
+    return any(name in text for name in ANTICOAGULANT_INGREDIENTS)
+
+
+def _all_text(concept) -> str:
+    if concept is None:
+        return ""
+    parts = [concept.text or ""] + [c.display or "" for c in concept.coding or ()]
+    return " ".join(parts)
 
 
 def _contained_medication_code(request):

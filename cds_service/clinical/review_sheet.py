@@ -52,6 +52,7 @@ WINDOW_WORDS = {
     "surgery": "Major surgery (Wells item 3)",
     "postpartum": "Delivery (postpartum branch)",
     "pregnancy": "A dated pregnancy code",
+    "acute-dvt": "A confirmed DVT counts as current (older: previous DVT, Wells +1)",
 }
 
 

@@ -54,7 +54,7 @@ REQUIRED_IDS = {
     "hypoxaemia", "unexplained-weight-loss", "night-sweats", "soft-tissue-sarcoma",
     "knee-trauma", "knee-dislocation", "thrombophilia", "superficial-thrombophlebitis",
     "cellulitis-leg", "d-dimer-feu", "d-dimer-ddu", "body-temperature", "heart-rate",
-    "respiratory-rate", "oxygen-saturation", "crp", "wbc", "pregnancy-status-observation",
+    "respiratory-rate", "oxygen-saturation", "crp", "wbc", "pregnancy-status-observation", "systolic-blood-pressure", "blood-pressure-panel",
 }
 # Requested ids deliberately not shipped: the KB verifies no code for them.
 NOT_SHIPPED = {
@@ -78,7 +78,7 @@ FORBIDDEN = {
 # Codes allowed in more than one of the listed sets, with the reason.
 DOCUMENTED_OVERLAPS = {
     ("leg-swelling", "leg-mass"): {
-        (ICD10CM, c) for c in ("R22.4", "R22.40", "R22.41", "R22.42", "R22.43")
+        (ICD10CM, c) for c in ("R22.40", "R22.41", "R22.42")
     },  # R22.4x = "localized swelling, mass and lump": in both by design, code-note AMBIGUOUS
 }
 INTENTIONAL_NON_BILLABLE: set[str] = set()

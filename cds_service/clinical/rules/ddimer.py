@@ -1,4 +1,5 @@
-"""A D-dimer already on record, read safely (NICE NG158 1.1.12-1.1.14; Schouten BMJ 2013; §1.5).
+"""A D-dimer already on record, read safely (NICE NG158 D-dimer recommendations — numbered 1.1.12-1.1.14 in
+the 2020 text, renumbered in the 2023 update; Schouten BMJ 2013; clinical-knowledge.md §1.5).
 
 - FEU results (LOINC 48065-7, or a unit annotated FEU) are normalised to ng/mL FEU and compared with
   500 ng/mL, or age × 10 ng/mL over 50 (NICE: "consider an age-adjusted threshold over 50").

@@ -2,8 +2,9 @@
 RCOG Green-top 37b in pregnancy and up to 6 weeks postpartum (clinical-knowledge.md §1.3-§1.8).
 
 Criteria:
-- a current DVT already diagnosed: no "suspected DVT" card. On an active anticoagulant: `info`
-  (known-dvt). With no active anticoagulant on record: `warning` (known-dvt, untreated).
+- a confirmed DVT begun within about 6 months: no "suspected DVT" card. On an active anticoagulant:
+  `info` (known-dvt), or `warning` when leg features were recorded after the DVT began (suspected
+  extension: §1.8). With no active anticoagulant on record: `warning` (known-dvt, untreated).
 - otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst):
   - pregnant or ≤ 6 weeks postpartum: `warning` suspected-dvt-pregnancy (duplex, LMWH until excluded;
     no Wells, no D-dimer rule-out, no DOAC);
@@ -13,11 +14,13 @@ Criteria:
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from ..facts import PatientRecord
 from . import signals
 from .ddimer import cutoff_for, latest_d_dimer
 from .finding import Finding
-from .wells import wells_from_record
+from .wells import recent_surgery, wells_from_record
 
 
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
@@ -37,8 +40,14 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
 
 def _known_dvt(record: PatientRecord, known) -> Finding:
     treatment = signals.on_anticoagulant(record)
-    finding = Finding("known-dvt", "info" if treatment else "warning", variant="treated" if treatment else "untreated")
-    finding.add(known + treatment)
+    if not treatment:
+        finding = Finding("known-dvt", "warning", variant="untreated")
+        finding.add(known + signals.pregnant_or_postpartum(record))
+        return finding
+    began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
+    newer = [f for f in signals.leg_dvt_features(record) if began and f.when and f.when > began + timedelta(days=1)]
+    finding = Finding("known-dvt", "warning" if newer else "info", variant="treated-new-features" if newer else "treated")
+    finding.add(known + treatment + newer)
     return finding
 
 
@@ -84,7 +93,7 @@ def _add_notes(record: PatientRecord, finding: Finding) -> None:
                              "PE features make this an emergency.")
     if signals.on_anticoagulant(record):
         finding.notes.append("An anticoagulant is active: a D-dimer may be falsely low.")
-    if record.procedures("major-surgery", "surgery"):
+    if recent_surgery(record):
         finding.notes.append("Recent surgery raises D-dimer: imaging is the practical first test.")
     if record.age is not None and record.age < 18:
         finding.notes.append("NICE NG158 covers adults: seek paediatric advice for under-18s.")

@@ -3,8 +3,9 @@ aneurysm guideline; clinical-knowledge.md §2.3, Appendix A).
 
 Criterion, any of:
 - a current, recently recorded acute arterial occlusion or critical limb ischaemia;
-- recent ischaemic signs of the leg (pallor, numbness, paraesthesia) together with recent leg or knee
-  pain (signs alone are common and chronic, e.g. neuropathy: pain makes them acute);
+- ischaemic signs of the leg (pallor, numbness, paraesthesia) recorded recently in at least two entries,
+  together with recent leg or knee pain (one sign alone is common and chronic, e.g. neuropathy or
+  sciatica; the acute picture is pain with more than one of the Ps);
 - a known popliteal artery aneurysm with recent acute knee, calf or leg pain.
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     finding = Finding("acute-limb-ischaemia", "critical")
     if occlusion:
         finding.add(occlusion)
-    if signs and pain:
+    if len({f.evidence.reference for f in signs}) >= 2 and pain:
         finding.add(signs + pain)
     if aneurysm and pain:
         finding.variant = "aneurysm"

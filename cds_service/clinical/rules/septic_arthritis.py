@@ -1,9 +1,12 @@
 """3. Suspected septic arthritis — critical (BSR/BHPR hot swollen joint guideline 2006; ACR AC suspected
 septic arthritis; clinical-knowledge.md §2.3).
 
-Criterion: a current septic arthritis diagnosis, or a recent knee effusion together with fever
-(≥ 38.0 °C within 24 h, or coded recently) or raised inflammatory markers (CRP or white cell count above
-the laboratory's range or flag, else CRP > 10 mg/L, WCC > 11 × 10⁹/L, within 72 h).
+Criterion: septic arthritis coded as suspected (provisional/differential) recently, or a recent knee
+effusion together with fever (≥ 38.0 °C within 24 h, or coded recently) or raised inflammatory markers (CRP
+or white cell count above the laboratory's range or flag, else CRP > 10 mg/L, WCC > 11 × 10⁹/L, within
+72 h). A confirmed diagnosis alone does not fire: the patient is already under treatment, and "aspirate
+before antibiotics" would be noise. An effusion without fever or raised markers does not fire either
+(effusions of osteoarthritis are common); the record cannot show a hot joint.
 """
 from __future__ import annotations
 
@@ -19,7 +22,7 @@ _WCC_UNITS = {"10*3/uL", "10*9/L", "10^9/L", "x10E3/uL", "K/uL", "/nL", "10*3/mm
 
 
 def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
-    diagnosed = record.current("septic-arthritis", "finding")
+    diagnosed = [f for f in record.current("septic-arthritis", "finding") if not f.confirmed]
     effusion = record.current("knee-effusion", "finding")
     inflammation = signals.fever(record) + raised_markers(record)
     if not diagnosed and not (effusion and inflammation):

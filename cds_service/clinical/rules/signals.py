@@ -11,22 +11,31 @@ TACHYCARDIA_BPM = Decimal(100)
 TACHYPNOEA_PER_MIN = Decimal(20)
 HYPOXAEMIA_SPO2 = Decimal(95)
 FEVER_CELSIUS = Decimal("38.0")
+ADMISSION_HEART_RATE = Decimal(130)
 
 
 def leg_dvt_features(record: PatientRecord) -> list[Fact]:
-    """Recent swelling of the leg (not a coded mass), calf pain, or a ruptured Baker's cyst (treated as DVT
-    until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3)."""
+    """Recent swelling of one leg (not a coded mass), calf pain, a ruptured Baker's cyst (treated as DVT
+    until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3), or a DVT coded as suspected."""
     return (record.current("leg-swelling", "finding") + record.current("calf-pain", "finding")
-            + record.current("bakers-cyst-ruptured", "finding"))
+            + record.current("bakers-cyst-ruptured", "finding")
+            + [f for f in record.current("dvt-lower-limb", "finding") if not f.confirmed])
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
-    return record.current("dvt-lower-limb")
+    """A confirmed, current DVT that began within about 6 months; an older "active" one is history."""
+    return [f for f in record.current("dvt-lower-limb") if f.confirmed and not record.older_than(f, "acute-dvt")]
+
+
+def previous_dvt(record: PatientRecord) -> list[Fact]:
+    """Wells "previously documented DVT": resolved DVT, a history code, or an "active" DVT begun > 6 months ago."""
+    stale = [f for f in record.current("dvt-lower-limb") if f.confirmed and record.older_than(f, "acute-dvt")]
+    return record.history("dvt-lower-limb") + record.current("vte-history") + stale
 
 
 def known_vte(record: PatientRecord) -> list[Fact]:
-    """A current DVT or PE (suspected or confirmed)."""
-    return active_dvt(record) + record.current("pulmonary-embolism")
+    """A current DVT, or a PE coded as suspected (a confirmed PE already has its own care)."""
+    return active_dvt(record) + [f for f in record.current("pulmonary-embolism", "finding") if not f.confirmed]
 
 
 def on_anticoagulant(record: PatientRecord) -> list[Fact]:
@@ -42,12 +51,14 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
 
 
 def pe_symptoms(record: PatientRecord) -> list[Fact]:
-    """Dyspnoea, pleuritic chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea, recently."""
+    """Dyspnoea, pleuritic chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea, recently; or a
+    heart rate above the immediate-admission threshold (130/min)."""
     facts = []
     for value_set in ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"):
         facts += record.current(value_set, "finding")
     facts += above(record, "respiratory-rate", TACHYPNOEA_PER_MIN)
     facts += below(record, "oxygen-saturation", HYPOXAEMIA_SPO2)
+    facts += above(record, "heart-rate", ADMISSION_HEART_RATE)
     return facts
 
 

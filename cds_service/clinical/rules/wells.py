@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..facts import Fact, PatientRecord
+from . import signals
 
 LIKELY_AT = 2  # "DVT likely" at 2 points or more
 
@@ -56,9 +57,13 @@ def wells_from_record(record: PatientRecord) -> WellsResult:
     if not paralysis:
         result.unknown.insert(0, PLASTER_ITEM)
     item("Recently bedridden ≥ 3 days, or major surgery within 12 weeks",
-         record.current("immobilisation", "finding") + record.procedures("major-surgery", "surgery"))
-    previous = record.history("dvt-lower-limb") + record.current("vte-history")
-    item("Previously documented DVT", previous)
+         record.current("immobilisation", "finding") + recent_surgery(record))
+    item("Previously documented DVT", signals.previous_dvt(record))
     if not any(name.startswith("Recently bedridden") for name, _ in result.items):
         result.unknown.insert(0, "Recently bedridden ≥ 3 days or major surgery within 12 weeks not on record (+1)")
     return result
+
+
+def recent_surgery(record: PatientRecord) -> list[Fact]:
+    """A major operation within 12 weeks: a Procedure, or a Condition code such as joint-replacement aftercare."""
+    return record.procedures("major-surgery", "surgery") + record.current("major-surgery", "surgery")
