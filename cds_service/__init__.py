@@ -20,6 +20,7 @@ from .feedback.store import FeedbackStore, make_engine
 from .http import cors
 from .http.views import bp as cds_blueprint
 from .logging_setup import install_redaction
+from .runtime import freeze_start_up_objects, tune_garbage_collector
 from .prefetch.fetch import FetchLimits
 from .prefetch.resolve import FetchSettings
 from .trust import ClientVerifier
@@ -49,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config if config is not None else config_module.from_environment())
     config_module.validate(app.config)
     install_redaction()
+    tune_garbage_collector()
 
     if not app.config["FEEDBACK_DATABASE"]:
         os.makedirs(app.instance_path, exist_ok=True)
@@ -103,6 +105,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def healthz():
         return jsonify({"status": "ok"})
 
+    freeze_start_up_objects()
     return app
 
 

@@ -369,11 +369,12 @@ def as_datetime(value) -> datetime | None:
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if isinstance(value, str):
-        parts = value.split("-")
         try:
-            year = int(parts[0])
-            month = int(parts[1]) if len(parts) > 1 else 1
-            return datetime(year, month, 1, tzinfo=timezone.utc)
+            if len(value) > 10:
+                return as_datetime(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            parts = value.split("-")
+            return datetime(int(parts[0]), int(parts[1]) if len(parts) > 1 else 1,
+                            int(parts[2]) if len(parts) > 2 else 1, tzinfo=timezone.utc)
         except (ValueError, IndexError):
             return None
     return None

@@ -22,12 +22,13 @@ NOTHING: frozenset[str] = frozenset()
 SHARED_CODE_DEFAULTS: dict[frozenset[str], str] = {frozenset({"leg-mass", "leg-swelling"}): "leg-swelling"}
 
 
-def _normal_system(system: str) -> str:
-    # EHRs send the same system with and without a trailing slash, and ICD-10-CM under its OID URN.
-    system = system.rstrip("/")
-    return {"urn:oid:2.16.840.1.113883.6.90": ICD10CM, "urn:oid:2.16.840.1.113883.6.96": SNOMED,
-            "urn:oid:2.16.840.1.113883.6.1": LOINC, "urn:oid:2.16.840.1.113883.6.88": RXNORM,
-            "https://snomed.info/sct": SNOMED, "https://loinc.org": LOINC}.get(system, system)
+# Other spellings of the same code systems that EHRs send: OID URNs, https, a trailing slash.
+SYSTEM_ALIASES = {
+    SNOMED: ("urn:oid:2.16.840.1.113883.6.96", "https://snomed.info/sct"),
+    ICD10CM: ("urn:oid:2.16.840.1.113883.6.90",),
+    LOINC: ("urn:oid:2.16.840.1.113883.6.1", "https://loinc.org"),
+    RXNORM: ("urn:oid:2.16.840.1.113883.6.88",),
+}
 
 
 def _get(obj: object, name: str):
@@ -49,17 +50,25 @@ class ValueSets:
                 continue
             ids.append(resource["id"])
             for include in resource["compose"]["include"]:
-                system = _normal_system(include["system"])
+                system = include["system"]
+                spellings = (system, system + "/", *SYSTEM_ALIASES.get(system, ()))
                 for concept in include["concept"]:
-                    members[(system, concept["code"])].add(resource["id"])
+                    for spelling in spellings:
+                        members[(spelling, concept["code"])].add(resource["id"])
+        # Every spelling is a key, so a lookup is one dict access: this runs for every coding of every
+        # resource in the prefetch, before anything is validated.
         return cls({key: frozenset(value) for key, value in members.items()}, ids)
 
     def of_coding(self, coding) -> frozenset[str]:
         """Value sets of one Coding (a raw dict or a fhir.resources model)."""
-        system, code = _get(coding, "system"), _get(coding, "code")
-        if not isinstance(system, str) or not isinstance(code, str):
+        if isinstance(coding, dict):
+            key = (coding.get("system"), coding.get("code"))
+        else:
+            key = (getattr(coding, "system", None), getattr(coding, "code", None))
+        try:
+            return self._index.get(key, NOTHING)
+        except TypeError:  # an unhashable system or code in hostile input
             return NOTHING
-        return self._index.get((_normal_system(system), code.strip()), NOTHING)
 
     def of_concept(self, concept: object) -> frozenset[str]:
         """Every value set any coding of a CodeableConcept (raw dict or model) belongs to."""
