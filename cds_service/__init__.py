@@ -25,7 +25,7 @@ from .prefetch.fetch import FetchLimits
 from .prefetch.resolve import FetchSettings
 from .trust import ClientVerifier
 from .trust.jwks import KeySets
-from .trust.replay import ReplayStore
+from .trust.replay import DatabaseReplayStore, ReplayStore
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             max_bytes=app.config["JWT_MAX_BYTES"],
             key_sets=KeySets(app.config["JWKS_CACHE_SECONDS"], app.config["JWKS_MIN_REFRESH_SECONDS"],
                              app.config["JWKS_TIMEOUT_SECONDS"], session=session),
-            replay=ReplayStore(),
+            replay=_replay_store(app.config),
         )
     else:
         log.warning("!!! REQUIRE_JWT is false: any caller is trusted. For local development only, "
@@ -114,3 +114,10 @@ def _parse_clock(value: str | None) -> datetime | None:
         return None
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _replay_store(config):
+    """The jti store: in the database (shared by all workers and replicas) unless configured "memory"."""
+    if config["JTI_STORE"] == "memory":
+        return ReplayStore()
+    return DatabaseReplayStore(make_engine(config["FEEDBACK_DATABASE"], durable=False))

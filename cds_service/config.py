@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "JWKS_CACHE_SECONDS": 3600,
     "JWKS_MIN_REFRESH_SECONDS": 30,  # an unknown kid may not trigger key fetches faster than this
     "JWKS_TIMEOUT_SECONDS": 3.0,
+    "JTI_STORE": "database",  # "database": shared by all workers and replicas; "memory": per process
     # Storage
     "FEEDBACK_DATABASE": None,  # None: sqlite file in the instance folder
     # HTTP
@@ -31,7 +32,8 @@ DEFAULTS: dict[str, Any] = {
     # Fetching from the EHR's FHIR server when prefetch is missing
     "FHIR_CONNECT_TIMEOUT_SECONDS": 2.0,
     "FHIR_READ_TIMEOUT_SECONDS": 5.0,
-    "FHIR_FETCH_DEADLINE_SECONDS": 5.0,
+    "FHIR_FETCH_DEADLINE_SECONDS": 0.4,  # the EHR waits ~0.5 s for cards: fetch within that, or 412
+    "FHIR_SERVERS": [],  # FHIR base URLs the service may call (plus each trusted issuer's "fhirServers")
     "FHIR_MAX_PAGES": 20,
     "FHIR_MAX_RESPONSE_BYTES": 16 * 1024 * 1024,
     "FHIR_PAGE_SIZE": 200,
@@ -42,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "CLOCK_NOW": None,  # ISO date-time to evaluate "recent" against (reproducing a case, tests); None: now
 }
 
-_JSON_KEYS = {"TRUSTED_ISSUERS", "CORS_ORIGINS", "JWT_ALGORITHMS"}
+_JSON_KEYS = {"TRUSTED_ISSUERS", "CORS_ORIGINS", "JWT_ALGORITHMS", "FHIR_SERVERS"}
 
 
 def _coerce(key: str, raw: str) -> Any:
@@ -88,6 +90,23 @@ def validate(config: Mapping[str, Any]) -> None:
             raise ValueError("each TRUSTED_ISSUERS entry needs an 'iss' string")
         if ("jku" in entry) == ("jwks" in entry):
             raise ValueError(f"trusted issuer {entry['iss']!r} needs exactly one of 'jku' or 'jwks'")
+        for server in entry.get("fhirServers", []):
+            parse_allowed_server(server)
+    for server in config["FHIR_SERVERS"]:
+        parse_allowed_server(server)
     bad = set(config["JWT_ALGORITHMS"]) - {"ES384", "RS384", "ES256", "RS256", "ES512", "RS512", "PS384"}
     if bad:
         raise ValueError(f"JWT_ALGORITHMS may not include {sorted(bad)} (never 'none' or HS*)")
+
+
+def parse_allowed_server(entry: str):
+    """An allowlist entry: '*' (any server: local development only) or a base URL; a URL without a port
+    allows any port on that host, and its path is a prefix."""
+    from urllib.parse import urlsplit
+
+    if entry == "*":
+        return entry
+    parts = urlsplit(entry)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError(f"FHIR server allowlist entry {entry!r} is not an http(s) URL")
+    return parts

@@ -47,14 +47,16 @@ feedback = Table(
 )
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, durable: bool = True) -> Engine:
+    """durable: a committed row survives power loss (feedback). The replay store needs less: losing its
+    last rows in a crash only re-opens a token's remaining minutes."""
     engine = create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
-        def _sqlite_durability(dbapi_connection, _record):
+        def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            cursor.execute("PRAGMA synchronous=FULL")  # a committed row survives power loss
+            cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             cursor.execute("PRAGMA busy_timeout=5000")  # several workers share the file
             cursor.close()
     return engine

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import logging
 
-import orjson
-
 from flask import Blueprint, current_app, g, jsonify, request
 
 from .. import schemas
 from ..errors import BadRequest, ServiceError, Unauthorized
+from .decode import MalformedJson, decode
 from ..prefetch import resolve_patient_data
 from ..record import parse_record
 from ..services import SERVICES
@@ -38,12 +37,18 @@ def discovery():
 @bp.post("/cds-services/<service_id>")
 def invoke(service_id: str):
     service = _service(service_id)
-    body = _json_body("request")
+    state = current_app.extensions["cds"]
+    now = state.now()
+    try:
+        body = decode(_raw_body())
+    except MalformedJson as error:
+        raise BadRequest(str(error)) from None
+    _validate(body, "request")
     if body["hook"] != service.hook:
         raise BadRequest(f"service {service.id} answers the {service.hook} hook only", "hook")
-    state = current_app.extensions["cds"]
-    data = resolve_patient_data(body, state.fetch_settings)
-    now = state.now()
+    client = g.get("client")
+    allowlist = tuple(current_app.config["FHIR_SERVERS"]) + (client.fhir_servers if client else ())
+    data = resolve_patient_data(body, state.fetch_settings, allowlist)
     record = parse_record(data.patient, data.resources, state.engine.selector(now))
     cards = service.evaluate(record, body, state.engine, now)
     response = {"cards": cards}
@@ -57,7 +62,11 @@ def invoke(service_id: str):
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str):
     service = _service(service_id)
-    body = _json_body("feedback")
+    try:
+        body = decode(_raw_body())
+    except MalformedJson as error:
+        raise BadRequest(str(error)) from None
+    _validate(body, "feedback")
     client = g.get("client")
     stored = current_app.extensions["cds"].feedback_store.add_feedback(
         service.id, body["feedback"], client.iss if client else None)
@@ -72,19 +81,17 @@ def _service(service_id: str):
         raise ServiceError(404, f"no CDS service with id {service_id!r}") from None
 
 
-def _json_body(schema_name: str) -> dict:
-    raw = request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before any parsing
-    try:
-        body = orjson.loads(raw)  # strict (no NaN, valid UTF-8 only), depth-limited, several times faster
-    except (orjson.JSONDecodeError, RecursionError):
-        raise BadRequest("the request body is not valid JSON") from None
+def _raw_body() -> bytes:
+    return request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before any parsing
+
+
+def _validate(body: object, schema_name: str) -> None:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     error = schemas.first_error(schema_name, body)
     if error is not None:
         path = schemas.error_path(error)
         raise BadRequest(f"{path}: {schemas.safe_message(error)}", path)
-    return body
 
 
 def _check_response(response: dict) -> None:

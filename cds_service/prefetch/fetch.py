@@ -116,9 +116,24 @@ def next_link(bundle: dict) -> str | None:
     return None
 
 
-def check_server_url(url: str, allow_http: bool) -> None:
+def check_server_url(url: str, allow_http: bool, allowlist: tuple[str, ...]) -> None:
+    """Refuse a fhirServer that is not https (unless allowed for local testing), carries credentials in
+    the URL, or is not on the allowlist (global FHIR_SERVERS plus the calling issuer's fhirServers)."""
     parts = urlsplit(url)
-    if parts.scheme == "https" or (allow_http and parts.scheme == "http"):
-        if parts.netloc and not parts.username and not parts.password:
-            return
-    raise FetchError("fhirServer is not an https URL this service may call")
+    if not (parts.scheme == "https" or (allow_http and parts.scheme == "http")) or not parts.hostname \
+            or parts.username or parts.password:
+        raise FetchError("fhirServer is not an https URL this service may call")
+    if not any(_allows(entry, parts) for entry in allowlist):
+        raise FetchError("fhirServer is not on this service's allowlist")
+
+
+def _allows(entry: str, url) -> bool:
+    if entry == "*":
+        return True
+    allowed = urlsplit(entry)
+    if (allowed.scheme, allowed.hostname) != (url.scheme, url.hostname):
+        return False
+    if allowed.port is not None and allowed.port != url.port:
+        return False
+    prefix = allowed.path.rstrip("/")
+    return url.path == prefix or url.path.startswith(prefix + "/") or not prefix

@@ -44,7 +44,7 @@ class FetchSettings:
 _NEEDS_FETCH = object()
 
 
-def resolve_patient_data(body: dict, settings: FetchSettings) -> PatientData:
+def resolve_patient_data(body: dict, settings: FetchSettings, allowlist: tuple[str, ...] = ()) -> PatientData:
     patient_id = body["context"]["patientId"]
     prefetch = body.get("prefetch") or {}
     data = PatientData(patient={}, resources={})
@@ -57,7 +57,7 @@ def resolve_patient_data(body: dict, settings: FetchSettings) -> PatientData:
         else:
             raw[template.key] = value
     if to_fetch:
-        raw.update(_fetch(body, to_fetch, settings))
+        raw.update(_fetch(body, to_fetch, settings, allowlist))
         for template in to_fetch:
             data.origin[template.key] = "fetched"
 
@@ -110,7 +110,8 @@ def _is_outcome(entry: object) -> bool:
     return isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome"
 
 
-def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings) -> dict[str, object]:
+def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings,
+           allowlist: tuple[str, ...]) -> dict[str, object]:
     keys = ", ".join(t.key for t in templates)
     server = body.get("fhirServer")
     if not server:
@@ -118,7 +119,7 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
                                  "prefetch")
     authorization = body.get("fhirAuthorization") or {}
     try:
-        check_server_url(server, settings.allow_http)
+        check_server_url(server, settings.allow_http, allowlist)
     except FetchError as error:
         raise PreconditionFailed(f"cannot fetch {keys}: {error}", "fhirServer") from None
     started = time.monotonic()

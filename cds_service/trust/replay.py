@@ -31,3 +31,39 @@ class ReplayStore:
     def _prune(self, now: float) -> None:
         self._seen = {k: v for k, v in self._seen.items() if v > now}
         self._next_prune = now + 60
+
+
+class DatabaseReplayStore:
+    """The replay store shared by every worker and replica: a row per jti in the feedback database.
+    The primary key makes "first use" atomic across processes; expired rows are pruned as we go."""
+
+    def __init__(self, engine, prune_every: int = 500):
+        from sqlalchemy import Column, Float, MetaData, String, Table
+
+        self._engine = engine
+        self._table = Table("jwt_replay", MetaData(), Column("token_key", String(600), primary_key=True),
+                            Column("expires_at", Float, nullable=False, index=True))
+        self._table.metadata.create_all(engine)
+        self._prune_every = prune_every
+        self._count = 0
+        self._lock = threading.Lock()
+
+    def first_use(self, key: str, expires_at: float) -> bool:
+        from sqlalchemy import delete, insert
+        from sqlalchemy.exc import IntegrityError
+
+        now = time.time()
+        with self._lock:
+            self._count += 1
+            prune = self._count % self._prune_every == 0
+        try:
+            with self._engine.begin() as connection:
+                if prune:
+                    connection.execute(delete(self._table).where(self._table.c.expires_at <= now))
+                # An expired row for the same key (a token replayed after its lifetime) is replaced.
+                connection.execute(delete(self._table).where(
+                    (self._table.c.token_key == key) & (self._table.c.expires_at <= now)))
+                connection.execute(insert(self._table).values(token_key=key, expires_at=expires_at))
+            return True
+        except IntegrityError:
+            return False

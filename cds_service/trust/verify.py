@@ -22,6 +22,7 @@ class VerifiedClient:
     iss: str
     tenant: str | None
     sub: str | None
+    fhir_servers: tuple[str, ...] = ()  # FHIR servers this issuer's EHR may send us to
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class _Issuer:
     jku: str | None
     inline_keys: Mapping[str, jwt.PyJWK] | None
     tenant: str | None
+    fhir_servers: tuple[str, ...]
 
 
 class ClientVerifier:
@@ -38,7 +40,8 @@ class ClientVerifier:
         self._issuers: dict[str, _Issuer] = {}
         for entry in trusted_issuers:
             inline = parse_jwk_set(entry["jwks"]) if "jwks" in entry else None
-            self._issuers[entry["iss"]] = _Issuer(entry["iss"], entry.get("jku"), inline, entry.get("tenant"))
+            self._issuers[entry["iss"]] = _Issuer(entry["iss"], entry.get("jku"), inline, entry.get("tenant"),
+                                                  tuple(entry.get("fhirServers", ())))
         self._algorithms = frozenset(algorithms)
         self._leeway = leeway
         self._max_lifetime = max_lifetime
@@ -93,7 +96,8 @@ class ClientVerifier:
             raise Unauthorized("tenant not trusted")
         if not self._replay.first_use(f"{issuer.iss}\x00{claims['jti']}", claims["exp"] + self._leeway):
             raise Unauthorized("jti replayed")
-        return VerifiedClient(iss=issuer.iss, tenant=claims.get("tenant"), sub=claims.get("sub"))
+        return VerifiedClient(iss=issuer.iss, tenant=claims.get("tenant"), sub=claims.get("sub"),
+                              fhir_servers=issuer.fhir_servers)
 
     def _key(self, issuer: _Issuer, jku: object, kid: str) -> jwt.PyJWK:
         if jku is not None and jku != issuer.jku:

@@ -169,3 +169,48 @@ def test_unreachable_server_is_412(tmp_path, client_key):
         response = invoke(tmp_path, client_key, url)
     assert response.status_code == 412
     assert "could not be reached" in response.get_json()["issue"][0]["diagnostics"]
+
+
+def test_a_server_off_the_allowlist_is_never_called(tmp_path, client_key, fhir):
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_SERVERS=["https://ehr.example"])
+    assert response.status_code == 412
+    assert "allowlist" in response.get_json()["issue"][0]["diagnostics"]
+    assert fhir.requests == []
+
+
+def test_the_default_allowlist_is_empty(tmp_path, client_key, fhir):
+    from cds_service.config import DEFAULTS
+
+    assert DEFAULTS["FHIR_SERVERS"] == []
+    assert invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_SERVERS=[]).status_code == 412
+    assert fhir.requests == []
+
+
+def test_an_issuer_may_bring_its_own_fhir_servers(tmp_path, client_key, fhir):
+    from tests.conftest import ISSUER
+
+    issuers = [{"iss": ISSUER, "jwks": client_key.jwks(), "fhirServers": [fhir.url + "/fhir"]}]
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_SERVERS=[], TRUSTED_ISSUERS=issuers)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("entry, allowed", [
+    ("http://127.0.0.1", True), ("http://127.0.0.1/fhir", True), ("http://127.0.0.1/other", False),
+    ("http://127.0.0.10", False), ("https://127.0.0.1", False), ("*", True),
+])
+def test_allowlist_matching(entry, allowed):
+    from cds_service.prefetch.fetch import FetchError, check_server_url
+
+    def check():
+        check_server_url("http://127.0.0.1:8091/fhir", True, (entry,))
+    if allowed:
+        check()
+    else:
+        with pytest.raises(FetchError):
+            check()
+
+
+def test_the_default_deadline_is_inside_the_ehr_window():
+    from cds_service.config import DEFAULTS
+
+    assert DEFAULTS["FHIR_FETCH_DEADLINE_SECONDS"] < 0.5

@@ -208,3 +208,32 @@ def test_no_jwt_mode_logs_a_loud_warning(tmp_path, client_key, caplog):
         app = create_app(make_config(tmp_path, client_key, REQUIRE_JWT=False))
     assert "REQUIRE_JWT is false" in caplog.text
     assert app.test_client().get(DISCOVERY).status_code == 200
+
+
+def test_replay_is_caught_across_workers_sharing_the_database(tmp_path, client_key):
+    # Two apps on one database file stand for two gunicorn workers (or two replicas).
+    first = create_app(make_config(tmp_path, client_key))
+    second = create_app(make_config(tmp_path, client_key))
+    token = client_key.token(ISSUER, BASE_URL + DISCOVERY)
+    assert call(first, token).status_code == 200
+    assert_bare_401(call(second, token))
+
+
+def test_memory_replay_store_is_per_process(tmp_path, client_key):
+    first = create_app(make_config(tmp_path, client_key, JTI_STORE="memory"))
+    second = create_app(make_config(tmp_path, client_key, JTI_STORE="memory"))
+    token = client_key.token(ISSUER, BASE_URL + DISCOVERY)
+    assert call(first, token).status_code == 200
+    assert call(second, token).status_code == 200  # the documented limit of the in-memory store
+    assert_bare_401(call(first, token))
+
+
+def test_clock_skew_edges(app, client_key):
+    leeway = 60
+    now = time.time()
+    # exp just inside / just outside the leeway
+    assert call(app, client_key.token(ISSUER, BASE_URL + DISCOVERY, now=now - 300 - leeway + 5)).status_code == 200
+    assert_bare_401(call(app, client_key.token(ISSUER, BASE_URL + DISCOVERY, now=now - 300 - leeway - 5)))
+    # iat just inside / just outside the leeway in the future
+    assert call(app, client_key.token(ISSUER, BASE_URL + DISCOVERY, now=now + leeway - 5)).status_code == 200
+    assert_bare_401(call(app, client_key.token(ISSUER, BASE_URL + DISCOVERY, now=now + leeway + 5)))

@@ -1,0 +1,1 @@
+"""Benchmarks that print numbers (not tests): `python -m benchmarks`."""

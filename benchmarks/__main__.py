@@ -1,0 +1,36 @@
+"""Benchmarks for the patient-view service. Prints numbers; asserts nothing.
+
+    python -m benchmarks                 # everything (about 3 minutes on 2 cores)
+    python -m benchmarks inprocess http fallback memory    # a subset
+
+- inprocess: latency (p50/p99) of POST /cds-services/posterior-knee-pain through the Flask test client
+  for prefetches of 10, 300, 3,000 and 30,000 resources (built from the synthetic cohort), next to a
+  baseline Flask endpoint that only parses the same JSON body and returns {"cards": []}.
+- http: throughput and latency under gunicorn (2 workers) with wrk (Debian package `wrk`), same baseline.
+- fallback: no prefetch; a real FHIR server (sekmet) behind a proxy adding 100 ms to every request:
+  total time against the slowest query and against the sum.
+- memory: RSS per gunicorn worker after start-up and after load; start-up time to the first /healthz.
+"""
+from __future__ import annotations
+
+import sys
+
+from .suites import SUITES
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        print(f"unknown suite(s) {unknown}; choose from {list(SUITES)}", file=sys.stderr)
+        return 2
+    from .machine import describe
+
+    print(describe())
+    for name in names:
+        SUITES[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
