@@ -77,6 +77,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         log.warning("!!! REQUIRE_JWT is false: any caller is trusted. For local development only, "
                     "never in production. !!!")
 
+    if "*" in app.config["FHIR_SERVERS"]:
+        log.warning("!!! FHIR_SERVERS allows any server: patient data may be fetched from anywhere a request "
+                    "names. For local development only. !!!")
+
     app.extensions["cds"] = ServiceState(
         verifier=verifier,
         fetch_settings=FetchSettings(
