@@ -15,7 +15,8 @@ class _Gunicorn(BaseApplication):
 
     def load_config(self):
         for key, value in self._options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
+                self.cfg.set(key, value)
 
     def load(self):
         from . import create_app
@@ -35,6 +36,8 @@ def serve(args: argparse.Namespace) -> int:
         "errorlog": "-",
         "loglevel": args.log_level,
         "preload_app": False,
+        # gunicorn 25+ opens a control socket under $HOME, which a read-only container home refuses.
+        "control_socket_disable": True,
     }).run()
     return 0
 

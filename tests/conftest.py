@@ -2,6 +2,8 @@
 every CDS response against the spec's schemas."""
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from cds_service import create_app, schemas
@@ -36,6 +38,36 @@ def app(tmp_path, client_key):
     return create_app(make_config(tmp_path, client_key))
 
 
+# Every JWT and access token a test sends through SignedClient; none may ever appear in a log record.
+SECRETS: set[str] = set()
+
+
+class _Everything(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record) + (record.exc_text or ""))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_reaches_a_log():
+    """Across the whole suite: capture every log record at DEBUG, then look for every token sent."""
+    handler = _Everything()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield
+    root.removeHandler(handler)
+    root.setLevel(previous)
+    text = "\n".join(handler.lines)
+    assert handler.lines or not SECRETS, "requests were made but nothing was logged: the guard saw nothing"
+    leaked = [secret[:12] + "…" for secret in SECRETS if secret in text]
+    assert not leaked, f"{len(leaked)} credentials reached the logs: {leaked[:3]}"
+
+
 class SignedClient:
     """The Flask test client as a CDS client: a fresh JWT for each call (aud = the exact URL), and each
     answer checked: 200s against the response/discovery schema, errors as OperationOutcome or bare 401."""
@@ -45,7 +77,9 @@ class SignedClient:
         self._key = key
 
     def _headers(self, path: str, headers: dict | None) -> dict:
-        merged = {"Authorization": f"Bearer {self._key.token(ISSUER, BASE_URL + path)}"}
+        token = self._key.token(ISSUER, BASE_URL + path)
+        SECRETS.add(token)
+        merged = {"Authorization": f"Bearer {token}"}
         merged.update(headers or {})
         return merged
 
@@ -53,6 +87,11 @@ class SignedClient:
         return check_response(path, self._client.get(path, headers=self._headers(path, headers), **kwargs))
 
     def post(self, path: str, headers: dict | None = None, **kwargs):
+        body = kwargs.get("json")
+        if isinstance(body, dict) and isinstance(body.get("fhirAuthorization"), dict):
+            token = body["fhirAuthorization"].get("access_token")
+            if isinstance(token, str) and len(token) >= 8:
+                SECRETS.add(token)
         return check_response(path, self._client.post(path, headers=self._headers(path, headers), **kwargs))
 
 

@@ -47,10 +47,10 @@ _CODED_ELEMENTS = {
 
 
 class ClinicalEngine:
-    def __init__(self, valueset_dir: Path | None = None, cards_dir: Path | None = None):
-        self.value_sets = ValueSets.load(valueset_dir or REPO_ROOT / "valueset")
+    def __init__(self, valueset_dir: Path | str | None = None, cards_dir: Path | str | None = None):
+        self.value_sets = ValueSets.load(Path(valueset_dir) if valueset_dir else REPO_ROOT / "valueset")
         self.value_sets.require(VALUE_SETS_USED)
-        self.templates = CardTemplates.load(cards_dir or REPO_ROOT / "cards")
+        self.templates = CardTemplates.load(Path(cards_dir) if cards_dir else REPO_ROOT / "cards")
         for topic, variants in RULE_OUTPUTS.items():
             missing = variants - set(self.templates.topics.get(topic, {}).get("variants", {}))
             if missing:

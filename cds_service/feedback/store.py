@@ -7,12 +7,14 @@ the same card may get feedback more than once.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 
 from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event,
                         insert, select)
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 metadata = MetaData()
 
@@ -62,10 +64,23 @@ def make_engine(url: str, durable: bool = True) -> Engine:
     return engine
 
 
+def create_tables(metadata_: MetaData, engine: Engine, attempts: int = 5) -> None:
+    """create_all checks, then creates: two workers starting on an empty database can both see no table
+    and one then fails. Whoever loses the race simply finds the table on the next try."""
+    for attempt in range(attempts):
+        try:
+            metadata_.create_all(engine)
+            return
+        except DBAPIError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 class FeedbackStore:
     def __init__(self, engine: Engine):
         self.engine = engine
-        metadata.create_all(engine)
+        create_tables(metadata, engine)
 
     def record_issued_cards(self, service_id: str, hook_instance: str, cards: Iterable[Mapping]) -> None:
         now = datetime.now(timezone.utc)

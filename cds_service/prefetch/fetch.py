@@ -5,12 +5,13 @@ sent only to fhirServer itself (a `next` link elsewhere is refused), caps on byt
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+import orjson
 import requests
+import urllib3
 
 FHIR_JSON = "application/fhir+json"
 
@@ -39,8 +40,11 @@ class FhirClient:
         self._limits = limits
         self._deadline = deadline  # time.monotonic() by which every fetch must be done
 
-    def read(self, path: str) -> dict:
-        return self._get(f"{self.base_url}/{path}")
+    def read(self, path: str, resource_type: str, resource_id: str) -> dict:
+        resource = self._get(f"{self.base_url}/{path}")
+        if resource.get("resourceType") != resource_type or resource.get("id") != resource_id:
+            raise FetchError(f"fhirServer answered the {resource_type} read with another resource")
+        return resource
 
     def search(self, path: str, resource_type: str) -> list[dict]:
         """Every entry of the search, following Bundle.link[next] within the server and the page cap."""
@@ -51,9 +55,13 @@ class FhirClient:
         for _ in range(self._limits.max_pages):
             seen.add(url)
             bundle = self._get(url)
-            if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset":
+            if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset" \
+                    or not isinstance(bundle.get("entry", []), list) or not isinstance(bundle.get("link", []), list):
                 raise FetchError(f"{resource_type} search did not return a searchset Bundle")
-            entries.extend(bundle.get("entry") or [])
+            page = bundle.get("entry") or []
+            if any(_is_error_outcome(entry) for entry in page):
+                raise FetchError(f"{resource_type} search reported an error (OperationOutcome)")
+            entries.extend(page)
             url = next_link(bundle)
             if url is None:
                 return entries
@@ -65,6 +73,8 @@ class FhirClient:
 
     def _is_on_server(self, url: str) -> bool:
         base, other = urlsplit(self.base_url), urlsplit(url)
+        if _has_dot_segments(other.path):
+            return False  # "/fhir/../other" would leave the base once the client collapses it
         return (other.scheme, other.netloc) == (base.scheme, base.netloc) and (
             other.path == base.path or other.path.startswith(base.path + "/"))
 
@@ -81,11 +91,11 @@ class FhirClient:
                 body = _read_capped(response, self._limits.max_response_bytes, self._deadline)
         except requests.Timeout:
             raise FetchError("fhirServer did not answer in time") from None
-        except requests.RequestException as error:
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             raise FetchError(f"fhirServer could not be reached ({type(error).__name__})") from None
         try:
-            data = json.loads(body)
-        except ValueError:
+            data = orjson.loads(body)
+        except (orjson.JSONDecodeError, RecursionError):
             raise FetchError("fhirServer answered with malformed JSON") from None
         if not isinstance(data, dict):
             raise FetchError("fhirServer answered with something that is not a FHIR resource")
@@ -95,18 +105,55 @@ class FhirClient:
 
 
 def _read_capped(response: requests.Response, cap: int, deadline: float) -> bytes:
+    """The body, refusing more than `cap` bytes or reading past the deadline. read1 returns what one
+    socket read brings, so a server trickling a body cannot hold us past the deadline (iter_content
+    blocks until a whole chunk has arrived, and each byte restarts the read timeout)."""
     declared = response.headers.get("Content-Length")
     if declared and declared.isdigit() and int(declared) > cap:
         raise FetchError(f"fhirServer response larger than {cap} bytes")
     chunks, size = [], 0
-    for chunk in response.iter_content(chunk_size=65536):
+    raw = response.raw
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError("fhirServer did not answer within the deadline")
+        _set_read_timeout(raw, remaining)
+        chunk = raw.read1(65536, decode_content=True)
+        if not chunk:
+            if raw.closed or raw.isclosed() or not raw.readable() or _exhausted(raw):
+                break
+            continue
         size += len(chunk)
         if size > cap:
             raise FetchError(f"fhirServer response larger than {cap} bytes")
-        if time.monotonic() > deadline:
-            raise FetchError("fhirServer did not answer within the deadline")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _exhausted(raw) -> bool:
+    fp = getattr(raw, "_fp", None)
+    return fp is None or getattr(fp, "fp", None) is None
+
+
+def _set_read_timeout(raw, seconds: float) -> None:
+    """Shorten the socket's timeout to what is left of the deadline."""
+    connection = getattr(raw, "_connection", None) or getattr(raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        sock.settimeout(max(0.01, seconds))
+
+
+def _is_error_outcome(entry: object) -> bool:
+    resource = entry.get("resource") if isinstance(entry, dict) else None
+    if not isinstance(resource, dict) or resource.get("resourceType") != "OperationOutcome":
+        return False
+    return any(isinstance(issue, dict) and issue.get("severity") in ("error", "fatal")
+               for issue in resource.get("issue") or [])
+
+
+def _has_dot_segments(path: str) -> bool:
+    segments = unquote(path).split("/")
+    return any(segment in (".", "..") for segment in segments)
 
 
 def next_link(bundle: dict) -> str | None:

@@ -131,7 +131,7 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
         query = template.render(patient_id)
         if template.is_search:
             return client.search(query, template.resource_type)
-        return client.read(query)
+        return client.read(query, template.resource_type, patient_id)
 
     futures = {settings.executor.submit(run, t): t for t in templates}
     done, pending = wait(futures, timeout=settings.deadline_seconds + 0.05)

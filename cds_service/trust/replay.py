@@ -43,7 +43,9 @@ class DatabaseReplayStore:
         self._engine = engine
         self._table = Table("jwt_replay", MetaData(), Column("token_key", String(600), primary_key=True),
                             Column("expires_at", Float, nullable=False, index=True))
-        self._table.metadata.create_all(engine)
+        from ..feedback.store import create_tables
+
+        create_tables(self._table.metadata, engine)
         self._prune_every = prune_every
         self._count = 0
         self._lock = threading.Lock()
