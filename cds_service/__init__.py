@@ -1,127 +1,21 @@
-"""CDS Hooks service for posterior knee pain (patient-view), DVT red flag first."""
+"""CDS Hooks service for posterior knee pain (patient-view), DVT red flag first.
+
+`create_app` is imported lazily so that the command line can prepare the process (metrics storage for
+several gunicorn workers) before any of the service's modules, and their libraries, are loaded.
+"""
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
-from flask import Flask, jsonify
-from requests.adapters import HTTPAdapter
-
-from . import config as config_module
-from .clinical.engine import ClinicalEngine
-from .errors import register_error_handlers
-from .feedback.store import FeedbackStore, make_engine
-from .http import cors
-from .http.views import bp as cds_blueprint
-from .logging_setup import install_redaction
-from .runtime import freeze_start_up_objects, tune_garbage_collector
-from .prefetch.fetch import FetchLimits
-from .prefetch.resolve import FetchSettings
-from .trust import ClientVerifier
-from .trust.jwks import KeySets
-from .trust.replay import DatabaseReplayStore, ReplayStore
-
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from flask import Flask
 
 
-@dataclass
-class ServiceState:
-    """What the views need, built once per app."""
-    verifier: ClientVerifier | None
-    fetch_settings: FetchSettings
-    feedback_store: FeedbackStore
-    engine: ClinicalEngine
-    clock_now: datetime | None = None  # fixed "now" for reproducing a case; None in production
+def create_app(config: Mapping[str, Any] | None = None) -> "Flask":
+    from .app import create_app as _create_app
 
-    def now(self) -> datetime:
-        return self.clock_now or datetime.now(timezone.utc)
+    return _create_app(config)
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.update(config_module.DEFAULTS)
-    app.config["VALIDATE_RESPONSES"] = False
-    app.config.update(config if config is not None else config_module.from_environment())
-    config_module.validate(app.config)
-    install_redaction()
-    tune_garbage_collector()
-
-    if not app.config["FEEDBACK_DATABASE"]:
-        os.makedirs(app.instance_path, exist_ok=True)
-        app.config["FEEDBACK_DATABASE"] = f"sqlite:///{os.path.join(app.instance_path, 'feedback.sqlite3')}"
-
-    session = requests.Session()
-    session.trust_env = False  # never route a patient's data through a proxy picked up from the environment
-    session.mount("https://", HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0))
-    session.mount("http://", HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0))
-
-    verifier = None
-    if app.config["REQUIRE_JWT"]:
-        verifier = ClientVerifier(
-            trusted_issuers=app.config["TRUSTED_ISSUERS"],
-            algorithms=app.config["JWT_ALGORITHMS"],
-            leeway=app.config["JWT_LEEWAY_SECONDS"],
-            max_lifetime=app.config["JWT_MAX_LIFETIME_SECONDS"],
-            max_bytes=app.config["JWT_MAX_BYTES"],
-            key_sets=KeySets(app.config["JWKS_CACHE_SECONDS"], app.config["JWKS_MIN_REFRESH_SECONDS"],
-                             app.config["JWKS_TIMEOUT_SECONDS"], session=session),
-            replay=_replay_store(app.config),
-        )
-    else:
-        log.warning("!!! REQUIRE_JWT is false: any caller is trusted. For local development only, "
-                    "never in production. !!!")
-
-    if "*" in app.config["FHIR_SERVERS"]:
-        log.warning("!!! FHIR_SERVERS allows any server: patient data may be fetched from anywhere a request "
-                    "names. For local development only. !!!")
-
-    app.extensions["cds"] = ServiceState(
-        verifier=verifier,
-        fetch_settings=FetchSettings(
-            session=session,
-            executor=ThreadPoolExecutor(max_workers=16, thread_name_prefix="fhir-fetch"),
-            limits=FetchLimits(
-                connect_timeout=app.config["FHIR_CONNECT_TIMEOUT_SECONDS"],
-                read_timeout=app.config["FHIR_READ_TIMEOUT_SECONDS"],
-                max_pages=app.config["FHIR_MAX_PAGES"],
-                max_response_bytes=app.config["FHIR_MAX_RESPONSE_BYTES"],
-                page_size=app.config["FHIR_PAGE_SIZE"],
-            ),
-            deadline_seconds=app.config["FHIR_FETCH_DEADLINE_SECONDS"],
-            allow_http=app.config["FHIR_ALLOW_HTTP"],
-        ),
-        feedback_store=FeedbackStore(make_engine(app.config["FEEDBACK_DATABASE"])),
-        engine=ClinicalEngine(app.config["VALUESET_DIR"], app.config["CARDS_DIR"]),
-        clock_now=_parse_clock(app.config["CLOCK_NOW"]),
-    )
-
-    register_error_handlers(app)
-    cors.install(app)
-    app.register_blueprint(cds_blueprint)
-
-    @app.get("/healthz")
-    def healthz():
-        return jsonify({"status": "ok"})
-
-    freeze_start_up_objects()
-    return app
-
-
-def _parse_clock(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _replay_store(config):
-    """The jti store: in the database (shared by all workers and replicas) unless configured "memory"."""
-    if config["JTI_STORE"] == "memory":
-        return ReplayStore()
-    return DatabaseReplayStore(make_engine(config["FEEDBACK_DATABASE"], durable=False))
+__all__ = ["create_app"]

@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     # HTTP
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     "CORS_ORIGINS": ["*"],
+    "METRICS_ENABLED": True,  # GET /metrics (Prometheus); keep it off the public ingress (NetworkPolicy)
     # Fetching from the EHR's FHIR server when prefetch is missing
     "FHIR_CONNECT_TIMEOUT_SECONDS": 2.0,
     "FHIR_READ_TIMEOUT_SECONDS": 5.0,

@@ -7,6 +7,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from .. import schemas
 from ..errors import BadRequest, ServiceError, Unauthorized
+from ..observability.instrument import count_cards
 from .decode import MalformedJson, decode
 from ..prefetch import resolve_patient_data
 from ..record import parse_record
@@ -44,6 +45,7 @@ def invoke(service_id: str):
     except MalformedJson as error:
         raise BadRequest(str(error)) from None
     _validate(body, "request")
+    g.hook_instance = body["hookInstance"]
     if body["hook"] != service.hook:
         raise BadRequest(f"service {service.id} answers the {service.hook} hook only", "hook")
     client = g.get("client")
@@ -54,6 +56,7 @@ def invoke(service_id: str):
     response = {"cards": cards}
     _check_response(response)
     state.feedback_store.record_issued_cards(service.id, body["hookInstance"], cards)
+    count_cards(cards)
     log.info("hookInstance=%s service=%s cards=%d sources=%s dropped=%s invalid=%s", body["hookInstance"],
              service.id, len(cards), data.origin, dict(data.dropped), dict(record.invalid))
     return jsonify(response)

@@ -150,6 +150,10 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
     log.info("fetched %s from fhirServer in %.0f ms (%d failed)", keys, (time.monotonic() - started) * 1000,
              len(failures))
     if failures:
+        from ..observability.instrument import count_fetch_error
+
+        for failure in failures:
+            count_fetch_error(failure.split(":", 1)[0])
         raise PreconditionFailed("required data could not be obtained: " + "; ".join(sorted(failures)))
     return results
 

@@ -1,0 +1,34 @@
+"""Prometheus metrics, correct under several gunicorn workers.
+
+Under gunicorn each worker is a process: prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
+set by `cds-service serve` before any worker starts) keeps each worker's values in files that /metrics
+adds up. This module is imported only inside create_app, after that variable is set: prometheus-client
+chooses its storage when it is first imported.
+"""
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram,
+                               generate_latest)
+
+REQUESTS = Counter("cds_requests_total", "HTTP requests answered", ["endpoint", "method", "status"])
+LATENCY = Histogram("cds_request_duration_seconds", "Time to answer, by endpoint", ["endpoint"],
+                    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0))
+CARDS = Counter("cds_cards_total", "Cards returned, by topic and indicator", ["topic", "indicator"])
+FETCH_ERRORS = Counter("cds_fhir_fetch_errors_total", "Prefetch keys that could not be fetched from fhirServer",
+                       ["key"])
+JWT_REJECTIONS = Counter("cds_jwt_rejections_total", "Requests refused with 401, by reason", ["reason"])
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics page: every worker's values added up in multiprocess mode, this process's otherwise."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    from prometheus_client import REGISTRY
+
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST

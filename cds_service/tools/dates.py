@@ -1,0 +1,66 @@
+"""Moving FHIR data written for one day to another, so that "recent" stays recent.
+
+The demo patients (and the clinical scenarios they come from) were written for ANCHOR. Loaded unchanged a
+month later, their symptoms would be a month old and the cards would not fire. shift_dates() moves every
+FHIR date, dateTime and instant by whole days, keeping each value's precision, time of day and zone.
+
+Only elements whose names say they hold a date are touched (birthDate, onsetDateTime, effectiveInstant,
+issued, authoredOn, Period.start/end, ...): an id, a code or a reference that happens to look like a date
+is left alone.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+ANCHOR = date(2026, 11, 22)  # the day the clinical scenarios (and so the demo patients) were written for
+
+# Element names of FHIR R4 date/dateTime/instant type that do not end in Date, DateTime or Instant.
+_PLAIN_DATE_ELEMENTS = frozenset({"date", "issued", "authoredOn", "start", "end", "recorded", "created",
+                                  "whenHandedOver", "whenPrepared", "lastUpdated"})
+_DATE_SUFFIXES = ("Date", "DateTime", "Instant")
+
+# FHIR's date, dateTime and instant: YYYY, YYYY-MM, YYYY-MM-DD, then optionally Thh:mm:ss[.f](Z|+hh:mm).
+_VALUE = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?(?P<time>T.+)?$")
+
+
+def days_since_anchor(today: date | None = None, anchor: date = ANCHOR) -> int:
+    """How many days to move data written for `anchor` so it reads the same on `today` (UTC by default)."""
+    today = today or datetime.now(timezone.utc).date()
+    return (today - anchor).days
+
+
+def is_date_element(name: str) -> bool:
+    return name.endswith(_DATE_SUFFIXES) or name in _PLAIN_DATE_ELEMENTS
+
+
+def shift_value(value: str, days: int) -> str:
+    """One FHIR date/dateTime/instant moved by `days`, at its own precision.
+
+    YYYY-MM-DD[Thh:mm:ss...] moves exactly (the time and zone are kept as written). A partial date moves
+    its midpoint and is written back at its precision: YYYY-MM from the 15th, YYYY from 2 July. A string
+    that is not a FHIR date is returned unchanged; an impossible date (2026-02-30) raises ValueError.
+    """
+    match = _VALUE.match(value)
+    if not match or (match["time"] and not match["day"]):
+        return value
+    year = int(match["year"])
+    if match["day"]:
+        moved = date(year, int(match["month"]), int(match["day"])) + timedelta(days=days)
+        return moved.isoformat() + (match["time"] or "")
+    if match["month"]:
+        moved = date(year, int(match["month"]), 15) + timedelta(days=days)
+        return f"{moved.year:04d}-{moved.month:02d}"
+    moved = date(year, 7, 2) + timedelta(days=days)
+    return f"{moved.year:04d}"
+
+
+def shift_dates(data: Any, days: int) -> Any:
+    """A copy of `data` (a resource, a list of them, any JSON) with every date element moved by `days`."""
+    if isinstance(data, dict):
+        return {key: shift_value(value, days) if isinstance(value, str) and is_date_element(key)
+                else shift_dates(value, days) for key, value in data.items()}
+    if isinstance(data, list):
+        return [shift_dates(item, days) for item in data]
+    return data

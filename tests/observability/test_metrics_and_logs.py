@@ -1,0 +1,81 @@
+"""/metrics (Prometheus) and structured logs with the request id and hookInstance, without PHI."""
+from __future__ import annotations
+
+import json
+import logging
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from cds_service.observability.logs import JsonFormatter, RequestContextFilter
+from tests.scenarios.test_scenarios import CASES, prefetch_for
+from tests.support.fhir_data import full_prefetch, hook_request
+
+SERVICE = "/cds-services/posterior-knee-pain"
+
+
+def sample(app, name: str, **labels) -> float:
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
+                total += s.value
+    return total
+
+
+def test_metrics_count_requests_cards_and_rejections(app, client):
+    case = json.loads(next(p for p in CASES if "dvt-wells-likely" in p.name).read_text())
+    before = sample(app, "cds_cards_total", topic="suspected-dvt", indicator="warning")
+    body = hook_request(pid=case["patient"]["id"], prefetch=prefetch_for(case))
+    assert client.post(SERVICE, json=body).status_code == 200
+    assert sample(app, "cds_cards_total", topic="suspected-dvt", indicator="warning") >= before + 1
+    assert sample(app, "cds_requests_total", endpoint="/cds-services/<service_id>", status="200") >= 1
+    assert sample(app, "cds_request_duration_seconds_count", endpoint="/cds-services/<service_id>") >= 1
+
+    rejected = sample(app, "cds_jwt_rejections_total", reason="no Authorization header")
+    assert app.test_client().get("/cds-services").status_code == 401
+    assert sample(app, "cds_jwt_rejections_total", reason="no Authorization header") == rejected + 1
+
+
+def test_metrics_count_fetch_errors_by_key(app, client):
+    before = sample(app, "cds_fhir_fetch_errors_total", key="conditions")
+    prefetch = full_prefetch()
+    del prefetch["conditions"]
+    body = hook_request(prefetch=prefetch, fhirServer="http://127.0.0.1:9/fhir")  # nothing listens on port 9
+    assert client.post(SERVICE, json=body).status_code == 412
+    assert sample(app, "cds_fhir_fetch_errors_total", key="conditions") == before + 1
+
+
+def test_metrics_page_is_prometheus_text(app):
+    response = app.test_client().get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    assert "cds_requests_total" in response.get_data(as_text=True)
+
+
+def test_request_id_is_echoed_or_made(client):
+    assert client.get("/cds-services", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
+    made = client.get("/cds-services", headers={"X-Request-Id": "bad id with spaces"}).headers["X-Request-Id"]
+    assert made != "bad id with spaces" and len(made) == 32
+
+
+def test_json_log_lines_carry_request_id_and_hook_instance_but_no_patient_data(app, client, caplog):
+    formatter, context = JsonFormatter(), RequestContextFilter()
+    lines = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            context.filter(record)
+            lines.append(json.loads(formatter.format(record)))
+
+    handler = Collect(level=logging.INFO)
+    logging.getLogger().addHandler(handler)
+    try:
+        body = hook_request(pid="patient-4711", prefetch=full_prefetch("patient-4711"))
+        client.post(SERVICE, json=body, headers={"X-Request-Id": "req-42"})
+    finally:
+        logging.getLogger().removeHandler(handler)
+    served = [line for line in lines if line["logger"] == "cds_service.http.views"]
+    assert served and served[0]["request_id"] == "req-42" and served[0]["hook_instance"] == body["hookInstance"]
+    text = json.dumps(lines)
+    assert "patient-4711" not in text  # no patient identifiers, names or free text in logs
