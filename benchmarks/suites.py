@@ -320,4 +320,34 @@ def memory(seconds: int = 15) -> None:
         print(f"(load: {load['requests']:,} requests of 300 resources in {seconds} s, {load['errors']} errors)")
 
 
+def soak(target_requests: int = 50_000, minimum_seconds: int = 60, chunk_seconds: int = 30) -> None:
+    """Sustained load until at least 50,000 requests and 60 s: errors, p99 per 30 s window, RSS drift."""
+    if not shutil.which("wrk"):
+        print("\n## Soak: skipped — install the load generator: apt-get install wrk")
+        return
+    body = hook_body(10)
+    with _server("service") as (port, process):
+        workers = _children(process.pid)
+        _wrk(port, body, 5)  # warm up
+        before = {pid: _rss_kib(pid) for pid in workers}
+        windows, total, errors, elapsed = [], 0, 0, 0
+        while total < target_requests or elapsed < minimum_seconds:
+            result = _wrk(port, body, chunk_seconds)
+            windows.append(result)
+            total += result["requests"]
+            errors += result["errors"]
+            elapsed += chunk_seconds
+        after = {pid: _rss_kib(pid) for pid in workers if os.path.exists(f"/proc/{pid}")}
+    print(f"\n## Soak: {total:,} requests in {elapsed} s under gunicorn (2 workers), 10-resource prefetch, "
+          f"wrk 2 threads × 4 connections")
+    print(f"errors: {errors}; throughput {total / elapsed:.0f} req/s; p99 per {chunk_seconds} s window: "
+          + ", ".join(f"{w['p99']:.1f} ms" for w in windows))
+    print("| worker | RSS after warm-up | RSS after soak | change |\n|---|---:|---:|---:|")
+    for pid in workers:
+        if pid in after:
+            print(f"| {pid} | {before[pid] / 1024:.1f} MiB | {after[pid] / 1024:.1f} MiB | "
+                  f"{(after[pid] - before[pid]) / 1024:+.1f} MiB |")
+
+
 SUITES = {"inprocess": inprocess, "jwt": jwt, "http": http, "fallback": fallback, "memory": memory}
+EXTRA_SUITES = {"soak": soak}  # run by name: python -m benchmarks soak
