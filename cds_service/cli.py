@@ -1,9 +1,21 @@
-"""`cds-service serve`: the service under gunicorn (production-grade: pre-forked workers, timeouts)."""
+"""The `cds-service` command.
+
+serve            the service under gunicorn (production-grade: pre-forked workers, timeouts)
+check            call the hook for one patient of a FHIR server and show the cards (tools/check.py)
+demo load|list   synthetic demo patients, one per card topic, for any FHIR server (tools/demo.py)
+feedback report  acceptance and override rates per card topic and reason (tools/feedback_report.py)
+
+This module only wires arguments; each command's logic is in cds_service/tools/.
+"""
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import os
 import sys
+from datetime import datetime
+from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
 
@@ -42,7 +54,108 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+TOKEN_ENV = "FHIR_ACCESS_TOKEN"
+
+
+def check(args: argparse.Namespace) -> int:
+    from .tools.check import diagnostics, format_cards, run_check
+
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    result = run_check(args.fhir_server, args.patient, token=token, now=args.now)
+    if args.json and result.body is not None:
+        _out(json.dumps(result.body, indent=2, ensure_ascii=False) + "\n", token)
+    if result.status == 200 and isinstance(result.body, dict):
+        if not args.json:
+            _out(format_cards(result.body, args.patient, args.fhir_server), token)
+        return EXIT_OK
+    _err(f"error: the service answered HTTP {result.status}: {diagnostics(result)}\n", token)
+    return EXIT_FAILED
+
+
+def demo_load(args: argparse.Namespace) -> int:
+    from .tools import demo
+
+    token = args.token or os.environ.get(TOKEN_ENV) or None
+    try:
+        patients = demo.select(demo.demo_patients(), args.patient)
+    except KeyError as error:
+        _err(f"error: {error.args[0]}\n")
+        return EXIT_USAGE
+    try:
+        result = demo.load(args.fhir_server, patients, token=token)
+    except demo.DemoLoadError as error:
+        _err(f"error: {error}\n", token)
+        return EXIT_FAILED
+    _out(demo.format_load(result), token)
+    return EXIT_OK
+
+
+def demo_list(args: argparse.Namespace) -> int:
+    from .tools import demo
+
+    patients = demo.demo_patients()
+    if args.json:
+        _out(json.dumps([{"id": p.id, "expectedTopic": p.topic, "expectedTopics": list(p.expected_topics),
+                          "title": p.title} for p in patients], indent=2) + "\n")
+    else:
+        _out(demo.format_list(patients))
+    return EXIT_OK
+
+
+def feedback_report(args: argparse.Namespace) -> int:
+    from .tools import feedback_report as report_tool
+
+    try:
+        url = args.database or report_tool.default_database_url()
+        report = report_tool.build_report(url)
+    except (report_tool.ReportError, OSError, ValueError) as error:
+        _err(f"error: {error}\n")
+        return EXIT_FAILED
+    _out(json.dumps(report, indent=2) + "\n" if args.json else report_tool.format_report(report))
+    return EXIT_OK
+
+
+def _scrub(text: str, token: str | None) -> str:
+    """A last guard: the token is never written out, whatever a message quotes."""
+    return text.replace(token, "[REDACTED]") if token else text
+
+
+def _out(text: str, token: str | None = None) -> None:
+    sys.stdout.write(_scrub(text, token))
+
+
+def _err(text: str, token: str | None = None) -> None:
+    sys.stderr.write(_scrub(text, token))
+
+
+def _fhir_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError(f"not an http(s) FHIR base URL: {value!r}")
+    if parts.username or parts.password:
+        raise argparse.ArgumentTypeError("put no credentials in the URL; use --token")
+    return value.rstrip("/")
+
+
+def _iso_time(value: str) -> str:
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}") from None
+    return value
+
+
+_EXIT_CODES = """exit codes:
+  0  {ok}
+  1  {failed}
+  2  wrong arguments (usage)"""
+
+_TOKEN_HELP = (f"bearer token for the FHIR server (default: the {TOKEN_ENV} environment variable, which keeps it "
+               "out of the process list and shell history); never printed or logged")
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description="CDS Hooks service: posterior knee pain")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="run the service under gunicorn")
@@ -53,8 +166,65 @@ def main(argv: list[str] | None = None) -> int:
     serve_parser.add_argument("--log-level", default="info")
     serve_parser.add_argument("--access-log", action="store_true", help="log each request line")
     serve_parser.set_defaults(handler=serve)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper() if hasattr(args, "log_level") else "INFO",
+
+    formatter = argparse.RawDescriptionHelpFormatter
+    check_parser = commands.add_parser(
+        "check", formatter_class=formatter, help="call the hook for one patient of a FHIR server, show the cards",
+        description="Call the patient-view hook for one patient, the service fetching the patient's data from "
+                    "the FHIR server (no prefetch), in this process: no JWT, a throw-away feedback store, a "
+                    "30 s fetch deadline. Prints each card (indicator, summary, the record's evidence, "
+                    "suggested orders with their codes), or the raw CDS Hooks response with --json.",
+        epilog=_EXIT_CODES.format(ok="the service answered 200 (the cards are printed; there may be none)",
+                                  failed="the service answered an error (e.g. 412: the FHIR server could not be "
+                                         "read); its OperationOutcome diagnostics go to stderr"))
+    check_parser.add_argument("--fhir-server", required=True, type=_fhir_url, metavar="URL",
+                              help="FHIR R4 base URL (https; http is allowed for local servers)")
+    check_parser.add_argument("--patient", required=True, metavar="ID", help="Patient id on that server")
+    check_parser.add_argument("--token", metavar="TOKEN", help=_TOKEN_HELP)
+    check_parser.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
+    check_parser.add_argument("--now", type=_iso_time, metavar="ISO",
+                              help="evaluate as at this date-time (e.g. 2026-11-22T12:00:00Z) instead of now")
+    check_parser.set_defaults(handler=check)
+
+    demo_parser = commands.add_parser("demo", help="synthetic demo patients, one per card topic")
+    demo_commands = demo_parser.add_subparsers(dest="demo_command", required=True)
+    load_parser = demo_commands.add_parser(
+        "load", formatter_class=formatter, help="load the demo patients into a FHIR server",
+        description="PUT the bundled demo patients (ids demo-<topic>) into a FHIR server in one transaction; "
+                    "loading again updates them. Their dates are moved from the day they were written for "
+                    "to today, so each gives its card when checked today.",
+        epilog=_EXIT_CODES.format(ok="every resource was stored",
+                                  failed="the server could not be reached or refused the transaction"))
+    load_parser.add_argument("--fhir-server", required=True, type=_fhir_url, metavar="URL", help="FHIR R4 base URL")
+    load_parser.add_argument("--token", metavar="TOKEN", help=_TOKEN_HELP)
+    load_parser.add_argument("--patient", action="append", metavar="ID",
+                             help="load only this demo patient (repeatable; default: all)")
+    load_parser.set_defaults(handler=demo_load)
+    list_parser = demo_commands.add_parser(
+        "list", formatter_class=formatter, help="list the demo patients and the card each must give",
+        epilog=_EXIT_CODES.format(ok="listed", failed="(not used)"))
+    list_parser.add_argument("--json", action="store_true", help="as JSON")
+    list_parser.set_defaults(handler=demo_list)
+
+    feedback_parser = commands.add_parser("feedback", help="the card feedback store")
+    feedback_commands = feedback_parser.add_subparsers(dest="feedback_command", required=True)
+    report_parser = feedback_commands.add_parser(
+        "report", formatter_class=formatter, help="acceptance and override rates per card topic and reason",
+        description="Per card topic: cards issued, feedback entries, accepted, overridden, acceptance and "
+                    "override rates; and overrides per topic and reason. Rates are over feedback entries "
+                    "(a card answered twice counts twice).",
+        epilog=_EXIT_CODES.format(ok="report printed", failed="the feedback store could not be read"))
+    report_parser.add_argument("--database", metavar="URL",
+                               help="SQLAlchemy URL of the store (default: as the service: "
+                                    "CDS_FEEDBACK_DATABASE, else instance/feedback.sqlite3)")
+    report_parser.add_argument("--json", action="store_true", help="as JSON")
+    report_parser.set_defaults(handler=feedback_report)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper() if hasattr(args, "log_level") else "WARNING",
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return args.handler(args)
 

@@ -151,9 +151,8 @@ def _newest_first(facts: Iterable[Fact]) -> list[Fact]:
 
 def build_record(parsed, value_sets: ValueSets, now: datetime) -> PatientRecord:
     patient = parsed.patient
-    birth = as_datetime(getattr(patient, "birthDate", None)) if patient is not None else None
-    record = PatientRecord(now=now, age=_age(birth, now), sex=getattr(patient, "gender", None),
-                           patient_id=getattr(patient, "id", "") or "")
+    birth = as_datetime(patient.birthDate)
+    record = PatientRecord(now=now, age=_age(birth, now), sex=patient.gender, patient_id=patient.id)
     for condition in parsed.resources.get("Condition", ()):
         fact = _condition_fact(condition, value_sets)
         if fact:

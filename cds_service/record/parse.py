@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -12,9 +13,32 @@ from pydantic import ValidationError
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class PatientDemographics:
+    """What the rules read of the Patient. Checked field by field rather than validating the whole
+    resource: a Patient model costs about 0.7 ms, most of a small request's time, for two fields."""
+    id: str
+    birthDate: str | None  # noqa: N815 (the FHIR element name)
+    gender: str | None
+
+
+_FHIR_DATE = re.compile(r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$")
+_GENDERS = {"male", "female", "other", "unknown"}
+
+
+def demographics(patient: dict) -> PatientDemographics:
+    birth = patient.get("birthDate")
+    gender = patient.get("gender")
+    return PatientDemographics(
+        id=patient.get("id") if isinstance(patient.get("id"), str) else "",
+        birthDate=birth if isinstance(birth, str) and _FHIR_DATE.match(birth) else None,
+        gender=gender if gender in _GENDERS else None,
+    )
+
+
 @dataclass
 class ParsedRecord:
-    patient: object | None
+    patient: PatientDemographics
     resources: dict[str, list] = field(default_factory=dict)  # resource type -> models
     invalid: Counter = field(default_factory=Counter)  # resource type -> resources skipped as invalid
 
@@ -30,9 +54,7 @@ def parse_resource(raw: dict):
 def parse_record(patient: dict, resources: dict[str, list[dict]],
                  wanted: Callable[[dict], bool] = lambda raw: True) -> ParsedRecord:
     """Validate the resources the rules can use (`wanted` selects them cheaply on the raw data first)."""
-    record = ParsedRecord(patient=parse_resource(patient))
-    if record.patient is None:
-        record.invalid["Patient"] += 1
+    record = ParsedRecord(patient=demographics(patient))
     for resource_type, raws in resources.items():
         models = record.resources.setdefault(resource_type, [])
         for raw in _selected(raws, wanted):
