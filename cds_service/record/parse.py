@@ -32,7 +32,7 @@ def demographics(patient: dict) -> PatientDemographics:
     return PatientDemographics(
         id=patient.get("id") if isinstance(patient.get("id"), str) else "",
         birthDate=birth if isinstance(birth, str) and _FHIR_DATE.match(birth) else None,
-        gender=gender if gender in _GENDERS else None,
+        gender=gender if isinstance(gender, str) and gender in _GENDERS else None,
     )
 
 
