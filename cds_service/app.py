@@ -55,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     if not app.config["FEEDBACK_DATABASE"]:
         os.makedirs(app.instance_path, exist_ok=True)
-        app.config["FEEDBACK_DATABASE"] = f"sqlite:///{os.path.join(app.instance_path, 'feedback.sqlite3')}"
+        app.config["FEEDBACK_DATABASE"] = default_feedback_database(app.instance_path)
 
     session = requests.Session()
     session.trust_env = False  # never route a patient's data through a proxy picked up from the environment
@@ -114,6 +114,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         install_metrics(app)
     freeze_start_up_objects()
     return app
+
+
+def default_feedback_database(instance_path: str) -> str:
+    """The feedback store when none is configured: an SQLite file in the instance folder."""
+    return f"sqlite:///{os.path.join(instance_path, 'feedback.sqlite3')}"
 
 
 def _parse_clock(value: str | None) -> datetime | None:

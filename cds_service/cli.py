@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -36,7 +37,32 @@ class _Gunicorn(BaseApplication):
         return create_app()  # configuration from CDS_* environment variables
 
 
+def _prepare_metrics_storage() -> None:
+    """Each gunicorn worker is a process: prometheus-client's multiprocess mode keeps each one's values in
+    files that /metrics adds up. The directory must exist, empty, before any worker imports the library."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        import tempfile
+
+        directory = tempfile.mkdtemp(prefix="cds-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+
+
+def _worker_exited(server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
 def serve(args: argparse.Namespace) -> int:
+    from .observability.logs import configure
+
+    configure(args.log_level, json_lines=args.log_format == "json")
+    _prepare_metrics_storage()
     _Gunicorn({
         "bind": f"{args.host}:{args.port}",
         "workers": args.workers,
@@ -50,6 +76,7 @@ def serve(args: argparse.Namespace) -> int:
         "preload_app": False,
         # gunicorn 25+ opens a control socket under $HOME, which a read-only container home refuses.
         "control_socket_disable": True,
+        "child_exit": _worker_exited,
     }).run()
     return 0
 
@@ -146,6 +173,10 @@ def _iso_time(value: str) -> str:
     return value
 
 
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=100)
+
+
 _EXIT_CODES = """exit codes:
   0  {ok}
   1  {failed}
@@ -165,18 +196,20 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--threads", type=int, default=4, help="threads per worker")
     serve_parser.add_argument("--log-level", default="info")
     serve_parser.add_argument("--access-log", action="store_true", help="log each request line")
+    serve_parser.add_argument("--log-format", choices=("json", "text"), default="json",
+                              help="JSON lines with request id and hookInstance (default), or plain text")
     serve_parser.set_defaults(handler=serve)
 
     formatter = argparse.RawDescriptionHelpFormatter
     check_parser = commands.add_parser(
         "check", formatter_class=formatter, help="call the hook for one patient of a FHIR server, show the cards",
-        description="Call the patient-view hook for one patient, the service fetching the patient's data from "
+        description=_wrap("Call the patient-view hook for one patient, the service fetching the patient's data from "
                     "the FHIR server (no prefetch), in this process: no JWT, a throw-away feedback store, a "
                     "30 s fetch deadline. Prints each card (indicator, summary, the record's evidence, "
-                    "suggested orders with their codes), or the raw CDS Hooks response with --json.",
+                    "suggested orders with their codes), or the raw CDS Hooks response with --json."),
         epilog=_EXIT_CODES.format(ok="the service answered 200 (the cards are printed; there may be none)",
-                                  failed="the service answered an error (e.g. 412: the FHIR server could not be "
-                                         "read); its OperationOutcome diagnostics go to stderr"))
+                                  failed="the service answered an error (e.g. 412: the FHIR server could not\n"
+                                         "     be read); its OperationOutcome diagnostics go to stderr"))
     check_parser.add_argument("--fhir-server", required=True, type=_fhir_url, metavar="URL",
                               help="FHIR R4 base URL (https; http is allowed for local servers)")
     check_parser.add_argument("--patient", required=True, metavar="ID", help="Patient id on that server")
@@ -190,9 +223,9 @@ def _parser() -> argparse.ArgumentParser:
     demo_commands = demo_parser.add_subparsers(dest="demo_command", required=True)
     load_parser = demo_commands.add_parser(
         "load", formatter_class=formatter, help="load the demo patients into a FHIR server",
-        description="PUT the bundled demo patients (ids demo-<topic>) into a FHIR server in one transaction; "
+        description=_wrap("PUT the bundled demo patients (ids demo-<topic>) into a FHIR server in one transaction; "
                     "loading again updates them. Their dates are moved from the day they were written for "
-                    "to today, so each gives its card when checked today.",
+                    "to today, so each gives its card when checked today."),
         epilog=_EXIT_CODES.format(ok="every resource was stored",
                                   failed="the server could not be reached or refused the transaction"))
     load_parser.add_argument("--fhir-server", required=True, type=_fhir_url, metavar="URL", help="FHIR R4 base URL")
@@ -202,7 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     load_parser.set_defaults(handler=demo_load)
     list_parser = demo_commands.add_parser(
         "list", formatter_class=formatter, help="list the demo patients and the card each must give",
-        epilog=_EXIT_CODES.format(ok="listed", failed="(not used)"))
+        epilog="exit codes:\n  0  listed\n  2  wrong arguments (usage)")
     list_parser.add_argument("--json", action="store_true", help="as JSON")
     list_parser.set_defaults(handler=demo_list)
 
@@ -210,9 +243,9 @@ def _parser() -> argparse.ArgumentParser:
     feedback_commands = feedback_parser.add_subparsers(dest="feedback_command", required=True)
     report_parser = feedback_commands.add_parser(
         "report", formatter_class=formatter, help="acceptance and override rates per card topic and reason",
-        description="Per card topic: cards issued, feedback entries, accepted, overridden, acceptance and "
+        description=_wrap("Per card topic: cards issued, feedback entries, accepted, overridden, acceptance and "
                     "override rates; and overrides per topic and reason. Rates are over feedback entries "
-                    "(a card answered twice counts twice).",
+                    "(a card answered twice counts twice)."),
         epilog=_EXIT_CODES.format(ok="report printed", failed="the feedback store could not be read"))
     report_parser.add_argument("--database", metavar="URL",
                                help="SQLAlchemy URL of the store (default: as the service: "

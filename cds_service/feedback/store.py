@@ -39,12 +39,12 @@ feedback = Table(
     Column("topic", String(64)),
     Column("outcome", String(16), nullable=False),
     Column("accepted_suggestions", Text),  # JSON array of suggestion ids
-    Column("override_reason_system", String(200)),
-    Column("override_reason_code", String(200)),
-    Column("override_reason_display", String(500)),
+    Column("override_reason_system", Text),
+    Column("override_reason_code", Text),
+    Column("override_reason_display", Text),
     Column("override_user_comment", Text),
-    Column("outcome_timestamp", String(40), nullable=False),  # as the client sent it (RFC 3339)
-    Column("client_iss", String(500)),
+    Column("outcome_timestamp", Text, nullable=False),  # as the client sent it (RFC 3339)
+    Column("client_iss", Text),
     Column("received_at", DateTime(timezone=True), nullable=False),
 )
 

@@ -30,8 +30,7 @@ def default_database_url(environ: Mapping[str, str] | None = None) -> str:
     """The app's FEEDBACK_DATABASE: CDS_FEEDBACK_DATABASE (or CDS_CONFIG_FILE's FEEDBACK_DATABASE, read by
     config.from_environment as the app reads it), else feedback.sqlite3 in the app's instance folder.
 
-    The instance folder is Flask's, for the same import name create_app uses; the file name repeats
-    create_app's (a helper shared with cds_service/app.py would remove that repetition)."""
+    The instance folder is Flask's, for the same import name create_app uses."""
     environ = os.environ if environ is None else environ
     relevant = {k: v for k, v in environ.items() if k in ("CDS_FEEDBACK_DATABASE", "CDS_CONFIG_FILE")}
     configured = config_module.from_environment(relevant).get("FEEDBACK_DATABASE")
@@ -42,7 +41,7 @@ def default_database_url(environ: Mapping[str, str] | None = None) -> str:
     from .. import app as app_module  # where create_app builds its Flask app
 
     instance_path = Flask(app_module.__name__, instance_relative_config=True).instance_path
-    return f"sqlite:///{os.path.join(instance_path, 'feedback.sqlite3')}"
+    return app_module.default_feedback_database(instance_path)
 
 
 def safe_url(url: str) -> str:

@@ -5,6 +5,7 @@ worker: the shared store for scale-out is the job of the database-backed store (
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -41,7 +42,7 @@ class DatabaseReplayStore:
         from sqlalchemy import Column, Float, MetaData, String, Table
 
         self._engine = engine
-        self._table = Table("jwt_replay", MetaData(), Column("token_key", String(600), primary_key=True),
+        self._table = Table("jwt_replay", MetaData(), Column("token_key", String(64), primary_key=True),
                             Column("expires_at", Float, nullable=False, index=True))
         from ..feedback.store import create_tables
 
@@ -54,6 +55,8 @@ class DatabaseReplayStore:
         from sqlalchemy import delete, insert
         from sqlalchemy.exc import IntegrityError
 
+        # A fixed-length digest: PostgreSQL text cannot hold the NUL separator, and a jti may be long.
+        key = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         now = time.time()
         with self._lock:
             self._count += 1

@@ -79,3 +79,45 @@ def test_json_log_lines_carry_request_id_and_hook_instance_but_no_patient_data(a
     assert served and served[0]["request_id"] == "req-42" and served[0]["hook_instance"] == body["hookInstance"]
     text = json.dumps(lines)
     assert "patient-4711" not in text  # no patient identifiers, names or free text in logs
+
+
+def test_metrics_add_up_across_gunicorn_workers(tmp_path):
+    """Two worker processes behind `cds-service serve`: /metrics counts every request, whichever worker
+    answered it and whichever worker answers the scrape."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from tests.hardening.test_durability import free_port
+
+    port = free_port()
+    env = dict(os.environ, CDS_REQUIRE_JWT="false", CDS_FEEDBACK_DATABASE=f"sqlite:///{tmp_path}/f.sqlite3",
+               PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    process = subprocess.Popen([str(Path(sys.executable).parent / "cds-service"), "serve", "--port", str(port),
+                                "--workers", "2", "--threads", "2", "--log-level", "warning"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/healthz", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        for _ in range(40):
+            urllib.request.urlopen(base + "/cds-services", timeout=5).read()
+        pages = [urllib.request.urlopen(base + "/metrics", timeout=5).read().decode() for _ in range(6)]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        _, stderr = process.communicate(timeout=15)
+    for page in pages:
+        (count,) = [s.value for family in text_string_to_metric_families(page) for s in family.samples
+                    if s.name == "cds_requests_total" and s.labels.get("endpoint") == "/cds-services"]
+        assert count == 40
+    log_lines = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    # The service's own lines are JSON: the REQUIRE_JWT warning of each worker among them.
+    assert sum("REQUIRE_JWT is false" in line["message"] for line in log_lines) >= 2
