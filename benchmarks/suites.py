@@ -27,7 +27,8 @@ SERVICE = "/cds-services/posterior-knee-pain"
 
 def _app_config(tmp: str) -> dict:
     return {"REQUIRE_JWT": False, "FEEDBACK_DATABASE": f"sqlite:///{tmp}/feedback.sqlite3",
-            "CLOCK_NOW": CLOCK_NOW, "MAX_CONTENT_LENGTH": 256 * 1024 * 1024, "FHIR_ALLOW_HTTP": True}
+            "CLOCK_NOW": CLOCK_NOW, "MAX_CONTENT_LENGTH": 256 * 1024 * 1024, "FHIR_ALLOW_HTTP": True,
+            "FHIR_SERVERS": ["http://127.0.0.1"]}
 
 
 def _percentile(values: list[float], q: float) -> float:
