@@ -153,22 +153,13 @@ def build_record(parsed, value_sets: ValueSets, now: datetime) -> PatientRecord:
     patient = parsed.patient
     birth = as_datetime(patient.birthDate)
     record = PatientRecord(now=now, age=_age(birth, now), sex=patient.gender, patient_id=patient.id)
-    for condition in parsed.resources.get("Condition", ()):
-        fact = _condition_fact(condition, value_sets)
-        if fact:
-            record.facts.append(fact)
-    for observation in parsed.resources.get("Observation", ()):
-        fact = _observation_fact(observation, value_sets)
-        if fact:
-            record.facts.append(fact)
-    for request in parsed.resources.get("MedicationRequest", ()):
-        fact = _medication_fact(request, value_sets)
-        if fact:
-            record.facts.append(fact)
-    for procedure in parsed.resources.get("Procedure", ()):
-        fact = _procedure_fact(procedure, value_sets)
-        if fact:
-            record.facts.append(fact)
+    builders = (("Condition", _condition_fact), ("Observation", _observation_fact),
+                ("MedicationRequest", _medication_fact), ("Procedure", _procedure_fact))
+    for resource_type, fact_of in builders:
+        for resource in parsed.resources.get(resource_type, ()):
+            fact = fact_of(resource, value_sets)
+            if fact:
+                record.facts.append(fact)
     return record
 
 

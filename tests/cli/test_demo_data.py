@@ -14,7 +14,7 @@ from cds_service import create_app
 from cds_service.tools import demo
 from cds_service.tools.dates import ANCHOR, shift_dates
 from tests.cli.conftest import run_cli
-from tests.scenarios.test_scenarios import prefetch_for
+from tests.support.fhir_data import prefetch_for
 
 REPO = Path(__file__).resolve().parents[2]
 PATIENTS = demo.demo_patients()

@@ -13,7 +13,7 @@ from cds_service import create_app
 from cds_service.tools import demo
 from cds_service.tools.feedback_report import default_database_url, safe_url
 from tests.cli.conftest import run_cli, run_entry_point
-from tests.scenarios.test_scenarios import prefetch_for
+from tests.support.fhir_data import prefetch_for
 
 SERVICE = "/cds-services/posterior-knee-pain"
 NON_ADHERENCE = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from tests.faults.proxy import FaultProxy, Recorder
+from tests.support.fhir_data import paging_patient
 from tests.fhir_server import FhirServer
 
 PID = "faults-pkp-1"
@@ -17,27 +18,7 @@ PAGE_SIZE = 10  # the service's FHIR_PAGE_SIZE in these tests: 3 pages of Condit
 
 
 def patient_resources() -> list[dict]:
-    subject = {"reference": f"Patient/{PID}"}
-    out = [{"resourceType": "Patient", "id": PID, "gender": "female", "birthDate": "1961-02-03"}]
-    for i in range(N_CONDITIONS):
-        out.append({"resourceType": "Condition", "id": f"{PID}-c{i}", "subject": subject,
-                    "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                                   "code": "active"}]},
-                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "30989003",
-                                         "display": "Knee pain"}]}})
-    out.append({"resourceType": "Observation", "id": f"{PID}-o1", "status": "final", "subject": subject,
-                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
-                "effectiveDateTime": "2026-11-21T09:00:00Z",
-                "valueQuantity": {"value": 88, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}})
-    out.append({"resourceType": "MedicationRequest", "id": f"{PID}-m1", "status": "active", "intent": "order",
-                "subject": subject, "medicationCodeableConcept": {"coding": [{
-                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1364445",
-                    "display": "apixaban 5 MG Oral Tablet"}]}})
-    out.append({"resourceType": "Procedure", "id": f"{PID}-p1", "status": "completed", "subject": subject,
-                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "609588000",
-                                     "display": "Total knee replacement"}]},
-                "performedDateTime": "2026-10-30"})
-    return out
+    return paging_patient(PID, N_CONDITIONS)
 
 
 @pytest.fixture(scope="session")

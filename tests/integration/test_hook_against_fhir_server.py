@@ -10,7 +10,7 @@ from cds_service import create_app
 from cds_service.services import SERVICES
 from tests.conftest import SignedClient, make_config
 from tests.fhir_server import url_of_dead_server
-from tests.support.fhir_data import hook_request
+from tests.support.fhir_data import hook_request, paging_patient
 
 SERVICE = "/cds-services/posterior-knee-pain"
 PID = "int-pkp-1"
@@ -18,28 +18,9 @@ N_CONDITIONS = 45
 
 
 def resources() -> list[dict]:
-    subject = {"reference": f"Patient/{PID}"}
-    out = [{"resourceType": "Patient", "id": PID, "gender": "female", "birthDate": "1961-02-03"}]
-    for i in range(N_CONDITIONS):
-        out.append({"resourceType": "Condition", "id": f"{PID}-c{i}", "subject": subject,
-                    "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
-                                                   "code": "active"}]},
-                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "30989003",
-                                         "display": "Knee pain"}]}})
-    out.append({"resourceType": "Observation", "id": f"{PID}-o1", "status": "final", "subject": subject,
-                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
-                "effectiveDateTime": "2026-11-21T09:00:00Z",
-                "valueQuantity": {"value": 88, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}})
-    out.append({"resourceType": "MedicationRequest", "id": f"{PID}-m1", "status": "active", "intent": "order",
-                "subject": subject, "medicationCodeableConcept": {"coding": [{
-                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1364445",
-                    "display": "apixaban 5 MG Oral Tablet"}]}})
+    out = paging_patient(PID, N_CONDITIONS)
     out.append({"resourceType": "MedicationRequest", "id": f"{PID}-m2", "status": "stopped", "intent": "order",
-                "subject": subject, "medicationCodeableConcept": {"text": "old prescription"}})
-    out.append({"resourceType": "Procedure", "id": f"{PID}-p1", "status": "completed", "subject": subject,
-                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "609588000",
-                                     "display": "Total knee replacement"}]},
-                "performedDateTime": "2026-10-30"})
+                "subject": {"reference": f"Patient/{PID}"}, "medicationCodeableConcept": {"text": "old prescription"}})
     return out
 
 

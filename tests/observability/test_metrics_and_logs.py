@@ -7,8 +7,8 @@ import logging
 from prometheus_client.parser import text_string_to_metric_families
 
 from cds_service.observability.logs import JsonFormatter, RequestContextFilter
-from tests.scenarios.test_scenarios import CASES, prefetch_for
-from tests.support.fhir_data import full_prefetch, hook_request
+from tests.scenarios.test_scenarios import CASES
+from tests.support.fhir_data import full_prefetch, hook_request, prefetch_for
 
 SERVICE = "/cds-services/posterior-knee-pain"
 

@@ -23,6 +23,7 @@ from sqlalchemy import inspect, text
 
 from cds_service.feedback.store import create_tables, make_engine, metadata
 from cds_service.trust.replay import DatabaseReplayStore
+from tests.support.fhir_data import prefetch_for
 from tests.conftest import BASE_URL, ISSUER, SECRETS, SignedClient
 
 SERVICE_ID = "posterior-knee-pain"
@@ -61,18 +62,6 @@ def count(engine, table: str = "feedback") -> int:
 
 def signed(app, client_key) -> SignedClient:
     return SignedClient(app.test_client(), client_key)
-
-
-def prefetch_for(case: dict) -> dict:
-    keys = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medications",
-            "Procedure": "procedures"}
-    prefetch = {key: {"resourceType": "Bundle", "type": "searchset", "total": 0} for key in keys.values()}
-    prefetch["patient"] = case["patient"]
-    for resource in case["resources"]:
-        bundle = prefetch[keys[resource["resourceType"]]]
-        bundle.setdefault("entry", []).append({"resource": resource, "search": {"mode": "match"}})
-        bundle["total"] += 1
-    return prefetch
 
 
 def raw_token(client_key, path: str, **claims) -> str:

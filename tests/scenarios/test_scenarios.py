@@ -11,23 +11,10 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_service import create_app
 from tests.conftest import SignedClient, make_config
+from tests.support.fhir_data import prefetch_for
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.json"))
 SERVICE = "/cds-services/posterior-knee-pain"
-KEYS = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medications",
-        "Procedure": "procedures"}
-
-
-def prefetch_for(case: dict) -> dict:
-    prefetch = {key: {"resourceType": "Bundle", "type": "searchset", "total": 0} for key in KEYS.values()}
-    prefetch["patient"] = case["patient"]
-    for resource in case["resources"]:
-        bundle = prefetch[KEYS[resource["resourceType"]]]
-        bundle.setdefault("entry", []).append({"resource": resource, "search": {"mode": "match"}})
-        bundle["total"] += 1
-    return prefetch
-
-
 def run(tmp_path, client_key, case: dict) -> list[dict]:
     app = create_app(make_config(tmp_path, client_key, CLOCK_NOW=case["now"]))
     body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),

@@ -48,3 +48,43 @@ def hook_request(pid: str = "pat-1", prefetch: dict | None = None, **extra) -> d
         body["prefetch"] = prefetch
     body.update(extra)
     return body
+
+
+PREFETCH_KEYS = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medications",
+                 "Procedure": "procedures"}
+
+
+def prefetch_for(case: dict) -> dict:
+    """A scenario case (tests/scenarios/cases) as a CDS Hooks prefetch: each resource in its key's Bundle."""
+    prefetch = {key: {"resourceType": "Bundle", "type": "searchset", "total": 0} for key in PREFETCH_KEYS.values()}
+    prefetch["patient"] = case["patient"]
+    for resource in case["resources"]:
+        bundle = prefetch[PREFETCH_KEYS[resource["resourceType"]]]
+        bundle.setdefault("entry", []).append({"resource": resource, "search": {"mode": "match"}})
+        bundle["total"] += 1
+    return prefetch
+
+
+def paging_patient(pid: str, n_conditions: int) -> list[dict]:
+    """A patient with enough Conditions to page, plus one resource of every other prefetched type."""
+    subject = {"reference": f"Patient/{pid}"}
+    out = [{"resourceType": "Patient", "id": pid, "gender": "female", "birthDate": "1961-02-03"}]
+    for i in range(n_conditions):
+        out.append({"resourceType": "Condition", "id": f"{pid}-c{i}", "subject": subject,
+                    "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                                   "code": "active"}]},
+                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "30989003",
+                                         "display": "Knee pain"}]}})
+    out.append({"resourceType": "Observation", "id": f"{pid}-o1", "status": "final", "subject": subject,
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+                "effectiveDateTime": "2026-11-21T09:00:00Z",
+                "valueQuantity": {"value": 88, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}})
+    out.append({"resourceType": "MedicationRequest", "id": f"{pid}-m1", "status": "active", "intent": "order",
+                "subject": subject, "medicationCodeableConcept": {"coding": [{
+                    "system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1364445",
+                    "display": "apixaban 5 MG Oral Tablet"}]}})
+    out.append({"resourceType": "Procedure", "id": f"{pid}-p1", "status": "completed", "subject": subject,
+                "code": {"coding": [{"system": "http://snomed.info/sct", "code": "609588000",
+                                     "display": "Total knee replacement"}]},
+                "performedDateTime": "2026-10-30"})
+    return out
