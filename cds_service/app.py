@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -29,6 +30,8 @@ from .trust.jwks import KeySets
 from .trust.replay import DatabaseReplayStore, ReplayStore
 
 log = logging.getLogger(__name__)
+
+OPENAPI_DOCUMENT = (Path(__file__).parent / "openapi.json").read_bytes()
 
 
 @dataclass
@@ -109,6 +112,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/healthz")
     def healthz():
         return jsonify({"status": "ok"})
+
+    @app.get("/openapi.json")
+    def openapi():
+        # The service's OpenAPI 3.1 description (no JWT: it holds no data).
+        return app.response_class(OPENAPI_DOCUMENT, mimetype="application/json")
 
     if app.config["METRICS_ENABLED"]:
         install_metrics(app)

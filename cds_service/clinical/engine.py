@@ -84,7 +84,8 @@ class ClinicalEngine:
         if any(of_concept(raw.get(element)) for element in elements):
             return True
         if raw.get("resourceType") == "MedicationRequest":
-            contained = [r.get("code") for r in raw.get("contained") or () if isinstance(r, dict)]
+            contained = raw.get("contained") if isinstance(raw.get("contained"), list) else []
+            contained = [r.get("code") for r in contained if isinstance(r, dict)]
             if any(of_concept(code) for code in contained):
                 return True
             return any(names_an_anticoagulant(_raw_text(concept))

@@ -355,7 +355,10 @@ def as_datetime(value) -> datetime | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        try:
+            return value.astimezone(timezone.utc) if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        except OverflowError:  # year 1 at +14:00, year 9999 at -14:00: outside what UTC can hold
+            return None
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
     if isinstance(value, str):
@@ -365,7 +368,7 @@ def as_datetime(value) -> datetime | None:
             parts = value.split("-")
             return datetime(int(parts[0]), int(parts[1]) if len(parts) > 1 else 1,
                             int(parts[2]) if len(parts) > 2 else 1, tzinfo=timezone.utc)
-        except (ValueError, IndexError):
+        except (ValueError, IndexError, OverflowError):
             return None
     return None
 

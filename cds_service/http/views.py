@@ -81,7 +81,7 @@ def _service(service_id: str):
     try:
         return SERVICES[service_id]
     except KeyError:
-        raise ServiceError(404, f"no CDS service with id {service_id!r}") from None
+        raise ServiceError(404, "no CDS service with that id; GET /cds-services lists them") from None
 
 
 def _raw_body() -> bytes:
@@ -91,10 +91,30 @@ def _raw_body() -> bytes:
 def _validate(body: object, schema_name: str) -> None:
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
+    if _deeper_than(body, MAX_CDS_DEPTH, skip="prefetch"):
+        raise BadRequest(f"the request nests deeper than {MAX_CDS_DEPTH} levels")
     error = schemas.first_error(schema_name, body)
     if error is not None:
         path = schemas.error_path(error)
         raise BadRequest(f"{path}: {schemas.safe_message(error)}", path)
+
+
+# The CDS Hooks envelope is shallow; FHIR resources in prefetch are read, never validated recursively by
+# jsonschema, so only the envelope needs this bound (jsonschema recurses once per level).
+MAX_CDS_DEPTH = 32
+
+
+def _deeper_than(value: object, limit: int, skip: str | None = None) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for key, child in node.items() if key != skip or depth > 0)
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return False
 
 
 def _check_response(response: dict) -> None:

@@ -72,7 +72,10 @@ class FhirClient:
         raise FetchError(f"{resource_type} search has more than {self._limits.max_pages} pages")
 
     def _is_on_server(self, url: str) -> bool:
-        base, other = urlsplit(self.base_url), urlsplit(url)
+        try:
+            base, other = urlsplit(self.base_url), urlsplit(url)
+        except ValueError:
+            return False
         if _has_dot_segments(other.path):
             return False  # "/fhir/../other" would leave the base once the client collapses it
         return (other.scheme, other.netloc) == (base.scheme, base.netloc) and (
@@ -157,7 +160,8 @@ def _has_dot_segments(path: str) -> bool:
 
 
 def next_link(bundle: dict) -> str | None:
-    for link in bundle.get("link") or []:
+    links = bundle.get("link")
+    for link in links if isinstance(links, list) else []:
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             return link["url"]
     return None
@@ -166,21 +170,25 @@ def next_link(bundle: dict) -> str | None:
 def check_server_url(url: str, allow_http: bool, allowlist: tuple[str, ...]) -> None:
     """Refuse a fhirServer that is not https (unless allowed for local testing), carries credentials in
     the URL, or is not on the allowlist (global FHIR_SERVERS plus the calling issuer's fhirServers)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:  # "https://[", a port out of range
+        raise FetchError("fhirServer is not a valid URL") from None
     if not (parts.scheme == "https" or (allow_http and parts.scheme == "http")) or not parts.hostname \
             or parts.username or parts.password:
         raise FetchError("fhirServer is not an https URL this service may call")
-    if not any(_allows(entry, parts) for entry in allowlist):
+    if not any(_allows(entry, parts, port) for entry in allowlist):
         raise FetchError("fhirServer is not on this service's allowlist")
 
 
-def _allows(entry: str, url) -> bool:
+def _allows(entry: str, url, port: int | None) -> bool:
     if entry == "*":
         return True
     allowed = urlsplit(entry)
     if (allowed.scheme, allowed.hostname) != (url.scheme, url.hostname):
         return False
-    if allowed.port is not None and allowed.port != url.port:
+    if allowed.port is not None and allowed.port != port:
         return False
     prefix = allowed.path.rstrip("/")
     return url.path == prefix or url.path.startswith(prefix + "/") or not prefix

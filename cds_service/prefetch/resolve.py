@@ -170,7 +170,8 @@ def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, d
             if resource.get("resourceType") != "OperationOutcome":
                 dropped[f"{resource.get('resourceType')} in {template.key}"] += 1
             continue
-        if (entry.get("search") or {}).get("mode") == "include":
+        search = entry.get("search")
+        if isinstance(search, dict) and search.get("mode") == "include":
             continue
         if not _about_patient(resource, patient_id):
             # Never let another patient's record drive this patient's cards.

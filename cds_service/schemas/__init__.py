@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -10,6 +11,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
 _NAMES = ("common", "request", "response", "discovery", "feedback")
+_PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 @lru_cache(maxsize=1)
@@ -40,6 +42,10 @@ def error_path(error: ValidationError) -> str:
     """A FHIRPath-like location of the error, e.g. `context.patientId` or `feedback[0].outcome`."""
     path = ""
     for part in error.absolute_path:
+        if not isinstance(part, int):
+            # Member names come from the request: keep them short, and never echo one that looks like a token.
+            part = str(part)
+            part = part if len(part) <= 40 and _PLAIN_NAME.match(part) else "<member>"
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or "$"
 

@@ -203,3 +203,20 @@ def test_sandbox_recorded_request_is_answered(client):
     body["prefetch"]["medications"] = None
     body["prefetch"]["procedures"] = None
     assert post(client, body).status_code == 200
+
+
+def test_error_bodies_do_not_echo_request_member_names_or_ids(client):
+    secret = "eyJhbGciOiJFUzM4NCJ9.eyJzdWIiOiJ4In0.c2ln"
+    body = hook_request(prefetch=full_prefetch())
+    body["context"][secret] = ""
+    response = post(client, body)
+    assert response.status_code == 400
+    assert secret not in response.get_data(as_text=True)
+    assert issue(response)["expression"] == ["context.<member>"]
+    unknown = client.post("/cds-services/" + "x" * 5000, json=hook_request(prefetch=full_prefetch()))
+    assert unknown.status_code == 404 and "xxxx" not in unknown.get_data(as_text=True)
+
+
+def test_the_openapi_document_is_served_without_a_jwt(app):
+    response = app.test_client().get("/openapi.json")
+    assert response.status_code == 200 and response.get_json()["openapi"].startswith("3.1")
