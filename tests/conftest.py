@@ -112,6 +112,21 @@ def check_response(path: str, response):
     return response
 
 
+@pytest.fixture(scope="session")
+def fhir_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real FHIR R4 server (sekmet) on 127.0.0.1 for the whole session, shared by the integration and
+    fault tests (each loads its own patient). Its token joins the secrets no log may hold."""
+    from tests.fhir_server import FhirServer
+
+    server = FhirServer(tmp_path_factory.mktemp("sekmet"))
+    SECRETS.add(server.token)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def client(app, client_key) -> SignedClient:
     return SignedClient(app.test_client(), client_key)

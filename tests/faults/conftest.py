@@ -1,8 +1,7 @@
 """Fault-injection fixtures: the real FHIR server (SEKMET), one patient loaded into it, a fault-injecting
 proxy in front of it (fresh for each test) and a recorder standing for another host.
 
-``fhir_server`` re-declares the session fixture of tests/integration/conftest.py (same FhirServer, its own
-instance) rather than importing that conftest, which would also import its collection hook.
+``fhir_server`` is the session's server from tests/conftest.py.
 """
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import pytest
 
 from tests.faults.proxy import FaultProxy, Recorder
 from tests.support.fhir_data import paging_patient
-from tests.fhir_server import FhirServer
 
 PID = "faults-pkp-1"
 N_CONDITIONS = 25
@@ -19,16 +17,6 @@ PAGE_SIZE = 10  # the service's FHIR_PAGE_SIZE in these tests: 3 pages of Condit
 
 def patient_resources() -> list[dict]:
     return paging_patient(PID, N_CONDITIONS)
-
-
-@pytest.fixture(scope="session")
-def fhir_server(tmp_path_factory: pytest.TempPathFactory):
-    server = FhirServer(tmp_path_factory.mktemp("sekmet-faults"))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Integration-test fixtures: a real FHIR R4 server (SEKMET) for the whole test session.
 
-``fhir_server`` yields a started :class:`fhir_server.FhirServer` (see tests/fhir_server.py for the API and the
+``fhir_server`` (tests/conftest.py) yields a started :class:`fhir_server.FhirServer` (see tests/fhir_server.py for the API and the
 documented SEKMET behaviour): ``base_url``, ``token``, ``load(bundle)``, ``get()``/``request()``,
 ``search_all()``, ``stop()``/``start()``/``stopped()``, ``url_of_dead_server()``.
 
@@ -13,10 +13,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.fhir_server import FhirServer
-
 
 def pytest_collection_modifyitems(config, items):
     """Everything under tests/integration/ is marked `integration` (deselect with -m "not integration")."""
@@ -24,13 +20,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if here in Path(str(item.path)).resolve().parents:
             item.add_marker("integration")
-
-
-@pytest.fixture(scope="session")
-def fhir_server(tmp_path_factory: pytest.TempPathFactory):
-    server = FhirServer(tmp_path_factory.mktemp("sekmet"))
-    try:
-        server.start()
-        yield server
-    finally:
-        server.stop()
