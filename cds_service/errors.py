@@ -74,10 +74,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Unauthorized)
     def _unauthorized(error: Unauthorized):
         log.info("rejected client credentials: %s", error)
-        if app.config.get("METRICS_ENABLED"):
-            from .observability.instrument import count_rejection
+        from .observability.instrument import count_rejection
 
-            count_rejection(str(error))  # a fixed phrase per cause (trust/verify.py): bounded label values
+        count_rejection(str(error))  # a fixed phrase per cause (trust/verify.py): bounded label values
         return unauthorized_response()
 
     @app.errorhandler(HTTPException)

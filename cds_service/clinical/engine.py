@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from .cards import CardTemplates
-from .facts import WINDOWS, as_datetime, build_record, names_an_anticoagulant
+from .facts import WINDOWS, build_record, names_an_anticoagulant, observation_time
 from .rules import VALUE_SETS_USED, evaluate
 from .terminology import ValueSets
 
@@ -107,8 +107,5 @@ def _raw_text(concept: object) -> str:
 
 def _raw_observation_time(raw: dict) -> datetime | None:
     period = raw.get("effectivePeriod") if isinstance(raw.get("effectivePeriod"), dict) else {}
-    for value in (raw.get("effectiveDateTime"), raw.get("effectiveInstant"), period.get("end"),
-                  period.get("start"), raw.get("issued")):
-        if isinstance(value, str):
-            return as_datetime(value)
-    return None
+    return observation_time(raw.get("effectiveDateTime"), raw.get("effectiveInstant"), period.get("end"),
+                            period.get("start"), raw.get("issued"))

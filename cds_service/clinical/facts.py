@@ -242,10 +242,19 @@ def _observation_fact(observation, value_sets: ValueSets) -> Fact | None:
 
 
 def _observation_time(observation) -> datetime | None:
-    return (as_datetime(observation.effectiveDateTime) or as_datetime(observation.effectiveInstant)
-            or as_datetime(observation.effectivePeriod.end or observation.effectivePeriod.start
-                           if observation.effectivePeriod else None)
-            or as_datetime(observation.issued))
+    period = observation.effectivePeriod
+    return observation_time(observation.effectiveDateTime, observation.effectiveInstant,
+                            period.end if period else None, period.start if period else None, observation.issued)
+
+
+def observation_time(effective_date_time, effective_instant, period_end, period_start, issued) -> datetime | None:
+    """When an Observation was taken: the first of these that is a date, in this order (model values or the
+    raw JSON's strings alike)."""
+    for value in (effective_date_time, effective_instant, period_end, period_start, issued):
+        moment = as_datetime(value)
+        if moment is not None:
+            return moment
+    return None
 
 
 def _component_fact(observation, value_sets: ValueSets, value_set: str) -> Fact | None:

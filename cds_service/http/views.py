@@ -40,11 +40,7 @@ def invoke(service_id: str):
     service = _service(service_id)
     state = current_app.extensions["cds"]
     now = state.now()
-    try:
-        body = decode(_raw_body())
-    except MalformedJson as error:
-        raise BadRequest(str(error)) from None
-    _validate(body, "request")
+    body = _json_body("request")
     g.hook_instance = body["hookInstance"]
     if body["hook"] != service.hook:
         raise BadRequest(f"service {service.id} answers the {service.hook} hook only", "hook")
@@ -65,11 +61,7 @@ def invoke(service_id: str):
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str):
     service = _service(service_id)
-    try:
-        body = decode(_raw_body())
-    except MalformedJson as error:
-        raise BadRequest(str(error)) from None
-    _validate(body, "feedback")
+    body = _json_body("feedback")
     client = g.get("client")
     stored = current_app.extensions["cds"].feedback_store.add_feedback(
         service.id, body["feedback"], client.iss if client else None)
@@ -84,11 +76,12 @@ def _service(service_id: str):
         raise ServiceError(404, "no CDS service with that id; GET /cds-services lists them") from None
 
 
-def _raw_body() -> bytes:
-    return request.get_data(cache=False)  # over MAX_CONTENT_LENGTH: 413 before any parsing
-
-
-def _validate(body: object, schema_name: str) -> None:
+def _json_body(schema_name: str) -> dict:
+    """The request body, decoded and checked against its schema; 413 over MAX_CONTENT_LENGTH, else 400."""
+    try:
+        body = decode(request.get_data(cache=False))  # over MAX_CONTENT_LENGTH: 413 before any parsing
+    except MalformedJson as error:
+        raise BadRequest(str(error)) from None
     if not isinstance(body, dict):
         raise BadRequest("the request body must be a JSON object")
     if _deeper_than(body, MAX_CDS_DEPTH, skip="prefetch"):
@@ -97,6 +90,7 @@ def _validate(body: object, schema_name: str) -> None:
     if error is not None:
         path = schemas.error_path(error)
         raise BadRequest(f"{path}: {schemas.safe_message(error)}", path)
+    return body
 
 
 # The CDS Hooks envelope is shallow; FHIR resources in prefetch are read, never validated recursively by

@@ -78,8 +78,7 @@ class FhirClient:
             return False
         if _has_dot_segments(other.path):
             return False  # "/fhir/../other" would leave the base once the client collapses it
-        return (other.scheme, other.netloc) == (base.scheme, base.netloc) and (
-            other.path == base.path or other.path.startswith(base.path + "/"))
+        return (other.scheme, other.netloc) == (base.scheme, base.netloc) and _under(other.path, base.path)
 
     def _get(self, url: str) -> dict:
         remaining = self._deadline - time.monotonic()
@@ -190,5 +189,9 @@ def _allows(entry: str, url, port: int | None) -> bool:
         return False
     if allowed.port is not None and allowed.port != port:
         return False
-    prefix = allowed.path.rstrip("/")
-    return url.path == prefix or url.path.startswith(prefix + "/") or not prefix
+    return _under(url.path, allowed.path.rstrip("/"))
+
+
+def _under(path: str, base: str) -> bool:
+    """path is base or below it ("/fhir" holds "/fhir/Patient", not "/fhirx"); an empty base holds all."""
+    return not base or path == base or path.startswith(base + "/")

@@ -138,23 +138,24 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
     for future in pending:
         future.cancel()
     results: dict[str, object] = {}
-    failures: list[str] = []
+    failures: list[tuple[str, str]] = []  # (prefetch key, why)
     for future, template in futures.items():
         if future in pending:
-            failures.append(f"{template.key}: fhirServer did not answer within the deadline")
+            failures.append((template.key, "fhirServer did not answer within the deadline"))
             continue
         try:
             results[template.key] = future.result()
         except FetchError as error:
-            failures.append(f"{template.key}: {error}")
+            failures.append((template.key, str(error)))
     log.info("fetched %s from fhirServer in %.0f ms (%d failed)", keys, (time.monotonic() - started) * 1000,
              len(failures))
     if failures:
         from ..observability.instrument import count_fetch_error
 
-        for failure in failures:
-            count_fetch_error(failure.split(":", 1)[0])
-        raise PreconditionFailed("required data could not be obtained: " + "; ".join(sorted(failures)))
+        for key, _ in failures:
+            count_fetch_error(key)
+        raise PreconditionFailed("required data could not be obtained: "
+                                 + "; ".join(f"{key}: {why}" for key, why in sorted(failures)))
     return results
 
 

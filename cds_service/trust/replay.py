@@ -9,6 +9,11 @@ import hashlib
 import threading
 import time
 
+from sqlalchemy import Column, Float, MetaData, String, Table, delete, insert
+from sqlalchemy.exc import IntegrityError
+
+from ..feedback.store import create_tables
+
 
 class ReplayStore:
     def __init__(self, max_entries: int = 1_000_000):
@@ -39,22 +44,15 @@ class DatabaseReplayStore:
     The primary key makes "first use" atomic across processes; expired rows are pruned as we go."""
 
     def __init__(self, engine, prune_every: int = 500):
-        from sqlalchemy import Column, Float, MetaData, String, Table
-
         self._engine = engine
         self._table = Table("jwt_replay", MetaData(), Column("token_key", String(64), primary_key=True),
                             Column("expires_at", Float, nullable=False, index=True))
-        from ..feedback.store import create_tables
-
         create_tables(self._table.metadata, engine)
         self._prune_every = prune_every
         self._count = 0
         self._lock = threading.Lock()
 
     def first_use(self, key: str, expires_at: float) -> bool:
-        from sqlalchemy import delete, insert
-        from sqlalchemy.exc import IntegrityError
-
         # A fixed-length digest: PostgreSQL text cannot hold the NUL separator, and a jti may be long.
         key = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
         now = time.time()
