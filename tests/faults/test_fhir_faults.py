@@ -16,11 +16,11 @@ import time
 import pytest
 
 from cds_service import create_app
-from cds_service.services import SERVICES
 from tests.conftest import SignedClient, make_config
 from tests.faults.conftest import N_CONDITIONS, PAGE_SIZE, PID
 from tests.faults.proxy import Fault, FaultProxy
 from tests.support.fhir_data import hook_request
+from tests.support.service import capturing_records
 
 pytestmark = pytest.mark.integration  # needs the real FHIR server
 
@@ -121,17 +121,8 @@ def assert_412(answer: Answer, key: str, *fragments: str) -> None:
 # ---------------------------------------------------------------- healthy
 
 def test_healthy_pass_through_is_200_and_pages_through_the_proxy(hook, proxy, loaded):
-    records = []
-    original = SERVICES["posterior-knee-pain"]
-
-    def capture(record, body, engine, now):
-        records.append(record)
-        return original.evaluate(record, body, engine, now)
-    SERVICES[original.id] = dataclasses.replace(original, evaluate=capture)
-    try:
+    with capturing_records() as records:
         answer = hook()
-    finally:
-        SERVICES[original.id] = original
     assert answer.status == 200, answer.text[:500]
     assert answer.body == {"cards": []}
     # Every request went to the proxy (paging links were rewritten), every one with the token.

@@ -2,15 +2,13 @@
 what it needs with the EHR's token, follows paging, and answers 412 when the server refuses or is down."""
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from cds_service import create_app
-from cds_service.services import SERVICES
 from tests.conftest import SignedClient, make_config
 from tests.fhir_server import url_of_dead_server
 from tests.support.fhir_data import hook_request, paging_patient
+from tests.support.service import capturing_records
 
 SERVICE = "/cds-services/posterior-knee-pain"
 PID = "int-pkp-1"
@@ -37,17 +35,8 @@ def service(tmp_path, client_key):
     sent: list[tuple[str, str | None]] = []
     app.extensions["cds"].fetch_settings.session.hooks["response"].append(
         lambda response, **_: sent.append((response.request.url, response.request.headers.get("Authorization"))))
-    records = []
-    original = SERVICES["posterior-knee-pain"]
-
-    def capture(record, body, engine, now):
-        records.append(record)
-        return original.evaluate(record, body, engine, now)
-    SERVICES[original.id] = dataclasses.replace(original, evaluate=capture)
-    try:
+    with capturing_records() as records:
         yield SignedClient(app.test_client(), client_key), sent, records
-    finally:
-        SERVICES[original.id] = original
 
 
 def body_for(server_url: str, token: str | None) -> dict:
