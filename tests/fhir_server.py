@@ -230,7 +230,9 @@ class FhirServer:
         self._own_workdir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="sekmet-fhir-"))
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.token = token or secrets.token_urlsafe(24)
+        # token_urlsafe may begin with "-", which a command line (`--token -x...`) reads as an option: one run
+        # in 64 failed that way. A letter first keeps the token random and usable as an argument.
+        self.token = token or "t" + secrets.token_urlsafe(24)
         self._fixed_port = port
         self.port = port or 0
         self.startup_timeout = startup_timeout

@@ -91,7 +91,9 @@ class FhirClient:
                 if response.status_code != 200:
                     raise FetchError(f"fhirServer answered {response.status_code}")
                 body = _read_capped(response, self._limits.max_response_bytes, self._deadline)
-        except requests.Timeout:
+        except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
+            # The body is read through urllib3 with the socket's timeout cut to the deadline, so a server that
+            # trickles its body ends here (urllib3's ReadTimeoutError), not as a requests.Timeout.
             raise FetchError("fhirServer did not answer in time") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             raise FetchError(f"fhirServer could not be reached ({type(error).__name__})") from None

@@ -19,7 +19,7 @@ from cds_service import create_app
 from tests.conftest import SignedClient, make_config
 from tests.faults.conftest import N_CONDITIONS, PAGE_SIZE, PID
 from tests.faults.proxy import Fault, FaultProxy
-from tests.support.fhir_data import hook_request
+from tests.support.fhir_data import PAGING_NOW, hook_request
 from tests.support.service import capturing_records
 
 pytestmark = pytest.mark.integration  # needs the real FHIR server
@@ -46,6 +46,7 @@ class Answer:
 
 def make_service(tmp_path, client_key, deadline: float, **config):
     """A SignedClient for an app fetching with these settings, the list its FHIR requests go into, the app."""
+    config.setdefault("CLOCK_NOW", PAGING_NOW)  # the patient's data is dated for it
     app = create_app(make_config(tmp_path, client_key, FHIR_ALLOW_HTTP=True, FHIR_PAGE_SIZE=PAGE_SIZE,
                                  FHIR_FETCH_DEADLINE_SECONDS=deadline, **config))
     sent: list[tuple[str, str | None]] = []

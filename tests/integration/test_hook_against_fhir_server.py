@@ -7,7 +7,7 @@ import pytest
 from cds_service import create_app
 from tests.conftest import SignedClient, make_config
 from tests.fhir_server import url_of_dead_server
-from tests.support.fhir_data import hook_request, paging_patient
+from tests.support.fhir_data import PAGING_NOW, hook_request, paging_patient
 from tests.support.service import capturing_records
 
 SERVICE = "/cds-services/posterior-knee-pain"
@@ -31,7 +31,8 @@ def loaded(fhir_server):
 @pytest.fixture
 def service(tmp_path, client_key):
     """An app configured for the local server, recording each outbound request and the record it built."""
-    app = create_app(make_config(tmp_path, client_key, FHIR_PAGE_SIZE=20, FHIR_FETCH_DEADLINE_SECONDS=10))
+    app = create_app(make_config(tmp_path, client_key, FHIR_PAGE_SIZE=20, FHIR_FETCH_DEADLINE_SECONDS=10,
+                                 CLOCK_NOW=PAGING_NOW))
     sent: list[tuple[str, str | None]] = []
     app.extensions["cds"].fetch_settings.session.hooks["response"].append(
         lambda response, **_: sent.append((response.request.url, response.request.headers.get("Authorization"))))

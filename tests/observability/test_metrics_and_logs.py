@@ -6,7 +6,9 @@ import logging
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from cds_service import create_app
 from cds_service.observability.logs import JsonFormatter, RequestContextFilter
+from tests.conftest import SignedClient, make_config
 from tests.scenarios.test_scenarios import CASES
 from tests.support.fhir_data import full_prefetch, hook_request, prefetch_for
 
@@ -23,8 +25,10 @@ def sample(app, name: str, **labels) -> float:
     return total
 
 
-def test_metrics_count_requests_cards_and_rejections(app, client):
+def test_metrics_count_requests_cards_and_rejections(tmp_path, client_key):
     case = json.loads(next(p for p in CASES if "dvt-wells-likely" in p.name).read_text())
+    app = create_app(make_config(tmp_path, client_key, CLOCK_NOW=case["now"]))  # the case is dated for it
+    client = SignedClient(app.test_client(), client_key)
     before = sample(app, "cds_cards_total", topic="suspected-dvt", indicator="warning")
     body = hook_request(pid=case["patient"]["id"], prefetch=prefetch_for(case))
     assert client.post(SERVICE, json=body).status_code == 200

@@ -65,8 +65,14 @@ def prefetch_for(case: dict) -> dict:
     return prefetch
 
 
+# The moment the paging patient's data is written for: tests that load it pin CLOCK_NOW to this, so the heart
+# rate three hours earlier is inside the 24-hour vital-sign window whatever day the suite runs.
+PAGING_NOW = "2026-11-21T12:00:00Z"
+
+
 def paging_patient(pid: str, n_conditions: int) -> list[dict]:
-    """A patient with enough Conditions to page, plus one resource of every other prefetched type."""
+    """A patient with enough Conditions to page, plus one resource of every other prefetched type; dated for
+    an evaluation at PAGING_NOW."""
     subject = {"reference": f"Patient/{pid}"}
     out = [{"resourceType": "Patient", "id": pid, "gender": "female", "birthDate": "1961-02-03"}]
     for i in range(n_conditions):
