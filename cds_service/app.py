@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from requests.adapters import HTTPAdapter
 from . import config as config_module
 from .clinical.engine import ClinicalEngine
 from .errors import register_error_handlers
+from .fhir_dates import parse_moment
 from .feedback.store import FeedbackStore, make_engine
 from .http import cors
 from .observability.instrument import install_metrics
@@ -42,6 +43,9 @@ class ServiceState:
     feedback_store: FeedbackStore
     engine: ClinicalEngine
     clock_now: datetime | None = None  # fixed "now" for reproducing a case; None in production
+    # Called with (parsed record, issued cards) after each hook: the check command reads the findings
+    # behind the cards this way, and tests look inside the service.
+    observers: list[Callable[[Any, list], None]] = field(default_factory=list)
 
     def now(self) -> datetime:
         return self.clock_now or datetime.now(timezone.utc)
@@ -132,8 +136,7 @@ def default_feedback_database(instance_path: str) -> str:
 def _parse_clock(value: str | None) -> datetime | None:
     if not value:
         return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return parse_moment(value)
 
 
 def _replay_store(config):

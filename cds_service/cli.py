@@ -15,10 +15,11 @@ import logging
 import os
 import sys
 import textwrap
-from datetime import datetime
 from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
+
+from .fhir_dates import parse_moment
 
 
 class _Gunicorn(BaseApplication):
@@ -94,7 +95,7 @@ def check(args: argparse.Namespace) -> int:
         _out(json.dumps(result.body, indent=2, ensure_ascii=False) + "\n", token)
     if result.status == 200 and isinstance(result.body, dict):
         if not args.json:
-            _out(format_cards(result.body, args.patient, args.fhir_server), token)
+            _out(format_cards(result.body, args.patient, args.fhir_server, result.evidence), token)
         return EXIT_OK
     _err(f"error: the service answered HTTP {result.status}: {diagnostics(result)}\n", token)
     return EXIT_FAILED
@@ -167,7 +168,7 @@ def _fhir_url(value: str) -> str:
 
 def _iso_time(value: str) -> str:
     try:
-        datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parse_moment(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}") from None
     return value

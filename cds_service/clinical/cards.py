@@ -1,17 +1,22 @@
 """Findings become CDS Hooks cards through the templates in cards/ (reviewable by a clinician, validated
-by cards/card.schema.json at start-up). Python decides *whether* a card fires; the words, links,
-orders and override reasons are data."""
+by cards/card.schema.json at start-up). Python decides *whether* a card fires; every word, link, order
+and override reason is data: the topic's texts and "phrases", cards/common.json for what every card
+says (section headings, how a piece of evidence reads), the catalogue for score items."""
 from __future__ import annotations
 
 import json
 import string
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from .rules.finding import Finding
+from .catalogue import Catalogue, Name
+from .facts import Evidence
+from .rules.finding import Finding, Say
 
 TOPIC_SYSTEM = "https://posterior-knee-pain.example/fhir/CodeSystem/card-topic"
 OVERRIDE_SYSTEM = "http://terminology.hl7.org/CodeSystem/non-adherence-reason-codes"
@@ -29,9 +34,11 @@ CATEGORIES = {
 class CardTemplates:
     topics: dict[str, dict]
     override_reasons: dict[str, list[dict]]
+    common: dict[str, str]  # the words every card shares (cards/common.json "phrases")
+    catalogue: Catalogue
 
     @classmethod
-    def load(cls, folder: Path) -> "CardTemplates":
+    def load(cls, folder: Path, catalogue: Catalogue) -> "CardTemplates":
         schema = json.loads((folder / "card.schema.json").read_text(encoding="utf-8"))
         validator = Draft202012Validator(schema)
         common = json.loads((folder / "common.json").read_text(encoding="utf-8"))
@@ -46,17 +53,52 @@ class CardTemplates:
                 raise ValueError(f"{path.name}: topic {template['topic']!r} does not match the file name")
             _check_references(path.name, template, common)
             topics[template["topic"]] = template
-        return cls(topics, common["overrideReasons"])
+        _check_against_catalogue(topics, catalogue)
+        return cls(topics, common["overrideReasons"], common["phrases"], catalogue)
+
+    def phrases(self) -> dict[str, dict]:
+        """Every phrase a rule may name, by topic ("common" for the shared ones)."""
+        return {"common": self.common, **{key: t.get("phrases", {}) for key, t in self.topics.items()}}
+
+    def say(self, topic_key: str, value: object) -> str:
+        """A value as the card shows it: a Say in its topic's words, a list joined, a number plainly."""
+        if isinstance(value, Say):
+            words = self.topics[topic_key].get("phrases", {}) if value.phrase.scope != "common" else self.common
+            filled = {key: self.say(topic_key, v) for key, v in value.values.items()}
+            return words[value.phrase].format(**filled)
+        if isinstance(value, Name) and value.kind == "score-item":
+            return self.catalogue.scores[value.scope].items[value]["unknown"]
+        if isinstance(value, list):
+            return "; ".join(self.say(topic_key, v) for v in value)
+        if isinstance(value, Decimal):
+            return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+        return str(value)
+
+    def evidence_line(self, evidence: Evidence) -> str:
+        """One piece of evidence as the card lists it, in cards/common.json's words."""
+        words = self.common
+        text = evidence.display or words["evidence.coded-entry"]
+        codes = ", ".join(f"{system} {code}" for system, code in evidence.codes)
+        parts = [f"{text} ({codes})" if codes else text]
+        if evidence.value:
+            parts.append(words["evidence.lab-flag"].format(value=evidence.value, flags=", ".join(evidence.flags))
+                         if evidence.flags else evidence.value)
+        parts.append(_when_text(evidence.when, words))
+        if evidence.unconfirmed:
+            parts.append(words["evidence.unconfirmed"])
+        if evidence.status:
+            parts.append(words["evidence.order-status"].format(status=evidence.status))
+        return f"{' — '.join(parts)} [{evidence.reference}]"
 
     def render(self, finding: Finding, patient_id: str) -> dict:
         template = self.topics[finding.topic]
         variant = template["variants"][finding.variant]
-        values = _Values(finding.values)
+        values = _Values({key: self.say(finding.topic, value) for key, value in finding.values.items()})
         card = {
             "uuid": str(uuid.uuid4()),
             "summary": _fill(variant["summary"], values),
             "indicator": finding.indicator,
-            "detail": _detail(template, variant, finding, values),
+            "detail": self._detail(template, variant, finding, values),
             "source": {
                 "label": template["source"]["label"],
                 "url": template["source"]["url"],
@@ -64,7 +106,7 @@ class CardTemplates:
             },
             "links": [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in template["links"]],
         }
-        suggestions = [self._suggestion(template, key, finding, patient_id, recommended=(i == 0))
+        suggestions = [self._suggestion(template, key, finding, values, patient_id, recommended=(i == 0))
                        for i, key in enumerate(variant.get("suggestions", []))]
         if suggestions:
             card["suggestions"] = suggestions
@@ -74,7 +116,8 @@ class CardTemplates:
                                    for r in reasons]
         return card
 
-    def _suggestion(self, template: dict, key: str, finding: Finding, patient_id: str, recommended: bool) -> dict:
+    def _suggestion(self, template: dict, key: str, finding: Finding, values: "_Values", patient_id: str,
+                    recommended: bool) -> dict:
         order = template["orders"][key]
         request = {
             "resourceType": "ServiceRequest",
@@ -84,19 +127,71 @@ class CardTemplates:
             "category": [{"coding": [CATEGORIES[order["category"]]]}],
             "code": order["code"],
             "subject": {"reference": f"Patient/{patient_id}"},
-            "reasonCode": [{"text": _fill(order["reason"], _Values(finding.values))}],
+            "reasonCode": [{"text": _fill(order["reason"], values)}],
         }
         if finding.reasons:
             request["reasonReference"] = [{"reference": ref} for ref in finding.reasons[:10]]
         if order.get("note"):
-            request["note"] = [{"text": _fill(order["note"], _Values(finding.values))}]
-        label = _fill(order["label"], _Values(finding.values))
+            request["note"] = [{"text": _fill(order["note"], values)}]
+        label = _fill(order["label"], values)
         return {
             "label": label,
             "uuid": str(uuid.uuid4()),
             "isRecommended": recommended,
             "actions": [{"type": "create", "description": label, "resource": request}],
         }
+
+
+    def _detail(self, template: dict, variant: dict, finding: Finding, values: "_Values") -> str:
+        words = self.common
+        parts = [_fill(variant["detail"], values)]
+        if finding.evidence:
+            parts.append(words["section.from-record"] + "\n"
+                         + "\n".join(f"- {self.evidence_line(e)}" for e in finding.evidence))
+        if finding.score is not None:
+            parts.append(self._score_section(finding))
+        if finding.unknown:
+            parts.append(words["section.bedside"] + "\n"
+                         + "\n".join(f"- {self.say(finding.topic, u)}" for u in finding.unknown))
+        steps = variant["next_steps"]
+        parts.append(words["section.next-step"] + "\n"
+                     + "\n".join(f"{i}. {_fill(step, values)}" for i, step in enumerate(steps, 1)))
+        if finding.notes:
+            parts.append("\n".join(f"> {self.say(finding.topic, note)}" for note in finding.notes))
+        parts.append(words["section.source"].format(label=template["source"]["label"], url=template["source"]["url"]))
+        return "\n\n".join(parts)
+
+    def _score_section(self, finding: Finding) -> str:
+        score = finding.score
+        words = self.topics[finding.topic]["phrases"]
+        items = self.catalogue.scores[score.name].items
+        lines = [f"{items[s.item]['points']:+d} {items[s.item]['scored']}" for s in score.items]
+        lines = lines or [words[f"{score.name}.none"]]
+        heading = words[f"{score.name}.heading"].format(score=score.total, highest=score.highest_possible)
+        return heading + "\n" + "\n".join(f"- {line}" for line in lines)
+
+
+def _when_text(when: datetime | None, words: dict) -> str:
+    if when is None:
+        return words["evidence.date-not-recorded"]
+    if when.hour or when.minute:
+        return when.strftime("%Y-%m-%d %H:%M UTC")
+    return when.strftime("%Y-%m-%d")
+
+
+def _check_against_catalogue(topics: dict[str, dict], catalogue: Catalogue) -> None:
+    """The topic files and the catalogue name the same topics, with the same variants."""
+    if set(topics) != set(catalogue.variants):
+        raise ValueError(f"cards/topics/ and cards/catalogue.json differ in topics: "
+                         f"{sorted(set(topics) ^ set(catalogue.variants))}")
+    for key, variants in catalogue.variants.items():
+        if set(topics[key]["variants"]) != set(variants):
+            raise ValueError(f"cards/topics/{key}.json has variants {sorted(topics[key]['variants'])}, "
+                             f"the catalogue {sorted(variants)}")
+    for name, score in catalogue.scores.items():
+        for key in (f"{name}.heading", f"{name}.none"):
+            if key not in topics[score.topic].get("phrases", {}):
+                raise ValueError(f"cards/topics/{score.topic}.json lacks the phrase {key!r} of its score")
 
 
 class _Values(dict):
@@ -106,24 +201,6 @@ class _Values(dict):
 
 def _fill(text: str, values: _Values) -> str:
     return string.Formatter().vformat(text, (), values)
-
-
-def _detail(template: dict, variant: dict, finding: Finding, values: _Values) -> str:
-    parts = [_fill(variant["detail"], values)]
-    if finding.evidence:
-        parts.append("**From the record**\n" + "\n".join(f"- {e.line()}" for e in finding.evidence))
-    if "wells_breakdown" in finding.values:
-        parts.append(f"**Two-level DVT Wells score from the record: {finding.values['wells_score']}** "
-                     f"(up to {finding.values['wells_highest']} with the bedside items)\n"
-                     + finding.values["wells_breakdown"])
-    if finding.unknown:
-        parts.append("**Not in the record — check at the bedside**\n" + "\n".join(f"- {u}" for u in finding.unknown))
-    steps = variant["next_steps"]
-    parts.append("**Next step**\n" + "\n".join(f"{i}. {_fill(step, values)}" for i, step in enumerate(steps, 1)))
-    if finding.notes:
-        parts.append("\n".join(f"> {note}" for note in finding.notes))
-    parts.append(f"Source: [{template['source']['label']}]({template['source']['url']})")
-    return "\n\n".join(parts)
 
 
 def _check_references(name: str, template: dict, common: dict) -> None:

@@ -3,40 +3,18 @@ request, the raw resources worth validating, the record, the rules and the cards
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from . import catalogue as names
 from .cards import CardTemplates
-from .facts import WINDOWS, build_record, names_an_anticoagulant, observation_time
-from .rules import VALUE_SETS_USED, evaluate
+from .catalogue import Catalogue
+from .facts import PatientRecord, build_record, names_a, observation_time
+from .rules import Finding, evaluate
 from .terminology import ValueSets
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-# Every (topic, variant) a rule can produce; start-up fails if cards/ lacks one.
-RULE_OUTPUTS = {
-    "suspected-pe": {"default", "admit", "pregnancy"},
-    "acute-limb-ischaemia": {"default", "aneurysm"},
-    "septic-arthritis": {"default"},
-    "suspected-dvt": {"likely", "unlikely", "d-dimer-positive", "d-dimer-negative", "d-dimer-unread"},
-    "suspected-dvt-pregnancy": {"default"},
-    "known-dvt": {"treated", "treated-new-features", "untreated"},
-    "malignancy-red-flags": {"mass", "systemic"},
-    "knee-trauma-imaging": {"dislocation", "ottawa-met", "apply-ottawa"},
-    "bakers-cyst": {"default"},
-    "internal-derangement": {"default"},
-    "muscle-injury": {"default"},
-    "knee-osteoarthritis": {"default"},
-    "popliteal-artery-aneurysm": {"default"},
-    "nerve-entrapment": {"default"},
-}
-
-# Measurement value sets and the window in which the rules read them (facts.WINDOWS).
-MEASUREMENT_WINDOWS = {
-    "heart-rate": "vital", "respiratory-rate": "vital", "oxygen-saturation": "vital", "body-temperature": "vital",
-    "systolic-blood-pressure": "vital", "blood-pressure-panel": "vital",
-    "d-dimer-feu": "lab", "d-dimer-ddu": "lab", "crp": "lab", "wbc": "lab",
-}
 
 _CODED_ELEMENTS = {
     "Condition": ("code",),
@@ -46,32 +24,50 @@ _CODED_ELEMENTS = {
 }
 
 
+@dataclass(frozen=True)
+class Issued:
+    """A card and the finding it was rendered from: topic and indicator are read from the finding."""
+    finding: Finding
+    card: dict
+
+    @property
+    def topic(self) -> str:
+        return str(self.finding.topic)
+
+    @property
+    def indicator(self) -> str:
+        return self.finding.indicator
+
+
 class ClinicalEngine:
     def __init__(self, valueset_dir: Path | str | None = None, cards_dir: Path | str | None = None):
-        self.value_sets = ValueSets.load(Path(valueset_dir) if valueset_dir else REPO_ROOT / "valueset")
-        self.value_sets.require(VALUE_SETS_USED)
-        self.templates = CardTemplates.load(Path(cards_dir) if cards_dir else REPO_ROOT / "cards")
-        for topic, variants in RULE_OUTPUTS.items():
-            missing = variants - set(self.templates.topics.get(topic, {}).get("variants", {}))
-            if missing:
-                raise ValueError(f"cards/topics/{topic}.json lacks variants {sorted(missing)}")
+        cards_folder = Path(cards_dir) if cards_dir else REPO_ROOT / "cards"
+        self.catalogue = Catalogue.load(cards_folder)
+        self.value_sets = ValueSets.load(Path(valueset_dir) if valueset_dir else REPO_ROOT / "valueset",
+                                         self.catalogue.shared_codes)
+        self.templates = CardTemplates.load(cards_folder, self.catalogue)
+        # Every name a rule declared (at import) must exist in what was just loaded.
+        self.catalogue.check(names.declared(), self.value_sets.ids, self.templates.phrases())
+        self._anticoagulant_words = self.catalogue.text_matches["anticoagulants"]
 
     def selector(self, now: datetime) -> Callable[[dict], bool]:
         """Cheaply, on the raw JSON: could any rule use this resource now? Only those are validated
         (validation costs about 1.5 ms a resource; a large record holds thousands of vital signs)."""
-        oldest = {window: now - WINDOWS[window] for window in set(MEASUREMENT_WINDOWS.values())}
-        latest = now + timedelta(hours=1)
+        measurements = self.catalogue.measurements
+        windows = self.catalogue.windows
+        oldest = {window: now - windows[window] for window in set(measurements.values())}
+        latest = now + windows["future"]
 
         def wanted(raw: dict) -> bool:
             if raw.get("resourceType") == "Observation" and not raw.get("valueCodeableConcept"):
                 by_code = self.value_sets.of_concept(raw.get("code"))
                 if not by_code:
                     return False
-                if by_code <= MEASUREMENT_WINDOWS.keys():
+                if by_code <= measurements.keys():
                     # A measurement only matters inside its window: older ones are never read.
                     taken = _raw_observation_time(raw)
                     return taken is not None and taken <= latest and any(
-                        taken >= oldest[MEASUREMENT_WINDOWS[vs]] for vs in by_code)
+                        taken >= oldest[measurements[vs]] for vs in by_code)
                 return True
             return self.wanted(raw)
 
@@ -88,13 +84,20 @@ class ClinicalEngine:
             contained = [r.get("code") for r in contained if isinstance(r, dict)]
             if any(of_concept(code) for code in contained):
                 return True
-            return any(names_an_anticoagulant(_raw_text(concept))
+            return any(names_a(self._anticoagulant_words, _raw_text(concept))
                        for concept in [raw.get("medicationCodeableConcept"), *contained])
         return False
 
+    def record(self, parsed, now: datetime) -> PatientRecord:
+        return build_record(parsed, self.value_sets, self.catalogue, now)
+
+    def issue(self, parsed, patient_id: str, now: datetime) -> list[Issued]:
+        """The cards for this record, each with the finding it came from."""
+        return [Issued(finding, self.templates.render(finding, patient_id))
+                for finding in evaluate(self.record(parsed, now))]
+
     def cards(self, parsed, patient_id: str, now: datetime) -> list[dict]:
-        record = build_record(parsed, self.value_sets, now)
-        return [self.templates.render(finding, patient_id) for finding in evaluate(record)]
+        return [issued.card for issued in self.issue(parsed, patient_id, now)]
 
 
 def _raw_text(concept: object) -> str:

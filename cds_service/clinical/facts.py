@@ -6,63 +6,33 @@ Data hygiene lives here, once, for every rule:
   abated) are history, not current; any other clinical status (and none) is current.
 - Observations count only when final, amended or corrected.
 - MedicationRequests count only when active; Procedures only when completed (or in progress).
-- Findings are "recent" within a window chosen per kind of fact (WINDOWS below, documented in
+- Findings are "recent" within a window chosen per kind of fact (cards/catalogue.json, shown in
   cards/README.md): stale vital signs never trigger an acute rule.
+The statuses, answer codes and text matches these rules use are the catalogue's "recordHygiene",
+"absentAnswers" and "textMatches".
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from .catalogue import Catalogue, Name, require
 from .terminology import NOTHING, SYSTEM_NAMES, ValueSets
-
-# How far back a fact still describes the present presentation.
-WINDOWS = {
-    "finding": timedelta(days=14),  # symptoms and signs (swelling, calf pain, dyspnoea, effusion, ...)
-    "vital": timedelta(hours=24),  # heart rate, respiratory rate, SpO2, temperature, blood pressure
-    "lab": timedelta(hours=72),  # D-dimer, CRP, white cell count
-    "trauma": timedelta(days=7),  # the Ottawa knee rule applies to injuries up to 7 days old
-    "msk": timedelta(days=90),  # a musculoskeletal diagnosis still being worked up
-    "surgery": timedelta(weeks=12),  # Wells item 3: major surgery within 12 weeks
-    "postpartum": timedelta(weeks=6),  # RCOG 37b / REMEDY: up to 6 weeks postpartum
-    "pregnancy": timedelta(days=280),  # a dated pregnancy code older than a pregnancy is not current
-    "acute-dvt": timedelta(days=183),  # an "active" DVT that began longer ago is history (KB Appendix A)
-}
-
-_IGNORED_VERIFICATION = {"entered-in-error", "refuted"}
-_HISTORY_STATUS = {"inactive", "remission", "resolved"}
-_FINAL_OBSERVATION = {"final", "amended", "corrected"}
-_DONE_PROCEDURE = {"completed", "in-progress"}
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """One resource that supports a finding, in words a clinician can check against the chart."""
+    """One resource that supports a finding, as structured facts: the card renders them in words."""
     reference: str  # e.g. "Condition/abc"
-    text: str  # the coding's display (or the concept's text)
-    code: str  # e.g. "SNOMED CT 404223003"
+    display: str | None  # the matched codings' displays, or the concept's text, as the record has them
+    codes: tuple[tuple[str, str], ...]  # (code system name, code) of the matched codings
     when: datetime | None
-    value: str | None = None
-    note: str | None = None
-
-    def line(self) -> str:
-        parts = [f"{self.text} ({self.code})" if self.code else self.text]
-        if self.value:
-            parts.append(self.value)
-        parts.append(_when_text(self.when))
-        if self.note:
-            parts.append(self.note)
-        return f"{' — '.join(parts)} [{self.reference}]"
-
-
-def _when_text(when: datetime | None) -> str:
-    if when is None:
-        return "date not recorded"
-    if when.hour or when.minute:
-        return when.strftime("%Y-%m-%d %H:%M UTC")
-    return when.strftime("%Y-%m-%d")
+    value: str | None = None  # the recorded value as written (number, comparator, unit), or a coded answer
+    flags: tuple[str, ...] = ()  # the laboratory's interpretation codes
+    status: str | None = None  # a MedicationRequest's status
+    unconfirmed: bool = False  # a Condition recorded as provisional, differential or unconfirmed
 
 
 @dataclass(frozen=True)
@@ -82,7 +52,7 @@ class Fact:
 
     @property
     def confirmed(self) -> bool:
-        return self.evidence.note != "unconfirmed"
+        return not self.evidence.unconfirmed
 
 
 @dataclass
@@ -90,14 +60,16 @@ class PatientRecord:
     now: datetime
     age: int | None
     sex: str | None
+    catalogue: Catalogue
     facts: list[Fact] = field(default_factory=list)
     patient_id: str = ""
 
-    # -- questions the rules ask -------------------------------------------------------------------------
-    def current(self, value_set: str, window: str | None = None) -> list[Fact]:
+    # -- questions the rules ask, by declared names (catalogue.py) ----------------------------------------
+    def current(self, value_set: Name, window: Name | None = None) -> list[Fact]:
         """Current Conditions (and final Observations coded as findings) in the value set, newest first;
         with a window, only those dated inside it (an undated fact is never "recent": it cannot make an
         acute card fire at every chart opening)."""
+        require(value_set, "value-set")
         found = []
         for fact in self.facts:
             if not fact.current or fact.kind not in ("Condition", "Observation"):
@@ -111,35 +83,47 @@ class PatientRecord:
             found.append(fact)
         return _newest_first(found)
 
-    def history(self, value_set: str) -> list[Fact]:
+    def history(self, value_set: Name) -> list[Fact]:
+        require(value_set, "value-set")
         return _newest_first(f for f in self.facts if f.kind == "Condition" and not f.current
                              and value_set in f.value_sets)
 
-    def measurements(self, value_set: str, window: str) -> list[Fact]:
-        """Final Observations with a numeric value, coded in the value set, inside the window, newest first."""
+    def measurements(self, value_set: Name) -> list[Fact]:
+        """Final Observations with a numeric value, coded in the value set, inside the window the catalogue
+        reads that measurement in, newest first."""
+        window = self.catalogue.measurements[require(value_set, "value-set")]
         return _newest_first(f for f in self.facts if f.kind == "Observation" and f.current and f.quantity
-                             and value_set in f.value_sets and self._inside(f, window))
+                             and value_set in f.value_sets and self._inside_window(f, window))
 
-    def latest(self, value_set: str, window: str) -> Fact | None:
-        found = self.measurements(value_set, window)
+    def latest(self, value_set: Name) -> Fact | None:
+        found = self.measurements(value_set)
         return found[0] if found else None
 
-    def active_orders(self, value_set: str) -> list[Fact]:
+    def active_orders(self, value_set: Name) -> list[Fact]:
+        require(value_set, "value-set")
         return [f for f in self.facts if f.kind == "MedicationRequest" and f.current and value_set in f.value_sets]
 
-    def procedures(self, value_set: str, window: str) -> list[Fact]:
+    def procedures(self, value_set: Name, window: Name) -> list[Fact]:
+        require(value_set, "value-set")
         return _newest_first(f for f in self.facts if f.kind == "Procedure" and f.current
                              and value_set in f.value_sets and self._inside(f, window))
 
-    def older_than(self, fact: Fact, window: str) -> bool:
+    def older_than(self, fact: Fact, window: Name) -> bool:
         """The fact began (onset, else first recorded) before the window; undated facts are not."""
         began = fact.onset or fact.when
-        return began is not None and began < self.now - WINDOWS[window]
+        return began is not None and began < self.now - self.catalogue.window(window)
 
-    def _inside(self, fact: Fact, window: str) -> bool:
+    def threshold(self, name: Name) -> Decimal:
+        return self.catalogue.threshold(name)
+
+    def _inside(self, fact: Fact, window: Name) -> bool:
+        return self._inside_window(fact, require(window, "window"))
+
+    def _inside_window(self, fact: Fact, window_key: str) -> bool:
         if fact.when is None:
             return False
-        return self.now - WINDOWS[window] <= fact.when <= self.now + timedelta(hours=1)
+        windows = self.catalogue.windows
+        return self.now - windows[window_key] <= fact.when <= self.now + windows["future"]
 
 
 def _newest_first(facts: Iterable[Fact]) -> list[Fact]:
@@ -149,96 +133,146 @@ def _newest_first(facts: Iterable[Fact]) -> list[Fact]:
 
 # -- building the record from parsed FHIR ----------------------------------------------------------------
 
-def build_record(parsed, value_sets: ValueSets, now: datetime) -> PatientRecord:
+def build_record(parsed, value_sets: ValueSets, catalogue: Catalogue, now: datetime) -> PatientRecord:
     patient = parsed.patient
     birth = as_datetime(patient.birthDate)
-    record = PatientRecord(now=now, age=_age(birth, now), sex=patient.gender, patient_id=patient.id)
-    builders = (("Condition", _condition_fact), ("Observation", _observation_fact),
-                ("MedicationRequest", _medication_fact), ("Procedure", _procedure_fact))
+    record = PatientRecord(now=now, age=_age(birth, now), sex=patient.gender, catalogue=catalogue,
+                           patient_id=patient.id)
+    build = _Builder(value_sets, catalogue)
+    builders = (("Condition", build.condition), ("Observation", build.observation),
+                ("MedicationRequest", build.medication), ("Procedure", build.procedure))
     for resource_type, fact_of in builders:
         for resource in parsed.resources.get(resource_type, ()):
-            fact = fact_of(resource, value_sets)
+            fact = fact_of(resource)
             if fact:
                 record.facts.append(fact)
     return record
 
 
-def _condition_fact(condition, value_sets: ValueSets) -> Fact | None:
-    verification = _status_code(condition.verificationStatus)
-    if verification in _IGNORED_VERIFICATION:
+def names_a(words: tuple[str, ...], text: str) -> bool:
+    text = text.lower()
+    return any(word in text for word in words)
+
+
+class _Builder:
+    def __init__(self, value_sets: ValueSets, catalogue: Catalogue):
+        self.value_sets = value_sets
+        self.hygiene = catalogue.hygiene
+        self.absent_answers = catalogue.absent_answers
+        self.panels = catalogue.panels
+        self.anticoagulant_words = catalogue.text_matches["anticoagulants"]
+
+    def condition(self, condition) -> Fact | None:
+        verification = _status_code(condition.verificationStatus)
+        if verification in self.hygiene["ignoredVerification"]:
+            return None
+        memberships = self.value_sets.of_concept_disambiguated(condition.code)
+        if not memberships:
+            return None
+        clinical = _status_code(condition.clinicalStatus)
+        abated = any(getattr(condition, name, None) for name in
+                     ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"))
+        current = clinical not in self.hygiene["historyClinicalStatus"] and not (abated and clinical is None)
+        onset = as_datetime(condition.onsetDateTime) or as_datetime(
+            condition.onsetPeriod.start if condition.onsetPeriod else None)
+        recorded = as_datetime(condition.recordedDate)
+        # Recency is the latest the record speaks of the problem: swelling that began 3 weeks ago but was
+        # recorded today is a current finding.
+        when = max((d for d in (onset, recorded) if d is not None), default=None)
+        unconfirmed = verification in self.hygiene["unconfirmedVerification"]
+        return Fact("Condition", memberships, when, current,
+                    self._evidence("Condition", condition, condition.code, when, unconfirmed=unconfirmed),
+                    onset=onset)
+
+    def _is_absent(self, observation) -> bool:
+        """An Observation recording a finding as absent ("calf pain: no") must not count as the finding."""
+        if observation.valueBoolean is False:
+            return True
+        concept = observation.valueCodeableConcept
+        return concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ())
+
+    def observation(self, observation) -> Fact | None:
+        of_concept = self.value_sets.of_concept
+        by_code = of_concept(observation.code)
+        by_value = of_concept(observation.valueCodeableConcept)
+        if not by_code and not by_value:
+            return None
+        if self._is_absent(observation):
+            return None
+        for panel, component_set in self.panels.items():
+            if panel in by_code:
+                return self._component(observation, component_set)
+        when = _observation_time(observation)
+        quantity = None
+        value_text = None
+        if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
+            q = observation.valueQuantity
+            unit = q.code or q.unit or ""
+            quantity = (Decimal(str(q.value)), unit)
+            value_text = f"{q.comparator or ''}{_plain(q.value)} {q.unit or q.code or ''}".strip()
+        elif observation.valueCodeableConcept is not None:
+            value_text = _concept_text(observation.valueCodeableConcept)
+        interpretation = frozenset(
+            coding.code for concept in (observation.interpretation or ()) for coding in (concept.coding or ())
+            if coding.code)
+        high, high_unit = None, None
+        for reference_range in observation.referenceRange or ():
+            if reference_range.high is not None and reference_range.high.value is not None:
+                high = Decimal(str(reference_range.high.value))
+                high_unit = reference_range.high.code or reference_range.high.unit
+                break
+        status = observation.status if isinstance(observation.status, str) else None
+        flags = tuple(sorted(interpretation)) if value_text else ()
+        return Fact("Observation", by_code, when, status in self.hygiene["resultStatus"],
+                    self._evidence("Observation", observation, observation.code, when, value=value_text,
+                                   flags=flags),
+                    quantity=quantity,
+                    comparator=observation.valueQuantity.comparator if observation.valueQuantity else None,
+                    interpretation=interpretation, reference_high=high, reference_unit=high_unit,
+                    value_sets_of_value=by_value)
+
+    def _component(self, observation, value_set: str) -> Fact | None:
+        """A panel's component (e.g. systolic pressure in the blood pressure panel) as its own measurement."""
+        for component in observation.component or ():
+            if value_set in self.value_sets.of_concept(component.code) and component.valueQuantity is not None \
+                    and component.valueQuantity.value is not None:
+                q = component.valueQuantity
+                when = _observation_time(observation)
+                status = observation.status if isinstance(observation.status, str) else None
+                value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
+                return Fact("Observation", frozenset({value_set}), when, status in self.hygiene["resultStatus"],
+                            self._evidence("Observation", observation, component.code, when, value=value_text),
+                            quantity=(Decimal(str(q.value)), q.code or q.unit or ""))
         return None
-    memberships = value_sets.of_concept_disambiguated(condition.code)
-    if not memberships:
-        return None
-    clinical = _status_code(condition.clinicalStatus)
-    abated = any(getattr(condition, name, None) for name in
-                 ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"))
-    current = clinical not in _HISTORY_STATUS and not (abated and clinical is None)
-    onset = as_datetime(condition.onsetDateTime) or as_datetime(
-        condition.onsetPeriod.start if condition.onsetPeriod else None)
-    recorded = as_datetime(condition.recordedDate)
-    # Recency is the latest the record speaks of the problem: swelling that began 3 weeks ago but was
-    # recorded today is a current finding.
-    when = max((d for d in (onset, recorded) if d is not None), default=None)
-    note = "unconfirmed" if verification in ("provisional", "differential", "unconfirmed") else None
-    return Fact("Condition", memberships, when, current,
-                _evidence("Condition", condition, condition.code, value_sets, when, note=note), onset=onset)
 
+    def medication(self, request) -> Fact | None:
+        concept = request.medicationCodeableConcept
+        if concept is None and request.medicationReference is not None:
+            concept = _contained_medication_code(request)
+        memberships = self.value_sets.of_concept(concept)
+        if not memberships and names_a(self.anticoagulant_words, _all_text(concept)):
+            memberships = frozenset({"anticoagulants"})
+        if not memberships:
+            return None
+        when = as_datetime(request.authoredOn)
+        return Fact("MedicationRequest", memberships, when, request.status in self.hygiene["orderStatus"],
+                    self._evidence("MedicationRequest", request, concept, when, status=request.status))
 
-# An Observation recording a finding as absent ("calf pain: no") must not count as the finding.
-_ABSENT_ANSWERS = {
-    ("http://snomed.info/sct", "2667000"),  # Absent
-    ("http://snomed.info/sct", "260385009"),  # Negative
-    ("http://snomed.info/sct", "373067005"),  # No
-    ("http://loinc.org", "LA32-8"),  # No
-    ("http://terminology.hl7.org/CodeSystem/v2-0136", "N"),  # No
-}
+    def procedure(self, procedure) -> Fact | None:
+        memberships = self.value_sets.of_concept(procedure.code)
+        if not memberships:
+            return None
+        when = as_datetime(procedure.performedDateTime) or as_datetime(
+            (procedure.performedPeriod.end or procedure.performedPeriod.start) if procedure.performedPeriod else None)
+        return Fact("Procedure", memberships, when, procedure.status in self.hygiene["procedureStatus"],
+                    self._evidence("Procedure", procedure, procedure.code, when))
 
-
-def _is_absent(observation) -> bool:
-    if observation.valueBoolean is False:
-        return True
-    concept = observation.valueCodeableConcept
-    return concept is not None and any((c.system, c.code) in _ABSENT_ANSWERS for c in concept.coding or ())
-
-
-def _observation_fact(observation, value_sets: ValueSets) -> Fact | None:
-    by_code = value_sets.of_concept(observation.code)
-    by_value = value_sets.of_concept(observation.valueCodeableConcept)
-    if not by_code and not by_value:
-        return None
-    if _is_absent(observation):
-        return None
-    if "blood-pressure-panel" in by_code:
-        return _component_fact(observation, value_sets, "systolic-blood-pressure")
-    when = _observation_time(observation)
-    quantity = None
-    value_text = None
-    if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
-        q = observation.valueQuantity
-        unit = q.code or q.unit or ""
-        quantity = (Decimal(str(q.value)), unit)
-        value_text = f"{q.comparator or ''}{_plain(q.value)} {q.unit or q.code or ''}".strip()
-    elif observation.valueCodeableConcept is not None:
-        value_text = _concept_text(observation.valueCodeableConcept)
-    interpretation = frozenset(
-        coding.code for concept in (observation.interpretation or ()) for coding in (concept.coding or ())
-        if coding.code)
-    high, high_unit = None, None
-    for reference_range in observation.referenceRange or ():
-        if reference_range.high is not None and reference_range.high.value is not None:
-            high = Decimal(str(reference_range.high.value))
-            high_unit = reference_range.high.code or reference_range.high.unit
-            break
-    if interpretation:
-        value_text = f"{value_text} (lab flag {', '.join(sorted(interpretation))})" if value_text else None
-    status = observation.status if isinstance(observation.status, str) else None
-    return Fact("Observation", by_code, when, status in _FINAL_OBSERVATION,
-                _evidence("Observation", observation, observation.code, value_sets, when, value=value_text),
-                quantity=quantity,
-                comparator=observation.valueQuantity.comparator if observation.valueQuantity else None,
-                interpretation=interpretation, reference_high=high, reference_unit=high_unit,
-                value_sets_of_value=by_value)
+    def _evidence(self, kind: str, resource, concept, when, **details) -> Evidence:
+        matched = [c for c in (concept.coding or ()) if self.value_sets.of_coding(c)] if concept else []
+        displays = [c.display for c in matched if c.display]
+        display = " / ".join(dict.fromkeys(displays)) or _concept_text(concept)
+        codes = tuple((SYSTEM_NAMES.get(c.system, c.system), c.code) for c in matched)
+        return Evidence(f"{kind}/{resource.id or '(no id)'}", display, codes, when, **details)
 
 
 def _observation_time(observation) -> datetime | None:
@@ -257,58 +291,6 @@ def observation_time(effective_date_time, effective_instant, period_end, period_
     return None
 
 
-def _component_fact(observation, value_sets: ValueSets, value_set: str) -> Fact | None:
-    """A panel's component (e.g. systolic pressure in the blood pressure panel) as its own measurement."""
-    for component in observation.component or ():
-        if value_set in value_sets.of_concept(component.code) and component.valueQuantity is not None \
-                and component.valueQuantity.value is not None:
-            q = component.valueQuantity
-            when = _observation_time(observation)
-            status = observation.status if isinstance(observation.status, str) else None
-            value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
-            return Fact("Observation", frozenset({value_set}), when, status in _FINAL_OBSERVATION,
-                        _evidence("Observation", observation, component.code, value_sets, when, value=value_text),
-                        quantity=(Decimal(str(q.value)), q.code or q.unit or ""))
-    return None
-
-
-def _medication_fact(request, value_sets: ValueSets) -> Fact | None:
-    concept = request.medicationCodeableConcept
-    if concept is None and request.medicationReference is not None:
-        concept = _contained_medication_code(request)
-    memberships = value_sets.of_concept(concept)
-    if not memberships and names_an_anticoagulant(_all_text(concept)):
-        memberships = frozenset({"anticoagulants"})
-    if not memberships:
-        return None
-    when = as_datetime(request.authoredOn)
-    return Fact("MedicationRequest", memberships, when, request.status == "active",
-                _evidence("MedicationRequest", request, concept, value_sets, when, note=f"status {request.status}"))
-
-
-def _procedure_fact(procedure, value_sets: ValueSets) -> Fact | None:
-    memberships = value_sets.of_concept(procedure.code)
-    if not memberships:
-        return None
-    when = as_datetime(procedure.performedDateTime) or as_datetime(
-        (procedure.performedPeriod.end or procedure.performedPeriod.start) if procedure.performedPeriod else None)
-    return Fact("Procedure", memberships, when, procedure.status in _DONE_PROCEDURE,
-                _evidence("Procedure", procedure, procedure.code, value_sets, when))
-
-
-# Few RxNorm codes are verified (KB §6.E), and orders carry product-level or no codes at all (the
-# synthetic cohort has text-only rivaroxaban). Anticoagulation matters to the rules (known DVT treated;
-# a D-dimer falsely low), so a medicine whose text or display names an anticoagulant ingredient counts.
-ANTICOAGULANT_INGREDIENTS = ("apixaban", "rivaroxaban", "dabigatran", "edoxaban", "betrixaban", "warfarin",
-                             "enoxaparin", "dalteparin", "tinzaparin", "fondaparinux", "heparin", "argatroban",
-                             "bivalirudin", "desirudin")
-
-
-def names_an_anticoagulant(text: str) -> bool:
-    text = text.lower()
-    return any(name in text for name in ANTICOAGULANT_INGREDIENTS)
-
-
 def _all_text(concept) -> str:
     if concept is None:
         return ""
@@ -323,14 +305,6 @@ def _contained_medication_code(request):
             if getattr(resource, "id", None) == reference[1:] and getattr(resource, "code", None) is not None:
                 return resource.code
     return None
-
-
-def _evidence(kind: str, resource, concept, value_sets: ValueSets, when, value=None, note=None) -> Evidence:
-    matched = [c for c in (concept.coding or ()) if value_sets.of_coding(c)] if concept else []
-    displays = [c.display for c in matched if c.display]
-    text = " / ".join(dict.fromkeys(displays)) or _concept_text(concept) or "coded entry"
-    code = ", ".join(f"{SYSTEM_NAMES.get(c.system, c.system)} {c.code}" for c in matched)
-    return Evidence(f"{kind}/{resource.id or '(no id)'}", text, code, when, value, note)
 
 
 def _concept_text(concept) -> str | None:

@@ -1,19 +1,17 @@
-"""cards/README.md, the clinical review sheet, generated from cards/ so it can never drift from what the
-service says: `python -m cds_service.clinical.review_sheet > cards/README.md` (a test checks it is current)."""
+"""cards/README.md, the clinical review sheet, generated from cards/ (the catalogue and the topics) so it
+can never drift from what the service says: `python -m cds_service.clinical.review_sheet > cards/README.md`
+(a test checks it is current)."""
 from __future__ import annotations
 
-from .engine import REPO_ROOT
 from .cards import CardTemplates
-from .facts import WINDOWS
-
-ORDER = ["suspected-pe", "acute-limb-ischaemia", "septic-arthritis", "suspected-dvt", "suspected-dvt-pregnancy",
-         "known-dvt", "malignancy-red-flags", "knee-trauma-imaging", "bakers-cyst", "internal-derangement",
-         "muscle-injury", "knee-osteoarthritis", "popliteal-artery-aneurysm", "nerve-entrapment"]
+from .catalogue import Catalogue
+from .engine import REPO_ROOT
 
 HEADER = """# Cards: clinical review sheet
 
-Generated from `cards/topics/*.json` by `python -m cds_service.clinical.review_sheet > cards/README.md`;
-edit the JSON, not this page. Each card below: when it fires (the rule, in `cds_service/clinical/rules/`),
+Generated from `cards/catalogue.json` and `cards/topics/*.json` by `python -m cds_service.clinical.review_sheet > cards/README.md`;
+edit the JSON, not this page. The catalogue holds the card order, the variants,
+the time windows, the thresholds and the Wells items; each topic file holds its card's words. Each card below: when it fires (the rule, in `cds_service/clinical/rules/`),
 what it says (per variant), the orders it suggests (FHIR R4 `ServiceRequest`, status `draft`, intent
 `proposal`, priority `stat`/`urgent`/`routine` following the card's indicator unless stated), and its sources.
 
@@ -43,31 +41,29 @@ what it says (per variant), the orders it suggests (FHIR R4 `ServiceRequest`, st
 |---|---|
 """
 
-WINDOW_WORDS = {
-    "finding": "Symptoms and signs (swelling, calf pain, dyspnoea, effusion, weight loss, ...)",
-    "vital": "Vital signs (heart rate, respiratory rate, SpO₂, temperature)",
-    "lab": "D-dimer, CRP, white cell count",
-    "trauma": "Knee injury (the Ottawa rule's limit)",
-    "msk": "A musculoskeletal diagnosis without current pain",
-    "surgery": "Major surgery (Wells item 3)",
-    "postpartum": "Delivery (postpartum branch)",
-    "pregnancy": "A dated pregnancy code",
-    "acute-dvt": "A confirmed DVT counts as current (older: previous DVT, Wells +1)",
-}
-
-
 def _duration(delta) -> str:
     hours = delta.total_seconds() / 3600
     return f"{int(hours)} hours" if hours < 72 else f"{int(hours // 24)} days"
 
 
 def render(templates: CardTemplates) -> str:
+    catalogue: Catalogue = templates.catalogue
     lines = [HEADER.rstrip("\n")]
-    for key, delta in WINDOWS.items():
-        lines.append(f"| {WINDOW_WORDS[key]} | {_duration(delta)} |")
+    for key, delta in catalogue.windows.items():
+        lines.append(f"| {catalogue.window_words[key]} | {_duration(delta)} |")
     lines.append("\nUndated but active Conditions count (the EHR calls them active); the card says "
                  "\"date not recorded\".\n")
-    for topic in ORDER:
+    lines.append("## Thresholds\n\n| Threshold | Value | Source |\n|---|---|---|")
+    for key, limit in catalogue.thresholds.items():
+        lines.append(f"| `{key}` | {format(limit.value, 'f')} {limit.unit} | {limit.source} |")
+    for name, score in catalogue.scores.items():
+        lines.append(f"\n## Score `{name}` ({score.source})\n\n| Item | Points | Scored from the record as | "
+                     f"At the bedside |\n|---|---|---|---|")
+        for key, item in score.items.items():
+            lines.append(f"| `{key}` | {item['points']:+d} | {item.get('scored', '—')} | {item.get('unknown', '—')} |")
+    lines.append("")
+    for entry in catalogue.topics:
+        topic = entry["topic"]
         t = templates.topics[topic]
         lines.append(f"## `{topic}` — {t['display']}\n")
         lines.append(f"**Fires when:** {t['rule']}\n")
@@ -79,6 +75,9 @@ def render(templates: CardTemplates) -> str:
                 lines.append(f"  - {step}")
             if variant.get("suggestions"):
                 lines.append(f"  - suggests: {', '.join(variant['suggestions'])}")
+        if t.get("phrases"):
+            lines.append("\nFurther words the rule may put on this card (by key):\n")
+            lines += [f"- `{key}`: {text}" for key, text in t["phrases"].items()]
         if t.get("orders"):
             lines.append("\n| Order | Category | Code | Priority |\n|---|---|---|---|")
             for key, order in t["orders"].items():
@@ -91,4 +90,5 @@ def render(templates: CardTemplates) -> str:
 
 
 if __name__ == "__main__":
-    print(render(CardTemplates.load(REPO_ROOT / "cards")), end="")
+    cards = REPO_ROOT / "cards"
+    print(render(CardTemplates.load(cards, Catalogue.load(cards))), end="")

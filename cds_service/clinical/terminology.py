@@ -16,12 +16,6 @@ SYSTEM_NAMES = {SNOMED: "SNOMED CT", ICD10CM: "ICD-10-CM", LOINC: "LOINC", RXNOR
 
 NOTHING: frozenset[str] = frozenset()
 
-# Value sets that share codes, and which one a concept coded only with shared codes belongs to.
-# R22.4x "Localized swelling, mass and lump, lower limb" is read as swelling (a DVT feature, the safer
-# reading); only an explicit mass code (SNOMED 309527000) makes it a mass (clinical-knowledge.md §5.11).
-SHARED_CODE_DEFAULTS: dict[frozenset[str], str] = {frozenset({"leg-mass", "leg-swelling"}): "leg-swelling"}
-
-
 # Other spellings of the same code systems that EHRs send: OID URNs, https, a trailing slash.
 SYSTEM_ALIASES = {
     SNOMED: ("urn:oid:2.16.840.1.113883.6.96", "https://snomed.info/sct"),
@@ -36,12 +30,16 @@ def _get(obj: object, name: str):
 
 
 class ValueSets:
-    def __init__(self, index: dict[tuple[str, str], frozenset[str]], ids: Iterable[str]):
+    def __init__(self, index: dict[tuple[str, str], frozenset[str]], ids: Iterable[str],
+                 shared_codes: Iterable[tuple[frozenset[str], str]] = ()):
         self._index = index
         self.ids = frozenset(ids)
+        # Value sets that share codes, and which one a concept coded only with shared codes belongs to
+        # (the catalogue's "sharedCodes", each with its reason).
+        self.shared_codes = tuple(shared_codes)
 
     @classmethod
-    def load(cls, folder: Path) -> "ValueSets":
+    def load(cls, folder: Path, shared_codes: Iterable[tuple[frozenset[str], str]] = ()) -> "ValueSets":
         members: dict[tuple[str, str], set[str]] = defaultdict(set)
         ids = []
         for path in sorted(folder.glob("*.json")):
@@ -57,7 +55,7 @@ class ValueSets:
                         members[(spelling, concept["code"])].add(resource["id"])
         # Every spelling is a key, so a lookup is one dict access: this runs for every coding of every
         # resource in the prefetch, before anything is validated.
-        return cls({key: frozenset(value) for key, value in members.items()}, ids)
+        return cls({key: frozenset(value) for key, value in members.items()}, ids, shared_codes)
 
     def of_coding(self, coding) -> frozenset[str]:
         """Value sets of one Coding (a raw dict or a fhir.resources model)."""
@@ -85,9 +83,9 @@ class ValueSets:
     def of_concept_disambiguated(self, concept: object) -> frozenset[str]:
         """Like of_concept, but a code that two value sets share (ICD-10-CM R22.4x is both "swelling" and
         "mass") yields to a coding on the same concept that only one of them holds; with no such coding the
-        concept counts for the value set named first in SHARED_CODE_DEFAULTS."""
+        concept counts for the shared codes' default value set."""
         found = self.of_concept(concept)
-        for pair, default in SHARED_CODE_DEFAULTS.items():
+        for pair, default in self.shared_codes:
             if not pair <= found:
                 continue
             exclusive = set()
@@ -97,9 +95,3 @@ class ValueSets:
                     exclusive |= hit
             found = (found - pair) | (exclusive or {default})
         return found
-
-    def require(self, ids: Iterable[str]) -> None:
-        """Fail at start-up if a rule names a value set that does not exist."""
-        missing = set(ids) - self.ids
-        if missing:
-            raise ValueError(f"value sets missing from valueset/: {sorted(missing)}")

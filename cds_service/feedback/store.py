@@ -82,11 +82,12 @@ class FeedbackStore:
         self.engine = engine
         create_tables(metadata, engine)
 
-    def record_issued_cards(self, service_id: str, hook_instance: str, cards: Iterable[Mapping]) -> None:
+    def record_issued_cards(self, service_id: str, hook_instance: str,
+                            issued: Iterable[tuple[str, str, str]]) -> None:
+        """(card uuid, topic, indicator) of each card answered: taken from the findings, not the card's text."""
         now = datetime.now(timezone.utc)
-        rows = [{"card_uuid": card["uuid"], "hook_instance": hook_instance, "service_id": service_id,
-                 "topic": ((card.get("source") or {}).get("topic") or {}).get("code"),
-                 "indicator": card["indicator"], "issued_at": now} for card in cards]
+        rows = [{"card_uuid": card_uuid, "hook_instance": hook_instance, "service_id": service_id,
+                 "topic": topic, "indicator": indicator, "issued_at": now} for card_uuid, topic, indicator in issued]
         if rows:
             with self.engine.begin() as connection:
                 connection.execute(insert(issued_cards), rows)

@@ -46,13 +46,17 @@ def invoke(service_id: str):
         raise BadRequest(f"service {service.id} answers the {service.hook} hook only", "hook")
     client = g.get("client")
     allowlist = tuple(current_app.config["FHIR_SERVERS"]) + (client.fhir_servers if client else ())
-    data = resolve_patient_data(body, state.fetch_settings, allowlist)
+    data = resolve_patient_data(body, service.prefetch, state.fetch_settings, allowlist)
     record = parse_record(data.patient, data.resources, state.engine.selector(now))
-    cards = service.evaluate(record, body, state.engine, now)
+    issued = service.evaluate(record, body, state.engine, now)
+    for observe in state.observers:
+        observe(record, issued)
+    cards = [i.card for i in issued]
     response = {"cards": cards}
     _check_response(response)
-    state.feedback_store.record_issued_cards(service.id, body["hookInstance"], cards)
-    count_cards(cards)
+    state.feedback_store.record_issued_cards(service.id, body["hookInstance"],
+                                             [(i.card["uuid"], i.topic, i.indicator) for i in issued])
+    count_cards(issued)
     log.info("hookInstance=%s service=%s cards=%d sources=%s dropped=%s invalid=%s", body["hookInstance"],
              service.id, len(cards), data.origin, dict(data.dropped), dict(record.invalid))
     return jsonify(response)

@@ -35,12 +35,12 @@ def install_metrics(app: Flask) -> None:
         return Response(body, content_type=content_type)
 
 
-def count_cards(cards: list[dict]) -> None:
+def count_cards(issued) -> None:
+    """Cards answered, by the topic and indicator of the finding each was rendered from."""
     from . import metrics
 
-    for card in cards:
-        topic = ((card.get("source") or {}).get("topic") or {}).get("code", "none")
-        metrics.CARDS.labels(topic, card["indicator"]).inc()
+    for card in issued:
+        metrics.CARDS.labels(card.topic, card.indicator).inc()
 
 
 def count_rejection(reason: str) -> None:

@@ -19,7 +19,7 @@ import requests
 
 from ..errors import BadRequest, PreconditionFailed
 from .fetch import FetchError, FetchLimits, FhirClient, check_server_url, next_link
-from .templates import TEMPLATES, PrefetchTemplate
+from .templates import PrefetchTemplate
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,14 @@ class FetchSettings:
 _NEEDS_FETCH = object()
 
 
-def resolve_patient_data(body: dict, settings: FetchSettings, allowlist: tuple[str, ...] = ()) -> PatientData:
+def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], settings: FetchSettings,
+                         allowlist: tuple[str, ...] = ()) -> PatientData:
     patient_id = body["context"]["patientId"]
     prefetch = body.get("prefetch") or {}
     data = PatientData(patient={}, resources={})
     raw: dict[str, object] = {}
     to_fetch: list[PrefetchTemplate] = []
-    for template in TEMPLATES:
+    for template in templates:
         value = _from_prefetch(template, prefetch, patient_id, data)
         if value is _NEEDS_FETCH:
             to_fetch.append(template)
@@ -64,7 +65,7 @@ def resolve_patient_data(body: dict, settings: FetchSettings, allowlist: tuple[s
     data.patient = raw["patient"]
     if data.patient.get("id") != patient_id:
         raise BadRequest("the Patient does not match context.patientId", "prefetch.patient")
-    for template in TEMPLATES:
+    for template in templates:
         if template.is_search:
             data.resources[template.resource_type] = _own_resources(template, raw[template.key], patient_id,
                                                                     data.dropped)

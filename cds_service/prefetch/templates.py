@@ -30,7 +30,3 @@ TEMPLATES: tuple[PrefetchTemplate, ...] = (
     # their own windows to performed dates.
     PrefetchTemplate("procedures", "Procedure", "Procedure?patient={{context.patientId}}", is_search=True),
 )
-
-
-def discovery_prefetch() -> dict[str, str]:
-    return {template.key: template.query for template in TEMPLATES}

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ..prefetch.templates import discovery_prefetch
+from ..prefetch.templates import TEMPLATES, PrefetchTemplate
 
 
 @dataclass(frozen=True)
@@ -13,8 +13,9 @@ class CdsService:
     title: str
     description: str
     usage_requirements: str
-    evaluate: Callable[..., list[dict]]  # (parsed record, request body, engine, now) -> cards
-    prefetch: Mapping[str, str] = field(default_factory=discovery_prefetch)
+    evaluate: Callable[..., list]  # (parsed record, request body, engine, now) -> issued cards
+    # What the service reads: advertised in discovery, and what resolution checks prefetch against and fetches.
+    prefetch: tuple[PrefetchTemplate, ...] = TEMPLATES
 
     def discovery_entry(self) -> dict:
         return {
@@ -22,6 +23,6 @@ class CdsService:
             "title": self.title,
             "description": self.description,
             "id": self.id,
-            "prefetch": dict(self.prefetch),
+            "prefetch": {template.key: template.query for template in self.prefetch},
             "usageRequirements": self.usage_requirements,
         }

@@ -5,8 +5,9 @@ from __future__ import annotations
 from .base import CdsService
 
 
-def evaluate(parsed, body: dict, engine, now) -> list[dict]:
-    return engine.cards(parsed, body["context"]["patientId"], now)
+def evaluate(parsed, body: dict, engine, now) -> list:
+    """The issued cards (each with its finding) for the patient in context."""
+    return engine.issue(parsed, body["context"]["patientId"], now)
 
 
 SERVICE = CdsService(

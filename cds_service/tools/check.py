@@ -11,7 +11,7 @@ import logging
 import os
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 SERVICE_ID = "posterior-knee-pain"
@@ -26,6 +26,7 @@ _SYSTEMS = {"http://loinc.org": "LOINC", "http://snomed.info/sct": "SNOMED CT",
 class CheckResult:
     status: int
     body: object  # the parsed JSON answer (a CDS response, or an OperationOutcome), None if not JSON
+    evidence: dict[str, list[str]] = field(default_factory=dict)  # card uuid -> its evidence, one line each
 
 
 class _DropInProcessWarning(logging.Filter):
@@ -80,11 +81,15 @@ def run_check(fhir_server: str, patient_id: str, token: str | None = None, now: 
             for handler in handlers:
                 handler.removeFilter(quiet)
         state = app.extensions["cds"]
+        issued: list = []
+        state.observers.append(lambda record, cards: issued.extend(cards))  # the findings behind the cards
         try:
             response = app.test_client().post(f"/cds-services/{SERVICE_ID}",
                                               json=request_body(fhir_server, patient_id, token))
             body = response.get_json(silent=True)
-            return CheckResult(response.status_code, body)
+            line = state.engine.templates.evidence_line
+            evidence = {i.card["uuid"]: [line(e) for e in i.finding.evidence] for i in issued}
+            return CheckResult(response.status_code, body, evidence)
         finally:
             state.fetch_settings.executor.shutdown(wait=False, cancel_futures=True)
             state.fetch_settings.session.close()
@@ -107,25 +112,26 @@ def diagnostics(result: CheckResult) -> str:
     return "no OperationOutcome in the answer"
 
 
-def format_cards(response: dict, patient_id: str, fhir_server: str) -> str:
+def format_cards(response: dict, patient_id: str, fhir_server: str,
+                 evidence: dict[str, list[str]] | None = None) -> str:
+    """The cards for a person to read; `evidence` (CheckResult.evidence) lists what raised each."""
     cards = response.get("cards") or []
     lines = [f"Patient {patient_id} on {fhir_server.rstrip('/')}: "
              f"{len(cards)} card{'s' * (len(cards) != 1)}"]
     if not cards:
         lines += ["", "No card: nothing in this record calls for one."]
     for number, card in enumerate(cards, 1):
-        lines += ["", *_card_lines(number, card)]
+        lines += ["", *_card_lines(number, card, (evidence or {}).get(card.get("uuid"), []))]
     return "\n".join(lines) + "\n"
 
 
-def _card_lines(number: int, card: dict) -> list[str]:
+def _card_lines(number: int, card: dict, evidence: list[str]) -> list[str]:
     topic = ((card.get("source") or {}).get("topic") or {})
     lines = [f"{number}. [{str(card.get('indicator', '')).upper()}] {card.get('summary', '')}",
              f"   topic: {topic.get('code', '?')}" + (f" ({topic['display']})" if topic.get("display") else "")]
     source = card.get("source") or {}
     if source.get("label"):
         lines.append(f"   source: {source['label']}")
-    evidence = evidence_lines(card.get("detail") or "")
     if evidence:
         lines.append("   from the record:")
         lines += [f"     - {line}" for line in evidence]
@@ -140,15 +146,6 @@ def _card_lines(number: int, card: dict) -> list[str]:
             if order:
                 lines.append(f"         order: {order}")
     return lines
-
-
-def evidence_lines(detail: str) -> list[str]:
-    """The bullet lines of the detail's "From the record" section: what in the record raised the card."""
-    for section in detail.split("\n\n"):
-        heading, _, rest = section.partition("\n")
-        if heading.strip() == "**From the record**":
-            return [line[2:].strip() for line in rest.splitlines() if line.startswith("- ")]
-    return []
 
 
 def order_text(resource: dict) -> str:

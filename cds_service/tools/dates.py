@@ -10,9 +10,10 @@ is left alone.
 """
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
+
+from ..fhir_dates import PARTS
 
 ANCHOR = date(2026, 11, 22)  # the day the clinical scenarios (and so the demo patients) were written for
 
@@ -21,8 +22,6 @@ _PLAIN_DATE_ELEMENTS = frozenset({"date", "issued", "authoredOn", "start", "end"
                                   "whenHandedOver", "whenPrepared", "lastUpdated"})
 _DATE_SUFFIXES = ("Date", "DateTime", "Instant")
 
-# FHIR's date, dateTime and instant: YYYY, YYYY-MM, YYYY-MM-DD, then optionally Thh:mm:ss[.f](Z|+hh:mm).
-_VALUE = re.compile(r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2}))?)?(?P<time>T.+)?$")
 
 
 def days_since_anchor(today: date | None = None, anchor: date = ANCHOR) -> int:
@@ -42,7 +41,7 @@ def shift_value(value: str, days: int) -> str:
     its midpoint and is written back at its precision: YYYY-MM from the 15th, YYYY from 2 July. A string
     that is not a FHIR date is returned unchanged; an impossible date (2026-02-30) raises ValueError.
     """
-    match = _VALUE.match(value)
+    match = PARTS.match(value)
     if not match or (match["time"] and not match["day"]):
         return value
     year = int(match["year"])

@@ -17,12 +17,11 @@ from importlib import resources
 
 import requests
 
+from ..clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
 from .dates import ANCHOR, days_since_anchor, shift_dates
 
 # The card topics in the order the service ranks them (most urgent first); one demo patient each.
-TOPICS = ("suspected-pe", "acute-limb-ischaemia", "septic-arthritis", "suspected-dvt", "suspected-dvt-pregnancy",
-          "known-dvt", "malignancy-red-flags", "knee-trauma-imaging", "bakers-cyst", "internal-derangement",
-          "muscle-injury", "knee-osteoarthritis", "popliteal-artery-aneurysm", "nerve-entrapment")
+TOPICS = Catalogue.load(DEFAULT_CARDS_DIR).topic_order
 
 FHIR_JSON = "application/fhir+json"
 

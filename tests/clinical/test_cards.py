@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from cds_service.clinical.cards import CardTemplates
-from cds_service.clinical.engine import REPO_ROOT, RULE_OUTPUTS, ClinicalEngine
+from cds_service.clinical import catalogue as names
+from cds_service.clinical.cards import CATEGORIES, CardTemplates
+from cds_service.clinical.catalogue import Catalogue
+from cds_service.clinical.engine import REPO_ROOT, ClinicalEngine
 from cds_service.clinical.review_sheet import render
+from cds_service.record import parse_record
 
 CARDS = REPO_ROOT / "cards"
 VERIFIED = {(c["system"], c["code"]): c for c in
@@ -40,30 +44,32 @@ def test_override_reasons_are_verified_codes():
 
 
 def test_categories_are_verified_codes():
-    from cds_service.clinical.cards import CATEGORIES
-
     for coding in CATEGORIES.values():
         assert VERIFIED[(coding["system"], coding["code"])]["display"] == coding["display"]
 
 
-def test_every_rule_output_has_its_card_and_every_card_a_rule():
-    templates = CardTemplates.load(CARDS)
-    assert set(templates.topics) == set(RULE_OUTPUTS)
-    for topic, variants in RULE_OUTPUTS.items():
-        assert set(templates.topics[topic]["variants"]) == variants
+def templates() -> CardTemplates:
+    return CardTemplates.load(CARDS, Catalogue.load(CARDS))
+
+
+def test_every_catalogue_topic_has_its_card_and_every_card_is_in_the_catalogue():
+    catalogue = Catalogue.load(CARDS)
+    loaded = templates()
+    assert set(loaded.topics) == set(catalogue.variants)
+    for topic, variants in catalogue.variants.items():
+        assert set(loaded.topics[topic]["variants"]) == set(variants)
 
 
 def test_summaries_stay_under_140_characters_with_long_values():
-    templates = CardTemplates.load(CARDS)
-    longest = {"wells_score": "9", "wells_highest": "9", "cutoff": "1000 ng/mL FEU", "ottawa_reason": "age 100 (≥ 55)",
+    longest = {"wells_score": "9", "wells_highest": "9", "cutoff": "1000", "ottawa_reason": "age 100 (≥ 55)",
                "cutoff_basis": "age-adjusted, age × 10", "admission_reasons": "x", "d_dimer_reading": "x"}
-    for template in templates.topics.values():
+    for template in templates().topics.values():
         for variant in template["variants"].values():
             assert len(variant["summary"].format(**longest)) < 140
 
 
 def test_the_review_sheet_is_current():
-    assert (CARDS / "README.md").read_text(encoding="utf-8") == render(CardTemplates.load(CARDS)), (
+    assert (CARDS / "README.md").read_text(encoding="utf-8") == render(templates()), (
         "cards/README.md is stale: python -m cds_service.clinical.review_sheet > cards/README.md")
 
 
@@ -90,3 +96,60 @@ def test_a_missing_value_set_stops_start_up(tmp_path):
     (folder / "dvt-lower-limb.json").unlink()
     with pytest.raises(ValueError, match="dvt-lower-limb"):
         ClinicalEngine(valueset_dir=folder)
+
+
+# -- drift: every name a rule declares must exist, or the service does not start ---------------------------
+
+DECLARED = sorted(names.declared())
+
+
+def _without(folder: Path, kind: str, scope: str, key: str) -> None:
+    """Remove one declared name from a copy of the clinical content."""
+    if kind == "value-set":
+        (folder / "valueset" / f"{key}.json").unlink()
+        return
+    path = folder / "cards" / "catalogue.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if kind == "window":
+        del data["windows"][key]
+        data["measurements"] = {vs: w for vs, w in data["measurements"].items() if w != key}
+    elif kind == "threshold":
+        del data["thresholds"][key]
+    elif kind == "score-item":
+        del data["scores"][scope]["items"][key]
+        data["scores"][scope]["bedside"] = [b for b in data["scores"][scope]["bedside"] if b != key]
+    elif kind == "topic":
+        data["topics"] = [t for t in data["topics"] if t["topic"] != key]
+        (folder / "cards" / "topics" / f"{key}.json").unlink()
+    elif kind == "phrase":
+        topic_path = folder / "cards" / "topics" / f"{scope}.json"
+        topic = json.loads(topic_path.read_text(encoding="utf-8"))
+        del topic["phrases"][key]
+        topic_path.write_text(json.dumps(topic), encoding="utf-8")
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def test_the_rules_declare_what_they_read():
+    kinds = {kind for kind, _, _ in DECLARED}
+    assert kinds == {"value-set", "window", "threshold", "score-item", "topic", "phrase"}
+    assert len([d for d in DECLARED if d[0] == "value-set"]) >= 50
+
+
+@pytest.mark.parametrize("kind, scope, key", DECLARED, ids=[f"{k}:{s}:{n}" if s else f"{k}:{n}" for k, s, n in DECLARED])
+def test_removing_anything_a_rule_reads_stops_start_up(tmp_path, kind, scope, key):
+    shutil.copytree(CARDS, tmp_path / "cards")
+    shutil.copytree(REPO_ROOT / "valueset", tmp_path / "valueset")
+    ClinicalEngine(valueset_dir=tmp_path / "valueset", cards_dir=tmp_path / "cards")  # whole: it starts
+    _without(tmp_path, kind, scope, key)
+    with pytest.raises(ValueError, match=key):
+        ClinicalEngine(valueset_dir=tmp_path / "valueset", cards_dir=tmp_path / "cards")
+
+
+def test_a_rule_cannot_read_a_bare_string():
+    engine = ClinicalEngine()
+    record = engine.record(parse_record({"resourceType": "Patient", "id": "p"}, {}),
+                           datetime(2026, 1, 1, tzinfo=timezone.utc))
+    with pytest.raises(TypeError):
+        record.current("leg-swelling")
+    with pytest.raises(TypeError):
+        record.threshold("tachycardia")

@@ -1,22 +1,35 @@
 """D-dimer units and cut-offs (NICE NG158; Schouten BMJ 2013): FEU only, normalised; lab flag and range first."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
 
-from cds_service.clinical.facts import Evidence, Fact
-from cds_service.clinical.rules.ddimer import cutoff_for, read_d_dimer
+from cds_service.clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from cds_service.clinical.facts import Evidence, Fact, PatientRecord
+from cds_service.clinical.rules import ddimer
+from cds_service.clinical.rules.ddimer import cutoff_for
+
+CATALOGUE = Catalogue.load(DEFAULT_CARDS_DIR)
+
+
+def aged(age) -> PatientRecord:
+    return PatientRecord(now=datetime(2026, 1, 1, tzinfo=timezone.utc), age=age, sex=None, catalogue=CATALOGUE)
+
+
+def read_d_dimer(fact: Fact, age):
+    return ddimer.read_d_dimer(fact, aged(age))
 
 
 def d_dimer(value, unit, value_set="d-dimer-feu", **extra) -> Fact:
-    return Fact("Observation", frozenset({value_set}), None, True, Evidence("Observation/x", "D-dimer", "", None),
+    return Fact("Observation", frozenset({value_set}), None, True, Evidence("Observation/x", "D-dimer", (), None),
                 quantity=(Decimal(str(value)), unit), **extra)
 
 
 @pytest.mark.parametrize("age, cutoff", [(None, 500), (30, 500), (50, 500), (51, 510), (80, 800)])
 def test_age_adjusted_cutoff_over_50(age, cutoff):
-    assert cutoff_for(age) == cutoff
+    assert cutoff_for(aged(age)) == cutoff
 
 
 @pytest.mark.parametrize("value, unit, age, positive", [

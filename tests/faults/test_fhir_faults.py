@@ -20,7 +20,6 @@ from tests.conftest import SignedClient, make_config
 from tests.faults.conftest import N_CONDITIONS, PAGE_SIZE, PID
 from tests.faults.proxy import Fault, FaultProxy
 from tests.support.fhir_data import PAGING_NOW, hook_request
-from tests.support.service import capturing_records
 
 pytestmark = pytest.mark.integration  # needs the real FHIR server
 
@@ -94,8 +93,11 @@ def hook(tmp_path, client_key, proxy, loaded, caplog):
     """hook(deadline=..., **config) -> Answer: one call through the proxy with the server's token."""
     caplog.set_level(logging.DEBUG)
 
-    def invoke(deadline: float = 3.0, **config) -> Answer:
-        client, sent, _ = make_service(tmp_path, client_key, deadline, **config)
+    def invoke(deadline: float = 3.0, records: list | None = None, **config) -> Answer:
+        """records: a list that receives the parsed record the service evaluates."""
+        client, sent, app = make_service(tmp_path, client_key, deadline, **config)
+        if records is not None:
+            app.extensions["cds"].observers.append(lambda record, issued: records.append(record))
         answer = call(client, sent, proxy.base_url, loaded.token, deadline, caplog)
         # Guards against a vacuous pass: the injected fault did hit a request, and the proxy did not break.
         if proxy.faults:
@@ -122,8 +124,8 @@ def assert_412(answer: Answer, key: str, *fragments: str) -> None:
 # ---------------------------------------------------------------- healthy
 
 def test_healthy_pass_through_is_200_and_pages_through_the_proxy(hook, proxy, loaded):
-    with capturing_records() as records:
-        answer = hook()
+    records: list = []
+    answer = hook(records=records)
     assert answer.status == 200, answer.text[:500]
     assert answer.body == {"cards": []}
     # Every request went to the proxy (paging links were rewritten), every one with the token.

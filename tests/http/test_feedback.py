@@ -49,7 +49,7 @@ def test_same_card_may_get_feedback_more_than_once(app, client):
 def test_feedback_is_traced_to_the_hook_instance_that_issued_the_card(app, client):
     app.extensions["cds"].feedback_store.record_issued_cards(
         "posterior-knee-pain", "d2b3c1a0-0000-4000-8000-000000000001",
-        [{"uuid": "card-1", "indicator": "warning", "source": {"label": "x", "topic": {"code": "suspected-dvt"}}}])
+        [("card-1", "suspected-dvt", "warning")])
     assert client.post(FEEDBACK, json={"feedback": [overridden("card-1")]}).status_code == 200
     (row,) = rows(app)
     assert (row["hook_instance"], row["topic"]) == ("d2b3c1a0-0000-4000-8000-000000000001", "suspected-dvt")

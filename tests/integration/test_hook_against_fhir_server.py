@@ -36,7 +36,7 @@ def service(tmp_path, client_key):
     sent: list[tuple[str, str | None]] = []
     app.extensions["cds"].fetch_settings.session.hooks["response"].append(
         lambda response, **_: sent.append((response.request.url, response.request.headers.get("Authorization"))))
-    with capturing_records() as records:
+    with capturing_records(app) as records:
         yield SignedClient(app.test_client(), client_key), sent, records
 
 

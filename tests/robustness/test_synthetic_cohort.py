@@ -12,15 +12,14 @@ from pathlib import Path
 import pytest
 
 from cds_service import create_app
+from cds_service.clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
 from tests.conftest import SignedClient, make_config
 
 DATA = Path(__file__).parents[1] / "data" / "synthetic" / "patients.jsonl.gz"
 SERVICE = "/cds-services/posterior-knee-pain"
 # The cohort's encounters run from 2024-01 to 2026-01: evaluate in the middle of its busiest stretches.
 EVALUATION_TIMES = ("2024-06-20T00:00:00Z", "2025-06-20T00:00:00Z", "2026-01-02T00:00:00Z")
-TOPICS = {"suspected-pe", "acute-limb-ischaemia", "septic-arthritis", "suspected-dvt", "suspected-dvt-pregnancy",
-          "known-dvt", "malignancy-red-flags", "knee-trauma-imaging", "bakers-cyst", "internal-derangement",
-          "muscle-injury", "knee-osteoarthritis", "popliteal-artery-aneurysm", "nerve-entrapment"}
+TOPICS = set(Catalogue.load(DEFAULT_CARDS_DIR).topic_order)
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,21 @@
 """Looking inside the service during a test."""
 from __future__ import annotations
 
-import dataclasses
 from contextlib import contextmanager
-
-from cds_service.services import SERVICES
 
 
 @contextmanager
-def capturing_records(service_id: str = "posterior-knee-pain"):
-    """Yields a list that receives every parsed record the service evaluates while the block runs."""
+def capturing_records(app):
+    """Yields a list that receives every parsed record `app` evaluates while the block runs (through the
+    app's observers, as `cds-service check` reads the findings behind its cards)."""
     records: list = []
-    original = SERVICES[service_id]
+    observers = app.extensions["cds"].observers
 
-    def capture(record, body, engine, now):
+    def capture(record, issued):
         records.append(record)
-        return original.evaluate(record, body, engine, now)
 
-    SERVICES[service_id] = dataclasses.replace(original, evaluate=capture)
+    observers.append(capture)
     try:
         yield records
     finally:
-        SERVICES[service_id] = original
+        observers.remove(capture)

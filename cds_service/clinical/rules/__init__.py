@@ -2,8 +2,9 @@
 each other. Each rule is one small module that reads like the guideline it encodes."""
 from __future__ import annotations
 
+from ..catalogue import topic
 from ..facts import PatientRecord
-from .deep_vein_thrombosis import deep_vein_thrombosis
+from .deep_vein_thrombosis import SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, deep_vein_thrombosis
 from .finding import Finding
 from .knee_trauma import knee_trauma_imaging
 from .limb_ischaemia import acute_limb_ischaemia
@@ -13,20 +14,8 @@ from .pulmonary_embolism import possible_pe
 from .septic_arthritis import suspected_septic_arthritis
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
-
-# Every value set a rule reads; start-up fails if one is missing from valueset/.
-VALUE_SETS_USED = frozenset({
-    "leg-swelling", "leg-mass", "calf-pain", "leg-pain", "knee-pain", "bakers-cyst", "bakers-cyst-ruptured",
-    "dvt-lower-limb", "pulmonary-embolism", "vte-history", "anticoagulants", "long-term-anticoagulant-use",
-    "pregnancy", "pregnancy-status-observation", "postpartum", "active-cancer", "paralysis-paresis",
-    "immobilisation", "major-surgery", "dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope",
-    "hypoxaemia", "tachypnoea", "tachycardia", "heart-rate", "respiratory-rate", "oxygen-saturation",
-    "body-temperature", "fever", "acute-limb-ischaemia", "limb-ischaemia-signs", "popliteal-artery-aneurysm",
-    "septic-arthritis", "knee-effusion", "crp", "wbc", "d-dimer-feu", "d-dimer-ddu", "soft-tissue-sarcoma",
-    "bone-malignancy-lower-limb", "unexplained-weight-loss", "night-sweats", "knee-trauma", "knee-dislocation",
-    "popliteal-artery-injury", "meniscal-tear", "knee-ligament-injury", "hamstring-injury", "calf-muscle-injury",
-    "knee-osteoarthritis", "peroneal-nerve-entrapment",
-})
+BAKERS_CYST, INTERNAL_DERANGEMENT, POPLITEAL_ANEURYSM = (
+    topic("bakers-cyst"), topic("internal-derangement"), topic("popliteal-artery-aneurysm"))
 
 
 def evaluate(record: PatientRecord) -> list[Finding]:
@@ -41,10 +30,10 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     findings += [f for f in (malignancy_red_flags(record), trauma) if f]
     suppressed = set()
     if trauma:
-        suppressed.add("internal-derangement")  # the trauma card already leads from radiograph to MRI
-    if dvt and dvt.topic.startswith("suspected-dvt"):
-        suppressed.add("bakers-cyst")  # the DVT card names the cyst; the duplex scan images both
+        suppressed.add(INTERNAL_DERANGEMENT)  # the trauma card already leads from radiograph to MRI
+    if dvt and dvt.topic in (SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY):
+        suppressed.add(BAKERS_CYST)  # the DVT card names the cyst; the duplex scan images both
     if ischaemia and ischaemia.variant == "aneurysm":
-        suppressed.add("popliteal-artery-aneurysm")
+        suppressed.add(POPLITEAL_ANEURYSM)
     findings += [f for f in musculoskeletal_causes(record) if f.topic not in suppressed]
     return sorted(findings, key=lambda f: _RANK[f.indicator])  # stable: rule order within an urgency

@@ -1,11 +1,12 @@
 """A D-dimer already on record, read safely (NICE NG158 D-dimer recommendations — numbered 1.1.12-1.1.14 in
 the 2020 text, renumbered in the 2023 update; Schouten BMJ 2013; clinical-knowledge.md §1.5).
 
-- FEU results (LOINC 48065-7, or a unit annotated FEU) are normalised to ng/mL FEU and compared with
-  500 ng/mL, or age × 10 ng/mL over 50 (NICE: "consider an age-adjusted threshold over 50").
+- FEU results (LOINC 48065-7, or a unit annotated FEU) are normalised to ng/mL FEU and compared with the
+  catalogue's cut-off (500 ng/mL), or age × 10 ng/mL over 50 (NICE: "consider an age-adjusted threshold").
 - The lab's own interpretation flag, then its reference range, win over our cut-off (cut-offs are
   assay-specific).
 - DDU results are read only through the lab's flag or range: we never convert DDU to FEU.
+The reading is returned as a phrase of the suspected-dvt card, with its values.
 """
 from __future__ import annotations
 
@@ -13,9 +14,18 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from ..catalogue import phrase, threshold, value_set
 from ..facts import Fact, PatientRecord
+from .finding import Say
 
-STANDARD_CUTOFF_NG_ML = Decimal(500)
+D_DIMER_FEU, D_DIMER_DDU = value_set("d-dimer-feu"), value_set("d-dimer-ddu")
+CUTOFF, AGE_ADJUSTED_OVER, AGE_FACTOR = (
+    threshold("d-dimer-cutoff"), threshold("d-dimer-age-adjusted-over"), threshold("d-dimer-age-factor"))
+_DVT = "suspected-dvt"
+FLAG_HIGH, FLAG_NORMAL, AGAINST_RANGE, DDU_UNREAD, NOT_FEU, UNIT_UNKNOWN, AGAINST_CUTOFF = (
+    phrase(_DVT, key) for key in ("d-dimer.flag-high", "d-dimer.flag-normal", "d-dimer.range", "d-dimer.ddu",
+                                  "d-dimer.not-feu", "d-dimer.unit-unknown", "d-dimer.cutoff"))
+AGE_ADJUSTED, STANDARD = phrase(_DVT, "cutoff.age-adjusted"), phrase(_DVT, "cutoff.standard")
 
 # UCUM (and common free-text) mass concentration units -> factor to ng/mL
 _TO_NG_PER_ML = {
@@ -23,36 +33,39 @@ _TO_NG_PER_ML = {
     "mg/L": Decimal(1000), "ug/mL": Decimal(1000), "µg/mL": Decimal(1000), "mcg/mL": Decimal(1000),
     "mg/dL": Decimal(10000), "ng/L": Decimal("0.001"),
 }
-_HIGH_FLAGS = {"H", "HH", "HU", "A", "AA", "POS"}
-_NORMAL_FLAGS = {"N", "L", "NEG"}
 
 
 @dataclass(frozen=True)
 class DDimer:
     fact: Fact
     positive: bool | None  # None: cannot be interpreted safely
-    basis: str  # how it was read, for the card
-    cutoff: Decimal | None
+    reading: Say  # how it was read, for the card
 
 
-def cutoff_for(age: int | None) -> Decimal:
-    return Decimal(age * 10) if age is not None and age > 50 else STANDARD_CUTOFF_NG_ML
+def age_adjusted(record: PatientRecord) -> bool:
+    return record.age is not None and record.age > record.threshold(AGE_ADJUSTED_OVER)
+
+
+def cutoff_for(record: PatientRecord) -> Decimal:
+    if age_adjusted(record):
+        return Decimal(record.age) * record.threshold(AGE_FACTOR)
+    return record.threshold(CUTOFF)
 
 
 def latest_d_dimer(record: PatientRecord) -> DDimer | None:
-    candidates = record.measurements("d-dimer-feu", "lab") + record.measurements("d-dimer-ddu", "lab")
+    candidates = record.measurements(D_DIMER_FEU) + record.measurements(D_DIMER_DDU)
     if not candidates:
         return None
     fact = max(candidates, key=lambda f: f.when)
-    return read_d_dimer(fact, record.age)
+    return read_d_dimer(fact, record)
 
 
-def read_d_dimer(fact: Fact, age: int | None) -> DDimer:
-    cutoff = cutoff_for(age)
-    if fact.interpretation & _HIGH_FLAGS:
-        return DDimer(fact, True, "flagged high by the laboratory", None)
-    if fact.interpretation & _NORMAL_FLAGS:
-        return DDimer(fact, False, "flagged normal by the laboratory", None)
+def read_d_dimer(fact: Fact, record: PatientRecord) -> DDimer:
+    flags = record.catalogue
+    if fact.interpretation & flags.high_flags:
+        return DDimer(fact, True, Say(FLAG_HIGH))
+    if fact.interpretation & flags.normal_flags:
+        return DDimer(fact, False, Say(FLAG_NORMAL))
     value, unit = fact.quantity
     bare_unit, kind = _unit_and_kind(unit, fact)
     if fact.reference_high is not None:
@@ -60,19 +73,18 @@ def read_d_dimer(fact: Fact, age: int | None) -> DDimer:
         value_ng, high_ng = _to_ng(value, bare_unit), _to_ng(fact.reference_high, high_unit)
         if value_ng is not None and high_ng is not None:
             return DDimer(fact, _is_above(value_ng, high_ng, fact.comparator),
-                          f"against the laboratory's reference range (upper limit {_plain(fact.reference_high)} "
-                          f"{fact.reference_unit or unit})", None)
+                          Say(AGAINST_RANGE, high=_plain(fact.reference_high), unit=fact.reference_unit or unit))
     if kind == "DDU":
-        return DDimer(fact, None, "DDU result without a laboratory flag or range: not interpreted "
-                                  "(FEU cut-offs do not apply)", None)
+        return DDimer(fact, None, Say(DDU_UNREAD))
     if kind != "FEU":
-        return DDimer(fact, None, "units not stated as FEU: not interpreted", None)
+        return DDimer(fact, None, Say(NOT_FEU))
     value_ng = _to_ng(value, bare_unit)
     if value_ng is None:
-        return DDimer(fact, None, f"unit {unit!r} not recognised: not interpreted", None)
-    label = "age-adjusted cut-off (age × 10)" if cutoff != STANDARD_CUTOFF_NG_ML else "standard cut-off"
+        return DDimer(fact, None, Say(UNIT_UNKNOWN, unit=unit))
+    cutoff = cutoff_for(record)
     return DDimer(fact, _is_above(value_ng, cutoff, fact.comparator),
-                  f"{_plain(value_ng)} ng/mL FEU against the {label} of {_plain(cutoff)} ng/mL FEU", cutoff)
+                  Say(AGAINST_CUTOFF, value=_plain(value_ng), cutoff=_plain(cutoff),
+                      basis=Say(AGE_ADJUSTED if age_adjusted(record) else STANDARD)))
 
 
 def _unit_and_kind(unit: str, fact: Fact) -> tuple[str, str | None]:
@@ -81,9 +93,9 @@ def _unit_and_kind(unit: str, fact: Fact) -> tuple[str, str | None]:
     bare = re.sub(r"\{.*?\}|\b(FEU|DDU)\b", "", unit, flags=re.IGNORECASE).strip()
     if annotation:
         return bare, annotation[0]
-    if "d-dimer-feu" in fact.value_sets:
+    if D_DIMER_FEU in fact.value_sets:
         return bare, "FEU"
-    if "d-dimer-ddu" in fact.value_sets:
+    if D_DIMER_DDU in fact.value_sets:
         return bare, "DDU"
     return bare, None
 

@@ -14,13 +14,23 @@ Criteria:
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
+from ..catalogue import phrase, threshold, topic, value_set, window
 from ..facts import PatientRecord
 from . import signals
-from .ddimer import cutoff_for, latest_d_dimer
-from .finding import Finding
-from .wells import recent_surgery, wells_from_record
+from .ddimer import age_adjusted, cutoff_for, latest_d_dimer
+from .finding import Finding, Say
+from .wells import likely, recent_surgery, wells_from_record
+
+SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
+    topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
+NEW_FEATURES = window("dvt-new-features")
+ADULT_AGE = threshold("adult-age")
+BAKERS_CYST = value_set("bakers-cyst")
+_DVT = "suspected-dvt"
+NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_CHILD = (
+    phrase(_DVT, key) for key in ("note.bakers-cyst", "note.tachycardia", "note.anticoagulant",
+                                  "note.recent-surgery", "note.under-adult-age"))
+BASIS_AGE_ADJUSTED, BASIS_STANDARD = phrase(_DVT, "cutoff-basis.age-adjusted"), phrase(_DVT, "cutoff-basis.standard")
 
 
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
@@ -32,7 +42,7 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
         return None
     pregnant = signals.pregnant_or_postpartum(record)
     if pregnant:
-        finding = Finding("suspected-dvt-pregnancy", "warning")
+        finding = Finding(SUSPECTED_DVT_PREGNANCY, "warning")
         finding.add(features + pregnant)
         return finding
     return _suspected_dvt(record, features)
@@ -41,31 +51,32 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
 def _known_dvt(record: PatientRecord, known) -> Finding:
     treatment = signals.on_anticoagulant(record)
     if not treatment:
-        finding = Finding("known-dvt", "warning", variant="untreated")
+        finding = Finding(KNOWN_DVT, "warning", variant="untreated")
         finding.add(known + signals.pregnant_or_postpartum(record))
         return finding
     began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
-    newer = [f for f in signals.leg_dvt_features(record) if began and f.when and f.when > began + timedelta(days=1)]
-    finding = Finding("known-dvt", "warning" if newer else "info", variant="treated-new-features" if newer else "treated")
+    margin = record.catalogue.window(NEW_FEATURES)
+    newer = [f for f in signals.leg_dvt_features(record) if began and f.when and f.when > began + margin]
+    finding = Finding(KNOWN_DVT, "warning" if newer else "info", variant="treated-new-features" if newer else "treated")
     finding.add(known + treatment + newer)
     return finding
 
 
 def _suspected_dvt(record: PatientRecord, features) -> Finding:
-    finding = Finding("suspected-dvt", "warning")
+    finding = Finding(SUSPECTED_DVT, "warning")
     finding.add(features)
-    wells = wells_from_record(record)
-    for _, facts in wells.items:
-        finding.add(facts)
+    score, unknown = wells_from_record(record)
+    for item in score.items:
+        finding.add(item.facts)
+    finding.score = score
     finding.values.update({
-        "wells_score": str(wells.score),
-        "wells_highest": str(wells.highest_possible),
-        "cutoff": f"{cutoff_for(record.age)} ng/mL FEU",
-        "cutoff_basis": "age-adjusted, age × 10" if record.age and record.age > 50 else "standard",
+        "wells_score": score.total,
+        "wells_highest": score.highest_possible,
+        "cutoff": cutoff_for(record),
+        "cutoff_basis": Say(BASIS_AGE_ADJUSTED if age_adjusted(record) else BASIS_STANDARD),
     })
-    finding.values["wells_breakdown"] = "\n".join(f"- {line}" for line in wells.breakdown())
-    finding.unknown = wells.unknown
-    if wells.likely:
+    finding.unknown = unknown
+    if likely(record, score):
         finding.variant = "likely"
     else:
         d_dimer = latest_d_dimer(record)
@@ -73,7 +84,7 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
             finding.variant = "unlikely"
         else:
             finding.add([d_dimer.fact])
-            finding.values["d_dimer_reading"] = d_dimer.basis
+            finding.values["d_dimer_reading"] = d_dimer.reading
             finding.variant = {True: "d-dimer-positive", False: "d-dimer-negative", None: "d-dimer-unread"}[
                 d_dimer.positive]
     _add_notes(record, finding)
@@ -81,19 +92,17 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
 
 
 def _add_notes(record: PatientRecord, finding: Finding) -> None:
-    cysts = record.current("bakers-cyst") + record.current("bakers-cyst-ruptured")
+    cysts = record.current(BAKERS_CYST) + record.current(signals.BAKERS_CYST_RUPTURED)
     if cysts:
         finding.add(cysts)
-        finding.notes.append("A Baker's cyst is on record. It does not lower the Wells score (the −2 item is a "
-                             "bedside judgement) and it can coexist with DVT; the duplex scan images the cyst too.")
+        finding.notes.append(Say(NOTE_BAKERS_CYST))
     fast = signals.tachycardia(record)
     if fast:
         finding.add(fast)
-        finding.notes.append("Heart rate > 100/min: ask about breathlessness, chest pain and haemoptysis — "
-                             "PE features make this an emergency.")
+        finding.notes.append(Say(NOTE_TACHYCARDIA, threshold=record.threshold(signals.TACHYCARDIA)))
     if signals.on_anticoagulant(record):
-        finding.notes.append("An anticoagulant is active: a D-dimer may be falsely low.")
+        finding.notes.append(Say(NOTE_ANTICOAGULANT))
     if recent_surgery(record):
-        finding.notes.append("Recent surgery raises D-dimer: imaging is the practical first test.")
-    if record.age is not None and record.age < 18:
-        finding.notes.append("NICE NG158 covers adults: seek paediatric advice for under-18s.")
+        finding.notes.append(Say(NOTE_SURGERY))
+    if record.age is not None and record.age < record.threshold(ADULT_AGE):
+        finding.notes.append(Say(NOTE_CHILD))

@@ -8,32 +8,35 @@ Criterion: a knee injury recorded within 7 days (the rule's limit).
 """
 from __future__ import annotations
 
+from ..catalogue import phrase, threshold, topic, value_set, window
 from ..facts import PatientRecord
-from .finding import Finding
+from .finding import Finding, Say
 
-OTTAWA_AGE = 55
-OTTAWA_BEDSIDE = [
-    "Isolated tenderness of the patella",
-    "Tenderness of the head of the fibula",
-    "Inability to flex the knee to 90°",
-    "Inability to bear weight both immediately and in the department (4 steps)",
-]
+KNEE_TRAUMA_IMAGING = topic("knee-trauma-imaging")
+TRAUMA = window("trauma")
+DISLOCATION, ARTERY_INJURY, INJURY = (
+    value_set("knee-dislocation"), value_set("popliteal-artery-injury"), value_set("knee-trauma"))
+OTTAWA_AGE = threshold("ottawa-age")
+_TOPIC = "knee-trauma-imaging"
+OTTAWA_BY_AGE = phrase(_TOPIC, "ottawa.age")
+OTTAWA_BEDSIDE = tuple(phrase(_TOPIC, key) for key in
+                       ("unknown.patella", "unknown.fibula", "unknown.flexion", "unknown.weight-bearing"))
 
 
 def knee_trauma_imaging(record: PatientRecord) -> Finding | None:
-    dislocation = record.current("knee-dislocation", "trauma") + record.current("popliteal-artery-injury", "trauma")
-    injury = record.current("knee-trauma", "trauma")
+    dislocation = record.current(DISLOCATION, TRAUMA) + record.current(ARTERY_INJURY, TRAUMA)
+    injury = record.current(INJURY, TRAUMA)
     if dislocation:
-        finding = Finding("knee-trauma-imaging", "critical", variant="dislocation")
+        finding = Finding(KNEE_TRAUMA_IMAGING, "critical", variant="dislocation")
         finding.add(dislocation + injury)
         return finding
     if not injury:
         return None
-    if record.age is not None and record.age >= OTTAWA_AGE:
-        finding = Finding("knee-trauma-imaging", "warning", variant="ottawa-met")
-        finding.values["ottawa_reason"] = f"age {record.age} (≥ {OTTAWA_AGE})"
+    if record.age is not None and record.age >= record.threshold(OTTAWA_AGE):
+        finding = Finding(KNEE_TRAUMA_IMAGING, "warning", variant="ottawa-met")
+        finding.values["ottawa_reason"] = Say(OTTAWA_BY_AGE, age=record.age, threshold=record.threshold(OTTAWA_AGE))
     else:
-        finding = Finding("knee-trauma-imaging", "info", variant="apply-ottawa")
-        finding.unknown = list(OTTAWA_BEDSIDE)
+        finding = Finding(KNEE_TRAUMA_IMAGING, "info", variant="apply-ottawa")
+        finding.unknown = [Say(p) for p in OTTAWA_BEDSIDE]
     finding.add(injury)
     return finding

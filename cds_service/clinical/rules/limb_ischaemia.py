@@ -10,25 +10,33 @@ Criterion, any of:
 """
 from __future__ import annotations
 
+from ..catalogue import phrase, threshold, topic, value_set
 from ..facts import PatientRecord
 from . import signals
-from .finding import Finding
+from .finding import Finding, Say
+
+ACUTE_LIMB_ISCHAEMIA = topic("acute-limb-ischaemia")
+OCCLUSION, SIGNS, ANEURYSM = (
+    value_set("acute-limb-ischaemia"), value_set("limb-ischaemia-signs"), value_set("popliteal-artery-aneurysm"))
+SIGNS_NEEDED = threshold("ischaemic-signs")
+UNKNOWN = tuple(phrase("acute-limb-ischaemia", key) for key in
+                ("unknown.cold-limb", "unknown.absent-pulses", "unknown.motor-weakness"))
 
 
 def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
-    occlusion = record.current("acute-limb-ischaemia", "finding")
+    occlusion = record.current(OCCLUSION, signals.FINDING)
     pain = signals.recent_leg_or_knee_pain(record)
-    signs = record.current("limb-ischaemia-signs", "finding")
-    aneurysm = record.current("popliteal-artery-aneurysm")
-    finding = Finding("acute-limb-ischaemia", "critical")
+    signs = record.current(SIGNS, signals.FINDING)
+    aneurysm = record.current(ANEURYSM)
+    finding = Finding(ACUTE_LIMB_ISCHAEMIA, "critical")
     if occlusion:
         finding.add(occlusion)
-    if len({f.evidence.reference for f in signs}) >= 2 and pain:
+    if len({f.evidence.reference for f in signs}) >= record.threshold(SIGNS_NEEDED) and pain:
         finding.add(signs + pain)
     if aneurysm and pain:
         finding.variant = "aneurysm"
         finding.add(aneurysm + pain)
     if not finding.evidence:
         return None
-    finding.unknown = ["Cold limb", "Absent foot pulses", "Motor weakness (new)"]
+    finding.unknown = [Say(p) for p in UNKNOWN]
     return finding

@@ -7,20 +7,27 @@ not when a sarcoma of the leg is already diagnosed. Night/rest pain has no verif
 """
 from __future__ import annotations
 
+from ..catalogue import phrase, topic, value_set
 from ..facts import PatientRecord
 from . import signals
-from .finding import Finding
+from .finding import Finding, Say
+
+MALIGNANCY_RED_FLAGS = topic("malignancy-red-flags")
+SARCOMA, BONE_MALIGNANCY, MASS, WEIGHT_LOSS, NIGHT_SWEATS = (
+    value_set("soft-tissue-sarcoma"), value_set("bone-malignancy-lower-limb"), value_set("leg-mass"),
+    value_set("unexplained-weight-loss"), value_set("night-sweats"))
+UNKNOWN = tuple(phrase("malignancy-red-flags", key) for key in ("unknown.mass-features", "unknown.night-pain"))
 
 
 def malignancy_red_flags(record: PatientRecord) -> Finding | None:
-    if record.current("soft-tissue-sarcoma") or record.current("bone-malignancy-lower-limb"):
+    if record.current(SARCOMA) or record.current(BONE_MALIGNANCY):
         return None
-    mass = record.current("leg-mass", "finding")
-    systemic = record.current("unexplained-weight-loss", "finding") + record.current("night-sweats", "finding")
+    mass = record.current(MASS, signals.FINDING)
+    systemic = record.current(WEIGHT_LOSS, signals.FINDING) + record.current(NIGHT_SWEATS, signals.FINDING)
     pain = signals.recent_leg_or_knee_pain(record)
     if not mass and not (systemic and pain):
         return None
-    finding = Finding("malignancy-red-flags", "warning", variant="mass" if mass else "systemic")
+    finding = Finding(MALIGNANCY_RED_FLAGS, "warning", variant="mass" if mass else "systemic")
     finding.add(mass + systemic + (pain if systemic else []))
-    finding.unknown = ["Mass enlarging, deep to fascia, or larger than 5 cm", "Night or rest pain"]
+    finding.unknown = [Say(p) for p in UNKNOWN]
     return finding

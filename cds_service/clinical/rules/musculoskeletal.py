@@ -7,29 +7,31 @@ chart opening).
 """
 from __future__ import annotations
 
+from ..catalogue import topic, value_set, window
 from ..facts import PatientRecord
 from . import signals
 from .finding import Finding
 
-CAUSES = (
+MSK = window("msk")
+CAUSES = tuple((topic(card), tuple(value_set(vs) for vs in value_sets)) for card, value_sets in (
     ("bakers-cyst", ("bakers-cyst",)),
     ("internal-derangement", ("meniscal-tear", "knee-ligament-injury")),
     ("muscle-injury", ("hamstring-injury", "calf-muscle-injury")),
     ("knee-osteoarthritis", ("knee-osteoarthritis",)),
     ("popliteal-artery-aneurysm", ("popliteal-artery-aneurysm",)),
     ("nerve-entrapment", ("peroneal-nerve-entrapment",)),
-)
+))
 
 
 def musculoskeletal_causes(record: PatientRecord) -> list[Finding]:
     pain = signals.recent_leg_or_knee_pain(record)
     findings = []
-    for topic, value_sets in CAUSES:
-        recent = [f for vs in value_sets for f in record.current(vs, "msk") if f.when is not None]
+    for card, value_sets in CAUSES:
+        recent = [f for vs in value_sets for f in record.current(vs, MSK) if f.when is not None]
         older = [f for vs in value_sets for f in record.current(vs)]
         facts = recent or (older if pain else [])
         if facts:
-            finding = Finding(topic, "info")
+            finding = Finding(card, "info")
             finding.add(facts + (pain if not recent else []))
             findings.append(finding)
     return findings

@@ -2,7 +2,7 @@
 
 Criterion: leg DVT features, a current DVT, or a suspected PE, together with a PE feature: dyspnoea,
 pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %), tachypnoea (RR > 20) or a heart rate
-over 130 recorded recently. Tachycardia between 100 and 130 alone does not make the card critical (§5.10:
+over the admission threshold (130/min) recorded recently; thresholds are the catalogue's. Tachycardia between 100 and 130 alone does not make the card critical (§5.10:
 sensitivity is kept through the respiratory features; tachycardia from pain or fever is common); it is
 shown as supporting evidence. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission.
 """
@@ -10,17 +10,27 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..catalogue import phrase, threshold, topic, value_set
 from ..facts import PatientRecord
 from . import signals
-from .finding import Finding
+from .finding import Finding, Say
 
-# REMEDY/CKS immediate-admission thresholds (altered consciousness cannot be read from the record).
-ADMISSION_THRESHOLDS = (
-    ("heart-rate", "above", Decimal(130), "heart rate > 130/min"),
-    ("respiratory-rate", "above", Decimal(25), "respiratory rate > 25/min"),
-    ("oxygen-saturation", "below", Decimal(91), "SpO₂ < 91 %"),
-    ("systolic-blood-pressure", "below", Decimal(90), "systolic blood pressure < 90 mmHg"),
+SUSPECTED_PE = topic("suspected-pe")
+SYSTOLIC = value_set("systolic-blood-pressure")
+_PE = "suspected-pe"
+# REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read).
+ADMISSION_CRITERIA = (
+    (signals.HEART_RATE, signals.above, threshold("admission-heart-rate"), phrase(_PE, "admit.heart-rate")),
+    (signals.RESPIRATORY_RATE, signals.above, threshold("admission-respiratory-rate"),
+     phrase(_PE, "admit.respiratory-rate")),
+    (signals.OXYGEN_SATURATION, signals.below, threshold("admission-oxygen-saturation"),
+     phrase(_PE, "admit.oxygen-saturation")),
+    (SYSTOLIC, signals.below, threshold("admission-systolic-pressure"), phrase(_PE, "admit.systolic-pressure")),
 )
+LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(_PE, "admit.temperature")
+ADMIT_PREGNANT = phrase(_PE, "admit.pregnant")
+UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
+NOTE_ANTICOAGULANT = phrase(_PE, "note.anticoagulant")
 
 
 def possible_pe(record: PatientRecord) -> Finding | None:
@@ -28,31 +38,30 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     symptoms = signals.pe_symptoms(record)
     if not context or not symptoms:
         return None
-    finding = Finding("suspected-pe", "critical")
+    finding = Finding(SUSPECTED_PE, "critical")
     finding.add(symptoms)
     finding.add(signals.tachycardia(record))
     finding.add(context)
     admit = []
-    for value_set, direction, threshold, label in ADMISSION_THRESHOLDS:
-        met = (signals.above if direction == "above" else signals.below)(record, value_set, threshold)
+    for measurement, compare, limit, reason in ADMISSION_CRITERIA:
+        met = compare(record, measurement, limit)
         if met:
-            admit.append(label)
+            admit.append(Say(reason, threshold=record.threshold(limit)))
             finding.add(met)
-    temperature = record.latest("body-temperature", "vital")
-    if temperature and (signals.celsius(temperature) or Decimal(99)) < 35:
-        admit.append("temperature < 35 °C")
+    temperature = record.latest(signals.TEMPERATURE)
+    if temperature and (signals.celsius(temperature) or Decimal(99)) < record.threshold(LOW_TEMPERATURE):
+        admit.append(Say(ADMIT_TEMPERATURE, threshold=record.threshold(LOW_TEMPERATURE)))
         finding.add([temperature])
     pregnant = signals.pregnant_or_postpartum(record)
     if pregnant:
-        admit.append("pregnant or within 6 weeks postpartum")
+        admit.append(Say(ADMIT_PREGNANT))
         finding.add(pregnant)
     if admit:
         finding.variant = "pregnancy" if pregnant else "admit"
-        finding.values["admission_reasons"] = "; ".join(admit)
-    finding.unknown = ["Altered level of consciousness"]
-    if record.latest("systolic-blood-pressure", "vital") is None:
-        finding.unknown.insert(0, "Systolic blood pressure < 90 mmHg")
+        finding.values["admission_reasons"] = admit
+    finding.unknown = [Say(UNKNOWN_CONSCIOUSNESS)]
+    if record.latest(SYSTOLIC) is None:
+        finding.unknown.insert(0, Say(UNKNOWN_SYSTOLIC, threshold=record.threshold(ADMISSION_CRITERIA[3][2])))
     if signals.on_anticoagulant(record):
-        finding.notes.append("An anticoagulant is active: a D-dimer may be falsely low — image rather than "
-                             "rule out with a D-dimer.")
+        finding.notes.append(Say(NOTE_ANTICOAGULANT))
     return finding

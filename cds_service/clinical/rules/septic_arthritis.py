@@ -12,45 +12,50 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..catalogue import threshold, topic, value_set
 from ..facts import Fact, PatientRecord
 from . import signals
 from .finding import Finding
 
-CRP_MG_L = Decimal(10)
-WCC_10E9_L = Decimal(11)
+SEPTIC_ARTHRITIS = topic("septic-arthritis")
+SEPTIC, EFFUSION, CRP, WBC = (value_set("septic-arthritis"), value_set("knee-effusion"), value_set("crp"),
+                              value_set("wbc"))
+CRP_RAISED, WCC_RAISED = threshold("crp-raised"), threshold("wcc-raised")
 _WCC_UNITS = {"10*3/uL", "10*9/L", "10^9/L", "x10E3/uL", "K/uL", "/nL", "10*3/mm3"}
 
 
 def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
-    diagnosed = [f for f in record.current("septic-arthritis", "finding") if not f.confirmed]
-    effusion = record.current("knee-effusion", "finding")
+    diagnosed = [f for f in record.current(SEPTIC, signals.FINDING) if not f.confirmed]
+    effusion = record.current(EFFUSION, signals.FINDING)
     inflammation = signals.fever(record) + raised_markers(record)
     if not diagnosed and not (effusion and inflammation):
         return None
-    finding = Finding("septic-arthritis", "critical")
+    finding = Finding(SEPTIC_ARTHRITIS, "critical")
     finding.add(diagnosed + effusion + inflammation)
     return finding
 
 
 def raised_markers(record: PatientRecord) -> list[Fact]:
     raised = []
-    crp = record.latest("crp", "lab")
-    if crp and _raised(crp, CRP_MG_L, {"mg/L"}, {"mg/dL": Decimal(10)}):
+    high_flags = record.catalogue.high_flags
+    crp = record.latest(CRP)
+    if crp and _raised(crp, record.threshold(CRP_RAISED), high_flags, {"mg/L"}, {"mg/dL": Decimal(10)}):
         raised.append(crp)
-    wcc = record.latest("wbc", "lab")
-    if wcc and _raised(wcc, WCC_10E9_L, _WCC_UNITS, {"/uL": Decimal("0.001"), "/mm3": Decimal("0.001")}):
+    wcc = record.latest(WBC)
+    if wcc and _raised(wcc, record.threshold(WCC_RAISED), high_flags, _WCC_UNITS,
+                       {"/uL": Decimal("0.001"), "/mm3": Decimal("0.001")}):
         raised.append(wcc)
     return raised
 
 
-def _raised(fact: Fact, threshold: Decimal, units: set[str], conversions: dict[str, Decimal]) -> bool:
-    if fact.interpretation & {"H", "HH", "HU", "A", "AA"}:
+def _raised(fact: Fact, limit: Decimal, high_flags, units: set[str], conversions: dict[str, Decimal]) -> bool:
+    if fact.interpretation & high_flags:
         return True
     value, unit = fact.quantity
     if fact.reference_high is not None and (fact.reference_unit or unit) == unit:
         return value > fact.reference_high
     if unit in units:
-        return value > threshold
+        return value > limit
     if unit in conversions:
-        return value * conversions[unit] > threshold
+        return value * conversions[unit] > limit
     return False

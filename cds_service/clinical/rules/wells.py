@@ -1,69 +1,56 @@
 """Two-level DVT Wells score (Wells 2003 NEJM = NICE NG158 table 1), computed from the record.
 
-Only items the record can prove are scored. The bedside items are listed as unknown, never assumed
-absent, and the -2 "alternative diagnosis at least as likely" item is never applied automatically:
-a coded Baker's cyst does not make DVT less likely (clinical-knowledge.md §1.7, §1.9).
+Only items the record can prove are scored; their points, and the bedside items, are the catalogue's
+("scores": "wells-dvt"). The bedside items are listed as unknown, never assumed absent, and the -2
+"alternative diagnosis at least as likely" item is never applied automatically: a coded Baker's cyst does
+not make DVT less likely (clinical-knowledge.md §1.7, §1.9).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ..catalogue import score_item, threshold, value_set, window
 from ..facts import Fact, PatientRecord
 from . import signals
+from .finding import Score, ScoredItem
 
-LIKELY_AT = 2  # "DVT likely" at 2 points or more
-
-BEDSIDE_ITEMS = (
-    "Localised tenderness along the distribution of the deep venous system (+1)",
-    "Entire leg swollen (+1)",
-    "Calf swelling at least 3 cm larger than the asymptomatic side, 10 cm below the tibial tuberosity (+1)",
-    "Pitting oedema confined to the symptomatic leg (+1)",
-    "Collateral superficial veins, non-varicose (+1)",
-    "An alternative diagnosis at least as likely as DVT (−2): clinician judgement, never applied from codes",
-)
-PLASTER_ITEM = "Recent plaster immobilisation of the leg (+1 with paralysis/paresis)"
-
-
-@dataclass
-class WellsResult:
-    score: int
-    items: list[tuple[str, list[Fact]]] = field(default_factory=list)  # scored items with their evidence
-    unknown: list[str] = field(default_factory=list)
-
-    @property
-    def likely(self) -> bool:
-        return self.score >= LIKELY_AT
-
-    @property
-    def highest_possible(self) -> int:
-        return self.score + sum(1 for item in self.unknown if "(+1" in item)
-
-    def breakdown(self) -> list[str]:
-        lines = [f"+1 {name}" for name, _ in self.items]
-        return lines or ["no item provable from the record"]
+WELLS = "wells-dvt"
+ACTIVE_CANCER, PARALYSIS, PLASTER, BEDRIDDEN_OR_SURGERY, PREVIOUS_DVT = (
+    score_item(WELLS, key) for key in ("active-cancer", "paralysis", "plaster", "bedridden-or-surgery",
+                                       "previous-dvt"))
+LIKELY = threshold("wells-likely")
+CANCER, PARESIS, IMMOBILISATION, MAJOR_SURGERY = (
+    value_set("active-cancer"), value_set("paralysis-paresis"), value_set("immobilisation"),
+    value_set("major-surgery"))
+SURGERY = window("surgery")
 
 
-def wells_from_record(record: PatientRecord) -> WellsResult:
-    result = WellsResult(score=0, unknown=list(BEDSIDE_ITEMS))
+def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
+    """The score from the record, and the items still unknown (bedside first, in the catalogue's order)."""
+    definition = record.catalogue.scores[WELLS]
+    scored = []
 
-    def item(name: str, facts: list[Fact]) -> None:
+    def item(name, facts: list[Fact]) -> None:
         if facts:
-            result.score += 1
-            result.items.append((name, facts))
+            scored.append(ScoredItem(name, facts))
 
-    item("Active cancer (treatment ongoing, within 6 months, or palliative)", record.current("active-cancer"))
-    paralysis = record.current("paralysis-paresis")
-    item("Paralysis or paresis of the lower extremities", paralysis)
+    item(ACTIVE_CANCER, record.current(CANCER))
+    paralysis = record.current(PARESIS)
+    item(PARALYSIS, paralysis)
+    item(BEDRIDDEN_OR_SURGERY, record.current(IMMOBILISATION, signals.FINDING) + recent_surgery(record))
+    item(PREVIOUS_DVT, signals.previous_dvt(record))
+    unknown = [score_item(WELLS, key) for key in definition.bedside]
     if not paralysis:
-        result.unknown.insert(0, PLASTER_ITEM)
-    item("Recently bedridden ≥ 3 days, or major surgery within 12 weeks",
-         record.current("immobilisation", "finding") + recent_surgery(record))
-    item("Previously documented DVT", signals.previous_dvt(record))
-    if not any(name.startswith("Recently bedridden") for name, _ in result.items):
-        result.unknown.insert(0, "Recently bedridden ≥ 3 days or major surgery within 12 weeks not on record (+1)")
-    return result
+        unknown.insert(0, PLASTER)
+    if not any(s.item == BEDRIDDEN_OR_SURGERY for s in scored):
+        unknown.insert(0, BEDRIDDEN_OR_SURGERY)
+    total = sum(record.catalogue.points(s.item) for s in scored)
+    highest = total + sum(max(0, record.catalogue.points(u)) for u in unknown)
+    return Score(WELLS, total, highest, scored), unknown
+
+
+def likely(record: PatientRecord, score: Score) -> bool:
+    return score.total >= record.threshold(LIKELY)
 
 
 def recent_surgery(record: PatientRecord) -> list[Fact]:
     """A major operation within 12 weeks: a Procedure, or a Condition code such as joint-replacement aftercare."""
-    return record.procedures("major-surgery", "surgery") + record.current("major-surgery", "surgery")
+    return record.procedures(MAJOR_SURGERY, SURGERY) + record.current(MAJOR_SURGERY, SURGERY)

@@ -1,0 +1,165 @@
+"""The clinical catalogue (cards/catalogue.json) and the names the rules declare.
+
+A rule never reads a value set, window, threshold, score item or phrase by a bare string: it declares the
+name once at import (`LEG_SWELLING = value_set("leg-swelling")`), and the record and card renderer accept
+only declared names. Start-up checks every declared name against what was loaded (the catalogue, the
+value sets, the card topics), so removing a window, a threshold, a value set or a phrase that a rule uses
+stops the service instead of silently never firing.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+DEFAULT_CARDS_DIR = Path(__file__).resolve().parents[2] / "cards"
+
+_DECLARED: set[tuple[str, str, str]] = set()  # (kind, scope, key) of every name a rule module declared
+
+
+class Name(str):
+    """A declared name: a str (it keys dicts and formats as itself) that knows what kind of thing it names."""
+    kind: str
+    scope: str
+
+    def __new__(cls, kind: str, key: str, scope: str = ""):
+        name = super().__new__(cls, key)
+        name.kind, name.scope = kind, scope
+        _DECLARED.add((kind, scope, key))
+        return name
+
+
+def value_set(key: str) -> Name:
+    return Name("value-set", key)
+
+
+def window(key: str) -> Name:
+    return Name("window", key)
+
+
+def threshold(key: str) -> Name:
+    return Name("threshold", key)
+
+
+def topic(key: str) -> Name:
+    return Name("topic", key)
+
+
+def score_item(score: str, key: str) -> Name:
+    return Name("score-item", key, score)
+
+
+def phrase(topic_key: str, key: str) -> Name:
+    """Words of one card topic (cards/topics/<topic>.json "phrases"), or of every card ("common")."""
+    return Name("phrase", key, topic_key)
+
+
+def require(name: object, kind: str) -> str:
+    if not isinstance(name, Name) or name.kind != kind:
+        raise TypeError(f"rules read a {kind} through a declared name, not {name!r}")
+    return name
+
+
+def declared() -> frozenset[tuple[str, str, str]]:
+    return frozenset(_DECLARED)
+
+
+def _entries(mapping: dict) -> dict:
+    return {key: value for key, value in mapping.items() if not key.startswith("$")}
+
+
+@dataclass(frozen=True)
+class Threshold:
+    value: Decimal
+    unit: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Score:
+    items: dict[str, dict]  # key -> {"points", "scored" words, "unknown" words}
+    bedside: tuple[str, ...]
+    topic: str
+    source: str
+
+
+class Catalogue:
+    def __init__(self, data: dict):
+        self.data = data
+        self.topics: list[dict] = data["topics"]
+        self.rank = {entry["topic"]: i for i, entry in enumerate(self.topics)}
+        self.variants = {entry["topic"]: tuple(entry["variants"]) for entry in self.topics}
+        self.windows = {key: timedelta(days=w.get("days", 0), hours=w.get("hours", 0))
+                        for key, w in _entries(data["windows"]).items()}
+        self.window_words = {key: w["describes"] for key, w in _entries(data["windows"]).items()}
+        self.measurements: dict[str, str] = _entries(data["measurements"])
+        self.panels: dict[str, str] = _entries(data["panels"])
+        self.thresholds = {key: Threshold(Decimal(str(t["value"])), t["unit"], t["source"])
+                           for key, t in data["thresholds"].items()}
+        self.scores = {key: Score(dict(s["items"]), tuple(s["bedside"]), s["topic"], s["source"])
+                       for key, s in data["scores"].items()}
+        self.high_flags = frozenset(data["labFlags"]["high"])
+        self.normal_flags = frozenset(data["labFlags"]["normal"])
+        self.hygiene = {key: frozenset(values) for key, values in data["recordHygiene"].items()}
+        self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
+        self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
+        self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
+
+    @classmethod
+    def load(cls, folder: Path) -> "Catalogue":
+        data = json.loads((folder / "catalogue.json").read_text(encoding="utf-8"))
+        schema = json.loads((folder / "catalogue.schema.json").read_text(encoding="utf-8"))
+        errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+        if errors:
+            where = "/".join(str(p) for p in errors[0].absolute_path)
+            raise ValueError(f"cards/catalogue.json: {where}: {errors[0].message}")
+        catalogue = cls(data)
+        catalogue._check_internal()
+        return catalogue
+
+    @property
+    def topic_order(self) -> tuple[str, ...]:
+        """The card topics most urgent first, as the catalogue lists them."""
+        return tuple(entry["topic"] for entry in self.topics)
+
+    def window(self, name: Name) -> timedelta:
+        return self.windows[require(name, "window")]
+
+    def threshold(self, name: Name) -> Decimal:
+        return self.thresholds[require(name, "threshold")].value
+
+    def points(self, item: Name) -> int:
+        require(item, "score-item")
+        return self.scores[item.scope].items[item]["points"]
+
+    def _check_internal(self) -> None:
+        for value_set, window_key in self.measurements.items():
+            if window_key not in self.windows:
+                raise ValueError(f"cards/catalogue.json: measurement {value_set} is read in unknown window {window_key!r}")
+        for name, score in self.scores.items():
+            if score.topic not in self.variants:
+                raise ValueError(f"cards/catalogue.json: score {name} is shown on {score.topic!r}, not a topic")
+            unknown = set(score.bedside) - set(score.items)
+            if unknown:
+                raise ValueError(f"cards/catalogue.json: score {name} lists bedside items it does not score: {sorted(unknown)}")
+
+    def check(self, declared_names, value_set_ids: frozenset[str], phrases: dict[str, dict]) -> None:
+        """Start-up: every name a rule declared exists; every topic's words cover what the rules say."""
+        have = {
+            "value-set": lambda scope, key: key in value_set_ids,
+            "window": lambda scope, key: key in self.windows,
+            "threshold": lambda scope, key: key in self.thresholds,
+            "topic": lambda scope, key: key in self.variants,
+            "score-item": lambda scope, key: scope in self.scores and key in self.scores[scope].items,
+            "phrase": lambda scope, key: key in phrases.get(scope, {}),
+        }
+        missing = sorted(f"{kind} {scope + ':' if scope else ''}{key}" for kind, scope, key in declared_names
+                         if not have[kind](scope, key))
+        missing += sorted(f"value-set {vs} (catalogue)" for vs in {*self.measurements, *self.panels.values(),
+                          *(v for pair, _ in self.shared_codes for v in pair)} if vs not in value_set_ids)
+        if missing:
+            raise ValueError(f"the rules name what the catalogue, valueset/ or cards/ lack: {missing}")
