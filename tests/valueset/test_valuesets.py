@@ -11,16 +11,19 @@ Every valueset/<id>.json must
   nothing outside the set; a partial header never appears (INTENTIONAL_NON_BILLABLE is the
   place to allow one on purpose);
 * contain only SNOMED CT / LOINC / RxNorm codes recorded in valueset/verified-codes.json
-  with the same display and at least one source.
-Plus cross-file checks (unique ids, documented overlaps, codes the KB could not verify,
-the generator reproduces the committed files).
+  with the same display and at least one source;
+* be marked as generated from its valueset/spec/<id>.json.
+Plus cross-file checks (unique ids, documented overlaps, codes the KB could not verify), and
+the generator: it reproduces the committed ValueSets and README, never writes its inputs, and
+refuses a spec that names an unrecorded code, an ICD code the KB does not name without a reason,
+a non-billable code, a note for a code outside the set or a misspelt key.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -29,7 +32,11 @@ from fhir.resources.R4B.valueset import ValueSet
 
 ROOT = Path(__file__).resolve().parents[2]
 VALUESET_DIR = ROOT / "valueset"
+SPEC_DIR = VALUESET_DIR / "spec"
 VERIFIED_PATH = VALUESET_DIR / "verified-codes.json"
+ICD_SOURCES_PATH = VALUESET_DIR / "icd10cm-sources.json"
+INPUT_FILES = {VERIFIED_PATH.name, ICD_SOURCES_PATH.name}
+GENERATED_TAG = "https://posterior-knee-pain.example/fhir/CodeSystem/file-origin"
 URL_BASE = "https://posterior-knee-pain.example/fhir/ValueSet/"
 CODE_SOURCE_URL = "https://posterior-knee-pain.example/fhir/StructureDefinition/code-source"
 CODE_NOTE_URL = "https://posterior-knee-pain.example/fhir/StructureDefinition/code-note"
@@ -85,7 +92,7 @@ INTENTIONAL_NON_BILLABLE: set[str] = set()
 
 
 def _valueset_files() -> list[Path]:
-    return sorted(p for p in VALUESET_DIR.glob("*.json") if p.name != VERIFIED_PATH.name)
+    return sorted(p for p in VALUESET_DIR.glob("*.json") if p.name not in INPUT_FILES)
 
 
 VALUESET_FILES = _valueset_files()
@@ -192,7 +199,14 @@ def test_non_icd_codes_are_recorded_in_verified_codes(path, verified_index):
         assert concept["display"] == entry["display"], "display differs for %s|%s" % key
         assert entry["sources"], "%s|%s has no source" % key
         assert _ext_values(concept, CODE_SOURCE_URL) == entry["sources"], key
-        assert "valueset:" + path.stem in entry["uses"], "uses of %s|%s not refreshed" % key
+
+
+@pytest.mark.parametrize("path", VALUESET_FILES, ids=lambda p: p.stem)
+def test_marked_as_generated_from_its_spec(path):
+    tags = _load(path)["meta"]["tag"]
+    assert [t["code"] for t in tags if t["system"] == GENERATED_TAG] == ["generated"]
+    assert "valueset/spec/%s.json" % path.stem in tags[0]["display"]
+    assert (SPEC_DIR / path.name).exists(), "no spec for %s" % path.name
 
 
 # ---------------------------------------------------------------- across files
@@ -267,18 +281,105 @@ def test_verified_codes_record_is_consistent(all_sets, verified):
         assert set(e["sources"]) <= set(sources), (key, e["sources"])
         assert e["verification"] in {"verified", "partial"}, key
         assert "✘" not in e["kb_mark"], key
-        assert e["uses"], "%s|%s is recorded but used nowhere" % key
-        listed = {u.split(":", 1)[1] for u in e["uses"] if u.startswith("valueset:")}
-        assert listed == in_sets.get(key, set()), key
+        # uses is hand-written (orders, referrals, ...); value-set membership is derived, never stored.
+        assert not [u for u in e.get("uses", []) if u.startswith("valueset:")], key
+        assert e.get("uses") or key in in_sets, "%s|%s is recorded but used nowhere" % key
 
 
-def test_generator_reproduces_committed_files():
+# ---------------------------------------------------------------- the generator
+@pytest.fixture(scope="module")
+def builder():
     spec = importlib.util.spec_from_file_location("build_valuesets", VALUESET_DIR / "build_valuesets.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses need the module registered
     spec.loader.exec_module(module)
-    files, verified_text = module.build_all()
-    assert sorted(files) == sorted(p.name for p in VALUESET_FILES)
-    for name, text in files.items():
-        assert (VALUESET_DIR / name).read_text(encoding="utf-8") == text, "%s is stale: re-run the build" % name
-    assert VERIFIED_PATH.read_text(encoding="utf-8") == verified_text, "verified-codes.json uses are stale"
+    return module
+
+
+@pytest.fixture(scope="module")
+def built(builder) -> dict[Path, str]:
+    return builder.build_all()
+
+
+def test_generator_reproduces_committed_value_sets(built):
+    generated = {p.name for p in built if p.suffix == ".json"}
+    assert generated == {p.name for p in VALUESET_FILES}, "a ValueSet without a spec, or a spec not built"
+    assert generated == {p.name for p in SPEC_DIR.glob("*.json")}
+    for path, text in built.items():
+        if path.suffix == ".json":
+            assert path.read_text(encoding="utf-8") == text, "%s is stale: run python valueset/build_valuesets.py" % path.name
+
+
+def test_generated_readme_is_current(built):
+    readme = VALUESET_DIR / "README.md"
+    assert readme in built
+    assert readme.read_text(encoding="utf-8") == built[readme], "valueset/README.md is stale: run python valueset/build_valuesets.py"
+
+
+def test_generator_writes_none_of_its_inputs(built):
+    assert not {p.name for p in built} & INPUT_FILES
+    assert all(p.parent == VALUESET_DIR for p in built), "the generator writes only valueset/<id>.json and README.md"
+
+
+def test_readme_lists_each_sets_counts_and_the_derived_uses(built, all_sets, verified_index):
+    readme = built[VALUESET_DIR / "README.md"]
+    for vs_id, vs in all_sets.items():
+        n = sum(len(inc["concept"]) for inc in vs["compose"]["include"])
+        assert "| `%s` |" % vs_id in readme and (" | %d (" % n) in readme.split("| `%s` |" % vs_id)[1].split("\n")[0], vs_id
+    # 438582003 (ACL rupture) is in two sets: the back-reference lists both.
+    row = next(line for line in readme.splitlines() if line.startswith("| SCT | 438582003 |"))
+    assert "`knee-ligament-injury`" in row and "`knee-trauma`" in row
+
+
+def _spec(vs_id: str) -> dict:
+    return _load(SPEC_DIR / (vs_id + ".json"))
+
+
+def _build(builder, spec: dict) -> dict:
+    index = {(e["system"], e["code"]): e for e in _load(VERIFIED_PATH)["codes"]}
+    return builder.build_one(spec, index, _load(ICD_SOURCES_PATH))
+
+
+def test_a_spec_builds_to_its_committed_value_set(builder):
+    # The same path the tests below break, so a refusal there is the break and not a broken harness.
+    assert _build(builder, _spec("pulmonary-embolism")) == _load(VALUESET_DIR / "pulmonary-embolism.json")
+
+
+@pytest.mark.parametrize("breakage, message", [
+    (lambda s: s["snomed"].append("999999999"), "not in verified-codes.json"),
+    (lambda s: s["icd10cm"].append("R06.03"), "the KB does not name R06.03"),
+    (lambda s: s["icd10cm"].append({"code": "I26.9", "added": "header"}), "not a billable"),
+    (lambda s: s["icd10cm"].append({"code": "I26.92", "added": "again"}), "named by the KB"),
+    (lambda s: s["icd10cm"][4].update(exlude=["I26.01"]), "unknown key"),
+    (lambda s: s.update(notes={"R06.03": "a note"}), "not in the set"),
+    (lambda s: s["icd10cm"].append({"range": "D00-D09"}), "only range"),
+], ids=["unrecorded-snomed", "icd-not-named-by-kb", "non-billable", "reason-for-kb-code", "misspelt-key",
+        "note-outside-set", "range"])
+def test_generator_refuses_a_broken_spec(builder, breakage, message):
+    spec = copy.deepcopy(_spec("pulmonary-embolism"))
+    breakage(spec)
+    with pytest.raises(builder.SpecError, match=message):
+        _build(builder, spec)
+
+
+def test_added_codes_and_families_get_their_tags_and_reasons(all_sets):
+    def concept(vs_id, code):
+        return next(c for s, c in _concepts(all_sets[vs_id]) if s == ICD10CM and c["code"] == code)
+
+    o88_22 = concept("pulmonary-embolism", "O88.22")
+    assert _ext_values(o88_22, CODE_SOURCE_URL) == ["ICD-ADDED"]
+    assert _ext_values(o88_22, CODE_NOTE_URL)[0].startswith("ADDED: Thromboembolism in childbirth")
+    assert _ext_values(concept("pulmonary-embolism", "I26.92"), CODE_SOURCE_URL) == ["KB-ICD", "S-VSAC"]
+    assert _ext_values(concept("knee-osteoarthritis", "M17.0"), CODE_SOURCE_URL) == ["KB-ICD"]  # KB leaf of an added family
+    assert _ext_values(concept("knee-osteoarthritis", "M17.2"), CODE_SOURCE_URL) == ["ICD-ADDED"]
+    assert _ext_values(concept("leg-pain", "M79.606"), CODE_SOURCE_URL) == ["ICD-ENUM"]
+    assert _ext_values(concept("vte-history", "I82.5"), CODE_SOURCE_URL) == ["ICD-HEADER"]
+    assert "Chronic DVT" in _ext_values(concept("vte-history", "I82.5"), CODE_NOTE_URL)[0]
+
+
+def test_icd10cm_sources_are_billable_codes_of_the_release():
+    sources = _load(ICD_SOURCES_PATH)
+    for key in ("kb_named", "vsac_vte"):
+        codes = sources[key]
+        assert codes and len(codes) == len(set(codes)), key
+        bad = [c for c in codes if not (icd.is_valid_item(c) and icd.is_leaf(c))]
+        assert not bad, "%s: not billable ICD-10-CM April 2026 codes: %s" % (key, bad)
