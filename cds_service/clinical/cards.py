@@ -14,8 +14,8 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from .catalogue import Catalogue, Name
-from .facts import Evidence
+from ..content.catalogue import Catalogue, Name
+from ..record.facts import Evidence
 from .rules.finding import Finding, Say
 
 TOPIC_SYSTEM = "https://posterior-knee-pain.example/fhir/CodeSystem/card-topic"

@@ -4,7 +4,7 @@ can never drift from what the service says: `python -m cds_service.clinical.revi
 from __future__ import annotations
 
 from .cards import CardTemplates
-from .catalogue import Catalogue
+from ..content.catalogue import Catalogue
 from .engine import REPO_ROOT
 
 HEADER = """# Cards: clinical review sheet

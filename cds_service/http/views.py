@@ -10,7 +10,6 @@ from ..errors import BadRequest, ServiceError, Unauthorized
 from ..observability.instrument import count_cards
 from .decode import MalformedJson, decode
 from ..prefetch import resolve_patient_data
-from ..record import parse_record
 from ..services import SERVICES
 
 log = logging.getLogger(__name__)
@@ -47,8 +46,8 @@ def invoke(service_id: str):
     client = g.get("client")
     allowlist = tuple(current_app.config["FHIR_SERVERS"]) + (client.fhir_servers if client else ())
     data = resolve_patient_data(body, service.prefetch, state.fetch_settings, allowlist)
-    record = parse_record(data.patient, data.resources, state.engine.selector(now))
-    issued = service.evaluate(record, body, state.engine, now)
+    record = state.engine.record(data.patient, data.resources, now)
+    issued = service.evaluate(record, state.engine)
     for observe in state.observers:
         observe(record, issued)
     cards = [i.card for i in issued]

@@ -1,5 +1,5 @@
-"""The patient record the rules read: raw FHIR parsed with fhir.resources (R4B models, which accept R4
-Conditions, Observations, MedicationRequests and Procedures; the R5 default models do not)."""
-from .parse import ParsedRecord, parse_record
+"""The patient's record: raw FHIR selected, validated and turned into the facts the rules read."""
+from .build import build_record, parse_resource, patient_demographics
+from .facts import Evidence, Fact, PatientRecord
 
-__all__ = ["ParsedRecord", "parse_record"]
+__all__ = ["Evidence", "Fact", "PatientRecord", "build_record", "parse_resource", "patient_demographics"]

@@ -13,7 +13,7 @@ class CdsService:
     title: str
     description: str
     usage_requirements: str
-    evaluate: Callable[..., list]  # (parsed record, request body, engine, now) -> issued cards
+    evaluate: Callable[..., list]  # (the patient's record, the clinical engine) -> issued cards
     # What the service reads: advertised in discovery, and what resolution checks prefetch against and fetches.
     prefetch: tuple[PrefetchTemplate, ...] = TEMPLATES
 

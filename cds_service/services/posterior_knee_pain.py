@@ -5,9 +5,9 @@ from __future__ import annotations
 from .base import CdsService
 
 
-def evaluate(parsed, body: dict, engine, now) -> list:
-    """The issued cards (each with its finding) for the patient in context."""
-    return engine.issue(parsed, body["context"]["patientId"], now)
+def evaluate(record, engine) -> list:
+    """The issued cards (each with its finding) for the patient's record."""
+    return engine.issue(record)
 
 
 SERVICE = CdsService(

@@ -17,7 +17,7 @@ from importlib import resources
 
 import requests
 
-from ..clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from ..content.catalogue import DEFAULT_CARDS_DIR, Catalogue
 from .dates import ANCHOR, days_since_anchor, shift_dates
 
 # The card topics in the order the service ranks them (most urgent first); one demo patient each.

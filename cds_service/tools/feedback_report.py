@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from .. import config as config_module
 from ..feedback.store import feedback, issued_cards
-from ..clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from ..content.catalogue import DEFAULT_CARDS_DIR, Catalogue
 
 UNKNOWN_TOPIC = "(card not issued by this store)"
 NO_REASON = "(no reason given)"

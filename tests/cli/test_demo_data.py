@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cds_service import create_app
-from cds_service.clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from cds_service.content.catalogue import DEFAULT_CARDS_DIR, Catalogue
 from cds_service.tools import demo
 from cds_service.tools.dates import ANCHOR, shift_dates
 from tests.cli.conftest import run_cli

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from cds_service.clinical import catalogue as names
+from cds_service.content import catalogue as names
 from cds_service.clinical.cards import CATEGORIES, CardTemplates
-from cds_service.clinical.catalogue import Catalogue
+from cds_service.content.catalogue import Catalogue
 from cds_service.clinical.engine import REPO_ROOT, ClinicalEngine
 from cds_service.clinical.review_sheet import render
-from cds_service.record import parse_record
 
 CARDS = REPO_ROOT / "cards"
 VERIFIED = {(c["system"], c["code"]): c for c in
@@ -147,8 +146,7 @@ def test_removing_anything_a_rule_reads_stops_start_up(tmp_path, kind, scope, ke
 
 def test_a_rule_cannot_read_a_bare_string():
     engine = ClinicalEngine()
-    record = engine.record(parse_record({"resourceType": "Patient", "id": "p"}, {}),
-                           datetime(2026, 1, 1, tzinfo=timezone.utc))
+    record = engine.record({"resourceType": "Patient", "id": "p"}, {}, datetime(2026, 1, 1, tzinfo=timezone.utc))
     with pytest.raises(TypeError):
         record.current("leg-swelling")
     with pytest.raises(TypeError):

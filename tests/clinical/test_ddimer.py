@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
-from cds_service.clinical.facts import Evidence, Fact, PatientRecord
+from cds_service.content.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from cds_service.record.facts import Evidence, Fact, PatientRecord
 from cds_service.clinical.rules import ddimer
 from cds_service.clinical.rules.ddimer import cutoff_for
 

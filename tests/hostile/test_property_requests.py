@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from cds_service.feedback.store import feedback as feedback_table
-from cds_service.record.parse import parse_resource
+from cds_service.record import parse_resource
 from tests.hostile import strategies as hs
 from tests.hostile.support import (FEEDBACK, KNOWN_BUGS, MAX_CONTENT_LENGTH, PATIENT_ID, SERVICE, Raw, check_answer,
                                    deep, dumps, empty_prefetch, envelope, make_app, reproduce, searchset)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cds_service import create_app
-from cds_service.clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from cds_service.content.catalogue import DEFAULT_CARDS_DIR, Catalogue
 from tests.conftest import SignedClient, make_config
 
 DATA = Path(__file__).parents[1] / "data" / "synthetic" / "patients.jsonl.gz"

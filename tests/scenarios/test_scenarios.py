@@ -10,7 +10,7 @@ import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_service import create_app
-from cds_service.clinical.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from cds_service.content.catalogue import DEFAULT_CARDS_DIR, Catalogue
 from tests.conftest import SignedClient, make_config
 from tests.support.fhir_data import prefetch_for
 

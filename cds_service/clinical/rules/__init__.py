@@ -2,8 +2,8 @@
 each other. Each rule is one small module that reads like the guideline it encodes."""
 from __future__ import annotations
 
-from ..catalogue import topic
-from ..facts import PatientRecord
+from ...content.catalogue import topic
+from ...record.facts import PatientRecord
 from .deep_vein_thrombosis import SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, deep_vein_thrombosis
 from .finding import Finding
 from .knee_trauma import knee_trauma_imaging

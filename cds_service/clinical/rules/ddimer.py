@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..catalogue import phrase, threshold, value_set
-from ..facts import Fact, PatientRecord
+from ...content.catalogue import phrase, threshold, value_set
+from ...record.facts import Fact, PatientRecord
 from .finding import Say
 
 D_DIMER_FEU, D_DIMER_DDU = value_set("d-dimer-feu"), value_set("d-dimer-ddu")

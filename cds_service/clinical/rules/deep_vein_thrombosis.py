@@ -14,8 +14,8 @@ Criteria:
 """
 from __future__ import annotations
 
-from ..catalogue import phrase, threshold, topic, value_set, window
-from ..facts import PatientRecord
+from ...content.catalogue import phrase, threshold, topic, value_set, window
+from ...record.facts import PatientRecord
 from . import signals
 from .ddimer import age_adjusted, cutoff_for, latest_d_dimer
 from .finding import Finding, Say

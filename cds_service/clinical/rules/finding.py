@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..catalogue import Name
-from ..facts import Evidence, Fact
+from ...content.catalogue import Name
+from ...record.facts import Evidence, Fact
 
 
 @dataclass(frozen=True)

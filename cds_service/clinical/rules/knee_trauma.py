@@ -8,8 +8,8 @@ Criterion: a knee injury recorded within 7 days (the rule's limit).
 """
 from __future__ import annotations
 
-from ..catalogue import phrase, threshold, topic, value_set, window
-from ..facts import PatientRecord
+from ...content.catalogue import phrase, threshold, topic, value_set, window
+from ...record.facts import PatientRecord
 from .finding import Finding, Say
 
 KNEE_TRAUMA_IMAGING = topic("knee-trauma-imaging")

@@ -7,8 +7,8 @@ not when a sarcoma of the leg is already diagnosed. Night/rest pain has no verif
 """
 from __future__ import annotations
 
-from ..catalogue import phrase, topic, value_set
-from ..facts import PatientRecord
+from ...content.catalogue import phrase, topic, value_set
+from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
 

@@ -7,8 +7,8 @@ chart opening).
 """
 from __future__ import annotations
 
-from ..catalogue import topic, value_set, window
-from ..facts import PatientRecord
+from ...content.catalogue import topic, value_set, window
+from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding
 

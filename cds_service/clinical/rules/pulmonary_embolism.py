@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..catalogue import phrase, threshold, topic, value_set
-from ..facts import PatientRecord
+from ...content.catalogue import phrase, threshold, topic, value_set
+from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
 

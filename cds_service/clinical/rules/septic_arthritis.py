@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..catalogue import threshold, topic, value_set
-from ..facts import Fact, PatientRecord
+from ...content.catalogue import threshold, topic, value_set
+from ...record.facts import Fact, PatientRecord
 from . import signals
 from .finding import Finding
 

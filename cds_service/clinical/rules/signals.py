@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..catalogue import threshold, value_set, window
-from ..facts import Fact, PatientRecord
+from ...content.catalogue import threshold, value_set, window
+from ...record.facts import Fact, PatientRecord
 
 FINDING, PREGNANCY_WINDOW, POSTPARTUM_WINDOW, ACUTE_DVT = (
     window("finding"), window("pregnancy"), window("postpartum"), window("acute-dvt"))

@@ -7,8 +7,8 @@ not make DVT less likely (clinical-knowledge.md §1.7, §1.9).
 """
 from __future__ import annotations
 
-from ..catalogue import score_item, threshold, value_set, window
-from ..facts import Fact, PatientRecord
+from ...content.catalogue import score_item, threshold, value_set, window
+from ...record.facts import Fact, PatientRecord
 from . import signals
 from .finding import Score, ScoredItem
 

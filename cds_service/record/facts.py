@@ -1,0 +1,123 @@
+"""The patient's facts, as the rules ask for them: which value sets are present, how recently, with what
+value, and from which resource — so that a card can say why it fired. Built by record/build.py; the
+questions take only declared names (content/catalogue.py), and their windows are the catalogue's."""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+
+from ..content.catalogue import Catalogue, Name, require
+from ..content.terminology import NOTHING
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One resource that supports a finding, as structured facts: the card renders them in words."""
+    reference: str  # e.g. "Condition/abc"
+    display: str | None  # the matched codings' displays, or the concept's text, as the record has them
+    codes: tuple[tuple[str, str], ...]  # (code system name, code) of the matched codings
+    when: datetime | None
+    value: str | None = None  # the recorded value as written (number, comparator, unit), or a coded answer
+    flags: tuple[str, ...] = ()  # the laboratory's interpretation codes
+    status: str | None = None  # a MedicationRequest's status
+    unconfirmed: bool = False  # a Condition recorded as provisional, differential or unconfirmed
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: str  # Condition | Observation | MedicationRequest | Procedure
+    value_sets: frozenset[str]
+    when: datetime | None
+    current: bool  # a current problem, a final result, an active order, a done procedure
+    evidence: Evidence
+    quantity: tuple[Decimal, str] | None = None  # (value, UCUM code or unit) for Observations
+    comparator: str | None = None  # "<", "<=", ">=", ">" as reported (e.g. D-dimer "<0.27")
+    interpretation: frozenset[str] = NOTHING  # Observation.interpretation codes, e.g. {"H"}
+    reference_high: Decimal | None = None
+    reference_unit: str | None = None
+    value_sets_of_value: frozenset[str] = NOTHING  # Observation.valueCodeableConcept memberships
+    onset: datetime | None = None  # Condition onset (when the problem began), when recorded
+
+    @property
+    def confirmed(self) -> bool:
+        return not self.evidence.unconfirmed
+
+
+@dataclass
+class PatientRecord:
+    now: datetime
+    age: int | None
+    sex: str | None
+    catalogue: Catalogue
+    facts: list[Fact] = field(default_factory=list)
+    patient_id: str = ""
+    invalid: Counter = field(default_factory=Counter)  # resource type -> resources skipped as invalid FHIR
+
+    # -- questions the rules ask, by declared names (catalogue.py) ----------------------------------------
+    def current(self, value_set: Name, window: Name | None = None) -> list[Fact]:
+        """Current Conditions (and final Observations coded as findings) in the value set, newest first;
+        with a window, only those dated inside it (an undated fact is never "recent": it cannot make an
+        acute card fire at every chart opening)."""
+        require(value_set, "value-set")
+        found = []
+        for fact in self.facts:
+            if not fact.current or fact.kind not in ("Condition", "Observation"):
+                continue
+            if value_set not in fact.value_sets and value_set not in fact.value_sets_of_value:
+                continue
+            if fact.kind == "Observation" and fact.value_sets_of_value and value_set in fact.value_sets:
+                continue  # an Observation *about* the concept (e.g. pregnancy status) is read by its value
+            if window and not self._inside(fact, window):
+                continue
+            found.append(fact)
+        return _newest_first(found)
+
+    def history(self, value_set: Name) -> list[Fact]:
+        require(value_set, "value-set")
+        return _newest_first(f for f in self.facts if f.kind == "Condition" and not f.current
+                             and value_set in f.value_sets)
+
+    def measurements(self, value_set: Name) -> list[Fact]:
+        """Final Observations with a numeric value, coded in the value set, inside the window the catalogue
+        reads that measurement in, newest first."""
+        window = self.catalogue.measurements[require(value_set, "value-set")]
+        return _newest_first(f for f in self.facts if f.kind == "Observation" and f.current and f.quantity
+                             and value_set in f.value_sets and self._inside_window(f, window))
+
+    def latest(self, value_set: Name) -> Fact | None:
+        found = self.measurements(value_set)
+        return found[0] if found else None
+
+    def active_orders(self, value_set: Name) -> list[Fact]:
+        require(value_set, "value-set")
+        return [f for f in self.facts if f.kind == "MedicationRequest" and f.current and value_set in f.value_sets]
+
+    def procedures(self, value_set: Name, window: Name) -> list[Fact]:
+        require(value_set, "value-set")
+        return _newest_first(f for f in self.facts if f.kind == "Procedure" and f.current
+                             and value_set in f.value_sets and self._inside(f, window))
+
+    def older_than(self, fact: Fact, window: Name) -> bool:
+        """The fact began (onset, else first recorded) before the window; undated facts are not."""
+        began = fact.onset or fact.when
+        return began is not None and began < self.now - self.catalogue.window(window)
+
+    def threshold(self, name: Name) -> Decimal:
+        return self.catalogue.threshold(name)
+
+    def _inside(self, fact: Fact, window: Name) -> bool:
+        return self._inside_window(fact, require(window, "window"))
+
+    def _inside_window(self, fact: Fact, window_key: str) -> bool:
+        if fact.when is None:
+            return False
+        windows = self.catalogue.windows
+        return self.now - windows[window_key] <= fact.when <= self.now + windows["future"]
+
+
+def _newest_first(facts: Iterable[Fact]) -> list[Fact]:
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    return sorted(facts, key=lambda f: f.when or epoch, reverse=True)
