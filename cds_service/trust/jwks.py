@@ -57,7 +57,6 @@ class KeySets:
         self._session = session or requests.Session()
         self._sets: dict[str, _CachedSet] = {}
         self._lock = threading.Lock()
-        self.fetch_count = 0
 
     def key_for(self, jku: str, kid: str) -> jwt.PyJWK:
         with self._lock:
@@ -73,7 +72,6 @@ class KeySets:
                 raise KeyNotFound(f"kid not in the JWK Set at {jku}") from None
 
     def _refresh(self, jku: str, cached: _CachedSet) -> None:
-        self.fetch_count += 1
         try:
             response = self._session.get(jku, timeout=self._timeout, allow_redirects=False,
                                          headers={"Accept": "application/json"}, stream=True)
