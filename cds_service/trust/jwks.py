@@ -5,6 +5,7 @@ tokens with made-up kids cannot turn the service into a key-fetching amplifier.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -79,8 +80,6 @@ class KeySets:
             body = response.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
             if len(body) > MAX_JWKS_BYTES:
                 raise ValueError("JWK Set too large")
-            import json
-
             cached.keys = parse_jwk_set(json.loads(body))
             cached.fetched_at = time.monotonic()
         except (requests.RequestException, ValueError) as error:
