@@ -257,7 +257,7 @@ def generate(work: Path, versions: dict[str, str]) -> tuple[list[dict], Counter]
     )
 
     # 4. carebundle default mixed cohort
-    from carebundle import generate_cohort, to_ndjson
+    from carebundle import generate_cohort, to_ndjson  # not a project dependency: needed only to regenerate
 
     log(f"carebundle generate_cohort(count={CAREBUNDLE_COUNT}, seed={SEED})")
     streams = to_ndjson(generate_cohort(count=CAREBUNDLE_COUNT, seed=SEED))

@@ -36,6 +36,8 @@ import functools
 import gzip
 import json
 import random
+import sys
+import time
 from pathlib import Path
 
 DATA = Path(__file__).resolve().parent / "patients.jsonl.gz"
@@ -170,9 +172,6 @@ def count_resources(prefetch: dict) -> dict[str, int]:
 
 
 if __name__ == "__main__":  # quick look: python tests/data/synthetic/sized.py
-    import sys
-    import time
-
     for n in (int(a) for a in sys.argv[1:]) if sys.argv[1:] else LADDER:
         t0 = time.perf_counter()
         pf = build_prefetch(n)
