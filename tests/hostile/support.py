@@ -20,6 +20,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from cds_service import create_app, schemas
+from tests.support import fhir_data
 from tests.support.http_stub import StubServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -108,8 +109,8 @@ def envelope(prefetch: dict | None = None, **extra) -> dict:
 
 
 def searchset(resources: list) -> dict:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources]}
+    """The shape these tests send: no fullUrl, and `"entry": []` when there is nothing."""
+    return fhir_data.searchset(resources, full_urls=False, empty_entry=True)
 
 
 def empty_prefetch(**values) -> dict:
