@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 
+from .machine import describe
 from .suites import EXTRA_SUITES, SUITES
 
 
@@ -26,8 +27,6 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"unknown suite(s) {unknown}; choose from {list(available)}", file=sys.stderr)
         return 2
-    from .machine import describe
-
     print(describe())
     for name in names:
         available[name]()

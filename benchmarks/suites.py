@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from cds_service import create_app
+
 from .baseline import create_baseline
 from .data import CLOCK_NOW, ROOT, hook_body, prefetch
 
@@ -51,8 +53,6 @@ def _time_posts(client, body: bytes, repetitions: int) -> list[float]:
 # -- in process ------------------------------------------------------------------------------------------
 
 def inprocess() -> None:
-    from cds_service import create_app
-
     print("\n## In-process latency: POST patient-view through the Flask test client (JWT off; see 'jwt')")
     print("| resources | body | service p50 | service p99 | baseline p50 | baseline p99 | ratio p50 |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
@@ -74,8 +74,9 @@ def inprocess() -> None:
 
 
 def jwt() -> None:
-    from cryptography.hazmat.primitives.asymmetric import ec
+    # Here, not at the top: they load PyJWT, requests and SQLAlchemy, which `memory` alone times in create_app.
     import jwt as pyjwt
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     from cds_service.trust import ClientVerifier
     from cds_service.trust.jwks import KeySets
@@ -235,8 +236,8 @@ class _DelayingProxy:
 
 
 def fallback(delay: float = 0.1, repetitions: int = 10) -> None:
-    sys.path.insert(0, str(ROOT))
-    from cds_service import create_app
+    sys.path.insert(0, str(ROOT))  # tests/ is not an installed package; only this suite needs it
+    from cds_service.prefetch.templates import TEMPLATES  # not at the top: see jwt()
     from tests.fhir_server import FhirServer
 
     data = prefetch(300)
@@ -261,8 +262,6 @@ def fallback(delay: float = 0.1, repetitions: int = 10) -> None:
                 assert response.status_code == 200, response.get_data(as_text=True)
             totals = totals[1:]
             singles = {}
-            from cds_service.prefetch.templates import TEMPLATES
-
             for template in TEMPLATES:
                 url = f"{base}/{template.render(patient_id)}"
                 url += ("&" if "?" in url else "?") + "_count=1000" if template.is_search else ""
@@ -300,8 +299,6 @@ def _children(pid: int) -> list[int]:
 
 
 def memory(seconds: int = 15) -> None:
-    from cds_service import create_app
-
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         create_app(_app_config(tmp))

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> "Flask":
-    from .app import create_app as _create_app
+    from .app import create_app as _create_app  # lazy on purpose: see the module docstring
 
     return _create_app(config)
 

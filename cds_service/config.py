@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, Any] = {
     # Trust
@@ -103,8 +104,6 @@ def validate(config: Mapping[str, Any]) -> None:
 def parse_allowed_server(entry: str):
     """An allowlist entry: '*' (any server: local development only) or a base URL; a URL without a port
     allows any port on that host, and its path is a prefix."""
-    from urllib.parse import urlsplit
-
     if entry == "*":
         return entry
     parts = urlsplit(entry)

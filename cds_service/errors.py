@@ -9,6 +9,8 @@ import logging
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
+from .observability.instrument import count_rejection
+
 log = logging.getLogger(__name__)
 
 # HTTP status -> OperationOutcome issue type (http://hl7.org/fhir/issue-type)
@@ -74,8 +76,6 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Unauthorized)
     def _unauthorized(error: Unauthorized):
         log.info("rejected client credentials: %s", error)
-        from .observability.instrument import count_rejection
-
         count_rejection(str(error))  # a fixed phrase per cause (trust/verify.py): bounded label values
         return unauthorized_response()
 

@@ -2,11 +2,14 @@
 every CDS response against the spec's schemas."""
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import pytest
 
 from cds_service import create_app, schemas
+from tests.fhir_server import FhirServer
 from tests.support.jwt_keys import ClientKey
 
 BASE_URL = "https://cds.example.test"
@@ -112,19 +115,24 @@ def check_response(path: str, response):
     return response
 
 
-@pytest.fixture(scope="session")
-def fhir_server(tmp_path_factory: pytest.TempPathFactory):
-    """A real FHIR R4 server (sekmet) on 127.0.0.1 for the whole session, shared by the integration and
-    fault tests (each loads its own patient). Its token joins the secrets no log may hold."""
-    from tests.fhir_server import FhirServer
-
-    server = FhirServer(tmp_path_factory.mktemp("sekmet"))
+@contextlib.contextmanager
+def started_fhir_server(workdir) -> Iterator[FhirServer]:
+    """A real FHIR R4 server (sekmet) on 127.0.0.1, started in `workdir` and stopped on leaving; its token
+    joins the secrets no log may hold."""
+    server = FhirServer(workdir)
     SECRETS.add(server.token)
     try:
         server.start()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def fhir_server(tmp_path_factory: pytest.TempPathFactory):
+    """The session's FHIR server, shared by the integration and fault tests (each loads its own patient)."""
+    with started_fhir_server(tmp_path_factory.mktemp("sekmet")) as server:
+        yield server
 
 
 @pytest.fixture

@@ -79,6 +79,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
+import importlib.util
 import json
 import os
 import secrets
@@ -139,7 +141,6 @@ def find_sekmet() -> list[str]:
     found = shutil.which("sekmet", path=exe_dir) or shutil.which("sekmet")
     if found:
         return [found]
-    import importlib.util
     if importlib.util.find_spec("sekmet") is not None:
         return [sys.executable, "-c", "from sekmet.cli import app; app()"]
     raise FhirServerError("The `sekmet` FHIR test server is not installed: run `pip install sekmet-fhir` "
@@ -202,7 +203,6 @@ def http_request(method: str, url: str, *, headers: dict[str, str] | None = None
 
 def _set_pdeathsig() -> None:  # runs in the child between fork and exec (Linux only, best effort)
     try:
-        import ctypes
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except Exception:
         pass

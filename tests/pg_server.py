@@ -57,6 +57,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psycopg
+
 SUPERUSER = "postgres"
 SYSTEM_USER = "postgres"  # the account the server runs as when we are root
 _NEEDED = ("initdb", "pg_ctl", "postgres")
@@ -188,8 +190,6 @@ class PostgresServer:
         ])
 
     def _wait_until_accepting(self) -> None:
-        import psycopg
-
         deadline = time.monotonic() + self.start_timeout
         while True:
             try:
@@ -239,8 +239,6 @@ class PostgresServer:
     def reset_database(self, name: str) -> str:
         """Empty a database, cheaply: end every other session on it (a test's leftover pool cannot hold a lock),
         then DROP SCHEMA public CASCADE and create it again. Returns its SQLAlchemy URL."""
-        import psycopg
-
         with psycopg.connect(self.conninfo(name), autocommit=True) as connection:
             connection.execute("select pg_terminate_backend(pid) from pg_stat_activity "
                                "where datname = current_database() and pid <> pg_backend_pid()")
@@ -252,8 +250,6 @@ class PostgresServer:
         self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def execute(self, sql: str, database: str = "postgres") -> None:
-        import psycopg
-
         with psycopg.connect(self.conninfo(database), autocommit=True) as connection:
             connection.execute(sql)
 
@@ -297,7 +293,7 @@ class PostgresServer:
 
 def postgres_server_for_tests() -> PostgresServer:
     """A started server; without PostgreSQL binaries: pytest.fail under CI (CI must have them), else skip."""
-    import pytest
+    import pytest  # here, not at the top: PostgresServer itself is usable without pytest (see Usage)
 
     try:
         server = PostgresServer()

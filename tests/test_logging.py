@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 
 from cds_service.logging_setup import install_redaction, redact
-from tests.support.fhir_data import hook_request
+from tests.conftest import BASE_URL, ISSUER
+from tests.support.fhir_data import full_prefetch, hook_request
 
 JWT_LIKE = "eyJhbGciOiJFUzM4NCIsImtpZCI6IjEifQ.eyJpc3MiOiJodHRwczovL3gifQ.c2lnbmF0dXJlLXZhbHVl"
 
@@ -28,9 +29,6 @@ def test_log_records_are_scrubbed_for_every_handler(caplog):
 
 
 def test_a_whole_exchange_logs_neither_the_jwt_nor_the_access_token(app, client_key, caplog):
-    from tests.conftest import BASE_URL, ISSUER
-    from tests.support.fhir_data import full_prefetch
-
     token = client_key.token(ISSUER, BASE_URL + "/cds-services/posterior-knee-pain")
     access_token = "recognisable-access-token-XYZZY"
     body = hook_request(prefetch=full_prefetch(), fhirServer="https://ehr.example/fhir",

@@ -4,7 +4,8 @@ library).
 
 Measured and not taken: pysimdjson's lazy parser reads the same 47 MB, 30,000-resource body in 40 ms, but
 every Python-level access to its proxies costs 1.5-3 µs, so probing each Bundle entry to materialise only
-what the rules use came out no faster at 30,000 resources and twice as slow at 300 (benchmarks/README.md).
+what the rules use came out no faster at 30,000 resources and twice as slow at 300 (a one-off measurement,
+not part of `python -m benchmarks`; summarised in the README's Performance section).
 """
 from __future__ import annotations
 

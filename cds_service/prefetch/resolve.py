@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import requests
 
 from ..errors import BadRequest, PreconditionFailed
+from ..observability.instrument import count_fetch_error
 from .fetch import FetchError, FetchLimits, FhirClient, check_server_url, next_link
 from .templates import PrefetchTemplate
 
@@ -151,8 +152,6 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
     log.info("fetched %s from fhirServer in %.0f ms (%d failed)", keys, (time.monotonic() - started) * 1000,
              len(failures))
     if failures:
-        from ..observability.instrument import count_fetch_error
-
         for key, _ in failures:
             count_fetch_error(key)
         raise PreconditionFailed("required data could not be obtained: "

@@ -7,7 +7,7 @@ from functools import lru_cache
 from importlib import resources
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 
 _NAMES = ("common", "request", "response", "discovery", "feedback")
@@ -33,8 +33,6 @@ def validator(name: str) -> Draft202012Validator:
 
 def first_error(name: str, instance: object) -> ValidationError | None:
     """The most relevant validation error, or None when the instance is valid."""
-    from jsonschema.exceptions import best_match
-
     return best_match(validator(name).iter_errors(instance))
 
 

@@ -5,6 +5,7 @@ tokens with made-up kids cannot turn the service into a key-fetching amplifier.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -57,7 +58,6 @@ class KeySets:
         self._session = session or requests.Session()
         self._sets: dict[str, _CachedSet] = {}
         self._lock = threading.Lock()
-        self.fetch_count = 0
 
     def key_for(self, jku: str, kid: str) -> jwt.PyJWK:
         with self._lock:
@@ -73,7 +73,6 @@ class KeySets:
                 raise KeyNotFound(f"kid not in the JWK Set at {jku}") from None
 
     def _refresh(self, jku: str, cached: _CachedSet) -> None:
-        self.fetch_count += 1
         try:
             response = self._session.get(jku, timeout=self._timeout, allow_redirects=False,
                                          headers={"Accept": "application/json"}, stream=True)
@@ -81,8 +80,6 @@ class KeySets:
             body = response.raw.read(MAX_JWKS_BYTES + 1, decode_content=True)
             if len(body) > MAX_JWKS_BYTES:
                 raise ValueError("JWK Set too large")
-            import json
-
             cached.keys = parse_jwk_set(json.loads(body))
             cached.fetched_at = time.monotonic()
         except (requests.RequestException, ValueError) as error:

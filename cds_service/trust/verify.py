@@ -20,8 +20,6 @@ _KEY_TYPE_FOR_ALG = {"ES256": "EC", "ES384": "EC", "ES512": "EC", "RS256": "RSA"
 @dataclass(frozen=True)
 class VerifiedClient:
     iss: str
-    tenant: str | None
-    sub: str | None
     fhir_servers: tuple[str, ...] = ()  # FHIR servers this issuer's EHR may send us to
 
 
@@ -96,8 +94,7 @@ class ClientVerifier:
             raise Unauthorized("tenant not trusted")
         if not self._replay.first_use(f"{issuer.iss}\x00{claims['jti']}", claims["exp"] + self._leeway):
             raise Unauthorized("jti replayed")
-        return VerifiedClient(iss=issuer.iss, tenant=claims.get("tenant"), sub=claims.get("sub"),
-                              fhir_servers=issuer.fhir_servers)
+        return VerifiedClient(iss=issuer.iss, fhir_servers=issuer.fhir_servers)
 
     def _key(self, issuer: _Issuer, jku: object, kid: str) -> jwt.PyJWK:
         if jku is not None and jku != issuer.jku:

@@ -9,8 +9,7 @@ import sys
 import pytest
 
 from cds_service import cli
-from tests.conftest import SECRETS
-from tests.fhir_server import FhirServer
+from tests.conftest import started_fhir_server
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
@@ -35,11 +34,7 @@ def run_entry_point(*argv, env: dict | None = None, timeout: float = 120) -> sub
 
 @pytest.fixture(scope="module")
 def sekmet(tmp_path_factory):
-    """A real FHIR R4 server for the module, with a bearer token the suite-wide log check looks for."""
-    server = FhirServer(tmp_path_factory.mktemp("sekmet-cli"))
-    SECRETS.add(server.token)
-    try:
-        server.start()
+    """An empty FHIR server for each module, not the session's: test_demo_load.py counts what its first load
+    creates, and test_check.py that it loaded one demo patient only (the other demo patients must be absent)."""
+    with started_fhir_server(tmp_path_factory.mktemp("sekmet-cli")) as server:
         yield server
-    finally:
-        server.stop()

@@ -26,7 +26,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from sekmet.config import Settings
 
+from cds_service import config
 from tests.fhir_server import find_sekmet, free_port, http_request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -257,9 +261,6 @@ def test_requirements_lock_satisfies_pyproject():
     """deploy/requirements.txt (deploy/lock.py) pins every runtime dependency the image installs; the build
     installs with --no-index, so a dependency added to pyproject.toml without re-running the lock would fail
     the image build. Regenerate with `python deploy/lock.py`."""
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
     pins = {}
     for line in (DEPLOY / "requirements.txt").read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
@@ -428,8 +429,6 @@ def test_network_policy_ingress_8080_only_and_egress_dns_postgres_https():
 def test_config_map_settings_are_accepted_by_the_service(tmp_path: Path):
     """Every CDS_* key is one the service knows (a typo would be silently ignored), and the environment plus
     the mounted issuers file pass the service's own configuration loading and validation."""
-    from cds_service import config
-
     env = dict(env_config_map())
     unknown = {key for key in env if key.startswith("CDS_") and key[4:] not in config.DEFAULTS}
     assert not unknown, f"not configuration keys of the service: {unknown}"
@@ -511,8 +510,6 @@ def test_compose_takes_every_secret_from_the_environment():
 
 
 def test_compose_service_settings_are_accepted_by_the_service(tmp_path: Path):
-    from cds_service import config
-
     rendered = yaml.safe_load(interpolate(COMPOSE.read_text(encoding="utf-8"),
                                           {"POSTGRES_PASSWORD": "p", "FHIR_BEARER_TOKEN": "t"}))
     assert json.loads(rendered["configs"]["trusted-issuers"]["content"]) == []
@@ -531,8 +528,6 @@ def test_compose_service_settings_are_accepted_by_the_service(tmp_path: Path):
 
 @pytest.mark.parametrize("source", ["image", "compose"])
 def test_fhir_server_settings_are_valid_sekmet_settings(source: str):
-    from sekmet.config import Settings
-
     if source == "image":
         data = yaml.safe_load((DEPLOY / "fhir-server" / "settings.yaml").read_text(encoding="utf-8"))
     else:

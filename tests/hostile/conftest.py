@@ -3,10 +3,15 @@ Without them these modules are left out of collection locally (the session heade
 set, as .ci/run does) a missing package fails the run instead, like the rest of the suite's missing tools."""
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
+import shutil
+import tempfile
 
 import pytest
+
+from tests.hostile.support import forget_errors
 
 NEEDS = {
     "test_property_requests.py": ["hypothesis"],
@@ -22,11 +27,7 @@ collect_ignore = [] if os.environ.get("CI") else [module for module, missing in 
 if importlib.util.find_spec("hypothesis") is not None:
     # Hypothesis keeps caches (unicode tables, constants) in ./.hypothesis; these tests use no example database
     # (derandomized), so keep even the caches out of the work tree.
-    import atexit
-    import shutil
-    import tempfile
-
-    from hypothesis.configuration import set_hypothesis_home_dir
+    from hypothesis.configuration import set_hypothesis_home_dir  # optional: see the module docstring
 
     _home = tempfile.mkdtemp(prefix="hostile-hypothesis-")
     atexit.register(shutil.rmtree, _home, True)
@@ -43,6 +44,4 @@ def pytest_report_header(config):
 @pytest.fixture(autouse=True)
 def _forget_errors_of_earlier_tests():
     """A 500 is judged by the service's own 'unhandled error' log record; start each test with none."""
-    from tests.hostile.support import forget_errors
-
     forget_errors()

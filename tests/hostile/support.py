@@ -4,9 +4,12 @@ already known (each with a minimal reproduction; tolerated by the property tests
 reproduces, so fixing one tightens the properties by itself)."""
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import re
+import shutil
+import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +20,8 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from cds_service import create_app, schemas
+from tests.support import fhir_data
+from tests.support.http_stub import StubServer
 
 REPO = Path(__file__).resolve().parents[2]
 OPENAPI_PATH = REPO / "cds_service" / "openapi.json"
@@ -104,8 +109,8 @@ def envelope(prefetch: dict | None = None, **extra) -> dict:
 
 
 def searchset(resources: list) -> dict:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"resource": r, "search": {"mode": "match"}} for r in resources]}
+    """The shape these tests send: no fullUrl, and `"entry": []` when there is nothing."""
+    return fhir_data.searchset(resources, full_urls=False, empty_entry=True)
 
 
 def empty_prefetch(**values) -> dict:
@@ -278,10 +283,6 @@ def reproduce(bug: KnownBug):
     """Send the bug's minimal reproduction to an app of its own (FHIR_ALLOW_HTTP for loopback stubs)."""
     global _repro_app
     if _repro_app is None:
-        import atexit
-        import shutil
-        import tempfile
-
         folder = tempfile.mkdtemp(prefix="hostile-repro-")
         atexit.register(shutil.rmtree, folder, True)
         _repro_app = make_app(Path(folder), FHIR_ALLOW_HTTP=True,
@@ -289,8 +290,6 @@ def reproduce(bug: KnownBug):
     client = _repro_app.test_client()
     if bug.stub_routes is None:
         return client.post(bug.path, data=bug.body, content_type="application/json")
-    from tests.support.http_stub import StubServer
-
     with StubServer() as stub:
         stub.routes = dict(bug.stub_routes)
         body = bug.body.replace(b"http://stub.invalid", stub.url.encode())

@@ -25,6 +25,7 @@ from cds_service.record import parse_resource
 from tests.hostile import strategies as hs
 from tests.hostile.support import (FEEDBACK, KNOWN_BUGS, MAX_CONTENT_LENGTH, PATIENT_ID, SERVICE, Raw, check_answer,
                                    deep, dumps, empty_prefetch, envelope, make_app, reproduce, searchset)
+from tests.support.http_stub import StubServer
 
 CASES = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "cases").glob("*.json"))
 KEYS = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medications",
@@ -312,8 +313,6 @@ def fetched_answers(draw):
 
 @pytest.fixture(scope="module")
 def stub():
-    from tests.support.http_stub import StubServer
-
     with StubServer() as server:
         yield server
 

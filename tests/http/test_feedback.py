@@ -7,6 +7,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.support.feedback import INVALID_FEEDBACK
+
 FEEDBACK = "/cds-services/posterior-knee-pain/feedback"
 
 
@@ -63,19 +65,7 @@ def test_feedback_survives_a_new_app_on_the_same_database(tmp_path, client_key, 
         assert connection.execute(text("select card_uuid from feedback")).scalar_one() == "card-9"
 
 
-@pytest.mark.parametrize("body, path", [
-    ({}, "$"),
-    ({"feedback": []}, "feedback"),
-    ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-22T10:00:00Z"}]},
-     "feedback[0]"),
-    ({"feedback": [{"card": "c", "outcome": "maybe", "outcomeTimestamp": "2026-11-22T10:00:00Z"}]},
-     "feedback[0].outcome"),
-    ({"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"}]},
-     "feedback[0].outcomeTimestamp"),
-    ({"feedback": [{"card": "c", "outcome": "overridden"}]}, "feedback[0]"),
-    ({"feedback": [{"card": None, "outcome": "overridden", "outcomeTimestamp": "2026-11-22T10:00:00Z"}]},
-     "feedback[0].card"),
-])
+@pytest.mark.parametrize("body, path", INVALID_FEEDBACK)
 def test_invalid_feedback_is_400_and_nothing_is_stored(app, client, body, path):
     response = client.post(FEEDBACK, json=body)
     assert response.status_code == 400

@@ -1,10 +1,15 @@
 """POST /cds-services/posterior-knee-pain (CDS Hooks 2.0 §Calling a CDS Service, patient-view hook)."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import pathlib
 
 import pytest
 
+from cds_service import create_app
+from cds_service.services import SERVICES
+from tests.conftest import SignedClient, make_config
 from tests.support.fhir_data import condition, full_prefetch, hook_request, patient, searchset
 
 SERVICE = "/cds-services/posterior-knee-pain"
@@ -166,9 +171,6 @@ def test_wrong_method_is_405(client):
 
 
 def test_body_over_the_limit_is_413(tmp_path, client_key):
-    from cds_service import create_app
-    from tests.conftest import SignedClient, make_config
-
     small = SignedClient(create_app(make_config(tmp_path, client_key, MAX_CONTENT_LENGTH=2048)).test_client(),
                          client_key)
     prefetch = full_prefetch(conditions=[condition() for _ in range(20)])
@@ -178,10 +180,6 @@ def test_body_over_the_limit_is_413(tmp_path, client_key):
 
 
 def test_a_bug_is_500_without_a_trace(client, monkeypatch):
-    import dataclasses
-
-    from cds_service.services import SERVICES
-
     def explode(record, body, engine, now):
         raise ZeroDivisionError("secret detail")
     service = SERVICES["posterior-knee-pain"]
@@ -195,8 +193,6 @@ def test_a_bug_is_500_without_a_trace(client, monkeypatch):
 def test_sandbox_recorded_request_is_answered(client):
     # The public CDS Hooks sandbox's real POST (recorded in shared/reference, copied to tests/data): no
     # fhirAuthorization, prefetch without medications and procedures.
-    import pathlib
-
     traffic = json.loads((pathlib.Path(__file__).parents[1] / "data/sandbox-traffic.json").read_text())
     body = next(r for r in traffic if r["method"] == "POST")["body"]
     assert set(body["prefetch"]) == {"patient", "conditions", "observations"}

@@ -1,11 +1,13 @@
 """Tests of the FHIR test-server harness itself (and of the SEKMET behaviour the CDS service relies on)."""
 from __future__ import annotations
 
+import socket
 import urllib.error
 from pathlib import Path
 
 import pytest
 
+import tests.fhir_server as harness
 from tests.fhir_server import FhirServer, FhirServerError, http_request, transaction_bundle, url_of_dead_server
 
 PATIENT_ID = "harness-pat-1"
@@ -255,15 +257,12 @@ def test_start_failure_reports_the_server_log(tmp_path):
 
 
 def test_port_race_is_retried(monkeypatch, tmp_path):
-    import socket
-    import tests.fhir_server as mod
-
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen()
     ports = iter([busy.getsockname()[1]])
-    real = mod.free_port
-    monkeypatch.setattr(mod, "free_port", lambda: next(ports, None) or real())
+    real = harness.free_port
+    monkeypatch.setattr(harness, "free_port", lambda: next(ports, None) or real())
     try:
         with FhirServer(tmp_path) as srv:
             assert srv.port != busy.getsockname()[1]

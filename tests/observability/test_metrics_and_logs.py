@@ -3,12 +3,20 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from cds_service import create_app
 from cds_service.observability.logs import JsonFormatter, RequestContextFilter
 from tests.conftest import SignedClient, make_config
+from tests.fhir_server import free_port
 from tests.scenarios.test_scenarios import CASES
 from tests.support.fhir_data import full_prefetch, hook_request, prefetch_for
 
@@ -88,16 +96,6 @@ def test_json_log_lines_carry_request_id_and_hook_instance_but_no_patient_data(a
 def test_metrics_add_up_across_gunicorn_workers(tmp_path):
     """Two worker processes behind `cds-service serve`: /metrics counts every request, whichever worker
     answered it and whichever worker answers the scrape."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-    from pathlib import Path
-
-    from tests.hardening.test_durability import free_port
-
     port = free_port()
     env = dict(os.environ, CDS_REQUIRE_JWT="false", CDS_FEEDBACK_DATABASE=f"sqlite:///{tmp_path}/f.sqlite3",
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))

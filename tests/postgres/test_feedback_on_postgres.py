@@ -23,8 +23,9 @@ from sqlalchemy import inspect, text
 
 from cds_service.feedback.store import create_tables, make_engine, metadata
 from cds_service.trust.replay import DatabaseReplayStore
-from tests.support.fhir_data import prefetch_for
 from tests.conftest import BASE_URL, ISSUER, SECRETS, SignedClient
+from tests.support.feedback import INVALID_FEEDBACK
+from tests.support.fhir_data import prefetch_for
 
 SERVICE_ID = "posterior-knee-pain"
 SERVICE = f"/cds-services/{SERVICE_ID}"
@@ -130,20 +131,7 @@ def test_same_card_may_get_feedback_more_than_once(make_app, client_key, engine)
     assert len({r["id"] for r in rows}) == 3
 
 
-@pytest.mark.parametrize("body, path", [
-    ({}, "$"),
-    ({"feedback": []}, "feedback"),
-    ({"feedback": [{"card": "c", "outcome": "accepted", "outcomeTimestamp": "2026-11-22T10:00:00Z"}]},
-     "feedback[0]"),
-    ({"feedback": [{"card": "c", "outcome": "maybe", "outcomeTimestamp": "2026-11-22T10:00:00Z"}]},
-     "feedback[0].outcome"),
-    ({"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": "yesterday"}]},
-     "feedback[0].outcomeTimestamp"),
-    ({"feedback": [{"card": "x" * 201, "outcome": "overridden", "outcomeTimestamp": "2026-11-22T10:00:00Z"}]},
-     "feedback[0].card"),
-    # a valid entry first, then an invalid one: nothing at all is stored
-    ({"feedback": [accepted("c-ok"), {"card": "c", "outcome": "overridden"}]}, "feedback[1]"),
-])
+@pytest.mark.parametrize("body, path", INVALID_FEEDBACK)
 def test_invalid_feedback_is_400_and_stores_nothing(make_app, client_key, engine, body, path):
     app = make_app(**MEMORY_JTI)
     response = signed(app, client_key).post(FEEDBACK, json=body)

@@ -3,13 +3,16 @@ keys in parallel. Against a real HTTP server on 127.0.0.1 (a stub that records w
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 
 import pytest
 
 from cds_service import create_app
-from tests.conftest import SignedClient, make_config
+from cds_service.config import DEFAULTS
+from cds_service.prefetch.fetch import FetchError, check_server_url
+from tests.conftest import ISSUER, SignedClient, make_config
 from tests.support.fhir_data import condition, hook_request, patient, searchset
 from tests.support.http_stub import StubServer
 
@@ -161,8 +164,6 @@ def test_a_server_slower_than_the_deadline_is_412_not_a_hang(tmp_path, client_ke
 
 
 def test_unreachable_server_is_412(tmp_path, client_key):
-    import socket
-
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))  # bound, not listening: connection refused
         url = f"http://127.0.0.1:{placeholder.getsockname()[1]}/fhir"
@@ -179,16 +180,12 @@ def test_a_server_off_the_allowlist_is_never_called(tmp_path, client_key, fhir):
 
 
 def test_the_default_allowlist_is_empty(tmp_path, client_key, fhir):
-    from cds_service.config import DEFAULTS
-
     assert DEFAULTS["FHIR_SERVERS"] == []
     assert invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_SERVERS=[]).status_code == 412
     assert fhir.requests == []
 
 
 def test_an_issuer_may_bring_its_own_fhir_servers(tmp_path, client_key, fhir):
-    from tests.conftest import ISSUER
-
     issuers = [{"iss": ISSUER, "jwks": client_key.jwks(), "fhirServers": [fhir.url + "/fhir"]}]
     response = invoke(tmp_path, client_key, fhir.url + "/fhir", FHIR_SERVERS=[], TRUSTED_ISSUERS=issuers)
     assert response.status_code == 200
@@ -199,8 +196,6 @@ def test_an_issuer_may_bring_its_own_fhir_servers(tmp_path, client_key, fhir):
     ("http://127.0.0.10", False), ("https://127.0.0.1", False), ("*", True),
 ])
 def test_allowlist_matching(entry, allowed):
-    from cds_service.prefetch.fetch import FetchError, check_server_url
-
     def check():
         check_server_url("http://127.0.0.1:8091/fhir", True, (entry,))
     if allowed:
@@ -211,6 +206,4 @@ def test_allowlist_matching(entry, allowed):
 
 
 def test_the_default_deadline_is_inside_the_ehr_window():
-    from cds_service.config import DEFAULTS
-
     assert DEFAULTS["FHIR_FETCH_DEADLINE_SECONDS"] < 0.5

@@ -20,12 +20,32 @@ def condition(pid: str = "pat-1", code: str = "404223003", system: str = "http:/
     }
 
 
-def searchset(resources: list[dict]) -> dict:
-    bundle = {"resourceType": "Bundle", "type": "searchset", "total": len(resources)}
-    if resources:
-        bundle["entry"] = [{"fullUrl": f"urn:uuid:{uuid.uuid4()}", "resource": r, "search": {"mode": "match"}}
-                           for r in resources]
+def searchset(resources: list[dict], *, server: str | None = None, query: str | None = None,
+              full_urls: bool = True, empty_entry: bool = False) -> dict:
+    """A searchset Bundle of `resources`, every entry in search mode `match`.
+
+    server: the FHIR base the Bundle came from: each entry's fullUrl is `<server>/<type>/<id>`, and `query`
+    (e.g. "Condition?patient=p1") becomes the Bundle's self link. Without a server each entry gets a fresh
+    urn:uuid fullUrl, or none with full_urls=False. An empty Bundle has no `entry`, or `"entry": []` with
+    empty_entry=True."""
+    if query is not None and server is None:
+        raise ValueError("a self link needs the server's base URL")
+    bundle: dict = {"resourceType": "Bundle", "type": "searchset", "total": len(resources)}
+    if query is not None:
+        bundle["link"] = [{"relation": "self", "url": f"{server}/{query}"}]
+    if resources or empty_entry:
+        bundle["entry"] = [_entry(r, server, full_urls) for r in resources]
     return bundle
+
+
+def _entry(resource: dict, server: str | None, full_urls: bool) -> dict:
+    if server is not None:
+        head = {"fullUrl": f"{server}/{resource['resourceType']}/{resource['id']}"}
+    elif full_urls:
+        head = {"fullUrl": f"urn:uuid:{uuid.uuid4()}"}
+    else:
+        head = {}
+    return head | {"resource": resource, "search": {"mode": "match"}}
 
 
 def full_prefetch(pid: str = "pat-1", conditions: list[dict] | None = None) -> dict:
@@ -56,12 +76,11 @@ PREFETCH_KEYS = {"Condition": "conditions", "Observation": "observations", "Medi
 
 def prefetch_for(case: dict) -> dict:
     """A scenario case (tests/scenarios/cases) as a CDS Hooks prefetch: each resource in its key's Bundle."""
-    prefetch = {key: {"resourceType": "Bundle", "type": "searchset", "total": 0} for key in PREFETCH_KEYS.values()}
-    prefetch["patient"] = case["patient"]
+    grouped: dict[str, list[dict]] = {key: [] for key in PREFETCH_KEYS.values()}
     for resource in case["resources"]:
-        bundle = prefetch[PREFETCH_KEYS[resource["resourceType"]]]
-        bundle.setdefault("entry", []).append({"resource": resource, "search": {"mode": "match"}})
-        bundle["total"] += 1
+        grouped[PREFETCH_KEYS[resource["resourceType"]]].append(resource)
+    prefetch = {key: searchset(resources, full_urls=False) for key, resources in grouped.items()}
+    prefetch["patient"] = case["patient"]
     return prefetch
 
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 
@@ -110,9 +112,6 @@ def test_hs256_signed_with_the_public_key_is_refused(app, client_key):
 
 
 def _hs256(claims: dict, header: dict, secret: bytes) -> str:
-    import hashlib
-    import hmac
-
     def part(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
     signing_input = f"{part({**header, 'alg': 'HS256'})}.{part(claims)}"

@@ -57,6 +57,12 @@ import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
+try:
+    from tests.support.fhir_data import searchset
+except ModuleNotFoundError:  # run as a script: this folder is on sys.path, the repository root is not
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+    from tests.support.fhir_data import searchset
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "patients.jsonl.gz"
 
@@ -153,25 +159,6 @@ def ndjson_text_to_resources(streams: dict[str, str]) -> dict[str, list[dict]]:
     }
 
 
-def searchset(resources: list[dict], query: str) -> dict:
-    bundle: dict = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "link": [{"relation": "self", "url": f"{FHIR_BASE}/{query}"}],
-    }
-    if resources:  # empty searchsets carry no `entry` key at all
-        bundle["entry"] = [
-            {
-                "fullUrl": f"{FHIR_BASE}/{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ]
-    return bundle
-
-
 def build_records(
     by_type: dict[str, list[dict]],
     source: str,
@@ -200,7 +187,7 @@ def build_records(
             kept = [r for r in items if flt is None or flt(r)]
             if flt is not None:
                 stats[f"dropped {rtype} (status != active)"] += len(items) - len(kept)
-            prefetch[key] = searchset(kept, query.format(pid=pid))
+            prefetch[key] = searchset(kept, server=FHIR_BASE, query=query.format(pid=pid))  # no `entry` if empty
         records.append({"source": source, "patientId": pid, "prefetch": prefetch})
     return records
 
@@ -257,7 +244,7 @@ def generate(work: Path, versions: dict[str, str]) -> tuple[list[dict], Counter]
     )
 
     # 4. carebundle default mixed cohort
-    from carebundle import generate_cohort, to_ndjson
+    from carebundle import generate_cohort, to_ndjson  # not a project dependency: needed only to regenerate
 
     log(f"carebundle generate_cohort(count={CAREBUNDLE_COUNT}, seed={SEED})")
     streams = to_ndjson(generate_cohort(count=CAREBUNDLE_COUNT, seed=SEED))

@@ -36,7 +36,15 @@ import functools
 import gzip
 import json
 import random
+import sys
+import time
 from pathlib import Path
+
+try:
+    from tests.support.fhir_data import searchset
+except ModuleNotFoundError:  # run as a script: this folder is on sys.path, the repository root is not
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3]))
+    from tests.support.fhir_data import searchset
 
 DATA = Path(__file__).resolve().parent / "patients.jsonl.gz"
 FHIR_BASE = "http://fhir.example.org/r4"
@@ -95,25 +103,6 @@ def _rewrite_refs(node, mapping: dict[str, str], patient: tuple[str, str]):
             _rewrite_refs(item, mapping, patient)
 
 
-def _searchset(resources: list[dict], query: str) -> dict:
-    bundle: dict = {
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "total": len(resources),
-        "link": [{"relation": "self", "url": f"{FHIR_BASE}/{query}"}],
-    }
-    if resources:
-        bundle["entry"] = [
-            {
-                "fullUrl": f"{FHIR_BASE}/{r['resourceType']}/{r['id']}",
-                "resource": r,
-                "search": {"mode": "match"},
-            }
-            for r in resources
-        ]
-    return bundle
-
-
 def build_prefetch(n_resources: int, seed: int = 0, *, path: Path | str = DATA) -> dict:
     """A prefetch with ``n_resources`` resources across its four Bundles (see module doc)."""
     if n_resources < 0:
@@ -161,7 +150,7 @@ def build_prefetch(n_resources: int, seed: int = 0, *, path: Path | str = DATA) 
                 new["id"] = f"{res['id']}-r{rnd}"
             new.setdefault("subject", {})["reference"] = patient_ref
             out.append(new)
-        prefetch[key] = _searchset(out, query.format(pid=pid))
+        prefetch[key] = searchset(out, server=FHIR_BASE, query=query.format(pid=pid))
     return prefetch
 
 
@@ -170,9 +159,6 @@ def count_resources(prefetch: dict) -> dict[str, int]:
 
 
 if __name__ == "__main__":  # quick look: python tests/data/synthetic/sized.py
-    import sys
-    import time
-
     for n in (int(a) for a in sys.argv[1:]) if sys.argv[1:] else LADDER:
         t0 = time.perf_counter()
         pf = build_prefetch(n)

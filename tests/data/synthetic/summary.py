@@ -99,17 +99,18 @@ def print_top(title: str, counter: Counter, n: int | None) -> None:
 
 
 def validate(records: list[dict], top_errors: int) -> None:
-    try:
+    try:  # optional here: the script also runs where the service is not installed, and then skips validation
         import fhir.resources
+        from fhir.resources.R4B.bundle import Bundle
         from fhir.resources.R4B.condition import Condition
         from fhir.resources.R4B.medicationrequest import MedicationRequest
         from fhir.resources.R4B.observation import Observation
         from fhir.resources.R4B.patient import Patient
         from fhir.resources.R4B.procedure import Procedure
+        from pydantic import ValidationError  # installed with fhir.resources
     except ImportError as exc:  # pragma: no cover - optional dependency
         print(f"\n## Validation skipped: {exc}")
         return
-    from pydantic import ValidationError
 
     models = {
         "Patient": Patient,
@@ -138,8 +139,6 @@ def validate(records: list[dict], top_errors: int) -> None:
                     loc = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
                     errors[rtype][f"{loc}: {err['type']}: {err['msg'][:90]}"] += 1
     # The searchset wrappers themselves (built by generate.py), as R4B Bundles.
-    from fhir.resources.R4B.bundle import Bundle
-
     bundles = bad_bundles = 0
     for rec in records:
         for key in BUNDLE_KEYS:
