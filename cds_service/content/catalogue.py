@@ -37,6 +37,11 @@ def value_set(key: str) -> Name:
     return Name("value-set", key)
 
 
+def measurement(key: str) -> Name:
+    """A value set read as a measurement, in the window the catalogue's "measurements" gives it."""
+    return Name("measurement", key)
+
+
 def window(key: str) -> Name:
     return Name("window", key)
 
@@ -151,6 +156,7 @@ class Catalogue:
         """Start-up: every name a rule declared exists; every topic's words cover what the rules say."""
         have = {
             "value-set": lambda scope, key: key in value_set_ids,
+            "measurement": lambda scope, key: key in value_set_ids and key in self.measurements,
             "window": lambda scope, key: key in self.windows,
             "threshold": lambda scope, key: key in self.thresholds,
             "topic": lambda scope, key: key in self.variants,

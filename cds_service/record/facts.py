@@ -83,7 +83,7 @@ class PatientRecord:
     def measurements(self, value_set: Name) -> list[Fact]:
         """Final Observations with a numeric value, coded in the value set, inside the window the catalogue
         reads that measurement in, newest first."""
-        window = self.catalogue.measurements[require(value_set, "value-set")]
+        window = self.catalogue.measurements[require(value_set, "measurement")]
         return _newest_first(f for f in self.facts if f.kind == "Observation" and f.current and f.quantity
                              and value_set in f.value_sets and self._inside_window(f, window))
 

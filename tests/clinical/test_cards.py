@@ -112,6 +112,8 @@ def _without(folder: Path, kind: str, scope: str, key: str) -> None:
     if kind == "window":
         del data["windows"][key]
         data["measurements"] = {vs: w for vs, w in data["measurements"].items() if w != key}
+    elif kind == "measurement":
+        del data["measurements"][key]
     elif kind == "threshold":
         del data["thresholds"][key]
     elif kind == "score-item":
@@ -130,8 +132,8 @@ def _without(folder: Path, kind: str, scope: str, key: str) -> None:
 
 def test_the_rules_declare_what_they_read():
     kinds = {kind for kind, _, _ in DECLARED}
-    assert kinds == {"value-set", "window", "threshold", "score-item", "topic", "phrase"}
-    assert len([d for d in DECLARED if d[0] == "value-set"]) >= 50
+    assert kinds == {"value-set", "measurement", "window", "threshold", "score-item", "topic", "phrase"}
+    assert len([d for d in DECLARED if d[0] in ("value-set", "measurement")]) >= 50
 
 
 @pytest.mark.parametrize("kind, scope, key", DECLARED, ids=[f"{k}:{s}:{n}" if s else f"{k}:{n}" for k, s, n in DECLARED])

@@ -14,11 +14,11 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ...content.catalogue import phrase, threshold, value_set
+from ...content.catalogue import measurement, phrase, threshold
 from ...record.facts import Fact, PatientRecord
 from .finding import Say
 
-D_DIMER_FEU, D_DIMER_DDU = value_set("d-dimer-feu"), value_set("d-dimer-ddu")
+D_DIMER_FEU, D_DIMER_DDU = measurement("d-dimer-feu"), measurement("d-dimer-ddu")
 CUTOFF, AGE_ADJUSTED_OVER, AGE_FACTOR = (
     threshold("d-dimer-cutoff"), threshold("d-dimer-age-adjusted-over"), threshold("d-dimer-age-factor"))
 _DVT = "suspected-dvt"

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...content.catalogue import phrase, threshold, topic, value_set
+from ...content.catalogue import measurement, phrase, threshold, topic
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
 
 SUSPECTED_PE = topic("suspected-pe")
-SYSTOLIC = value_set("systolic-blood-pressure")
+SYSTOLIC = measurement("systolic-blood-pressure")
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read).
 ADMISSION_CRITERIA = (

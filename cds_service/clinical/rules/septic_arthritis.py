@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...content.catalogue import threshold, topic, value_set
+from ...content.catalogue import measurement, threshold, topic, value_set
 from ...record.facts import Fact, PatientRecord
 from . import signals
 from .finding import Finding
 
 SEPTIC_ARTHRITIS = topic("septic-arthritis")
-SEPTIC, EFFUSION, CRP, WBC = (value_set("septic-arthritis"), value_set("knee-effusion"), value_set("crp"),
-                              value_set("wbc"))
+SEPTIC, EFFUSION = value_set("septic-arthritis"), value_set("knee-effusion")
+CRP, WBC = measurement("crp"), measurement("wbc")
 CRP_RAISED, WCC_RAISED = threshold("crp-raised"), threshold("wcc-raised")
 _WCC_UNITS = {"10*3/uL", "10*9/L", "10^9/L", "x10E3/uL", "K/uL", "/nL", "10*3/mm3"}
 

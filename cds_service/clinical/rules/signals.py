@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...content.catalogue import threshold, value_set, window
+from ...content.catalogue import measurement, threshold, value_set, window
 from ...record.facts import Fact, PatientRecord
 
 FINDING, PREGNANCY_WINDOW, POSTPARTUM_WINDOW, ACUTE_DVT = (
@@ -22,8 +22,8 @@ PE_FEATURES = tuple(value_set(key) for key in
                     ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
 TACHYCARDIA_CODED, FEVER_CODED = value_set("tachycardia"), value_set("fever")
 HEART_RATE, RESPIRATORY_RATE, OXYGEN_SATURATION, TEMPERATURE = (
-    value_set("heart-rate"), value_set("respiratory-rate"), value_set("oxygen-saturation"),
-    value_set("body-temperature"))
+    measurement("heart-rate"), measurement("respiratory-rate"), measurement("oxygen-saturation"),
+    measurement("body-temperature"))
 TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("tachycardia"), threshold("tachypnoea"), threshold("hypoxaemia"), threshold("fever"),
     threshold("admission-heart-rate"))
