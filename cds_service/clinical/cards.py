@@ -84,8 +84,8 @@ class CardTemplates:
             parts.append(words["evidence.lab-flag"].format(value=evidence.value, flags=", ".join(evidence.flags))
                          if evidence.flags else evidence.value)
         parts.append(_when_text(evidence.when, words))
-        if evidence.unconfirmed:
-            parts.append(words["evidence.unconfirmed"])
+        if evidence.verification:
+            parts.append(words[f"evidence.{evidence.verification}"])
         if evidence.status:
             parts.append(words["evidence.order-status"].format(status=evidence.status))
         return f"{' — '.join(parts)} [{evidence.reference}]"

@@ -102,14 +102,15 @@ class Catalogue:
                         for key, w in _entries(data["windows"]).items()}
         self.window_words = {key: w["describes"] for key, w in _entries(data["windows"]).items()}
         self.measurements: dict[str, str] = _entries(data["measurements"])
-        self.panels: dict[str, str] = _entries(data["panels"])
+        self.plausible_ranges: dict[str, dict] = _entries(data["plausibleRanges"])
         self.thresholds = {key: Threshold(Decimal(str(t["value"])), t["unit"], t["source"])
                            for key, t in data["thresholds"].items()}
         self.scores = {key: Score(dict(s["items"]), tuple(s["bedside"]), s["topic"], s["source"])
                        for key, s in data["scores"].items()}
         self.high_flags = frozenset(data["labFlags"]["high"])
         self.normal_flags = frozenset(data["labFlags"]["normal"])
-        self.hygiene = {key: frozenset(values) for key, values in data["recordHygiene"].items()}
+        self.hygiene = {key: frozenset(values) for key, values in _entries(data["recordHygiene"]).items()}
+        self.confirmation_read = frozenset(data["confirmationRead"])
         self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
@@ -165,7 +166,7 @@ class Catalogue:
         }
         missing = sorted(f"{kind} {scope + ':' if scope else ''}{key}" for kind, scope, key in declared_names
                          if not have[kind](scope, key))
-        missing += sorted(f"value-set {vs} (catalogue)" for vs in {*self.measurements, *self.panels.values(),
+        missing += sorted(f"value-set {vs} (catalogue)" for vs in {*self.measurements, *self.plausible_ranges, *self.confirmation_read,
                           *(v for pair, _ in self.shared_codes for v in pair)} if vs not in value_set_ids)
         if missing:
             raise ValueError(f"the rules name what the catalogue, valueset/ or cards/ lack: {missing}")

@@ -25,6 +25,14 @@ SYSTEM_ALIASES = {
 }
 
 
+def _code_forms(system: str, code: str) -> tuple[str, ...]:
+    """The forms a code arrives in. ICD-10-CM is often written without its dot (R2242 for R22.42); the dot
+    always follows the third character, so the dotless form names the same code and nothing else."""
+    if system == ICD10CM and "." in code:
+        return code, code.replace(".", "")
+    return (code,)
+
+
 def _get(obj: object, name: str):
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
@@ -52,7 +60,8 @@ class ValueSets:
                 spellings = (system, system + "/", *SYSTEM_ALIASES.get(system, ()))
                 for concept in include["concept"]:
                     for spelling in spellings:
-                        members[(spelling, concept["code"])].add(resource["id"])
+                        for code in _code_forms(system, concept["code"]):
+                            members[(spelling, code)].add(resource["id"])
         # Every spelling is a key, so a lookup is one dict access: this runs for every coding of every
         # resource in the prefetch, before anything is validated.
         return cls({key: frozenset(value) for key, value in members.items()}, ids, shared_codes)

@@ -28,6 +28,7 @@ from ..content.catalogue import Catalogue
 from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
+from .units import canonical, with_plausible_unit
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +54,7 @@ def build_record(patient: dict, resources: Mapping[str, list], value_sets: Value
             if model is None:
                 record.invalid[resource_type] += 1
                 continue
-            fact = fact_of(model, memberships)
-            if fact:
-                record.facts.append(fact)
+            record.facts.extend(fact_of(model, memberships))
     if record.invalid:
         log.info("skipped invalid resources: %s", dict(record.invalid))
     return record
@@ -98,9 +97,11 @@ def parse_resource(raw: dict):
 
 @dataclass(frozen=True)
 class Memberships:
-    """The value sets a raw resource belongs to: by its code (or medicine), and by its coded value."""
+    """The value sets a raw resource belongs to: by its code (or medicine), by its coded value, and by the
+    codes of its components (a vital-signs or blood-pressure panel carries its measurements there)."""
     by_code: frozenset[str]
     by_value: frozenset[str] = NOTHING
+    by_component: frozenset[str] = NOTHING
 
 
 class Relevance:
@@ -120,9 +121,16 @@ class Relevance:
         if kind == "Condition":
             found = Memberships(self.value_sets.of_concept_disambiguated(raw.get("code")))
         elif kind == "Observation":
-            found = Memberships(of_concept(raw.get("code")), of_concept(raw.get("valueCodeableConcept")))
-            if found.by_code and not found.by_value and not raw.get("valueCodeableConcept") \
-                    and found.by_code <= self.measurements.keys() and not self._inside_window(raw, found.by_code):
+            components = raw.get("component") if isinstance(raw.get("component"), list) else ()
+            by_component = NOTHING
+            for component in components:
+                if isinstance(component, dict):
+                    by_component = by_component | of_concept(component.get("code"))
+            found = Memberships(of_concept(raw.get("code")), of_concept(raw.get("valueCodeableConcept")),
+                                by_component)
+            measured = found.by_code | found.by_component
+            if measured and not found.by_value and not raw.get("valueCodeableConcept") \
+                    and measured <= self.measurements.keys() and not self._inside_window(raw, measured):
                 return None  # a measurement only matters inside its window: older ones are never read
         elif kind == "Procedure":
             found = Memberships(of_concept(raw.get("code")))
@@ -134,7 +142,7 @@ class Relevance:
             found = Memberships(memberships)
         else:
             return None
-        return found if found.by_code or found.by_value else None
+        return found if found.by_code or found.by_value or found.by_component else None
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         period = raw.get("effectivePeriod") if isinstance(raw.get("effectivePeriod"), dict) else {}
@@ -183,14 +191,16 @@ class _Builder:
         self.value_sets = value_sets
         self.hygiene = catalogue.hygiene
         self.absent_answers = catalogue.absent_answers
-        self.panels = catalogue.panels
+        self.measurements = catalogue.measurements
+        self.confirmation_read = catalogue.confirmation_read
+        self.plausible_ranges = catalogue.plausible_ranges
         self.for_type = {"Condition": self.condition, "Observation": self.observation,
                          "MedicationRequest": self.medication, "Procedure": self.procedure}
 
-    def condition(self, condition, relevant: Memberships) -> Fact | None:
+    def condition(self, condition, relevant: Memberships) -> list[Fact]:
         verification = _status_code(condition.verificationStatus)
         if verification in self.hygiene["ignoredVerification"]:
-            return None
+            return []
         memberships = relevant.by_code
         clinical = _status_code(condition.clinicalStatus)
         abated = any(getattr(condition, name, None) for name in
@@ -202,10 +212,17 @@ class _Builder:
         # Recency is the latest the record speaks of the problem: swelling that began 3 weeks ago but was
         # recorded today is a current finding.
         when = max((d for d in (onset, recorded) if d is not None), default=None)
-        unconfirmed = verification in self.hygiene["unconfirmedVerification"]
-        return Fact("Condition", memberships, when, current,
-                    self._evidence("Condition", condition, condition.code, when, unconfirmed=unconfirmed),
-                    onset=onset)
+        # No verificationStatus is not "confirmed" (FHIR R4 gives none a default): "?DVT for duplex" must not
+        # read as a diagnosed clot. Only where a rule reads confirmation does the card say so.
+        if verification in self.hygiene["unconfirmedVerification"]:
+            state = "unconfirmed"
+        elif verification is None and memberships & self.confirmation_read:
+            state = "unrecorded"
+        else:
+            state = None
+        return [Fact("Condition", memberships, when, current,
+                     self._evidence("Condition", condition, condition.code, when, verification=state),
+                     onset=onset)]
 
     def _is_absent(self, observation) -> bool:
         """An Observation recording a finding as absent ("calf pain: no") must not count as the finding."""
@@ -214,20 +231,28 @@ class _Builder:
         concept = observation.valueCodeableConcept
         return concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ())
 
-    def observation(self, observation, relevant: Memberships) -> Fact | None:
+    def observation(self, observation, relevant: Memberships) -> list[Fact]:
+        """The Observation as a fact, and each component that is a measurement as a fact of its own (the
+        vital-signs panel 85353-1 and the blood-pressure panel 85354-9 carry their values there)."""
         by_code, by_value = relevant.by_code, relevant.by_value
         if self._is_absent(observation):
-            return None
-        for panel, component_set in self.panels.items():
-            if panel in by_code:
-                return self._component(observation, component_set)
+            return []
         when = _observation_time(observation)
+        status = observation.status if isinstance(observation.status, str) else None
+        final = status in self.hygiene["resultStatus"]
+        facts = [self._component(observation, component, when, final) for component in observation.component or ()]
+        facts = [f for f in facts if f is not None]
+        panel = observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
+        if (by_code or by_value) and not panel:
+            facts.insert(0, self._observation_fact(observation, by_code, by_value, when, final))
+        return facts
+
+    def _observation_fact(self, observation, by_code, by_value, when, final: bool) -> Fact:
         quantity = None
         value_text = None
         if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
             q = observation.valueQuantity
-            unit = q.code or q.unit or ""
-            quantity = (Decimal(str(q.value)), unit)
+            quantity = self._quantity(q, by_code)
             value_text = f"{q.comparator or ''}{_plain(q.value)} {q.unit or q.code or ''}".strip()
         elif observation.valueCodeableConcept is not None:
             value_text = _concept_text(observation.valueCodeableConcept)
@@ -238,11 +263,10 @@ class _Builder:
         for reference_range in observation.referenceRange or ():
             if reference_range.high is not None and reference_range.high.value is not None:
                 high = Decimal(str(reference_range.high.value))
-                high_unit = reference_range.high.code or reference_range.high.unit
+                high_unit = canonical(reference_range.high.code or reference_range.high.unit)
                 break
-        status = observation.status if isinstance(observation.status, str) else None
         flags = tuple(sorted(interpretation)) if value_text else ()
-        return Fact("Observation", by_code, when, status in self.hygiene["resultStatus"],
+        return Fact("Observation", by_code, when, final,
                     self._evidence("Observation", observation, observation.code, when, value=value_text,
                                    flags=flags),
                     quantity=quantity,
@@ -250,32 +274,37 @@ class _Builder:
                     interpretation=interpretation, reference_high=high, reference_unit=high_unit,
                     value_sets_of_value=by_value)
 
-    def _component(self, observation, value_set: str) -> Fact | None:
-        """A panel's component (e.g. systolic pressure in the blood pressure panel) as its own measurement."""
-        for component in observation.component or ():
-            if value_set in self.value_sets.of_concept(component.code) and component.valueQuantity is not None \
-                    and component.valueQuantity.value is not None:
-                q = component.valueQuantity
-                when = _observation_time(observation)
-                status = observation.status if isinstance(observation.status, str) else None
-                value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
-                return Fact("Observation", frozenset({value_set}), when, status in self.hygiene["resultStatus"],
-                            self._evidence("Observation", observation, component.code, when, value=value_text),
-                            quantity=(Decimal(str(q.value)), q.code or q.unit or ""))
-        return None
+    def _component(self, observation, component, when, final: bool) -> Fact | None:
+        """A component that is a measurement (heart rate in a vital-signs panel, systolic pressure in a
+        blood-pressure panel) as its own fact, dated and statused as its Observation."""
+        measured = self.value_sets.of_concept(component.code) & self.measurements.keys()
+        q = component.valueQuantity
+        if not measured or q is None or q.value is None:
+            return None
+        value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
+        return Fact("Observation", frozenset(measured), when, final,
+                    self._evidence("Observation", observation, component.code, when, value=value_text),
+                    quantity=self._quantity(q, measured))
 
-    def medication(self, request, relevant: Memberships) -> Fact | None:
+    def _quantity(self, q, measured: frozenset[str]) -> tuple[Decimal, str]:
+        """(value, UCUM unit) as far as the unit can be read without guessing (record/units.py)."""
+        value, unit = Decimal(str(q.value)), canonical(q.code or q.unit)
+        for value_set in sorted(measured & self.plausible_ranges.keys()):
+            return with_plausible_unit(value, unit, self.plausible_ranges[value_set])
+        return value, unit
+
+    def medication(self, request, relevant: Memberships) -> list[Fact]:
         concept = medication_concept(request)
         when = as_datetime(request.authoredOn)
-        return Fact("MedicationRequest", relevant.by_code, when, request.status in self.hygiene["orderStatus"],
-                    self._evidence("MedicationRequest", request, concept, when, status=request.status))
+        return [Fact("MedicationRequest", relevant.by_code, when, request.status in self.hygiene["orderStatus"],
+                     self._evidence("MedicationRequest", request, concept, when, status=request.status))]
 
-    def procedure(self, procedure, relevant: Memberships) -> Fact | None:
+    def procedure(self, procedure, relevant: Memberships) -> list[Fact]:
         memberships = relevant.by_code
         when = as_datetime(procedure.performedDateTime) or as_datetime(
             (procedure.performedPeriod.end or procedure.performedPeriod.start) if procedure.performedPeriod else None)
-        return Fact("Procedure", memberships, when, procedure.status in self.hygiene["procedureStatus"],
-                    self._evidence("Procedure", procedure, procedure.code, when))
+        return [Fact("Procedure", memberships, when, procedure.status in self.hygiene["procedureStatus"],
+                      self._evidence("Procedure", procedure, procedure.code, when))]
 
     def _evidence(self, kind: str, resource, concept, when, **details) -> Evidence:
         matched = [c for c in (concept.coding or ()) if self.value_sets.of_coding(c)] if concept else []

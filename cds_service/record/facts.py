@@ -23,7 +23,7 @@ class Evidence:
     value: str | None = None  # the recorded value as written (number, comparator, unit), or a coded answer
     flags: tuple[str, ...] = ()  # the laboratory's interpretation codes
     status: str | None = None  # a MedicationRequest's status
-    unconfirmed: bool = False  # a Condition recorded as provisional, differential or unconfirmed
+    verification: str | None = None  # a Condition not confirmed: "unconfirmed" as recorded, or "unrecorded"
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class Fact:
 
     @property
     def confirmed(self) -> bool:
-        return not self.evidence.unconfirmed
+        return self.evidence.verification is None
 
 
 @dataclass

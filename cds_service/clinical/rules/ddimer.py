@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from ...content.catalogue import measurement, phrase, threshold
 from ...record.facts import Fact, PatientRecord
+from ...record.units import canonical
 from .finding import Say
 
 D_DIMER_FEU, D_DIMER_DDU = measurement("d-dimer-feu"), measurement("d-dimer-ddu")
@@ -27,10 +28,9 @@ FLAG_HIGH, FLAG_NORMAL, AGAINST_RANGE, DDU_UNREAD, NOT_FEU, UNIT_UNKNOWN, AGAINS
                                   "d-dimer.not-feu", "d-dimer.unit-unknown", "d-dimer.cutoff"))
 AGE_ADJUSTED, STANDARD = phrase(_DVT, "cutoff.age-adjusted"), phrase(_DVT, "cutoff.standard")
 
-# UCUM (and common free-text) mass concentration units -> factor to ng/mL
+# UCUM mass concentration units (after record/units.py) -> factor to ng/mL
 _TO_NG_PER_ML = {
-    "ng/mL": Decimal(1), "ug/L": Decimal(1), "µg/L": Decimal(1), "mcg/L": Decimal(1),
-    "mg/L": Decimal(1000), "ug/mL": Decimal(1000), "µg/mL": Decimal(1000), "mcg/mL": Decimal(1000),
+    "ng/mL": Decimal(1), "ug/L": Decimal(1), "mg/L": Decimal(1000), "ug/mL": Decimal(1000),
     "mg/dL": Decimal(10000), "ng/L": Decimal("0.001"),
 }
 
@@ -101,7 +101,7 @@ def _unit_and_kind(unit: str, fact: Fact) -> tuple[str, str | None]:
 
 
 def _to_ng(value: Decimal, unit: str) -> Decimal | None:
-    factor = _TO_NG_PER_ML.get(unit.replace("μ", "µ"))
+    factor = _TO_NG_PER_ML.get(canonical(unit))
     return value * factor if factor is not None else None
 
 

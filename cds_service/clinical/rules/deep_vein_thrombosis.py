@@ -2,12 +2,14 @@
 RCOG Green-top 37b in pregnancy and up to 6 weeks postpartum (clinical-knowledge.md §1.3-§1.8).
 
 Criteria:
-- a confirmed DVT begun within about 6 months: no "suspected DVT" card. On an active anticoagulant:
+- a confirmed DVT begun within about 6 months (or older, while anticoagulation continues): no "suspected
+  DVT" card. Begun after the active anticoagulant was ordered: `warning` (treatment failure, §8.2). On an active anticoagulant:
   `info` (known-dvt), or `warning` when leg features were recorded after the DVT began (suspected
   extension: §1.8). With no active anticoagulant on record: `warning` (known-dvt, untreated).
 - otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst):
   - pregnant or ≤ 6 weeks postpartum: `warning` suspected-dvt-pregnancy (duplex, LMWH until excluded;
     no Wells, no D-dimer rule-out, no DOAC);
+  - on an active anticoagulant: `warning` suspected-dvt, imaging first (a D-dimer cannot rule it out);
   - else `warning` suspected-dvt with the Wells score from the record: likely (≥ 2) → proximal leg-vein
     ultrasound within 4 h; otherwise D-dimer within 4 h (age-adjusted cut-off over 50), or, with a D-dimer
     already on record, what it means.
@@ -19,7 +21,7 @@ from ...record.facts import PatientRecord
 from . import signals
 from .ddimer import age_adjusted, cutoff_for, latest_d_dimer
 from .finding import Finding, Say
-from .wells import likely, recent_surgery, wells_from_record
+from .wells import likely, wells_from_record
 
 SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
     topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
@@ -56,6 +58,12 @@ def _known_dvt(record: PatientRecord, known) -> Finding:
         return finding
     began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
     margin = record.catalogue.window(NEW_FEATURES)
+    started = [f for f in treatment if f.kind == "MedicationRequest" and f.when]
+    if began and started and all(f.when + margin < began for f in started):
+        # The clot began after the anticoagulant was ordered: treatment failure, not a treated DVT.
+        finding = Finding(KNOWN_DVT, "warning", variant="treatment-failure")
+        finding.add(known + treatment)
+        return finding
     newer = [f for f in signals.leg_dvt_features(record) if began and f.when and f.when > began + margin]
     finding = Finding(KNOWN_DVT, "warning" if newer else "info", variant="treated-new-features" if newer else "treated")
     finding.add(known + treatment + newer)
@@ -76,7 +84,9 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         "cutoff_basis": Say(BASIS_AGE_ADJUSTED if age_adjusted(record) else BASIS_STANDARD),
     })
     finding.unknown = unknown
-    if likely(record, score):
+    if signals.on_anticoagulant(record):
+        finding.variant = "on-anticoagulant"  # a D-dimer cannot rule DVT out on anticoagulation (KB §8.2)
+    elif likely(record, score):
         finding.variant = "likely"
     else:
         d_dimer = latest_d_dimer(record)
@@ -102,7 +112,7 @@ def _add_notes(record: PatientRecord, finding: Finding) -> None:
         finding.notes.append(Say(NOTE_TACHYCARDIA, threshold=record.threshold(signals.TACHYCARDIA)))
     if signals.on_anticoagulant(record):
         finding.notes.append(Say(NOTE_ANTICOAGULANT))
-    if recent_surgery(record):
+    if signals.recent_surgery(record):
         finding.notes.append(Say(NOTE_SURGERY))
     if record.age is not None and record.age < record.threshold(ADULT_AGE):
         finding.notes.append(Say(NOTE_CHILD))

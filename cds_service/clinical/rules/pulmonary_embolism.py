@@ -1,14 +1,14 @@
 """1. Possible pulmonary embolism — critical (NICE NG158 §1.2; REMEDY/CKS; clinical-knowledge.md §1.6).
 
-Criterion: leg DVT features, a current DVT, or a suspected PE, together with a PE feature: dyspnoea,
+Criterion: a PE feature together with a VTE context — leg DVT features, a current DVT or suspected PE,
+recent knee or leg pain, major surgery within 12 weeks, immobilisation, active cancer or previous VTE (the
+PE Wells and PERC items the record can show) — where the PE feature is dyspnoea,
 pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %), tachypnoea (RR > 20) or a heart rate
 over the admission threshold (130/min) recorded recently; thresholds are the catalogue's. Tachycardia between 100 and 130 alone does not make the card critical (§5.10:
 sensitivity is kept through the respiratory features; tachycardia from pain or fever is common); it is
 shown as supporting evidence. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission.
 """
 from __future__ import annotations
-
-from decimal import Decimal
 
 from ...content.catalogue import measurement, phrase, threshold, topic
 from ...record.facts import PatientRecord
@@ -31,27 +31,41 @@ LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(
 ADMIT_PREGNANT = phrase(_PE, "admit.pregnant")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
 NOTE_ANTICOAGULANT = phrase(_PE, "note.anticoagulant")
+# What makes PE features more than breathlessness: a leg or VTE context (NG158 PE Wells items; PERC).
+CONTEXTS = (
+    (signals.leg_dvt_features, phrase(_PE, "context.dvt-features")),
+    (signals.known_vte, phrase(_PE, "context.known-clot")),
+    (signals.recent_leg_or_knee_pain, phrase(_PE, "context.leg-pain")),
+    (signals.recent_surgery, phrase(_PE, "context.surgery")),
+    (signals.immobilised, phrase(_PE, "context.immobilisation")),
+    (signals.active_cancer, phrase(_PE, "context.cancer")),
+    (signals.previous_vte, phrase(_PE, "context.previous-vte")),
+)
 
 
 def possible_pe(record: PatientRecord) -> Finding | None:
-    context = signals.leg_dvt_features(record) + signals.known_vte(record)
     symptoms = signals.pe_symptoms(record)
-    if not context or not symptoms:
+    if not symptoms:
+        return None
+    found = [(facts, words) for facts, words in ((signal(record), words) for signal, words in CONTEXTS) if facts]
+    if not found:
         return None
     finding = Finding(SUSPECTED_PE, "critical")
     finding.add(symptoms)
     finding.add(signals.tachycardia(record))
-    finding.add(context)
+    for facts, _ in found:
+        finding.add(facts)
+    finding.values["pe_context"] = [Say(words) for _, words in found]
     admit = []
     for measurement, compare, limit, reason in ADMISSION_CRITERIA:
         met = compare(record, measurement, limit)
         if met:
             admit.append(Say(reason, threshold=record.threshold(limit)))
             finding.add(met)
-    temperature = record.latest(signals.TEMPERATURE)
-    if temperature and (signals.celsius(temperature) or Decimal(99)) < record.threshold(LOW_TEMPERATURE):
+    coldest = signals.lowest(record, signals.TEMPERATURE, key=signals.celsius)
+    if coldest and signals.celsius(coldest[0]) < record.threshold(LOW_TEMPERATURE):
         admit.append(Say(ADMIT_TEMPERATURE, threshold=record.threshold(LOW_TEMPERATURE)))
-        finding.add([temperature])
+        finding.add(coldest)
     pregnant = signals.pregnant_or_postpartum(record)
     if pregnant:
         admit.append(Say(ADMIT_PREGNANT))

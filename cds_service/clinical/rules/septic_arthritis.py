@@ -21,7 +21,7 @@ SEPTIC_ARTHRITIS = topic("septic-arthritis")
 SEPTIC, EFFUSION = value_set("septic-arthritis"), value_set("knee-effusion")
 CRP, WBC = measurement("crp"), measurement("wbc")
 CRP_RAISED, WCC_RAISED = threshold("crp-raised"), threshold("wcc-raised")
-_WCC_UNITS = {"10*3/uL", "10*9/L", "10^9/L", "x10E3/uL", "K/uL", "/nL", "10*3/mm3"}
+_WCC_UNITS = {"10*3/uL", "10*9/L"}  # UCUM, after record/units.py
 
 
 def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
@@ -43,7 +43,7 @@ def raised_markers(record: PatientRecord) -> list[Fact]:
         raised.append(crp)
     wcc = record.latest(WBC)
     if wcc and _raised(wcc, record.threshold(WCC_RAISED), high_flags, _WCC_UNITS,
-                       {"/uL": Decimal("0.001"), "/mm3": Decimal("0.001")}):
+                       {"/uL": Decimal("0.001")}):
         raised.append(wcc)
     return raised
 

@@ -21,6 +21,9 @@ PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its
 PE_FEATURES = tuple(value_set(key) for key in
                     ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
 TACHYCARDIA_CODED, FEVER_CODED = value_set("tachycardia"), value_set("fever")
+ACTIVE_CANCER, IMMOBILISATION, MAJOR_SURGERY = (
+    value_set("active-cancer"), value_set("immobilisation"), value_set("major-surgery"))
+SURGERY = window("surgery")
 HEART_RATE, RESPIRATORY_RATE, OXYGEN_SATURATION, TEMPERATURE = (
     measurement("heart-rate"), measurement("respiratory-rate"), measurement("oxygen-saturation"),
     measurement("body-temperature"))
@@ -38,19 +41,41 @@ def leg_dvt_features(record: PatientRecord) -> list[Fact]:
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
-    """A confirmed, current DVT that began within about 6 months; an older "active" one is history."""
-    return [f for f in record.current(DVT) if f.confirmed and not record.older_than(f, ACUTE_DVT)]
+    """A confirmed, current DVT that began within about 6 months, or an older one while an anticoagulant is
+    active (extended-phase treatment: CHEST 2021); an older "active" one off treatment is history."""
+    treated = bool(on_anticoagulant(record))
+    return [f for f in record.current(DVT) if f.confirmed and (treated or not record.older_than(f, ACUTE_DVT))]
 
 
 def previous_dvt(record: PatientRecord) -> list[Fact]:
-    """Wells "previously documented DVT": resolved DVT, a history code, or an "active" DVT begun > 6 months ago."""
-    stale = [f for f in record.current(DVT) if f.confirmed and record.older_than(f, ACUTE_DVT)]
+    """Wells "previously documented DVT": resolved DVT, a history code, or an "active" DVT begun > 6 months
+    ago and no longer treated."""
+    current = active_dvt(record)
+    stale = [f for f in record.current(DVT) if f.confirmed and f not in current]
     return record.history(DVT) + record.current(VTE_HISTORY) + stale
 
 
 def known_vte(record: PatientRecord) -> list[Fact]:
     """A current DVT, or a PE coded as suspected (a confirmed PE already has its own care)."""
     return active_dvt(record) + [f for f in record.current(PE, FINDING) if not f.confirmed]
+
+
+def previous_vte(record: PatientRecord) -> list[Fact]:
+    """Previous DVT (as Wells reads it) or a PE that is history."""
+    return previous_dvt(record) + record.history(PE)
+
+
+def recent_surgery(record: PatientRecord) -> list[Fact]:
+    """A major operation within 12 weeks: a Procedure, or a Condition code such as joint-replacement aftercare."""
+    return record.procedures(MAJOR_SURGERY, SURGERY) + record.current(MAJOR_SURGERY, SURGERY)
+
+
+def immobilised(record: PatientRecord) -> list[Fact]:
+    return record.current(IMMOBILISATION, FINDING)
+
+
+def active_cancer(record: PatientRecord) -> list[Fact]:
+    return record.current(ACTIVE_CANCER)
 
 
 def on_anticoagulant(record: PatientRecord) -> list[Fact]:
@@ -82,9 +107,13 @@ def tachycardia(record: PatientRecord) -> list[Fact]:
 
 
 def fever(record: PatientRecord) -> list[Fact]:
+    """Fever coded recently, or the highest temperature in the vital-sign window at or above 38.0 °C (a
+    later normal reading after paracetamol does not undo it)."""
     limit = record.threshold(FEVER)
-    return record.current(FEVER_CODED, FINDING) + [
-        f for f in record.measurements(TEMPERATURE)[:1] if celsius(f) is not None and celsius(f) >= limit]
+    temperatures = [f for f in record.measurements(TEMPERATURE) if celsius(f) is not None]
+    hottest = max(temperatures, key=celsius, default=None)
+    measured = _with_latest(hottest, temperatures) if hottest and celsius(hottest) >= limit else []
+    return record.current(FEVER_CODED, FINDING) + measured
 
 
 def recent_leg_or_knee_pain(record: PatientRecord) -> list[Fact]:
@@ -93,25 +122,36 @@ def recent_leg_or_knee_pain(record: PatientRecord) -> list[Fact]:
 
 
 def above(record: PatientRecord, measurement, limit) -> list[Fact]:
-    """The latest measurement in its window, if it is above the threshold."""
-    latest = record.latest(measurement)
-    return [latest] if latest and latest.quantity[0] > record.threshold(limit) else []
+    """The highest value in the measurement's window, if it is above the threshold, with the latest value
+    when that is another: the worst reading counts, and the card shows both with their times."""
+    values = record.measurements(measurement)
+    worst = max(values, key=lambda f: f.quantity[0], default=None)
+    return _with_latest(worst, values) if worst and worst.quantity[0] > record.threshold(limit) else []
 
 
 def below(record: PatientRecord, measurement, limit) -> list[Fact]:
-    latest = record.latest(measurement)
-    if latest is None:
-        return []
-    value = latest.quantity[0]
-    if value <= 1 and latest.quantity[1] in ("1", "{ratio}"):  # SpO2 sent as a fraction
-        value *= 100
-    return [latest] if value < record.threshold(limit) else []
+    """The lowest value in the window, if below the threshold (SpO₂ 89 % on air, then 96 % on oxygen: 89 %
+    counts), with the latest value when that is another."""
+    values = record.measurements(measurement)
+    worst = min(values, key=lambda f: f.quantity[0], default=None)
+    return _with_latest(worst, values) if worst and worst.quantity[0] < record.threshold(limit) else []
+
+
+def lowest(record: PatientRecord, measurement, key=lambda f: f.quantity[0]) -> list[Fact]:
+    values = [f for f in record.measurements(measurement) if key(f) is not None]
+    worst = min(values, key=key, default=None)
+    return _with_latest(worst, values) if worst else []
+
+
+def _with_latest(worst: Fact, values: list[Fact]) -> list[Fact]:
+    latest = values[0]  # measurements come newest first
+    return [worst] if latest is worst else [worst, latest]
 
 
 def celsius(fact: Fact) -> Decimal | None:
-    value, unit = fact.quantity
-    if unit in ("Cel", "°C", "C", "degC"):
+    value, unit = fact.quantity  # units are UCUM by now (record/units.py)
+    if unit == "Cel":
         return value
-    if unit in ("[degF]", "°F", "F", "degF"):
+    if unit == "[degF]":
         return (value - 32) * 5 / 9
     return None

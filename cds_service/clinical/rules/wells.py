@@ -7,7 +7,7 @@ not make DVT less likely (clinical-knowledge.md §1.7, §1.9).
 """
 from __future__ import annotations
 
-from ...content.catalogue import score_item, threshold, value_set, window
+from ...content.catalogue import score_item, threshold, value_set
 from ...record.facts import Fact, PatientRecord
 from . import signals
 from .finding import Score, ScoredItem
@@ -17,10 +17,7 @@ ACTIVE_CANCER, PARALYSIS, PLASTER, BEDRIDDEN_OR_SURGERY, PREVIOUS_DVT = (
     score_item(WELLS, key) for key in ("active-cancer", "paralysis", "plaster", "bedridden-or-surgery",
                                        "previous-dvt"))
 LIKELY = threshold("wells-likely")
-CANCER, PARESIS, IMMOBILISATION, MAJOR_SURGERY = (
-    value_set("active-cancer"), value_set("paralysis-paresis"), value_set("immobilisation"),
-    value_set("major-surgery"))
-SURGERY = window("surgery")
+PARESIS = value_set("paralysis-paresis")
 
 
 def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
@@ -32,10 +29,10 @@ def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
         if facts:
             scored.append(ScoredItem(name, facts))
 
-    item(ACTIVE_CANCER, record.current(CANCER))
+    item(ACTIVE_CANCER, signals.active_cancer(record))
     paralysis = record.current(PARESIS)
     item(PARALYSIS, paralysis)
-    item(BEDRIDDEN_OR_SURGERY, record.current(IMMOBILISATION, signals.FINDING) + recent_surgery(record))
+    item(BEDRIDDEN_OR_SURGERY, signals.immobilised(record) + signals.recent_surgery(record))
     item(PREVIOUS_DVT, signals.previous_dvt(record))
     unknown = [score_item(WELLS, key) for key in definition.bedside]
     if not paralysis:
@@ -49,8 +46,3 @@ def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
 
 def likely(record: PatientRecord, score: Score) -> bool:
     return score.total >= record.threshold(LIKELY)
-
-
-def recent_surgery(record: PatientRecord) -> list[Fact]:
-    """A major operation within 12 weeks: a Procedure, or a Condition code such as joint-replacement aftercare."""
-    return record.procedures(MAJOR_SURGERY, SURGERY) + record.current(MAJOR_SURGERY, SURGERY)

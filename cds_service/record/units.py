@@ -1,0 +1,48 @@
+"""Units as real records write them, normalised to UCUM where the reading is unambiguous.
+
+"degrees C", "ng/ml", "{beats}/min" and "mmHg" mean one thing each; they are mapped to their UCUM code. A
+measurement sent without any unit is given one only when its value can mean one thing for that measurement
+(the catalogue's "plausibleRanges": a temperature of 38.6 is Celsius, of 101.3 Fahrenheit; a value outside
+every range stays unitless and no rule reads it). Nothing else is guessed.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+# Lower-cased spellings seen in records -> the UCUM code. Only spellings with a single meaning.
+_SPELLINGS = {
+    "cel": "Cel", "°c": "Cel", "degc": "Cel", "deg c": "Cel", "degrees c": "Cel", "degree c": "Cel",
+    "celsius": "Cel", "degrees celsius": "Cel", "c": "Cel",
+    "[degf]": "[degF]", "°f": "[degF]", "degf": "[degF]", "deg f": "[degF]", "degrees f": "[degF]",
+    "degree f": "[degF]", "fahrenheit": "[degF]", "degrees fahrenheit": "[degF]", "f": "[degF]",
+    "/min": "/min", "{beats}/min": "/min", "beats/min": "/min", "bpm": "/min", "{breaths}/min": "/min",
+    "breaths/min": "/min", "per min": "/min", "/minute": "/min", "min-1": "/min",
+    "%": "%", "percent": "%", "1": "1", "{ratio}": "1",
+    "mm[hg]": "mm[Hg]", "mmhg": "mm[Hg]", "mm hg": "mm[Hg]",
+    "ng/ml": "ng/mL", "ug/l": "ug/L", "µg/l": "ug/L", "μg/l": "ug/L", "mcg/l": "ug/L",
+    "mg/l": "mg/L", "ug/ml": "ug/mL", "µg/ml": "ug/mL", "μg/ml": "ug/mL", "mcg/ml": "ug/mL",
+    "mg/dl": "mg/dL", "ng/l": "ng/L",
+    "10*9/l": "10*9/L", "10^9/l": "10*9/L", "x10^9/l": "10*9/L", "x10e9/l": "10*9/L",
+    "10*3/ul": "10*3/uL", "10^3/ul": "10*3/uL", "x10e3/ul": "10*3/uL", "k/ul": "10*3/uL", "/nl": "10*9/L",
+    "10*3/mm3": "10*3/uL", "/ul": "/uL", "/mm3": "/uL",
+}
+
+
+def canonical(unit: str | None) -> str:
+    """The UCUM code for a unit as written, or the unit unchanged when it is not one we know."""
+    if not unit:
+        return ""
+    return _SPELLINGS.get(" ".join(unit.strip().lower().split()), unit.strip())
+
+
+def with_plausible_unit(value: Decimal, unit: str, ranges: dict[str, list]) -> tuple[Decimal, str]:
+    """A fraction of 1 as a percentage where the measurement is read in %; a missing unit filled in when
+    exactly one plausible range of the measurement holds the value."""
+    if unit == "1" and "%" in ranges and 0 < value <= 1:
+        return value * 100, "%"
+    if unit:
+        return value, unit
+    fits = [u for u, (low, high) in ranges.items() if Decimal(str(low)) <= value <= Decimal(str(high))]
+    if len(fits) == 1:
+        return (value * 100, "%") if fits[0] == "1" and "%" in ranges else (value, fits[0])
+    return value, unit
