@@ -95,10 +95,11 @@ class PatientRecord:
         require(value_set, "value-set")
         return [f for f in self.facts if f.kind == "MedicationRequest" and f.current and value_set in f.value_sets]
 
-    def procedures(self, value_set: Name, window: Name) -> list[Fact]:
+    def procedures(self, value_set: Name, window: Name | None = None) -> list[Fact]:
+        """Done Procedures in the value set, newest first; with a window, only those performed inside it."""
         require(value_set, "value-set")
         return _newest_first(f for f in self.facts if f.kind == "Procedure" and f.current
-                             and value_set in f.value_sets and self._inside(f, window))
+                             and value_set in f.value_sets and (window is None or self._inside(f, window)))
 
     def older_than(self, fact: Fact, window: Name) -> bool:
         """The fact began (onset, else first recorded) before the window; undated facts are not."""

@@ -50,7 +50,7 @@ def expected_counts(patient: demo.DemoPatient) -> dict[str, int]:
 def test_first_load_creates_every_resource(first_load, sekmet):
     code, out, err = first_load
     assert code == 0, err
-    assert out.startswith(f"Loaded 14 demo patients into {sekmet.base_url}: {TOTAL} resources "
+    assert out.startswith(f"Loaded {len(PATIENTS)} demo patients into {sekmet.base_url}: {TOTAL} resources "
                           f"({TOTAL} created, 0 updated).\n")
     assert f"Dates moved by {days_since_anchor():+d} days (the data was written for 2026-11-22)." in out
     for patient in PATIENTS:

@@ -10,6 +10,7 @@ from .knee_trauma import knee_trauma_imaging
 from .limb_ischaemia import acute_limb_ischaemia
 from .malignancy import malignancy_red_flags
 from .musculoskeletal import musculoskeletal_causes
+from .prosthetic_joint import prosthetic_joint_infection
 from .pulmonary_embolism import possible_pe
 from .septic_arthritis import suspected_septic_arthritis
 
@@ -22,7 +23,9 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     """Every finding worth a card, most urgent first."""
     pe = possible_pe(record)
     ischaemia = acute_limb_ischaemia(record)
-    findings = [f for f in (pe, ischaemia, suspected_septic_arthritis(record)) if f]
+    prosthetic = prosthetic_joint_infection(record)
+    septic = None if prosthetic else suspected_septic_arthritis(record)  # the replaced knee has its own pathway
+    findings = [f for f in (pe, ischaemia, prosthetic, septic) if f]
     dvt = deep_vein_thrombosis(record)
     if dvt and not pe:  # the PE card already sends the patient to emergency assessment with the leg findings
         findings.append(dvt)

@@ -18,6 +18,7 @@ BAKERS_CYST_RUPTURED, DVT, PE, VTE_HISTORY = (
 ANTICOAGULANTS, LONG_TERM_ANTICOAGULANT = value_set("anticoagulants"), value_set("long-term-anticoagulant-use")
 PREGNANCY, POSTPARTUM = value_set("pregnancy"), value_set("postpartum")
 PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its value, coded "pregnant"
+PREGNANCY_TEST = value_set("pregnancy-test-observation")
 PE_FEATURES = tuple(value_set(key) for key in
                     ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
 TACHYCARDIA_CODED, FEVER_CODED = value_set("tachycardia"), value_set("fever")
@@ -83,11 +84,15 @@ def on_anticoagulant(record: PatientRecord) -> list[Fact]:
 
 
 def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
-    if record.sex == "male":
-        return []
-    # A pregnancy Condition, or a pregnancy-status Observation whose value is "pregnant", dated within a
-    # pregnancy's length; delivery within 6 weeks.
-    return record.current(PREGNANCY, PREGNANCY_WINDOW) + record.current(POSTPARTUM, POSTPARTUM_WINDOW)
+    """A pregnancy Condition dated within a pregnancy's length, or active and undated (the EHR calls it
+    current); a pregnancy-status Observation whose value is "pregnant"; a positive hCG test (flagged
+    positive by the laboratory) within a pregnancy's length; delivery within 6 weeks. Patient.gender does
+    not override any of these: the record's pregnancy evidence decides (RCOG 37b)."""
+    undated = [f for f in record.current(PREGNANCY) if f.kind == "Condition" and f.when is None]
+    positive_tests = [f for f in record.current(PREGNANCY_TEST, PREGNANCY_WINDOW)
+                      if f.interpretation & record.catalogue.high_flags]
+    return (record.current(PREGNANCY, PREGNANCY_WINDOW) + undated + positive_tests
+            + record.current(POSTPARTUM, POSTPARTUM_WINDOW))
 
 
 def pe_symptoms(record: PatientRecord) -> list[Fact]:

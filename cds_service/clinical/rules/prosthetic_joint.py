@@ -1,0 +1,32 @@
+"""3a. Possible prosthetic knee joint infection — critical (IDSA 2013, Osmon CID 2013;56:e1-25; AAOS PJI
+guideline; ICM 2018; clinical-knowledge.md §8.4).
+
+Criterion: a replaced knee (presence of an artificial knee, a knee replacement of any date, or a coded
+knee-prosthesis infection) with recent knee pain or effusion, and fever or raised inflammatory markers
+(the septic-arthritis thresholds). IDSA: "acute onset of a painful prosthesis" is enough to suspect PJI;
+fever is its most specific sign after knee replacement. The card routes to same-day orthopaedic review
+with aspiration before antibiotics, so it replaces the native-joint septic arthritis card.
+"""
+from __future__ import annotations
+
+from ...content.catalogue import topic, value_set
+from ...record.facts import PatientRecord
+from . import signals
+from .finding import Finding
+from .septic_arthritis import EFFUSION, raised_markers
+
+PROSTHETIC_JOINT_INFECTION = topic("prosthetic-joint-infection")
+KNEE_PROSTHESIS = value_set("knee-prosthesis")
+
+
+def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
+    prosthesis = record.current(KNEE_PROSTHESIS) + record.procedures(KNEE_PROSTHESIS)
+    if not prosthesis:
+        return None
+    local = record.current(signals.KNEE_PAIN, signals.FINDING) + record.current(EFFUSION, signals.FINDING)
+    inflammation = signals.fever(record) + raised_markers(record)
+    if not local or not inflammation:
+        return None
+    finding = Finding(PROSTHETIC_JOINT_INFECTION, "critical")
+    finding.add(prosthesis[:1] + local + inflammation)
+    return finding
