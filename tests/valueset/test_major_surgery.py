@@ -1,0 +1,27 @@
+"""major-surgery covers more than knee replacement (Wells item 3; KB §8.9), and only from its VSAC sources."""
+import json
+from pathlib import Path
+
+VALUESET_DIR = Path(__file__).resolve().parents[2] / "valueset"
+SCT = "http://snomed.info/sct"
+
+
+def _load(name):
+    return json.loads((VALUESET_DIR / name).read_text(encoding="utf-8"))
+
+
+def test_major_surgery_covers_hip_abdominal_pelvic_cardiothoracic_and_neurosurgery():
+    vs = _load("major-surgery.json")
+    codes = {c["code"] for inc in vs["compose"]["include"] if inc["system"] == SCT for c in inc["concept"]}
+    assert {
+        "609588000",   # Total knee replacement
+        "179326003",   # Primary uncemented hemiarthroplasty of hip
+        "52734007",    # Total replacement of hip
+        "17073005",    # Aortocoronary artery bypass graft with vein graft
+        "307771009",   # Radical abdominal hysterectomy
+        "315321001",   # Right hemicolectomy and anastomosis of ileum to colon
+        "178373004",   # Exploratory open craniotomy
+    } <= codes
+    recorded = {e["code"]: e for e in _load("verified-codes.json")["codes"] if e["system"] == SCT}
+    for code in codes - {"609588000", "443682009"}:
+        assert recorded[code]["sources"] == ["S8-VSAC"], code
