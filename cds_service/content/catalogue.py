@@ -114,6 +114,10 @@ class Catalogue:
         self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
+        self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
+        paediatric = _entries(data["paediatric"])
+        self.paediatric_bands = sorted(paediatric["bands"], key=lambda band: band["underAge"])
+        self.paediatric_saturation = Decimal(str(paediatric["oxygen-saturation"]))
 
     @classmethod
     def load(cls, folder: Path) -> "Catalogue":
@@ -131,6 +135,10 @@ class Catalogue:
     def topic_order(self) -> tuple[str, ...]:
         """The card topics most urgent first, as the catalogue lists them."""
         return tuple(entry["topic"] for entry in self.topics)
+
+    def paediatric_band(self, age: int) -> dict | None:
+        """The NG51 high-risk band for a child's age, or None from the oldest band's age on."""
+        return next((band for band in self.paediatric_bands if age < band["underAge"]), None)
 
     def window(self, name: Name) -> timedelta:
         return self.windows[require(name, "window")]

@@ -16,6 +16,7 @@ Data hygiene lives here, once, for every rule (the catalogue's "recordHygiene", 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -114,6 +115,7 @@ class Relevance:
         self.oldest = {window: now - windows[window] for window in set(self.measurements.values())}
         self.latest = now + windows["future"]
         self.anticoagulant_words = catalogue.text_matches["anticoagulants"]
+        self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
 
     def __call__(self, raw: dict) -> Memberships | None:
         kind = raw.get("resourceType")
@@ -137,8 +139,11 @@ class Relevance:
         elif kind == "MedicationRequest":
             concept = medication_concept(raw)
             memberships = of_concept(concept)
-            if not memberships and names_a(self.anticoagulant_words, _all_text(concept)):
+            text = _all_text(concept)
+            if not memberships and names_a(self.anticoagulant_words, text):
                 memberships = frozenset({"anticoagulants"})
+            if names_word(self.anticoagulant_excluded, text):  # a heparin flush or lock, coded or not
+                memberships = memberships - {"anticoagulants"}
             found = Memberships(memberships)
         else:
             return None
@@ -173,6 +178,12 @@ def _get(obj: object, name: str):
 
 def names_a(words: tuple[str, ...], text: str) -> bool:
     return any(word in text.lower() for word in words)
+
+
+def names_word(words: tuple[str, ...], text: str) -> bool:
+    """A whole word of the list in the text ("lock" in "heparin lock flush", not in "nerve block")."""
+    found = set(re.findall(r"[a-z]+(?:-[a-z]+)*", text.lower()))
+    return any(word in found for word in words)
 
 
 def _all_text(concept) -> str:

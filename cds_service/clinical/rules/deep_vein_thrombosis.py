@@ -16,7 +16,7 @@ Criteria:
 """
 from __future__ import annotations
 
-from ...content.catalogue import phrase, threshold, topic, value_set, window
+from ...content.catalogue import phrase, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
 from .ddimer import age_adjusted, cutoff_for, latest_d_dimer
@@ -26,12 +26,11 @@ from .wells import likely, wells_from_record
 SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
     topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
 NEW_FEATURES = window("dvt-new-features")
-ADULT_AGE = threshold("adult-age")
 BAKERS_CYST = value_set("bakers-cyst")
 _DVT = "suspected-dvt"
-NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_CHILD = (
+NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY = (
     phrase(_DVT, key) for key in ("note.bakers-cyst", "note.tachycardia", "note.anticoagulant",
-                                  "note.recent-surgery", "note.under-adult-age"))
+                                  "note.recent-surgery"))
 BASIS_AGE_ADJUSTED, BASIS_STANDARD = phrase(_DVT, "cutoff-basis.age-adjusted"), phrase(_DVT, "cutoff-basis.standard")
 
 
@@ -46,6 +45,11 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     if pregnant:
         finding = Finding(SUSPECTED_DVT_PREGNANCY, "warning")
         finding.add(features + pregnant)
+        return finding
+    if signals.child(record):
+        # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
+        finding = Finding(SUSPECTED_DVT, "warning", variant="child")
+        finding.add(features + signals.on_anticoagulant(record))
         return finding
     return _suspected_dvt(record, features)
 
@@ -88,6 +92,8 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         finding.variant = "on-anticoagulant"  # a D-dimer cannot rule DVT out on anticoagulation (KB §8.2)
     elif likely(record, score):
         finding.variant = "likely"
+    elif signals.recent_surgery(record):
+        finding.variant = "recent-surgery"  # surgery raises D-dimer: imaging first
     else:
         d_dimer = latest_d_dimer(record)
         if d_dimer is None:
@@ -114,5 +120,3 @@ def _add_notes(record: PatientRecord, finding: Finding) -> None:
         finding.notes.append(Say(NOTE_ANTICOAGULANT))
     if signals.recent_surgery(record):
         finding.notes.append(Say(NOTE_SURGERY))
-    if record.age is not None and record.age < record.threshold(ADULT_AGE):
-        finding.notes.append(Say(NOTE_CHILD))

@@ -1,13 +1,13 @@
 """6. Malignancy red flags — warning (NICE NG12 sarcoma recommendations; ACR AC Soft-Tissue Masses;
 clinical-knowledge.md §2.3-§2.4).
 
-Criterion: a recently recorded mass of the leg (SNOMED 309527000: an ICD-10-CM R22.4x code alone is read
-as swelling, not mass), or unexplained weight loss or night sweats together with recent knee or leg pain;
+Criterion: a mass of the leg recorded within 6 months (it persists until a diagnosis addresses it) (SNOMED 309527000: an ICD-10-CM R22.4x code alone is read
+as swelling, not mass), or unexplained weight loss or night sweats (within 90 days) together with recent knee or leg pain;
 not when a sarcoma of the leg is already diagnosed. Night/rest pain has no verified code: the card asks.
 """
 from __future__ import annotations
 
-from ...content.catalogue import phrase, topic, value_set
+from ...content.catalogue import phrase, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
@@ -16,14 +16,15 @@ MALIGNANCY_RED_FLAGS = topic("malignancy-red-flags")
 SARCOMA, BONE_MALIGNANCY, MASS, WEIGHT_LOSS, NIGHT_SWEATS = (
     value_set("soft-tissue-sarcoma"), value_set("bone-malignancy-lower-limb"), value_set("leg-mass"),
     value_set("unexplained-weight-loss"), value_set("night-sweats"))
+MASS_WINDOW, SYSTEMIC_WINDOW = window("mass"), window("systemic")
 UNKNOWN = tuple(phrase("malignancy-red-flags", key) for key in ("unknown.mass-features", "unknown.night-pain"))
 
 
 def malignancy_red_flags(record: PatientRecord) -> Finding | None:
     if record.current(SARCOMA) or record.current(BONE_MALIGNANCY):
         return None
-    mass = record.current(MASS, signals.FINDING)
-    systemic = record.current(WEIGHT_LOSS, signals.FINDING) + record.current(NIGHT_SWEATS, signals.FINDING)
+    mass = record.current(MASS, MASS_WINDOW)  # persists until a diagnosis addresses it
+    systemic = record.current(WEIGHT_LOSS, SYSTEMIC_WINDOW) + record.current(NIGHT_SWEATS, SYSTEMIC_WINDOW)
     pain = signals.recent_leg_or_knee_pain(record)
     if not mass and not (systemic and pain):
         return None

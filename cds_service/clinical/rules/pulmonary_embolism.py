@@ -56,6 +56,12 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     for facts, _ in found:
         finding.add(facts)
     finding.values["pe_context"] = [Say(words) for _, words in found]
+    if signals.child(record):
+        # Adult PE rules and admission thresholds are not validated under 18 (§8.1): same-day paediatric
+        # emergency assessment, never a CTPA ordered from adult thresholds.
+        finding.variant = "child"
+        finding.add(signals.pregnant_or_postpartum(record))
+        return finding
     admit = []
     for measurement, compare, limit, reason in ADMISSION_CRITERIA:
         met = compare(record, measurement, limit)

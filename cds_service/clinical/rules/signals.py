@@ -31,6 +31,7 @@ HEART_RATE, RESPIRATORY_RATE, OXYGEN_SATURATION, TEMPERATURE = (
 TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("tachycardia"), threshold("tachypnoea"), threshold("hypoxaemia"), threshold("fever"),
     threshold("admission-heart-rate"))
+ADULT_AGE = threshold("adult-age")
 
 
 def leg_dvt_features(record: PatientRecord) -> list[Fact]:
@@ -95,20 +96,49 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
             + record.current(POSTPARTUM, POSTPARTUM_WINDOW))
 
 
+def child(record: PatientRecord) -> bool:
+    """Under the adult age: NG158, Wells, PERC, D-dimer and the admission thresholds do not apply (§8.1)."""
+    return record.age is not None and record.age < record.threshold(ADULT_AGE)
+
+
 def pe_symptoms(record: PatientRecord) -> list[Fact]:
     """Dyspnoea, pleuritic chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea, recently; or a
-    heart rate above the immediate-admission threshold (130/min)."""
+    heart rate above the immediate-admission threshold (130/min). For a child the vital signs are read
+    against NG51's high-risk values for the age instead of adult thresholds."""
     facts = []
     for feature in PE_FEATURES:
         facts += record.current(feature, FINDING)
+    if child(record):
+        return facts + paediatric_high_risk(record)
     facts += above(record, RESPIRATORY_RATE, TACHYPNOEA)
     facts += below(record, OXYGEN_SATURATION, HYPOXAEMIA)
     facts += above(record, HEART_RATE, ADMISSION_HEART_RATE)
     return facts
 
 
+def paediatric_high_risk(record: PatientRecord) -> list[Fact]:
+    """Heart rate or respiratory rate at or above the NG51 high-risk value for the child's age, or SpO₂
+    below the catalogue's paediatric threshold, at any reading in the window."""
+    band = record.catalogue.paediatric_band(record.age)
+    if band is None:
+        return []
+    found = []
+    for measurement in (HEART_RATE, RESPIRATORY_RATE):
+        values = record.measurements(measurement)
+        worst = max(values, key=lambda f: f.quantity[0], default=None)
+        if worst and worst.quantity[0] >= Decimal(str(band[str(measurement)])):
+            found += _with_latest(worst, values)
+    saturations = record.measurements(OXYGEN_SATURATION)
+    lowest_saturation = min(saturations, key=lambda f: f.quantity[0], default=None)
+    if lowest_saturation and lowest_saturation.quantity[0] < record.catalogue.paediatric_saturation:
+        found += _with_latest(lowest_saturation, saturations)
+    return found
+
+
 def tachycardia(record: PatientRecord) -> list[Fact]:
-    return record.current(TACHYCARDIA_CODED, FINDING) + above(record, HEART_RATE, TACHYCARDIA)
+    """Tachycardia coded, or a heart rate over 100/min (adults: a normal child's rate is higher)."""
+    measured = [] if child(record) else above(record, HEART_RATE, TACHYCARDIA)
+    return record.current(TACHYCARDIA_CODED, FINDING) + measured
 
 
 def fever(record: PatientRecord) -> list[Fact]:
