@@ -142,7 +142,7 @@ class Relevance:
             text = _all_text(concept)
             if not memberships and names_a(self.anticoagulant_words, text):
                 memberships = frozenset({"anticoagulants"})
-            if names_word(self.anticoagulant_excluded, text):  # a heparin flush or lock, coded or not
+            if names_word(self.anticoagulant_excluded, text + " " + _order_text(raw)):  # flush, lock, prophylaxis
                 memberships = memberships - {"anticoagulants"}
             found = Memberships(memberships)
         else:
@@ -170,6 +170,18 @@ def medication_concept(request):
             if _get(resource, "id") == reference[1:] and _get(resource, "code") is not None:
                 return _get(resource, "code")
     return None
+
+
+def _order_text(raw: dict) -> str:
+    """The free text of a raw MedicationRequest's dosage instructions and reasons."""
+    parts = []
+    for element, field in (("dosageInstruction", "text"), ("reasonCode", "text"), ("note", "text")):
+        items = raw.get(element)
+        for item in items if isinstance(items, list) else ():
+            value = _get(item, field)
+            if isinstance(value, str):
+                parts.append(value)
+    return " ".join(parts)
 
 
 def _get(obj: object, name: str):

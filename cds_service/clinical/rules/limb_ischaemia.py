@@ -3,7 +3,8 @@ aneurysm guideline; clinical-knowledge.md §2.3, Appendix A).
 
 Criterion, any of:
 - a current, recently recorded acute arterial occlusion or critical limb ischaemia;
-- ischaemic signs of the leg (pallor, numbness, paraesthesia) recorded recently in at least two entries,
+- ischaemic signs of the leg (pallor, numbness, paraesthesia, paralysis/paresis) recorded recently in at
+  least two entries,
   together with recent leg or knee pain (one sign alone is common and chronic, e.g. neuropathy or
   sciatica; the acute picture is pain with more than one of the Ps);
 - a known popliteal artery aneurysm with recent acute knee, calf or leg pain.
@@ -16,8 +17,9 @@ from . import signals
 from .finding import Finding, Say
 
 ACUTE_LIMB_ISCHAEMIA = topic("acute-limb-ischaemia")
-OCCLUSION, SIGNS, ANEURYSM = (
-    value_set("acute-limb-ischaemia"), value_set("limb-ischaemia-signs"), value_set("popliteal-artery-aneurysm"))
+OCCLUSION, SIGNS, ANEURYSM, PARESIS = (
+    value_set("acute-limb-ischaemia"), value_set("limb-ischaemia-signs"), value_set("popliteal-artery-aneurysm"),
+    value_set("paralysis-paresis"))
 SIGNS_NEEDED = threshold("ischaemic-signs")
 UNKNOWN = tuple(phrase("acute-limb-ischaemia", key) for key in
                 ("unknown.cold-limb", "unknown.absent-pulses", "unknown.motor-weakness"))
@@ -26,7 +28,8 @@ UNKNOWN = tuple(phrase("acute-limb-ischaemia", key) for key in
 def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     occlusion = record.current(OCCLUSION, signals.FINDING)
     pain = signals.recent_leg_or_knee_pain(record)
-    signs = record.current(SIGNS, signals.FINDING)
+    # Paralysis is one of the Ps (Appendix A): new paresis of the leg counts with pallor, numbness, paraesthesia.
+    signs = record.current(SIGNS, signals.FINDING) + record.current(PARESIS, signals.FINDING)
     aneurysm = record.current(ANEURYSM)
     finding = Finding(ACUTE_LIMB_ISCHAEMIA, "critical")
     if occlusion:

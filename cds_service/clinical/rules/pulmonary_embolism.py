@@ -1,7 +1,8 @@
 """1. Possible pulmonary embolism — critical (NICE NG158 §1.2; REMEDY/CKS; clinical-knowledge.md §1.6).
 
 Criterion: a PE feature together with a VTE context — leg DVT features, a current DVT or suspected PE,
-recent knee or leg pain, major surgery within 12 weeks, immobilisation, active cancer or previous VTE (the
+recent knee or leg pain, major surgery within 12 weeks, immobilisation, active cancer, previous VTE,
+pregnancy or up to 6 weeks postpartum (the
 PE Wells and PERC items the record can show) — where the PE feature is dyspnoea,
 pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %), tachypnoea (RR > 20) or a heart rate
 over the admission threshold (130/min) recorded recently; thresholds are the catalogue's. Tachycardia between 100 and 130 alone does not make the card critical (§5.10:
@@ -40,6 +41,7 @@ CONTEXTS = (
     (signals.immobilised, phrase(_PE, "context.immobilisation")),
     (signals.active_cancer, phrase(_PE, "context.cancer")),
     (signals.previous_vte, phrase(_PE, "context.previous-vte")),
+    (signals.pregnant_or_postpartum, phrase(_PE, "context.pregnancy")),  # the strongest transient risk (§1.8)
 )
 
 

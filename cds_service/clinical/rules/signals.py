@@ -36,10 +36,12 @@ ADULT_AGE = threshold("adult-age")
 
 def leg_dvt_features(record: PatientRecord) -> list[Fact]:
     """Recent swelling of one leg (not a coded mass), calf pain, a ruptured Baker's cyst (treated as DVT
-    until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3), or a DVT coded as suspected."""
+    until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3), or a DVT coded as suspected —
+    recently, or undated (an active "?DVT" the EHR gives no date must not vanish)."""
+    recent_dvt_codes = record.current(DVT, FINDING)
     return (record.current(LEG_SWELLING, FINDING) + record.current(CALF_PAIN, FINDING)
             + record.current(BAKERS_CYST_RUPTURED, FINDING)
-            + [f for f in record.current(DVT, FINDING) if not f.confirmed])
+            + [f for f in record.current(DVT) if not f.confirmed and (f.when is None or f in recent_dvt_codes)])
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
