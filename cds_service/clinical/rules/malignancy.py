@@ -7,7 +7,7 @@ not when a sarcoma of the leg is already diagnosed. Night/rest pain has no verif
 """
 from __future__ import annotations
 
-from ...content.catalogue import phrase, topic, value_set, window
+from ...content.catalogue import phrase, threshold, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
@@ -17,6 +17,7 @@ SARCOMA, BONE_MALIGNANCY, MASS, WEIGHT_LOSS, NIGHT_SWEATS = (
     value_set("soft-tissue-sarcoma"), value_set("bone-malignancy-lower-limb"), value_set("leg-mass"),
     value_set("unexplained-weight-loss"), value_set("night-sweats"))
 MASS_WINDOW, SYSTEMIC_WINDOW = window("mass"), window("systemic")
+YOUNG_PERSON_AGE = threshold("young-person-age")
 UNKNOWN = tuple(phrase("malignancy-red-flags", key) for key in ("unknown.mass-features", "unknown.night-pain"))
 
 
@@ -28,7 +29,9 @@ def malignancy_red_flags(record: PatientRecord) -> Finding | None:
     pain = signals.recent_leg_or_knee_pain(record)
     if not mass and not (systemic and pain):
         return None
-    finding = Finding(MALIGNANCY_RED_FLAGS, "warning", variant="mass" if mass else "systemic")
+    young = record.age is not None and record.age < record.threshold(YOUNG_PERSON_AGE)  # NG12: 48-hour pathway
+    variant = ("mass" if mass else "systemic") + ("-young" if young else "")
+    finding = Finding(MALIGNANCY_RED_FLAGS, "warning", variant=variant)
     finding.add(mass + systemic + (pain if systemic else []))
     finding.unknown = [Say(p) for p in UNKNOWN]
     return finding
