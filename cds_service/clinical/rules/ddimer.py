@@ -56,8 +56,10 @@ def latest_d_dimer(record: PatientRecord) -> DDimer | None:
     candidates = record.measurements(D_DIMER_FEU) + record.measurements(D_DIMER_DDU)
     if not candidates:
         return None
-    fact = max(candidates, key=lambda f: f.when)
-    return read_d_dimer(fact, record)
+    # A positive D-dimer in the window is not cancelled by a later negative one (the worst result counts,
+    # as for vital signs); otherwise the latest reading is the one shown.
+    readings = [read_d_dimer(fact, record) for fact in sorted(candidates, key=lambda f: f.when, reverse=True)]
+    return next((r for r in readings if r.positive), readings[0])
 
 
 def read_d_dimer(fact: Fact, record: PatientRecord) -> DDimer:
