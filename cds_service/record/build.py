@@ -93,7 +93,6 @@ def parse_resource(raw: dict):
         return None
 
 
-
 # -- relevance: on the raw JSON, once ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -150,9 +149,7 @@ class Relevance:
         return found if found.by_code or found.by_value or found.by_component else None
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
-        period = raw.get("effectivePeriod") if isinstance(raw.get("effectivePeriod"), dict) else {}
-        taken = observation_time(raw.get("effectiveDateTime"), raw.get("effectiveInstant"), period.get("end"),
-                                 period.get("start"), raw.get("issued"))
+        taken = observation_time(raw)
         return taken is not None and taken <= self.latest and any(
             taken >= self.oldest[self.measurements[vs]] for vs in by_code)
 
@@ -260,7 +257,7 @@ class _Builder:
         by_code, by_value = relevant.by_code, relevant.by_value
         if self._is_absent(observation):
             return []
-        when = _observation_time(observation)
+        when = observation_time(observation)
         status = observation.status if isinstance(observation.status, str) else None
         final = status in self.hygiene["resultStatus"]
         facts = [self._component(observation, component, when, final) for component in observation.component or ()]
@@ -312,9 +309,8 @@ class _Builder:
     def _quantity(self, q, measured: frozenset[str]) -> tuple[Decimal, str]:
         """(value, UCUM unit) as far as the unit can be read without guessing (record/units.py)."""
         value, unit = Decimal(str(q.value)), canonical(q.code or q.unit)
-        for value_set in sorted(measured & self.plausible_ranges.keys()):
-            return with_plausible_unit(value, unit, self.plausible_ranges[value_set])
-        return value, unit
+        ranged = sorted(measured & self.plausible_ranges.keys())
+        return with_plausible_unit(value, unit, self.plausible_ranges[ranged[0]]) if ranged else (value, unit)
 
     def medication(self, request, relevant: Memberships) -> list[Fact]:
         concept = medication_concept(request)
@@ -337,16 +333,12 @@ class _Builder:
         return Evidence(f"{kind}/{resource.id or '(no id)'}", display, codes, when, **details)
 
 
-def _observation_time(observation) -> datetime | None:
-    period = observation.effectivePeriod
-    return observation_time(observation.effectiveDateTime, observation.effectiveInstant,
-                            period.end if period else None, period.start if period else None, observation.issued)
-
-
-def observation_time(effective_date_time, effective_instant, period_end, period_start, issued) -> datetime | None:
-    """When an Observation was taken: the first of these that is a date, in this order (model values or the
-    raw JSON's strings alike)."""
-    for value in (effective_date_time, effective_instant, period_end, period_start, issued):
+def observation_time(observation) -> datetime | None:
+    """When an Observation (raw dict or model) was taken: the first of effectiveDateTime, effectiveInstant,
+    effectivePeriod end or start, and issued that is a date."""
+    period = _get(observation, "effectivePeriod")
+    for value in (_get(observation, "effectiveDateTime"), _get(observation, "effectiveInstant"),
+                  _get(period, "end"), _get(period, "start"), _get(observation, "issued")):
         moment = as_datetime(value)
         if moment is not None:
             return moment

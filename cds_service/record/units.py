@@ -36,13 +36,11 @@ def canonical(unit: str | None) -> str:
 
 
 def with_plausible_unit(value: Decimal, unit: str, ranges: dict[str, list]) -> tuple[Decimal, str]:
-    """A fraction of 1 as a percentage where the measurement is read in %; a missing unit filled in when
-    exactly one plausible range of the measurement holds the value."""
+    """A missing unit filled in when exactly one plausible range of the measurement holds the value; then
+    a fraction of 1 as a percentage where the measurement is read in %."""
+    if not unit:
+        fits = [u for u, (low, high) in ranges.items() if Decimal(str(low)) <= value <= Decimal(str(high))]
+        unit = fits[0] if len(fits) == 1 else ""
     if unit == "1" and "%" in ranges and 0 < value <= 1:
         return value * 100, "%"
-    if unit:
-        return value, unit
-    fits = [u for u, (low, high) in ranges.items() if Decimal(str(low)) <= value <= Decimal(str(high))]
-    if len(fits) == 1:
-        return (value * 100, "%") if fits[0] == "1" and "%" in ranges else (value, fits[0])
     return value, unit

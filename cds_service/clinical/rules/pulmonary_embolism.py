@@ -70,9 +70,10 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         if met:
             admit.append(Say(reason, threshold=record.threshold(limit)))
             finding.add(met)
-    coldest = signals.lowest(record, signals.TEMPERATURE, key=signals.celsius)
-    if coldest and signals.celsius(coldest[0]) < record.threshold(LOW_TEMPERATURE):
-        admit.append(Say(ADMIT_TEMPERATURE, threshold=record.threshold(LOW_TEMPERATURE)))
+    low = record.threshold(LOW_TEMPERATURE)
+    coldest = signals.worst(record, signals.TEMPERATURE, lambda c: c < low, reading=signals.celsius, highest=False)
+    if coldest:
+        admit.append(Say(ADMIT_TEMPERATURE, threshold=low))
         finding.add(coldest)
     pregnant = signals.pregnant_or_postpartum(record)
     if pregnant:

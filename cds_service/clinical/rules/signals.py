@@ -126,15 +126,10 @@ def paediatric_high_risk(record: PatientRecord) -> list[Fact]:
         return []
     found = []
     for measurement in (HEART_RATE, RESPIRATORY_RATE):
-        values = record.measurements(measurement)
-        worst = max(values, key=lambda f: f.quantity[0], default=None)
-        if worst and worst.quantity[0] >= Decimal(str(band[str(measurement)])):
-            found += _with_latest(worst, values)
-    saturations = record.measurements(OXYGEN_SATURATION)
-    lowest_saturation = min(saturations, key=lambda f: f.quantity[0], default=None)
-    if lowest_saturation and lowest_saturation.quantity[0] < record.catalogue.paediatric_saturation:
-        found += _with_latest(lowest_saturation, saturations)
-    return found
+        high_risk = Decimal(str(band[str(measurement)]))
+        found += worst(record, measurement, lambda value, limit=high_risk: value >= limit)
+    saturation = record.catalogue.paediatric_saturation
+    return found + worst(record, OXYGEN_SATURATION, lambda value: value < saturation, highest=False)
 
 
 def tachycardia(record: PatientRecord) -> list[Fact]:
@@ -147,10 +142,7 @@ def fever(record: PatientRecord) -> list[Fact]:
     """Fever coded recently, or the highest temperature in the vital-sign window at or above 38.0 °C (a
     later normal reading after paracetamol does not undo it)."""
     limit = record.threshold(FEVER)
-    temperatures = [f for f in record.measurements(TEMPERATURE) if celsius(f) is not None]
-    hottest = max(temperatures, key=celsius, default=None)
-    measured = _with_latest(hottest, temperatures) if hottest and celsius(hottest) >= limit else []
-    return record.current(FEVER_CODED, FINDING) + measured
+    return record.current(FEVER_CODED, FINDING) + worst(record, TEMPERATURE, lambda c: c >= limit, reading=celsius)
 
 
 def recent_leg_or_knee_pain(record: PatientRecord) -> list[Fact]:
@@ -159,30 +151,31 @@ def recent_leg_or_knee_pain(record: PatientRecord) -> list[Fact]:
 
 
 def above(record: PatientRecord, measurement, limit) -> list[Fact]:
-    """The highest value in the measurement's window, if it is above the threshold, with the latest value
-    when that is another: the worst reading counts, and the card shows both with their times."""
-    values = record.measurements(measurement)
-    worst = max(values, key=lambda f: f.quantity[0], default=None)
-    return _with_latest(worst, values) if worst and worst.quantity[0] > record.threshold(limit) else []
+    """The highest value in the measurement's window, if it is above the threshold."""
+    threshold_value = record.threshold(limit)
+    return worst(record, measurement, lambda value: value > threshold_value)
 
 
 def below(record: PatientRecord, measurement, limit) -> list[Fact]:
     """The lowest value in the window, if below the threshold (SpO₂ 89 % on air, then 96 % on oxygen: 89 %
-    counts), with the latest value when that is another."""
-    values = record.measurements(measurement)
-    worst = min(values, key=lambda f: f.quantity[0], default=None)
-    return _with_latest(worst, values) if worst and worst.quantity[0] < record.threshold(limit) else []
+    counts)."""
+    threshold_value = record.threshold(limit)
+    return worst(record, measurement, lambda value: value < threshold_value, highest=False)
 
 
-def lowest(record: PatientRecord, measurement, key=lambda f: f.quantity[0]) -> list[Fact]:
-    values = [f for f in record.measurements(measurement) if key(f) is not None]
-    worst = min(values, key=key, default=None)
-    return _with_latest(worst, values) if worst else []
+def _value(fact: Fact) -> Decimal:
+    return fact.quantity[0]
 
 
-def _with_latest(worst: Fact, values: list[Fact]) -> list[Fact]:
-    latest = values[0]  # measurements come newest first
-    return [worst] if latest is worst else [worst, latest]
+def worst(record: PatientRecord, measurement, crosses, reading=_value, highest: bool = True) -> list[Fact]:
+    """The worst reading of a measurement in its window — the highest, or the lowest — if it `crosses` the
+    limit, with the latest reading when that is another: the worst counts, and the card shows both with
+    their times. Readings `reading` cannot interpret (a temperature in an unknown unit) are left out."""
+    values = [f for f in record.measurements(measurement) if reading(f) is not None]  # newest first
+    found = (max if highest else min)(values, key=reading, default=None)
+    if found is None or not crosses(reading(found)):
+        return []
+    return [found] if values[0] is found else [found, values[0]]
 
 
 def celsius(fact: Fact) -> Decimal | None:
