@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from ..content.catalogue import Catalogue, Name
+from ..content.catalogue import Catalogue, Name, check_against_schema
 from ..record.facts import Evidence
 from .rules.finding import Finding, Say
 
@@ -45,10 +45,7 @@ class CardTemplates:
         topics = {}
         for path in sorted(folder.glob("topics/*.json")):
             template = json.loads(path.read_text(encoding="utf-8"))
-            errors = sorted(validator.iter_errors(template), key=lambda e: list(e.absolute_path))
-            if errors:
-                where = "/".join(str(p) for p in errors[0].absolute_path)
-                raise ValueError(f"{path.name}: {where}: {errors[0].message}")
+            check_against_schema(validator, template, path.name)
             if template["topic"] + ".json" != path.name:
                 raise ValueError(f"{path.name}: topic {template['topic']!r} does not match the file name")
             _check_references(path.name, template, common)

@@ -73,6 +73,14 @@ def declared() -> frozenset[tuple[str, str, str]]:
     return frozenset(_DECLARED)
 
 
+def check_against_schema(validator: Draft202012Validator, data: object, name: str) -> None:
+    """Stop start-up at a clinical content file's first error against its schema, saying where."""
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        where = "/".join(str(p) for p in errors[0].absolute_path)
+        raise ValueError(f"{name}: {where}: {errors[0].message}")
+
+
 def _entries(mapping: dict) -> dict:
     return {key: value for key, value in mapping.items() if not key.startswith("$")}
 
@@ -94,7 +102,6 @@ class Score:
 
 class Catalogue:
     def __init__(self, data: dict):
-        self.data = data
         self.topics: list[dict] = data["topics"]
         self.rank = {entry["topic"]: i for i, entry in enumerate(self.topics)}
         self.variants = {entry["topic"]: tuple(entry["variants"]) for entry in self.topics}
@@ -123,10 +130,7 @@ class Catalogue:
     def load(cls, folder: Path) -> "Catalogue":
         data = json.loads((folder / "catalogue.json").read_text(encoding="utf-8"))
         schema = json.loads((folder / "catalogue.schema.json").read_text(encoding="utf-8"))
-        errors = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
-        if errors:
-            where = "/".join(str(p) for p in errors[0].absolute_path)
-            raise ValueError(f"cards/catalogue.json: {where}: {errors[0].message}")
+        check_against_schema(Draft202012Validator(schema), data, "cards/catalogue.json")
         catalogue = cls(data)
         catalogue._check_internal()
         return catalogue
@@ -134,7 +138,7 @@ class Catalogue:
     @property
     def topic_order(self) -> tuple[str, ...]:
         """The card topics most urgent first, as the catalogue lists them."""
-        return tuple(entry["topic"] for entry in self.topics)
+        return tuple(self.variants)
 
     def paediatric_band(self, age: int) -> dict | None:
         """The NG51 high-risk band for a child's age, or None from the oldest band's age on."""
