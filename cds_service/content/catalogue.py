@@ -8,6 +8,7 @@ stops the service instead of silently never firing.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from datetime import timedelta
@@ -182,3 +183,10 @@ class Catalogue:
                           *(v for pair, _ in self.shared_codes for v in pair)} if vs not in value_set_ids)
         if missing:
             raise ValueError(f"the rules name what the catalogue, valueset/ or cards/ lack: {missing}")
+
+
+@functools.lru_cache(maxsize=1)
+def default_catalogue() -> Catalogue:
+    """The shipped catalogue (cards/ of this checkout), loaded once: for tools and tests that need the card
+    order without an app."""
+    return Catalogue.load(DEFAULT_CARDS_DIR)

@@ -17,11 +17,11 @@ from importlib import resources
 
 import requests
 
-from ..content.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from ..content.catalogue import default_catalogue
 from .dates import ANCHOR, days_since_anchor, shift_dates
 
 # The card topics in the order the service ranks them (most urgent first); one demo patient each.
-TOPICS = Catalogue.load(DEFAULT_CARDS_DIR).topic_order
+TOPICS = default_catalogue().topic_order
 
 FHIR_JSON = "application/fhir+json"
 

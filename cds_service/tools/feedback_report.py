@@ -8,8 +8,6 @@ the topic's overrides. Feedback on a card this store never issued has no topic a
 """
 from __future__ import annotations
 
-import functools
-
 import os
 from collections.abc import Mapping
 
@@ -18,7 +16,7 @@ from sqlalchemy.engine import make_url
 
 from .. import config as config_module
 from ..feedback.store import feedback, issued_cards
-from ..content.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from ..content.catalogue import default_catalogue
 
 UNKNOWN_TOPIC = "(card not issued by this store)"
 NO_REASON = "(no reason given)"
@@ -125,13 +123,8 @@ def _topic_order(topic: str | None):
     """Known topics by urgency (the service's order), then others alphabetically, unknown cards last."""
     if topic is None:
         return (2, 0, "")
-    rank = _card_rank()
+    rank = default_catalogue().rank
     return (0, rank[topic], "") if topic in rank else (1, 0, topic)
-
-
-@functools.lru_cache(maxsize=1)
-def _card_rank() -> dict[str, int]:
-    return Catalogue.load(DEFAULT_CARDS_DIR).rank
 
 
 # ------------------------------------------------------------------------------------------ output

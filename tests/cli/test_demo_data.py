@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cds_service import create_app
-from cds_service.content.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from cds_service.content.catalogue import default_catalogue
 from cds_service.tools import demo
 from cds_service.tools.dates import ANCHOR, shift_dates
 from tests.cli.conftest import run_cli
@@ -25,7 +25,7 @@ FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 def test_one_demo_patient_per_card_topic():
     assert [p.topic for p in PATIENTS] == list(demo.TOPICS)
     assert len(PATIENTS) == len(demo.TOPICS)
-    assert demo.TOPICS == Catalogue.load(DEFAULT_CARDS_DIR).topic_order  # the card order, most urgent first
+    assert demo.TOPICS == default_catalogue().topic_order  # the card order, most urgent first
     for patient in PATIENTS:
         assert patient.id == f"demo-{patient.topic}" == patient.patient["id"]
         assert patient.expected_topics[0] == patient.topic

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.content.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from cds_service.content.catalogue import default_catalogue
 from cds_service.record.facts import Evidence, Fact, PatientRecord
 from cds_service.clinical.rules import ddimer
 from cds_service.clinical.rules.ddimer import cutoff_for
 
-CATALOGUE = Catalogue.load(DEFAULT_CARDS_DIR)
+CATALOGUE = default_catalogue()
 
 
 def aged(age) -> PatientRecord:

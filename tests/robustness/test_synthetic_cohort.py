@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 from cds_service import create_app
-from cds_service.content.catalogue import DEFAULT_CARDS_DIR, Catalogue
+from cds_service.content.catalogue import default_catalogue
 from tests.conftest import SignedClient, make_config
 
 DATA = Path(__file__).parents[1] / "data" / "synthetic" / "patients.jsonl.gz"
 SERVICE = "/cds-services/posterior-knee-pain"
 # The cohort's encounters run from 2024-01 to 2026-01: evaluate in the middle of its busiest stretches.
 EVALUATION_TIMES = ("2024-06-20T00:00:00Z", "2025-06-20T00:00:00Z", "2026-01-02T00:00:00Z")
-TOPICS = set(Catalogue.load(DEFAULT_CARDS_DIR).topic_order)
+TOPICS = set(default_catalogue().topic_order)
 
 
 @pytest.fixture(scope="module")
