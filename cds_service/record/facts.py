@@ -57,10 +57,11 @@ class PatientRecord:
     invalid: Counter = field(default_factory=Counter)  # resource type -> resources skipped as invalid FHIR
 
     # -- questions the rules ask, by declared names (catalogue.py) ----------------------------------------
-    def current(self, value_set: Name, window: Name | None = None) -> list[Fact]:
+    def current(self, value_set: Name, window: Name | None = None, undated: bool = False) -> list[Fact]:
         """Current Conditions (and final Observations coded as findings) in the value set, newest first;
         with a window, only those dated inside it (an undated fact is never "recent": it cannot make an
-        acute card fire at every chart opening)."""
+        acute card fire at every chart opening) — unless `undated`, when an undated Condition counts too
+        (the EHR calls it active, and for a pregnancy or a "?DVT" that must not vanish)."""
         require(value_set, "value-set")
         found = []
         for fact in self.facts:
@@ -70,7 +71,8 @@ class PatientRecord:
                 continue
             if fact.kind == "Observation" and fact.value_sets_of_value and value_set in fact.value_sets:
                 continue  # an Observation *about* the concept (e.g. pregnancy status) is read by its value
-            if window and not self._inside(fact, window):
+            if window and not self._inside(fact, window) \
+                    and not (undated and fact.when is None and fact.kind == "Condition"):
                 continue
             found.append(fact)
         return _newest_first(found)

@@ -38,10 +38,9 @@ def leg_dvt_features(record: PatientRecord) -> list[Fact]:
     """Recent swelling of one leg (not a coded mass), calf pain, a ruptured Baker's cyst (treated as DVT
     until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3), or a DVT coded as suspected —
     recently, or undated (an active "?DVT" the EHR gives no date must not vanish)."""
-    recent_dvt_codes = record.current(DVT, FINDING)
     return (record.current(LEG_SWELLING, FINDING) + record.current(CALF_PAIN, FINDING)
             + record.current(BAKERS_CYST_RUPTURED, FINDING)
-            + [f for f in record.current(DVT) if not f.confirmed and (f.when is None or f in recent_dvt_codes)])
+            + [f for f in record.current(DVT, FINDING, undated=True) if not f.confirmed])
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
@@ -91,10 +90,9 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
     current); a pregnancy-status Observation whose value is "pregnant"; a positive hCG test (flagged
     positive by the laboratory) within a pregnancy's length; delivery within 6 weeks. Patient.gender does
     not override any of these: the record's pregnancy evidence decides (RCOG 37b)."""
-    undated = [f for f in record.current(PREGNANCY) if f.kind == "Condition" and f.when is None]
     positive_tests = [f for f in record.current(PREGNANCY_TEST, PREGNANCY_WINDOW)
                       if f.interpretation & record.catalogue.high_flags]
-    return (record.current(PREGNANCY, PREGNANCY_WINDOW) + undated + positive_tests
+    return (record.current(PREGNANCY, PREGNANCY_WINDOW, undated=True) + positive_tests
             + record.current(POSTPARTUM, POSTPARTUM_WINDOW))
 
 
