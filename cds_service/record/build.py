@@ -25,11 +25,13 @@ from decimal import Decimal
 from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
-from ..content.catalogue import Catalogue
+from ..content.catalogue import Catalogue, value_set
 from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
 from .units import canonical, with_plausible_unit
+
+POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +117,7 @@ class Relevance:
         self.latest = now + windows["future"]
         self.anticoagulant_words = catalogue.text_matches["anticoagulants"]
         self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
+        self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
 
     def __call__(self, raw: dict) -> Memberships | None:
         kind = raw.get("resourceType")
@@ -127,8 +130,10 @@ class Relevance:
             for component in components:
                 if isinstance(component, dict):
                     by_component = by_component | of_concept(component.get("code"))
-            found = Memberships(of_concept(raw.get("code")), of_concept(raw.get("valueCodeableConcept")),
-                                by_component)
+            by_value = of_concept(raw.get("valueCodeableConcept"))
+            if _whole_value(raw.get("valueString")) in self.positive_words:
+                by_value = by_value | {POSITIVE_RESULT}  # "Positive" as text means what the code means
+            found = Memberships(of_concept(raw.get("code")), by_value, by_component)
             measured = found.by_code | found.by_component
             if measured and not found.by_value and not raw.get("valueCodeableConcept") \
                     and measured <= self.measurements.keys() and not self._inside_window(raw, measured):
@@ -183,6 +188,11 @@ def _order_text(raw: dict) -> str:
 
 def _get(obj: object, name: str):
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+def _whole_value(text) -> str | None:
+    """A text result as a whole, for an exact match: "Positive." and " POS " alike."""
+    return " ".join(text.lower().rstrip(".").split()) if isinstance(text, str) else None
 
 
 def names_a(words: tuple[str, ...], text: str) -> bool:
@@ -276,6 +286,8 @@ class _Builder:
             value_text = f"{q.comparator or ''}{_plain(q.value)} {q.unit or q.code or ''}".strip()
         elif observation.valueCodeableConcept is not None:
             value_text = _concept_text(observation.valueCodeableConcept)
+        elif isinstance(observation.valueString, str):
+            value_text = observation.valueString
         interpretation = frozenset(
             coding.code for concept in (observation.interpretation or ()) for coding in (concept.coding or ())
             if coding.code)

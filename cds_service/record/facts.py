@@ -77,6 +77,13 @@ class PatientRecord:
             found.append(fact)
         return _newest_first(found)
 
+    def results(self, value_set: Name, window: Name) -> list[Fact]:
+        """Final Observations coded in the value set (a test, whatever its value), dated inside the window,
+        newest first: the rule reads the value or the laboratory's flag."""
+        require(value_set, "value-set")
+        return _newest_first(f for f in self.facts if f.kind == "Observation" and f.current
+                             and value_set in f.value_sets and self._inside(f, window))
+
     def history(self, value_set: Name) -> list[Fact]:
         require(value_set, "value-set")
         return _newest_first(f for f in self.facts if f.kind == "Condition" and not f.current

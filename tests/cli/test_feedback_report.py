@@ -75,10 +75,9 @@ def store(tmp_path_factory) -> str:
         assert response.status_code == 200
         return response.get_json()["cards"]
 
-    dvt = [cards("suspected-dvt")[0] for _ in range(3)]
+    dvt = [cards("suspected-dvt")[0] for _ in range(4)]  # one of them never answered
     pe, = cards("suspected-pe")
-    ischaemia, dvt_beside_ischaemia = cards("acute-limb-ischaemia")
-    assert dvt_beside_ischaemia["source"]["topic"]["code"] == "suspected-dvt"
+    ischaemia, = cards("acute-limb-ischaemia")
     reasons = {r["code"]: r["display"] for r in dvt[0]["overrideReasons"]}
     entries = [
         _accept(dvt[0]),

@@ -1,4 +1,4 @@
-"""major-surgery covers more than knee replacement (Wells item 3; KB §8.9), and only from its VSAC sources."""
+"""major-surgery covers more than knee replacement (Wells item 3; KB §8.9), and only from its VSAC sources (plus the caesarean section, from HL7 BFDR)."""
 import json
 from pathlib import Path
 
@@ -23,5 +23,8 @@ def test_major_surgery_covers_hip_abdominal_pelvic_cardiothoracic_and_neurosurge
         "178373004",   # Exploratory open craniotomy
     } <= codes
     recorded = {e["code"]: e for e in _load("verified-codes.json")["codes"] if e["system"] == SCT}
-    for code in codes - {"609588000", "443682009"}:
+    # The KB's two knee replacements, and the caesarean section from the HL7 BFDR delivery routes (the VSAC
+    # subset holds only caesarean hysterectomies); every other code is VSAC's.
+    assert recorded["11466000"]["sources"] == ["S-BFDR"]
+    for code in codes - {"609588000", "443682009", "11466000"}:
         assert recorded[code]["sources"] == ["S8-VSAC"], code

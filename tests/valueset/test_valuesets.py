@@ -71,7 +71,7 @@ NOT_SHIPPED = {
 # Value sets added beyond the brief because the KB needs them.
 EXTRA_IDS = {
     "leg-pain", "bakers-cyst-ruptured", "bone-malignancy-lower-limb",
-    "popliteal-artery-injury", "pregnancy-test-observation", "knee-prosthesis",
+    "popliteal-artery-injury", "pregnancy-test-observation", "knee-prosthesis", "positive-result",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

@@ -2,10 +2,10 @@
 each other. Each rule is one small module that reads like the guideline it encodes."""
 from __future__ import annotations
 
-from ...content.catalogue import topic
+from ...content.catalogue import phrase, topic
 from ...record.facts import PatientRecord
 from .deep_vein_thrombosis import SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, deep_vein_thrombosis
-from .finding import Finding
+from .finding import Finding, Say
 from .knee_trauma import knee_trauma_imaging
 from .limb_ischaemia import acute_limb_ischaemia
 from .malignancy import malignancy_red_flags
@@ -15,6 +15,7 @@ from .pulmonary_embolism import possible_pe
 from .septic_arthritis import suspected_septic_arthritis
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
+ALSO_DVT = phrase("acute-limb-ischaemia", "note.also-dvt")
 BAKERS_CYST, INTERNAL_DERANGEMENT, POPLITEAL_ANEURYSM = (
     topic("bakers-cyst"), topic("internal-derangement"), topic("popliteal-artery-aneurysm"))
 
@@ -27,7 +28,14 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     septic = None if prosthetic else suspected_septic_arthritis(record)  # the replaced knee has its own pathway
     findings = [f for f in (pe, ischaemia, prosthetic, septic) if f]
     dvt = deep_vein_thrombosis(record)
+    if dvt and ischaemia and dvt.basis and set(dvt.basis) <= set(ischaemia.evidence):
+        # The limb card already shows every leg finding the DVT card rests on (the calf pain of an ischaemic
+        # leg): one line there instead of a second card built on the same finding.
+        ischaemia.notes.append(Say(ALSO_DVT))
+        dvt = None
     if dvt and not pe:  # the PE card already sends the patient to emergency assessment with the leg findings
+        if ischaemia and dvt.topic == SUSPECTED_DVT and dvt.variant != "child":
+            dvt.variant = "limb-threat"  # a threatened, swollen leg: duplex in the emergency, no D-dimer first
         findings.append(dvt)
     trauma = knee_trauma_imaging(record)
     findings += [f for f in (malignancy_red_flags(record), trauma) if f]

@@ -41,6 +41,12 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     features = signals.leg_dvt_features(record)
     if not features:
         return None
+    finding = _suspected(record, features)
+    finding.basis = [f.evidence for f in features]
+    return finding
+
+
+def _suspected(record: PatientRecord, features) -> Finding:
     pregnant = signals.pregnant_or_postpartum(record)
     if pregnant:
         finding = Finding(SUSPECTED_DVT_PREGNANCY, "warning")

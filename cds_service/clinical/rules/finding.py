@@ -45,6 +45,7 @@ class Finding:
     notes: list[Say] = field(default_factory=list)  # extra lines for the card's detail
     reasons: list[str] = field(default_factory=list)  # references for ServiceRequest.reasonReference
     score: Score | None = None
+    basis: list[Evidence] = field(default_factory=list)  # what the criterion fired on (for give-way rules)
 
     def add(self, facts: list[Fact]) -> None:
         for fact in facts:

@@ -5,7 +5,8 @@ Criterion: a replaced knee (presence of an artificial knee, a knee replacement o
 knee-prosthesis infection) with recent knee pain or effusion, and fever or raised inflammatory markers
 (the septic-arthritis thresholds). IDSA: "acute onset of a painful prosthesis" is enough to suspect PJI;
 fever is its most specific sign after knee replacement. The card routes to same-day orthopaedic review
-with aspiration before antibiotics, so it replaces the native-joint septic arthritis card.
+with aspiration before antibiotics — unless a NICE NG51 high-risk sign of sepsis is recorded (variant
+"septic": cultures and antibiotics at once, AAOS) — so it replaces the native-joint septic arthritis card.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from ...content.catalogue import topic, value_set
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding
-from .septic_arthritis import EFFUSION, raised_markers
+from .septic_arthritis import EFFUSION, raised_markers, with_sepsis
 
 PROSTHETIC_JOINT_INFECTION = topic("prosthetic-joint-infection")
 KNEE_PROSTHESIS = value_set("knee-prosthesis")
@@ -29,4 +30,5 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
         return None
     finding = Finding(PROSTHETIC_JOINT_INFECTION, "critical")
     finding.add(prosthesis[:1] + local + inflammation)
+    with_sepsis(record, finding)
     return finding

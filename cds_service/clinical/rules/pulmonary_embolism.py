@@ -5,19 +5,22 @@ recent knee or leg pain, major surgery within 12 weeks, immobilisation, active c
 pregnancy or up to 6 weeks postpartum (the
 PE Wells and PERC items the record can show) — where the PE feature is dyspnoea,
 pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %), tachypnoea (RR > 20) or a heart rate
-over the admission threshold (130/min) recorded recently; thresholds are the catalogue's. Tachycardia between 100 and 130 alone does not make the card critical (§5.10:
-sensitivity is kept through the respiratory features; tachycardia from pain or fever is common); it is
-shown as supporting evidence. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission.
+over the admission threshold (130/min) recorded recently; thresholds are the catalogue's.
+Without a respiratory feature the heart rate decides only with a context that explains it (§5.10: a fast
+pulse from pain or fever is common): HR > 100 (or coded tachycardia) beside leg DVT features or a current
+or suspected clot (§1.6, §2.4, Appendix A); HR > 130 beside surgery, immobilisation, cancer, previous VTE
+or pregnancy; never beside knee or leg pain alone. Children: NG51's high-risk rates for the age
+instead. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission.
 """
 from __future__ import annotations
 
-from ...content.catalogue import measurement, phrase, threshold, topic
+from ...content.catalogue import phrase, threshold, topic
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
 
 SUSPECTED_PE = topic("suspected-pe")
-SYSTOLIC = measurement("systolic-blood-pressure")
+SYSTOLIC = signals.SYSTOLIC
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read).
 ADMISSION_CRITERIA = (
@@ -46,18 +49,19 @@ CONTEXTS = (
 
 
 def possible_pe(record: PatientRecord) -> Finding | None:
-    symptoms = signals.pe_symptoms(record)
-    if not symptoms:
-        return None
-    found = [(facts, words) for facts, words in ((signal(record), words) for signal, words in CONTEXTS) if facts]
+    found = [(signal, facts, words) for signal, facts, words in
+             ((signal, signal(record), words) for signal, words in CONTEXTS) if facts]
     if not found:
+        return None
+    symptoms = signals.pe_symptoms(record) or _heart_rate_as_pe_feature(record, {s for s, _, _ in found})
+    if not symptoms:
         return None
     finding = Finding(SUSPECTED_PE, "critical")
     finding.add(symptoms)
-    finding.add(signals.tachycardia(record))
-    for facts, _ in found:
+    finding.add(signals.very_fast_heart_rate(record) + signals.tachycardia(record))
+    for _, facts, _ in found:
         finding.add(facts)
-    finding.values["pe_context"] = [Say(words) for _, words in found]
+    finding.values["pe_context"] = [Say(words) for _, _, words in found]
     if signals.child(record):
         # Adult PE rules and admission thresholds are not validated under 18 (§8.1): same-day paediatric
         # emergency assessment, never a CTPA ordered from adult thresholds.
@@ -88,3 +92,15 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     if signals.on_anticoagulant(record):
         finding.notes.append(Say(NOTE_ANTICOAGULANT))
     return finding
+
+
+def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
+    """Without a respiratory feature, a fast pulse is a PE feature only where a clot is the likely reason:
+    over 100/min (or coded) beside leg DVT features or a current clot (§1.6, Appendix A; PE Wells: DVT signs
+    3 + HR > 100 1.5 is already "PE likely"); over 130/min beside surgery, immobilisation, cancer, previous
+    VTE or pregnancy; never beside knee or leg pain alone, which is a reason for a fast pulse itself."""
+    if contexts & {signals.leg_dvt_features, signals.known_vte}:
+        return signals.very_fast_heart_rate(record) + signals.tachycardia(record)
+    if contexts - {signals.recent_leg_or_knee_pain}:
+        return signals.very_fast_heart_rate(record)
+    return []

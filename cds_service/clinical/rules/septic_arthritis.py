@@ -6,7 +6,8 @@ effusion together with fever (≥ 38.0 °C within 24 h, or coded recently) or ra
 or white cell count above the laboratory's range or flag, else CRP > 10 mg/L, WCC > 11 × 10⁹/L, within
 72 h). A confirmed diagnosis alone does not fire: the patient is already under treatment, and "aspirate
 before antibiotics" would be noise. An effusion without fever or raised markers does not fire either
-(effusions of osteoarthritis are common); the record cannot show a hot joint.
+(effusions of osteoarthritis are common); the record cannot show a hot joint. With a NICE NG51 high-risk
+sign of sepsis (variant "septic"): cultures and antibiotics at once.
 """
 from __future__ import annotations
 
@@ -32,7 +33,17 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
         return None
     finding = Finding(SEPTIC_ARTHRITIS, "critical")
     finding.add(diagnosed + effusion + inflammation)
+    with_sepsis(record, finding)
     return finding
+
+
+def with_sepsis(record: PatientRecord, finding: Finding) -> None:
+    """A septic patient is not kept waiting for the aspiration: cultures and antibiotics at once (NICE NG51;
+    AAOS's exception to "aspirate before antibiotics", clinical-knowledge.md §8.4)."""
+    septic = signals.sepsis_high_risk(record)
+    if septic:
+        finding.variant = "septic"
+        finding.add(septic)
 
 
 def raised_markers(record: PatientRecord) -> list[Fact]:

@@ -18,7 +18,7 @@ BAKERS_CYST_RUPTURED, DVT, PE, VTE_HISTORY = (
 ANTICOAGULANTS, LONG_TERM_ANTICOAGULANT = value_set("anticoagulants"), value_set("long-term-anticoagulant-use")
 PREGNANCY, POSTPARTUM = value_set("pregnancy"), value_set("postpartum")
 PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its value, coded "pregnant"
-PREGNANCY_TEST = value_set("pregnancy-test-observation")
+PREGNANCY_TEST, POSITIVE_RESULT = value_set("pregnancy-test-observation"), value_set("positive-result")
 PE_FEATURES = tuple(value_set(key) for key in
                     ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
 TACHYCARDIA_CODED, FEVER_CODED = value_set("tachycardia"), value_set("fever")
@@ -32,6 +32,9 @@ TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("tachycardia"), threshold("tachypnoea"), threshold("hypoxaemia"), threshold("fever"),
     threshold("admission-heart-rate"))
 ADULT_AGE = threshold("adult-age")
+SYSTOLIC = measurement("systolic-blood-pressure")
+SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC = (
+    threshold("sepsis-heart-rate"), threshold("sepsis-respiratory-rate"), threshold("sepsis-systolic-pressure"))
 
 
 def leg_dvt_features(record: PatientRecord) -> list[Fact]:
@@ -88,12 +91,13 @@ def on_anticoagulant(record: PatientRecord) -> list[Fact]:
 def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
     """A pregnancy Condition dated within a pregnancy's length, or active and undated (the EHR calls it
     current); a pregnancy-status Observation whose value is "pregnant"; a positive hCG test (flagged
-    positive by the laboratory) within a pregnancy's length; delivery within 6 weeks. Patient.gender does
+    positive by the laboratory, or valued Positive, coded or as text) within a pregnancy's length; delivery
+    within 6 weeks (a delivery code, or a delivery Procedure such as a caesarean section). Patient.gender does
     not override any of these: the record's pregnancy evidence decides (RCOG 37b)."""
-    positive_tests = [f for f in record.current(PREGNANCY_TEST, PREGNANCY_WINDOW)
-                      if f.interpretation & record.catalogue.high_flags]
+    positive_tests = [f for f in record.results(PREGNANCY_TEST, PREGNANCY_WINDOW)
+                      if f.interpretation & record.catalogue.high_flags or POSITIVE_RESULT in f.value_sets_of_value]
     return (record.current(PREGNANCY, PREGNANCY_WINDOW, undated=True) + positive_tests
-            + record.current(POSTPARTUM, POSTPARTUM_WINDOW))
+            + record.current(POSTPARTUM, POSTPARTUM_WINDOW) + record.procedures(POSTPARTUM, POSTPARTUM_WINDOW))
 
 
 def child(record: PatientRecord) -> bool:
@@ -102,32 +106,55 @@ def child(record: PatientRecord) -> bool:
 
 
 def pe_symptoms(record: PatientRecord) -> list[Fact]:
-    """Dyspnoea, pleuritic chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea, recently; or a
-    heart rate above the immediate-admission threshold (130/min). For a child the vital signs are read
-    against NG51's high-risk values for the age instead of adult thresholds."""
+    """Dyspnoea, pleuritic chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea, recently. For a child
+    the vital signs are read against NG51's high-risk values for the age instead of adult thresholds. The
+    heart rate is read apart (very_fast_heart_rate, tachycardia): what it means depends on the context."""
     facts = []
     for feature in PE_FEATURES:
         facts += record.current(feature, FINDING)
     if child(record):
-        return facts + paediatric_high_risk(record)
+        return facts + paediatric_high_risk(record, heart_rate=False)
     facts += above(record, RESPIRATORY_RATE, TACHYPNOEA)
     facts += below(record, OXYGEN_SATURATION, HYPOXAEMIA)
-    facts += above(record, HEART_RATE, ADMISSION_HEART_RATE)
     return facts
 
 
-def paediatric_high_risk(record: PatientRecord) -> list[Fact]:
-    """Heart rate or respiratory rate at or above the NG51 high-risk value for the child's age, or SpO₂
-    below the catalogue's paediatric threshold, at any reading in the window."""
+def very_fast_heart_rate(record: PatientRecord) -> list[Fact]:
+    """A heart rate above the immediate-admission threshold (130/min); for a child, at or above NG51's
+    high-risk rate for the age."""
+    if child(record):
+        band = record.catalogue.paediatric_band(record.age)
+        if band is None:
+            return []
+        high_risk = Decimal(str(band[str(HEART_RATE)]))
+        return worst(record, HEART_RATE, lambda value: value >= high_risk)
+    return above(record, HEART_RATE, ADMISSION_HEART_RATE)
+
+
+def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True) -> list[Fact]:
+    """Heart rate (unless left out) or respiratory rate at or above the NG51 high-risk value for the child's
+    age, or SpO₂ below the catalogue's paediatric threshold, at any reading in the window."""
     band = record.catalogue.paediatric_band(record.age)
     if band is None:
         return []
-    found = []
-    for measurement in (HEART_RATE, RESPIRATORY_RATE):
-        high_risk = Decimal(str(band[str(measurement)]))
-        found += worst(record, measurement, lambda value, limit=high_risk: value >= limit)
+    found = very_fast_heart_rate(record) if heart_rate else []
+    high_risk = Decimal(str(band[str(RESPIRATORY_RATE)]))
+    found += worst(record, RESPIRATORY_RATE, lambda value: value >= high_risk)
     saturation = record.catalogue.paediatric_saturation
     return found + worst(record, OXYGEN_SATURATION, lambda value: value < saturation, highest=False)
+
+
+def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
+    """A NICE NG51 high-risk sign of sepsis at the worst reading in the window: for 12 and over, heart rate
+    > 130/min, respiratory rate ≥ 25/min or systolic pressure ≤ 90 mmHg; under 18, the high-risk rates for
+    the age (altered mental state, mottled skin or no urine cannot be read from the record)."""
+    if child(record):
+        return paediatric_high_risk(record)
+    fast, rapid, low = (record.threshold(SEPSIS_HEART_RATE), record.threshold(SEPSIS_RESPIRATORY_RATE),
+                        record.threshold(SEPSIS_SYSTOLIC))
+    return (worst(record, HEART_RATE, lambda value: value > fast)
+            + worst(record, RESPIRATORY_RATE, lambda value: value >= rapid)
+            + worst(record, SYSTOLIC, lambda value: value <= low, highest=False))
 
 
 def tachycardia(record: PatientRecord) -> list[Fact]:
