@@ -31,6 +31,7 @@ from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
 from .units import canonical, with_plausible_unit
 
+HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 
 log = logging.getLogger(__name__)
@@ -146,8 +147,8 @@ class Relevance:
             text = _all_text(concept)
             if not memberships and names_a(self.anticoagulant_words, text):
                 memberships = frozenset({"anticoagulants"})
-            if names_word(self.anticoagulant_excluded, text + " " + _order_text(raw)):  # flush, lock, prophylaxis
-                memberships = memberships - {"anticoagulants"}
+            if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, text + " " + _order_text(raw)):
+                memberships = memberships - {"anticoagulants"}  # a flush or lock by code or words; prophylaxis
             found = Memberships(memberships)
         else:
             return None

@@ -72,6 +72,7 @@ NOT_SHIPPED = {
 EXTRA_IDS = {
     "leg-pain", "bakers-cyst-ruptured", "bone-malignancy-lower-limb",
     "popliteal-artery-injury", "pregnancy-test-observation", "knee-prosthesis", "positive-result",
+    "atrial-fibrillation", "heparin-flush", "prosthetic-knee-infection",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

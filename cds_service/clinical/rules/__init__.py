@@ -11,7 +11,7 @@ from .limb_ischaemia import acute_limb_ischaemia
 from .malignancy import malignancy_red_flags
 from .musculoskeletal import musculoskeletal_causes
 from .prosthetic_joint import prosthetic_joint_infection
-from .pulmonary_embolism import possible_pe
+from .pulmonary_embolism import known_pe_untreated, possible_pe
 from .septic_arthritis import suspected_septic_arthritis
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
@@ -37,6 +37,9 @@ def evaluate(record: PatientRecord) -> list[Finding]:
         if ischaemia and dvt.topic == SUSPECTED_DVT and dvt.variant != "child":
             dvt.variant = "limb-threat"  # a threatened, swollen leg: duplex in the emergency, no D-dimer first
         findings.append(dvt)
+    known_pe = None if pe else known_pe_untreated(record)
+    if known_pe:
+        findings.append(known_pe)
     trauma = knee_trauma_imaging(record)
     findings += [f for f in (malignancy_red_flags(record), trauma) if f]
     suppressed = set()

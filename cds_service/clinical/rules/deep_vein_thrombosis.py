@@ -10,6 +10,7 @@ Criteria:
   - pregnant or ≤ 6 weeks postpartum: `warning` suspected-dvt-pregnancy (duplex, LMWH until excluded;
     no Wells, no D-dimer rule-out, no DOAC);
   - on an active anticoagulant: `warning` suspected-dvt, imaging first (a D-dimer cannot rule it out);
+  - a DVT coded as suspected (or with no verification status) among the features: imaging first;
   - else `warning` suspected-dvt with the Wells score from the record: likely (≥ 2) → proximal leg-vein
     ultrasound within 4 h; otherwise D-dimer within 4 h (age-adjusted cut-off over 50), or, with a D-dimer
     already on record, what it means.
@@ -98,6 +99,8 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         finding.variant = "on-anticoagulant"  # a D-dimer cannot rule DVT out on anticoagulation (KB §8.2)
     elif likely(record, score):
         finding.variant = "likely"
+    elif any(signals.DVT in f.value_sets for f in features):
+        finding.variant = "coded-unconfirmed"  # a clinician coded a clot: scan it, never rule it out by D-dimer
     elif signals.recent_surgery(record):
         finding.variant = "recent-surgery"  # surgery raises D-dimer: imaging first
     else:

@@ -6,7 +6,8 @@ Criterion, any of:
 - ischaemic signs of the leg (pallor, numbness, paraesthesia, paralysis/paresis) recorded recently in at
   least two entries,
   together with recent leg or knee pain (one sign alone is common and chronic, e.g. neuropathy or
-  sciatica; the acute picture is pain with more than one of the Ps);
+  sciatica; the acute picture is pain with more than one of the Ps) — or one sign with the pain when an
+  embolic source (current atrial fibrillation or flutter, any date) is on record (Appendix A: any one P);
 - a known popliteal artery aneurysm with recent acute knee, calf or leg pain.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ ACUTE_LIMB_ISCHAEMIA = topic("acute-limb-ischaemia")
 OCCLUSION, SIGNS, ANEURYSM, PARESIS = (
     value_set("acute-limb-ischaemia"), value_set("limb-ischaemia-signs"), value_set("popliteal-artery-aneurysm"),
     value_set("paralysis-paresis"))
+ATRIAL_FIBRILLATION = value_set("atrial-fibrillation")  # an embolic source (KB §3.2)
 SIGNS_NEEDED = threshold("ischaemic-signs")
 UNKNOWN = tuple(phrase("acute-limb-ischaemia", key) for key in
                 ("unknown.cold-limb", "unknown.absent-pulses", "unknown.motor-weakness"))
@@ -33,9 +35,11 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     aneurysm = record.current(ANEURYSM)
     finding = Finding(ACUTE_LIMB_ISCHAEMIA, "critical")
     if occlusion:
-        finding.add(occlusion)
-    if len({f.evidence.reference for f in signs}) >= record.threshold(SIGNS_NEEDED) and pain:
-        finding.add(signs + pain)
+        finding.add(occlusion + pain)
+    embolic_source = record.current(ATRIAL_FIBRILLATION)
+    needed = 1 if embolic_source else record.threshold(SIGNS_NEEDED)
+    if signs and len({f.evidence.reference for f in signs}) >= needed and pain:
+        finding.add(signs + pain + embolic_source)
     if aneurysm and pain:
         finding.variant = "aneurysm"
         finding.add(aneurysm + pain)

@@ -3,7 +3,7 @@ guideline; ICM 2018; clinical-knowledge.md §8.4).
 
 Criterion: a replaced knee (presence of an artificial knee, a knee replacement of any date, or a coded
 knee-prosthesis infection) with recent knee pain or effusion, and fever or raised inflammatory markers
-(the septic-arthritis thresholds). IDSA: "acute onset of a painful prosthesis" is enough to suspect PJI;
+(the septic-arthritis thresholds), or a knee-prosthesis infection coded as suspected. IDSA: "acute onset of a painful prosthesis" is enough to suspect PJI;
 fever is its most specific sign after knee replacement. The card routes to same-day orthopaedic review
 with aspiration before antibiotics — unless a NICE NG51 high-risk sign of sepsis is recorded (variant
 "septic": cultures and antibiotics at once, AAOS) — so it replaces the native-joint septic arthritis card.
@@ -17,7 +17,7 @@ from .finding import Finding
 from .septic_arthritis import EFFUSION, raised_markers, with_sepsis
 
 PROSTHETIC_JOINT_INFECTION = topic("prosthetic-joint-infection")
-KNEE_PROSTHESIS = value_set("knee-prosthesis")
+KNEE_PROSTHESIS, CODED_INFECTION = value_set("knee-prosthesis"), value_set("prosthetic-knee-infection")
 
 
 def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
@@ -25,7 +25,9 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     if not prosthesis:
         return None
     local = record.current(signals.KNEE_PAIN, signals.FINDING) + record.current(EFFUSION, signals.FINDING)
-    inflammation = signals.fever(record) + raised_markers(record)
+    # A coded, unconfirmed prosthesis infection with a painful or swollen knee is enough (IDSA rec 1).
+    coded = [f for f in record.current(CODED_INFECTION, signals.FINDING, undated=True) if not f.confirmed]
+    inflammation = signals.fever(record) + raised_markers(record) + coded
     if not local or not inflammation:
         return None
     finding = Finding(PROSTHETIC_JOINT_INFECTION, "critical")

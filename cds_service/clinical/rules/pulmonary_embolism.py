@@ -19,7 +19,7 @@ from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
 
-SUSPECTED_PE = topic("suspected-pe")
+SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
 SYSTOLIC = signals.SYSTOLIC
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read).
@@ -104,3 +104,14 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
     if contexts - {signals.recent_leg_or_knee_pain}:
         return signals.very_fast_heart_rate(record)
     return []
+
+
+def known_pe_untreated(record: PatientRecord) -> Finding | None:
+    """A confirmed, current PE with no active anticoagulant on record: treatment to be confirmed today
+    (NICE NG158). Treated, it needs no card: the diagnosis is known."""
+    known = signals.active_pe(record)
+    if not known or signals.on_anticoagulant(record):
+        return None
+    finding = Finding(KNOWN_PE, "warning", variant="untreated")
+    finding.add(known + signals.pregnant_or_postpartum(record))
+    return finding

@@ -31,7 +31,8 @@ HEART_RATE, RESPIRATORY_RATE, OXYGEN_SATURATION, TEMPERATURE = (
 TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("tachycardia"), threshold("tachypnoea"), threshold("hypoxaemia"), threshold("fever"),
     threshold("admission-heart-rate"))
-ADULT_AGE = threshold("adult-age")
+ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
+IMMOBILISATION_WINDOW = window("immobilisation")
 SYSTOLIC = measurement("systolic-blood-pressure")
 SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC = (
     threshold("sepsis-heart-rate"), threshold("sepsis-respiratory-rate"), threshold("sepsis-systolic-pressure"))
@@ -63,7 +64,19 @@ def previous_dvt(record: PatientRecord) -> list[Fact]:
 
 def known_vte(record: PatientRecord) -> list[Fact]:
     """A current DVT, or a PE coded as suspected (a confirmed PE already has its own care)."""
-    return active_dvt(record) + [f for f in record.current(PE, FINDING) if not f.confirmed]
+    return active_dvt(record) + suspected_pe(record)
+
+
+def suspected_pe(record: PatientRecord) -> list[Fact]:
+    """A PE coded as suspected — provisional, differential or with no verification status — recently, or
+    active and undated: a clinician suspects a PE, which is an emergency on its own (§2.3)."""
+    return [f for f in record.current(PE, FINDING, undated=True) if not f.confirmed]
+
+
+def active_pe(record: PatientRecord) -> list[Fact]:
+    """A confirmed, current PE that began within about 6 months, or an older one while anticoagulated."""
+    treated = bool(on_anticoagulant(record))
+    return [f for f in record.current(PE) if f.confirmed and (treated or not record.older_than(f, ACUTE_DVT))]
 
 
 def previous_vte(record: PatientRecord) -> list[Fact]:
@@ -77,7 +90,8 @@ def recent_surgery(record: PatientRecord) -> list[Fact]:
 
 
 def immobilised(record: PatientRecord) -> list[Fact]:
-    return record.current(IMMOBILISATION, FINDING)
+    """Bed rest or immobilisation recorded within 4 weeks (PE Wells: 3 days or more in the previous 4 weeks)."""
+    return record.current(IMMOBILISATION, IMMOBILISATION_WINDOW)
 
 
 def active_cancer(record: PatientRecord) -> list[Fact]:
@@ -100,19 +114,26 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
             + record.current(POSTPARTUM, POSTPARTUM_WINDOW) + record.procedures(POSTPARTUM, POSTPARTUM_WINDOW))
 
 
+def adult_physiology(record: PatientRecord) -> bool:
+    """From 12 the vital signs are read against adult thresholds (NG51 assesses 12 and over with adults);
+    unknown age counts as adult."""
+    return record.age is None or record.age >= record.threshold(ADULT_PHYSIOLOGY_AGE)
+
+
 def child(record: PatientRecord) -> bool:
     """Under the adult age: NG158, Wells, PERC, D-dimer and the admission thresholds do not apply (§8.1)."""
     return record.age is not None and record.age < record.threshold(ADULT_AGE)
 
 
 def pe_symptoms(record: PatientRecord) -> list[Fact]:
-    """Dyspnoea, pleuritic chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea, recently. For a child
-    the vital signs are read against NG51's high-risk values for the age instead of adult thresholds. The
+    """A PE coded as suspected; dyspnoea, chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea,
+    recently. Under 12 the vital signs are read against NG51's high-risk values for the age instead of adult
+    thresholds (from 12, NG51 reads them as an adult's: a teenager is not held to laxer limits). The
     heart rate is read apart (very_fast_heart_rate, tachycardia): what it means depends on the context."""
-    facts = []
+    facts = suspected_pe(record)
     for feature in PE_FEATURES:
         facts += record.current(feature, FINDING)
-    if child(record):
+    if not adult_physiology(record):
         return facts + paediatric_high_risk(record, heart_rate=False)
     facts += above(record, RESPIRATORY_RATE, TACHYPNOEA)
     facts += below(record, OXYGEN_SATURATION, HYPOXAEMIA)
@@ -120,9 +141,9 @@ def pe_symptoms(record: PatientRecord) -> list[Fact]:
 
 
 def very_fast_heart_rate(record: PatientRecord) -> list[Fact]:
-    """A heart rate above the immediate-admission threshold (130/min); for a child, at or above NG51's
+    """A heart rate above the immediate-admission threshold (130/min); under 12, at or above NG51's
     high-risk rate for the age."""
-    if child(record):
+    if not adult_physiology(record):
         band = record.catalogue.paediatric_band(record.age)
         if band is None:
             return []
@@ -146,9 +167,9 @@ def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True) -> list
 
 def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
     """A NICE NG51 high-risk sign of sepsis at the worst reading in the window: for 12 and over, heart rate
-    > 130/min, respiratory rate ≥ 25/min or systolic pressure ≤ 90 mmHg; under 18, the high-risk rates for
-    the age (altered mental state, mottled skin or no urine cannot be read from the record)."""
-    if child(record):
+    > 130/min, respiratory rate ≥ 25/min or systolic pressure ≤ 90 mmHg; the high-risk rates for
+    the age under 12 (altered mental state, mottled skin or no urine cannot be read from the record)."""
+    if not adult_physiology(record):
         return paediatric_high_risk(record)
     fast, rapid, low = (record.threshold(SEPSIS_HEART_RATE), record.threshold(SEPSIS_RESPIRATORY_RATE),
                         record.threshold(SEPSIS_SYSTOLIC))
@@ -158,8 +179,8 @@ def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
 
 
 def tachycardia(record: PatientRecord) -> list[Fact]:
-    """Tachycardia coded, or a heart rate over 100/min (adults: a normal child's rate is higher)."""
-    measured = [] if child(record) else above(record, HEART_RATE, TACHYCARDIA)
+    """Tachycardia coded, or a heart rate over 100/min from 12 (a younger child's normal rate is higher)."""
+    measured = above(record, HEART_RATE, TACHYCARDIA) if adult_physiology(record) else []
     return record.current(TACHYCARDIA_CODED, FINDING) + measured
 
 
