@@ -7,12 +7,13 @@ Criterion, any of:
   least two entries,
   together with recent leg or knee pain (one sign alone is common and chronic, e.g. neuropathy or
   sciatica; the acute picture is pain with more than one of the Ps) — or one sign with the pain when an
-  embolic source (current atrial fibrillation or flutter, any date) is on record (Appendix A: any one P);
+  embolic source (current atrial fibrillation or flutter, any date) or a knee dislocation within 4 weeks
+  is on record (Appendix A: any one P);
 - a known popliteal artery aneurysm with recent acute knee, calf or leg pain.
 """
 from __future__ import annotations
 
-from ...content.catalogue import phrase, threshold, topic, value_set
+from ...content.catalogue import phrase, threshold, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
@@ -22,6 +23,7 @@ OCCLUSION, SIGNS, ANEURYSM, PARESIS = (
     value_set("acute-limb-ischaemia"), value_set("limb-ischaemia-signs"), value_set("popliteal-artery-aneurysm"),
     value_set("paralysis-paresis"))
 ATRIAL_FIBRILLATION = value_set("atrial-fibrillation")  # an embolic source (KB §3.2)
+KNEE_DISLOCATION, DISLOCATION_WINDOW = value_set("knee-dislocation"), window("dislocation")
 SIGNS_NEEDED = threshold("ischaemic-signs")
 UNKNOWN = tuple(phrase("acute-limb-ischaemia", key) for key in
                 ("unknown.cold-limb", "unknown.absent-pulses", "unknown.motor-weakness"))
@@ -36,7 +38,9 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     finding = Finding(ACUTE_LIMB_ISCHAEMIA, "critical")
     if occlusion:
         finding.add(occlusion + pain)
-    embolic_source = record.current(ATRIAL_FIBRILLATION)
+    # An embolic source, or a recent knee dislocation (a torn popliteal intima thromboses days later):
+    # then one ischaemic sign with the pain is enough.
+    embolic_source = record.current(ATRIAL_FIBRILLATION) + record.current(KNEE_DISLOCATION, DISLOCATION_WINDOW)
     needed = 1 if embolic_source else record.threshold(SIGNS_NEEDED)
     if signs and len({f.evidence.reference for f in signs}) >= needed and pain:
         finding.add(signs + pain + embolic_source)

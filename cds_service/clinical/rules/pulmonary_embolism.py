@@ -7,9 +7,10 @@ PE Wells and PERC items the record can show) — where the PE feature is dyspnoe
 pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %), tachypnoea (RR > 20) or a heart rate
 over the admission threshold (130/min) recorded recently; thresholds are the catalogue's.
 Without a respiratory feature the heart rate decides only with a context that explains it (§5.10: a fast
-pulse from pain or fever is common): HR > 100 (or coded tachycardia) beside leg DVT features or a current
-or suspected clot (§1.6, §2.4, Appendix A); HR > 130 beside surgery, immobilisation, cancer, previous VTE
-or pregnancy; never beside knee or leg pain alone. Children: NG51's high-risk rates for the age
+pulse from pain or fever is common): HR > 100 (or coded tachycardia) beside leg DVT features, a current
+or suspected clot (§1.6, §2.4, Appendix A), recent surgery or immobilisation; HR > 130 beside cancer,
+previous VTE, a known PE or pregnancy; never beside knee or leg pain alone. A confirmed current PE is a
+context too, but breathlessness or chest pain alone beside it is not new (residual symptoms). Children: NG51's high-risk rates for the age
 instead. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission.
 """
 from __future__ import annotations
@@ -39,6 +40,7 @@ NOTE_ANTICOAGULANT = phrase(_PE, "note.anticoagulant")
 CONTEXTS = (
     (signals.leg_dvt_features, phrase(_PE, "context.dvt-features")),
     (signals.known_vte, phrase(_PE, "context.known-clot")),
+    (signals.active_pe, phrase(_PE, "context.known-pe")),
     (signals.recent_leg_or_knee_pain, phrase(_PE, "context.leg-pain")),
     (signals.recent_surgery, phrase(_PE, "context.surgery")),
     (signals.immobilised, phrase(_PE, "context.immobilisation")),
@@ -53,7 +55,13 @@ def possible_pe(record: PatientRecord) -> Finding | None:
              ((signal, signal(record), words) for signal, words in CONTEXTS) if facts]
     if not found:
         return None
-    symptoms = signals.pe_symptoms(record) or _heart_rate_as_pe_feature(record, {s for s, _, _ in found})
+    contexts = {s for s, _, _ in found}
+    symptoms = signals.pe_symptoms(record)
+    if contexts == {signals.active_pe}:
+        # A known PE explains breathlessness and chest pain for weeks; objective physiology, syncope or
+        # haemoptysis on top of it is a new event (recurrence, treatment failure: §1.6, §8.2).
+        symptoms = [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
+    symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
     if not symptoms:
         return None
     finding = Finding(SUSPECTED_PE, "critical")
@@ -96,10 +104,11 @@ def possible_pe(record: PatientRecord) -> Finding | None:
 
 def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
     """Without a respiratory feature, a fast pulse is a PE feature only where a clot is the likely reason:
-    over 100/min (or coded) beside leg DVT features or a current clot (§1.6, Appendix A; PE Wells: DVT signs
-    3 + HR > 100 1.5 is already "PE likely"); over 130/min beside surgery, immobilisation, cancer, previous
-    VTE or pregnancy; never beside knee or leg pain alone, which is a reason for a fast pulse itself."""
-    if contexts & {signals.leg_dvt_features, signals.known_vte}:
+    over 100/min (or coded) beside leg DVT features, a current clot (§1.6, Appendix A; PE Wells: DVT signs
+    3 + HR > 100 1.5 is already "PE likely"), recent surgery or immobilisation (PE Wells' provoking items;
+    after surgery a D-dimer cannot settle it); over 130/min beside cancer, previous VTE, a known PE or
+    pregnancy; never beside knee or leg pain alone, which is a reason for a fast pulse itself."""
+    if contexts & {signals.leg_dvt_features, signals.known_vte, signals.recent_surgery, signals.immobilised}:
         return signals.very_fast_heart_rate(record) + signals.tachycardia(record)
     if contexts - {signals.recent_leg_or_knee_pain}:
         return signals.very_fast_heart_rate(record)

@@ -22,6 +22,7 @@ PREGNANCY_TEST, POSITIVE_RESULT = value_set("pregnancy-test-observation"), value
 PE_FEATURES = tuple(value_set(key) for key in
                     ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
 TACHYCARDIA_CODED, FEVER_CODED = value_set("tachycardia"), value_set("fever")
+RESIDUAL_PE_SYMPTOMS = frozenset({"dyspnoea", "pleuritic-chest-pain"})  # expected for weeks after a PE
 ACTIVE_CANCER, IMMOBILISATION, MAJOR_SURGERY = (
     value_set("active-cancer"), value_set("immobilisation"), value_set("major-surgery"))
 SURGERY = window("surgery")
@@ -108,8 +109,7 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
     positive by the laboratory, or valued Positive, coded or as text) within a pregnancy's length; delivery
     within 6 weeks (a delivery code, or a delivery Procedure such as a caesarean section). Patient.gender does
     not override any of these: the record's pregnancy evidence decides (RCOG 37b)."""
-    positive_tests = [f for f in record.results(PREGNANCY_TEST, PREGNANCY_WINDOW)
-                      if f.interpretation & record.catalogue.high_flags or POSITIVE_RESULT in f.value_sets_of_value]
+    positive_tests = [f for f in record.results(PREGNANCY_TEST, PREGNANCY_WINDOW) if _positive(record, f)]
     return (record.current(PREGNANCY, PREGNANCY_WINDOW, undated=True) + positive_tests
             + record.current(POSTPARTUM, POSTPARTUM_WINDOW) + record.procedures(POSTPARTUM, POSTPARTUM_WINDOW))
 
@@ -118,6 +118,17 @@ def adult_physiology(record: PatientRecord) -> bool:
     """From 12 the vital signs are read against adult thresholds (NG51 assesses 12 and over with adults);
     unknown age counts as adult."""
     return record.age is None or record.age >= record.threshold(ADULT_PHYSIOLOGY_AGE)
+
+
+def _positive(record: PatientRecord, test: Fact) -> bool:
+    """Flagged positive or high by the laboratory, valued Positive, or a number above its own reference
+    range in the same unit (never above a threshold of ours: hCG assays differ)."""
+    if test.interpretation & record.catalogue.high_flags or POSITIVE_RESULT in test.value_sets_of_value:
+        return True
+    if test.quantity is None or test.reference_high is None:
+        return False
+    value, unit = test.quantity
+    return (test.reference_unit or unit) == unit and value > test.reference_high
 
 
 def child(record: PatientRecord) -> bool:
