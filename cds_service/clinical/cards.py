@@ -27,6 +27,8 @@ CATEGORIES = {
     "laboratory": {"system": "http://snomed.info/sct", "code": "108252007", "display": "Laboratory procedure"},
     "referral": {"system": "http://snomed.info/sct", "code": "3457005", "display": "Patient referral"},
     "procedure": {"system": "http://snomed.info/sct", "code": "387713003", "display": "Surgical procedure"},
+    # US Core ServiceRequest category (KB §6.B2, S2): a diagnostic test that is neither imaging nor laboratory.
+    "evaluation": {"system": "http://snomed.info/sct", "code": "386053000", "display": "Evaluation procedure (procedure)"},
 }
 
 
@@ -85,7 +87,7 @@ class CardTemplates:
             parts.append(words[f"evidence.{evidence.verification}"])
         if evidence.status:
             parts.append(words["evidence.order-status"].format(status=evidence.status))
-        return f"{' — '.join(parts)} [{evidence.reference}]"
+        return " — ".join(parts)  # the resource ids travel in each order's reasonReference, not in the text
 
     def render(self, finding: Finding, patient_id: str) -> dict:
         template = self.topics[finding.topic]
@@ -140,8 +142,15 @@ class CardTemplates:
 
 
     def _detail(self, template: dict, variant: dict, finding: Finding, values: "_Values") -> str:
+        """Decision first, then the next step, then why: in a narrow EHR side panel the first lines are what
+        a clinician reads. The source is the card's own `source` (shown under the summary), not repeated."""
         words = self.common
         parts = [_fill(variant["detail"], values)]
+        steps = variant["next_steps"]
+        parts.append(words["section.next-step"] + "\n"
+                     + "\n".join(f"{i}. {_fill(step, values)}" for i, step in enumerate(steps, 1)))
+        if finding.notes:
+            parts.append("\n".join(f"> {self.say(finding.topic, note)}" for note in finding.notes))
         if finding.evidence:
             parts.append(words["section.from-record"] + "\n"
                          + "\n".join(f"- {self.evidence_line(e)}" for e in finding.evidence))
@@ -150,12 +159,6 @@ class CardTemplates:
         if finding.unknown:
             parts.append(words["section.bedside"] + "\n"
                          + "\n".join(f"- {self.say(finding.topic, u)}" for u in finding.unknown))
-        steps = variant["next_steps"]
-        parts.append(words["section.next-step"] + "\n"
-                     + "\n".join(f"{i}. {_fill(step, values)}" for i, step in enumerate(steps, 1)))
-        if finding.notes:
-            parts.append("\n".join(f"> {self.say(finding.topic, note)}" for note in finding.notes))
-        parts.append(words["section.source"].format(label=template["source"]["label"], url=template["source"]["url"]))
         return "\n\n".join(parts)
 
     def _score_section(self, finding: Finding) -> str:

@@ -88,7 +88,8 @@ def run_check(fhir_server: str, patient_id: str, token: str | None = None, now: 
                                               json=request_body(fhir_server, patient_id, token))
             body = response.get_json(silent=True)
             line = state.engine.templates.evidence_line
-            evidence = {i.card["uuid"]: [line(e) for e in i.finding.evidence] for i in issued}
+            # An integrator wants the resource behind each line; the card's text for clinicians leaves it out.
+            evidence = {i.card["uuid"]: [f"{line(e)} [{e.reference}]" for e in i.finding.evidence] for i in issued}
             return CheckResult(response.status_code, body, evidence)
         finally:
             state.fetch_settings.executor.shutdown(wait=False, cancel_futures=True)

@@ -37,7 +37,7 @@ EXPECTED_REASONS = [
     {"topic": "suspected-dvt", "system": NON_ADHERENCE, "code": "action-completed",
      "display": "Recommended action was already completed", "count": 2, "shareOfOverrides": 0.6667},
     {"topic": "suspected-dvt", "system": NON_ADHERENCE, "code": "patient-refuses",
-     "display": "Patient refuses/declines (no context given)*", "count": 1, "shareOfOverrides": 0.3333},
+     "display": "Patient refuses/declines (no context given)", "count": 1, "shareOfOverrides": 0.3333},
     {"topic": None, "system": NON_ADHERENCE, "code": "patient-ineligible",
      "display": "Patient does not meet eligibility for recommended action", "count": 1, "shareOfOverrides": 1.0},
 ]

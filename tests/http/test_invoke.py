@@ -106,7 +106,9 @@ def test_invalid_resources_are_skipped_not_fatal(app, client, caplog):
     assert response.status_code == 200
     assert "invalid={'Condition': 1}" in caplog.text
     (card,) = response.get_json()["cards"]  # the valid DVT Condition still counts; the broken one does not
-    assert "Condition/ok" in card["detail"] and "Condition/broken" not in card["detail"]
+    reasons = [r["reference"] for s in card["suggestions"] for a in s["actions"]
+               for r in a["resource"].get("reasonReference", [])]
+    assert "Condition/ok" in reasons and "Condition/broken" not in reasons
 
 
 def test_resources_of_another_patient_are_set_aside(client, caplog):

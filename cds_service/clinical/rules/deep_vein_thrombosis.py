@@ -33,6 +33,8 @@ NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY = (
     phrase(_DVT, key) for key in ("note.bakers-cyst", "note.tachycardia", "note.anticoagulant",
                                   "note.recent-surgery"))
 BASIS_AGE_ADJUSTED, BASIS_STANDARD = phrase(_DVT, "cutoff-basis.age-adjusted"), phrase(_DVT, "cutoff-basis.standard")
+# "Wells 0" in a summary reads as a low score; the record showing none of the items is not that.
+WELLS_NONE, WELLS_SOME = phrase(_DVT, "wells-record.none"), phrase(_DVT, "wells-record.some")
 
 
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
@@ -93,6 +95,7 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         "wells_highest": score.highest_possible,
         "cutoff": cutoff_for(record),
         "cutoff_basis": Say(BASIS_AGE_ADJUSTED if age_adjusted(record) else BASIS_STANDARD),
+        "wells_from_record": Say(WELLS_SOME, score=score.total) if score.items else Say(WELLS_NONE),
     })
     finding.unknown = unknown
     if signals.on_anticoagulant(record):
