@@ -123,17 +123,6 @@ def item_codes(item: dict) -> list[str]:
     return [c for c in codes if c not in item.get("exclude", ())]
 
 
-def cancer_note(code: str) -> str | None:
-    desc = icd.description(code).lower()
-    if "in remission" in desc:
-        return ("In remission: counts as active cancer (Wells) only if treatment is ongoing, "
-                "was given within 6 months, or is palliative - check the record.")
-    if code.startswith("C44."):
-        return ("Non-melanoma skin cancer (C44): inside C00-C96 as the KB asks; many VTE risk "
-                "tools do not count it - rule authors may choose to ignore it.")
-    return None
-
-
 def input_only_note(entry: dict) -> str | None:
     cur = entry.get("currency", "")
     if "unknown" in cur or "inactive" in cur or entry.get("verification") == "partial":
@@ -180,8 +169,6 @@ def build_one(spec: dict, verified: dict, icd_sources: dict) -> dict:
                 extra.append(item["sibling"])
             if item.get("note"):
                 extra.append(item["note"])
-            if "range" in item and cancer_note(code):
-                extra.append(cancer_note(code))
             if notes.get(code):
                 extra.append(notes.pop(code))
             tags = [tag, TAG_VSAC] if code in vsac else [tag]

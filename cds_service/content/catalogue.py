@@ -120,6 +120,9 @@ class Catalogue:
         self.hygiene = {key: frozenset(values) for key, values in _entries(data["recordHygiene"]).items()}
         self.confirmation_read = frozenset(data["confirmationRead"])
         self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
+        self.absent_words = frozenset(data["absentAnswers"].get("words", ()))
+        self.site_rules = {key: frozenset(rule["removes"]) for key, rule in data["siteRules"].items()
+                           if key != "$comment"}
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
@@ -180,7 +183,9 @@ class Catalogue:
         missing = sorted(f"{kind} {scope + ':' if scope else ''}{key}" for kind, scope, key in declared_names
                          if not have[kind](scope, key))
         missing += sorted(f"value-set {vs} (catalogue)" for vs in {*self.measurements, *self.plausible_ranges, *self.confirmation_read,
-                          *(v for pair, _ in self.shared_codes for v in pair)} if vs not in value_set_ids)
+                          *(v for pair, _ in self.shared_codes for v in pair),
+                          *self.site_rules, *(v for removed in self.site_rules.values() for v in removed)}
+                     if vs not in value_set_ids)
         if missing:
             raise ValueError(f"the rules name what the catalogue, valueset/ or cards/ lack: {missing}")
 

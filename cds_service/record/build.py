@@ -119,12 +119,13 @@ class Relevance:
         self.anticoagulant_words = catalogue.text_matches["anticoagulants"]
         self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
+        self.site_rules = catalogue.site_rules
 
     def __call__(self, raw: dict) -> Memberships | None:
         kind = raw.get("resourceType")
         of_concept = self.value_sets.of_concept
         if kind == "Condition":
-            found = Memberships(self.value_sets.of_concept_disambiguated(raw.get("code")))
+            found = Memberships(self._on_its_site(raw, self.value_sets.of_concept_disambiguated(raw.get("code"))))
         elif kind == "Observation":
             components = raw.get("component") if isinstance(raw.get("component"), list) else ()
             by_component = NOTHING
@@ -153,6 +154,25 @@ class Relevance:
         else:
             return None
         return found if found.by_code or found.by_value or found.by_component else None
+
+    def _on_its_site(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
+        """Leg memberships a Condition loses when its code, bodySite or laterality puts it on the arm or on
+        both legs (KB §8.8; the catalogue's siteRules)."""
+        if not memberships:
+            return memberships
+        of_concept = self.value_sets.of_concept
+        sites = of_concept(raw.get("code"))
+        body_sites = raw.get("bodySite") if isinstance(raw.get("bodySite"), list) else ()
+        for site in body_sites:
+            sites = sites | of_concept(site)
+            extensions = site.get("extension") if isinstance(site, dict) else None
+            for extension in extensions if isinstance(extensions, list) else ():
+                if isinstance(extension, dict):
+                    sites = sites | of_concept(extension.get("valueCodeableConcept"))
+        for site, removed in self.site_rules.items():
+            if site in sites:
+                memberships = memberships - removed
+        return memberships
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         taken = observation_time(raw)
@@ -222,6 +242,7 @@ class _Builder:
         self.value_sets = value_sets
         self.hygiene = catalogue.hygiene
         self.absent_answers = catalogue.absent_answers
+        self.absent_words = catalogue.absent_words
         self.measurements = catalogue.measurements
         self.confirmation_read = catalogue.confirmation_read
         self.plausible_ranges = catalogue.plausible_ranges
@@ -257,7 +278,7 @@ class _Builder:
 
     def _is_absent(self, observation) -> bool:
         """An Observation recording a finding as absent ("calf pain: no") must not count as the finding."""
-        if observation.valueBoolean is False:
+        if observation.valueBoolean is False or _whole_value(observation.valueString) in self.absent_words:
             return True
         concept = observation.valueCodeableConcept
         return concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ())

@@ -47,7 +47,7 @@ def evaluate(record: PatientRecord) -> list[Finding]:
         suppressed.add(INTERNAL_DERANGEMENT)  # the trauma card already leads from radiograph to MRI
     if dvt and dvt.topic in (SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY):
         suppressed.add(BAKERS_CYST)  # the DVT card names the cyst; the duplex scan images both
-    if ischaemia and ischaemia.variant == "aneurysm":
+    if ischaemia and ischaemia.variant in ("aneurysm", "aneurysm-symptomatic"):
         suppressed.add(POPLITEAL_ANEURYSM)
     findings += [f for f in musculoskeletal_causes(record) if f.topic not in suppressed]
     return sorted(findings, key=lambda f: _RANK[f.indicator])  # stable: rule order within an urgency

@@ -25,7 +25,9 @@ OTTAWA_BEDSIDE = tuple(phrase(_TOPIC, key) for key in
 
 def knee_trauma_imaging(record: PatientRecord) -> Finding | None:
     dislocation = record.current(DISLOCATION, TRAUMA) + record.current(ARTERY_INJURY, TRAUMA)
-    injury = record.current(INJURY, TRAUMA)
+    # The Ottawa rule is for an acute injury: its 7 days run from the injury (onset), not from the day it
+    # was written down (an injury 3 weeks old recorded today is not acute).
+    injury = [f for f in record.current(INJURY, TRAUMA) if not record.older_than(f, TRAUMA)]
     if dislocation:
         finding = Finding(KNEE_TRAUMA_IMAGING, "critical", variant="dislocation")
         finding.add(dislocation + injury)

@@ -9,7 +9,9 @@ Criterion, any of:
   sciatica; the acute picture is pain with more than one of the Ps) — or one sign with the pain when an
   embolic source (current atrial fibrillation or flutter, any date) or a knee dislocation within 4 weeks
   is on record (Appendix A: any one P);
-- a known popliteal artery aneurysm with recent acute knee, calf or leg pain.
+- a known popliteal artery aneurysm with recent acute knee, calf or leg pain: critical with an occlusion or
+  ischaemic signs; otherwise `warning` (urgent vascular review and arterial duplex: KB §2.3 "emergency if
+  acute limb ischaemia", SVS 2022).
 """
 from __future__ import annotations
 
@@ -45,8 +47,13 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     if signs and len({f.evidence.reference for f in signs}) >= needed and pain:
         finding.add(signs + pain + embolic_source)
     if aneurysm and pain:
-        finding.variant = "aneurysm"
+        threatened = bool(finding.evidence)  # an occlusion or ischaemic signs as well
         finding.add(aneurysm + pain)
+        if threatened:
+            finding.variant = "aneurysm"
+        else:
+            # Symptomatic but no sign of a threatened limb: urgent, not emergency, review (KB §2.3, SVS).
+            finding.variant, finding.indicator = "aneurysm-symptomatic", "warning"
     if not finding.evidence:
         return None
     finding.unknown = [Say(p) for p in UNKNOWN]
