@@ -73,7 +73,7 @@ EXTRA_IDS = {
     "leg-pain", "bakers-cyst-ruptured", "bone-malignancy-lower-limb",
     "popliteal-artery-injury", "pregnancy-test-observation", "knee-prosthesis", "positive-result",
     "atrial-fibrillation", "heparin-flush", "prosthetic-knee-infection",
-    "upper-limb-site", "bilateral-site",
+    "upper-limb-site", "bilateral-site", "sepsis", "knee-dislocation-recent",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

@@ -6,7 +6,8 @@ Criteria:
   DVT" card. Begun after the active anticoagulant was ordered: `warning` (treatment failure, §8.2). On an active anticoagulant:
   `info` (known-dvt), or `warning` when leg features were recorded after the DVT began (suspected
   extension: §1.8). With no active anticoagulant on record: `warning` (known-dvt, untreated).
-- otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst):
+- otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst;
+  or leg or knee pain when the record alone already scores Wells ≥ 2):
   - pregnant or ≤ 6 weeks postpartum: `warning` suspected-dvt-pregnancy (duplex, LMWH until excluded;
     no Wells, no D-dimer rule-out, no DOAC);
   - on an active anticoagulant: `warning` suspected-dvt, imaging first (a D-dimer cannot rule it out);
@@ -41,12 +42,23 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     known = signals.active_dvt(record)
     if known:
         return _known_dvt(record, known)
-    features = signals.leg_dvt_features(record)
+    features = signals.leg_dvt_features(record) or _painful_leg_with_likely_wells(record)
     if not features:
         return None
     finding = _suspected(record, features)
     finding.basis = [f.evidence for f in features]
     return finding
+
+
+def _painful_leg_with_likely_wells(record: PatientRecord) -> list:
+    """Leg or knee pain alone is too common to raise a DVT card, but NG158 1.1.1 asks about a "painful leg"
+    and a record that already scores Wells 2 (active cancer, recent surgery, previous DVT...) makes DVT
+    likely: then the pain is the feature."""
+    pain = record.current(signals.LEG_PAIN, signals.FINDING) + record.current(signals.KNEE_PAIN, signals.FINDING)
+    if not pain or signals.child(record):
+        return []
+    score, _ = wells_from_record(record)
+    return pain if likely(record, score) else []
 
 
 def _suspected(record: PatientRecord, features) -> Finding:

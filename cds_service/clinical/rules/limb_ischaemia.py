@@ -25,7 +25,7 @@ OCCLUSION, SIGNS, ANEURYSM, PARESIS = (
     value_set("acute-limb-ischaemia"), value_set("limb-ischaemia-signs"), value_set("popliteal-artery-aneurysm"),
     value_set("paralysis-paresis"))
 ATRIAL_FIBRILLATION = value_set("atrial-fibrillation")  # an embolic source (KB §3.2)
-KNEE_DISLOCATION, DISLOCATION_WINDOW = value_set("knee-dislocation"), window("dislocation")
+KNEE_DISLOCATION, DISLOCATION_WINDOW = value_set("knee-dislocation-recent"), window("dislocation")
 SIGNS_NEEDED = threshold("ischaemic-signs")
 UNKNOWN = tuple(phrase("acute-limb-ischaemia", key) for key in
                 ("unknown.cold-limb", "unknown.absent-pulses", "unknown.motor-weakness"))

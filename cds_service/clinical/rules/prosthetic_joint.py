@@ -26,8 +26,12 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
         return None
     local = record.current(signals.KNEE_PAIN, signals.FINDING) + record.current(EFFUSION, signals.FINDING)
     # A coded, unconfirmed prosthesis infection with a painful or swollen knee is enough (IDSA rec 1).
-    coded = [f for f in record.current(CODED_INFECTION, signals.FINDING, undated=True) if not f.confirmed]
-    inflammation = signals.fever(record) + raised_markers(record) + coded
+    infections = record.current(CODED_INFECTION, signals.FINDING, undated=True)
+    coded = [f for f in infections if not f.confirmed]
+    inflammation = (signals.fever(record) + raised_markers(record) + coded
+                    + record.current(signals.SEPSIS_CODED, signals.FINDING))
+    if infections and not coded and signals.sepsis_high_risk(record):
+        local, inflammation = local or infections, inflammation or infections  # confirmed, now septic
     if not local or not inflammation:
         return None
     finding = Finding(PROSTHETIC_JOINT_INFECTION, "critical")

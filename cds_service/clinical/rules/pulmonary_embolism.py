@@ -35,7 +35,7 @@ ADMISSION_CRITERIA = (
 LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(_PE, "admit.temperature")
 ADMIT_PREGNANT = phrase(_PE, "admit.pregnant")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
-NOTE_ANTICOAGULANT = phrase(_PE, "note.anticoagulant")
+NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
 # What makes PE features more than breathlessness: a leg or VTE context (NG158 PE Wells items; PERC).
 CONTEXTS = (
     (signals.leg_dvt_features, phrase(_PE, "context.dvt-features")),
@@ -70,7 +70,8 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     for _, facts, _ in found:
         finding.add(facts)
     finding.values["pe_context"] = [Say(words) for _, _, words in found]
-    if signals.child(record):
+    pregnant = signals.pregnant_or_postpartum(record)
+    if signals.child(record) and not pregnant:  # a pregnant teenager takes the RCOG pathway (immediate admission)
         # Adult PE rules and admission thresholds are not validated under 18 (§8.1): same-day paediatric
         # emergency assessment, never a CTPA ordered from adult thresholds.
         finding.variant = "child"
@@ -87,7 +88,6 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     if coldest:
         admit.append(Say(ADMIT_TEMPERATURE, threshold=low))
         finding.add(coldest)
-    pregnant = signals.pregnant_or_postpartum(record)
     if pregnant:
         admit.append(Say(ADMIT_PREGNANT))
         finding.add(pregnant)
@@ -99,6 +99,8 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         finding.unknown.insert(0, Say(UNKNOWN_SYSTOLIC, threshold=record.threshold(ADMISSION_CRITERIA[3][2])))
     if signals.on_anticoagulant(record):
         finding.notes.append(Say(NOTE_ANTICOAGULANT))
+    elif signals.active_pe(record):
+        finding.notes.append(Say(NOTE_KNOWN_PE_UNTREATED))  # a confirmed PE: no D-dimer, treat
     return finding
 
 

@@ -7,7 +7,8 @@ or white cell count above the laboratory's range or flag, else CRP > 10 mg/L, WC
 72 h). A confirmed diagnosis alone does not fire: the patient is already under treatment, and "aspirate
 before antibiotics" would be noise. An effusion without fever or raised markers does not fire either
 (effusions of osteoarthritis are common); the record cannot show a hot joint. With a NICE NG51 high-risk
-sign of sepsis (variant "septic"): cultures and antibiotics at once.
+sign of sepsis, or sepsis coded (variant "septic"): cultures and antibiotics at once — and then a confirmed
+diagnosis fires too (deterioration under care). A coded sepsis counts as inflammation beside an effusion.
 """
 from __future__ import annotations
 
@@ -26,11 +27,16 @@ _WCC_UNITS = {"10*3/uL", "10*9/L"}  # UCUM, after record/units.py
 
 
 def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
-    diagnosed = [f for f in record.current(SEPTIC, signals.FINDING) if not f.confirmed]
+    coded = record.current(SEPTIC, signals.FINDING)
+    diagnosed = [f for f in coded if not f.confirmed]
     effusion = record.current(EFFUSION, signals.FINDING)
-    inflammation = signals.fever(record) + raised_markers(record)
+    inflammation = signals.fever(record) + raised_markers(record) + record.current(signals.SEPSIS_CODED, signals.FINDING)
     if not diagnosed and not (effusion and inflammation):
-        return None
+        # A confirmed diagnosis is under care; with sepsis physiology on top it is deteriorating (NG51).
+        septic = signals.sepsis_high_risk(record) if coded else []
+        if not septic:
+            return None
+        diagnosed = coded
     finding = Finding(SEPTIC_ARTHRITIS, "critical")
     finding.add(diagnosed + effusion + inflammation)
     with_sepsis(record, finding)

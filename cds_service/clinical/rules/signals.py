@@ -21,7 +21,7 @@ PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its
 PREGNANCY_TEST, POSITIVE_RESULT = value_set("pregnancy-test-observation"), value_set("positive-result")
 PE_FEATURES = tuple(value_set(key) for key in
                     ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
-TACHYCARDIA_CODED, FEVER_CODED = value_set("tachycardia"), value_set("fever")
+TACHYCARDIA_CODED, FEVER_CODED, SEPSIS_CODED = value_set("tachycardia"), value_set("fever"), value_set("sepsis")
 RESIDUAL_PE_SYMPTOMS = frozenset({"dyspnoea", "pleuritic-chest-pain"})  # expected for weeks after a PE
 ACTIVE_CANCER, IMMOBILISATION, MAJOR_SURGERY = (
     value_set("active-cancer"), value_set("immobilisation"), value_set("major-surgery"))
@@ -179,12 +179,14 @@ def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True) -> list
 def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
     """A NICE NG51 high-risk sign of sepsis at the worst reading in the window: for 12 and over, heart rate
     > 130/min, respiratory rate ≥ 25/min or systolic pressure ≤ 90 mmHg; the high-risk rates for
-    the age under 12 (altered mental state, mottled skin or no urine cannot be read from the record)."""
+    the age under 12; or sepsis coded recently (altered mental state, mottled skin or no urine cannot be read
+    from the record)."""
+    coded = record.current(SEPSIS_CODED, FINDING)  # sepsis or septic shock already diagnosed
     if not adult_physiology(record):
-        return paediatric_high_risk(record)
+        return coded + paediatric_high_risk(record)
     fast, rapid, low = (record.threshold(SEPSIS_HEART_RATE), record.threshold(SEPSIS_RESPIRATORY_RATE),
                         record.threshold(SEPSIS_SYSTOLIC))
-    return (worst(record, HEART_RATE, lambda value: value > fast)
+    return coded + (worst(record, HEART_RATE, lambda value: value > fast)
             + worst(record, RESPIRATORY_RATE, lambda value: value >= rapid)
             + worst(record, SYSTOLIC, lambda value: value <= low, highest=False))
 
