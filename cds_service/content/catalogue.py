@@ -121,11 +121,14 @@ class Catalogue:
         self.confirmation_read = frozenset(data["confirmationRead"])
         self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
         self.absent_words = frozenset(data["absentAnswers"].get("words", ()))
-        self.site_rules = {key: frozenset(rule["removes"]) for key, rule in data["siteRules"].items()
-                           if key != "$comment"}
+        rules = {key: rule for key, rule in data["siteRules"].items() if key != "$comment"}
+        self.site_rules = {key: frozenset(rule["removes"]) for key, rule in rules.items() if "removes" in rule}
+        self.site_gives = {key: (rule["from"], frozenset(rule["adds"])) for key, rule in rules.items() if "adds" in rule}
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
+        self.prophylaxis = {key: (tuple(m["prophylaxisWords"]), tuple(m.get("prophylaxisOnlyFor", ())))
+                            for key, m in data["textMatches"].items() if "prophylaxisWords" in m}
         paediatric = _entries(data["paediatric"])
         self.paediatric_bands = sorted(paediatric["bands"], key=lambda band: band["underAge"])
         self.paediatric_saturation = Decimal(str(paediatric["oxygen-saturation"]))
@@ -184,7 +187,8 @@ class Catalogue:
                          if not have[kind](scope, key))
         missing += sorted(f"value-set {vs} (catalogue)" for vs in {*self.measurements, *self.plausible_ranges, *self.confirmation_read,
                           *(v for pair, _ in self.shared_codes for v in pair),
-                          *self.site_rules, *(v for removed in self.site_rules.values() for v in removed)}
+                          *self.site_rules, *(v for removed in self.site_rules.values() for v in removed),
+                          *self.site_gives, *(v for source, adds in self.site_gives.values() for v in (source, *adds))}
                      if vs not in value_set_ids)
         if missing:
             raise ValueError(f"the rules name what the catalogue, valueset/ or cards/ lack: {missing}")

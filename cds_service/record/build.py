@@ -118,8 +118,9 @@ class Relevance:
         self.latest = now + windows["future"]
         self.anticoagulant_words = catalogue.text_matches["anticoagulants"]
         self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
+        self.prophylaxis_words, self.prophylaxis_medicines = catalogue.prophylaxis["anticoagulants"]
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
-        self.site_rules = catalogue.site_rules
+        self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
 
     def __call__(self, raw: dict) -> Memberships | None:
         kind = raw.get("resourceType")
@@ -148,16 +149,20 @@ class Relevance:
             text = _all_text(concept)
             if not memberships and names_a(self.anticoagulant_words, text):
                 memberships = frozenset({"anticoagulants"})
-            if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, text + " " + _order_text(raw)):
-                memberships = memberships - {"anticoagulants"}  # a flush or lock by code or words; prophylaxis
+            order_text = text + " " + _order_text(raw)
+            prophylactic_heparin = (names_word(self.prophylaxis_words, order_text)
+                                    and names_a(self.prophylaxis_medicines, text))
+            if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, order_text) \
+                    or prophylactic_heparin:
+                memberships = memberships - {"anticoagulants"}  # a flush or lock; a heparin at prophylaxis
             found = Memberships(memberships)
         else:
             return None
         return found if found.by_code or found.by_value or found.by_component else None
 
     def _on_its_site(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
-        """Leg memberships a Condition loses when its code, bodySite or laterality puts it on the arm or on
-        both legs (KB §8.8; the catalogue's siteRules)."""
+        """A Condition's leg memberships as its code, bodySite or laterality place it (KB §8.8; the catalogue's
+        siteRules): a site-less oedema on a leg is leg swelling; on the arm or on both legs it is not."""
         if not memberships:
             return memberships
         of_concept = self.value_sets.of_concept
@@ -169,6 +174,9 @@ class Relevance:
             for extension in extensions if isinstance(extensions, list) else ():
                 if isinstance(extension, dict):
                     sites = sites | of_concept(extension.get("valueCodeableConcept"))
+        for site, (source, added) in self.site_gives.items():
+            if site in sites and source in memberships:
+                memberships = memberships | added  # a site-less oedema on the leg is leg swelling
         for site, removed in self.site_rules.items():
             if site in sites:
                 memberships = memberships - removed
@@ -192,7 +200,9 @@ def medication_concept(request):
         for resource in contained if isinstance(contained, list) else ():
             if _get(resource, "id") == reference[1:] and _get(resource, "code") is not None:
                 return _get(resource, "code")
-    return None
+    # A reference to a Medication elsewhere (Epic-style APIs) often carries only its name as the display.
+    display = _get(_get(request, "medicationReference"), "display")
+    return {"text": display} if isinstance(display, str) and display.strip() else None
 
 
 def _order_text(raw: dict) -> str:
@@ -260,6 +270,8 @@ class _Builder:
         current = clinical not in self.hygiene["historyClinicalStatus"] and not (abated and clinical is None)
         onset = as_datetime(condition.onsetDateTime) or as_datetime(
             condition.onsetPeriod.start if condition.onsetPeriod else None)
+        if clinical in self.hygiene["newEpisodeClinicalStatus"]:
+            onset = None  # a recurrence or relapse: the onset is the first episode's; this one is as recorded
         recorded = as_datetime(condition.recordedDate)
         # Recency is the latest the record speaks of the problem: swelling that began 3 weeks ago but was
         # recorded today is a current finding.
@@ -348,6 +360,8 @@ class _Builder:
 
     def medication(self, request, relevant: Memberships) -> list[Fact]:
         concept = medication_concept(request)
+        if isinstance(concept, dict):  # the name from a medicationReference display
+            concept = get_fhir_model_class("CodeableConcept").model_validate(concept)
         when = as_datetime(request.authoredOn)
         return [Fact("MedicationRequest", relevant.by_code, when, request.status in self.hygiene["orderStatus"],
                      self._evidence("MedicationRequest", request, concept, when, status=request.status))]

@@ -73,7 +73,8 @@ EXTRA_IDS = {
     "leg-pain", "bakers-cyst-ruptured", "bone-malignancy-lower-limb",
     "popliteal-artery-injury", "pregnancy-test-observation", "knee-prosthesis", "positive-result",
     "atrial-fibrillation", "heparin-flush", "prosthetic-knee-infection",
-    "upper-limb-site", "bilateral-site", "sepsis", "knee-dislocation-recent",
+    "upper-limb-site", "bilateral-site", "sepsis", "knee-dislocation-recent", "severe-renal-impairment",
+    "antiphospholipid-syndrome", "dvt-upper-limb", "lower-limb-site", "localised-oedema",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

@@ -10,17 +10,19 @@ Without a respiratory feature the heart rate decides only with a context that ex
 pulse from pain or fever is common): HR > 100 (or coded tachycardia) beside leg DVT features, a current
 or suspected clot (§1.6, §2.4, Appendix A), recent surgery or immobilisation; HR > 130 beside cancer,
 previous VTE, a known PE or pregnancy; never beside knee or leg pain alone. A confirmed current PE is a
-context too, but breathlessness or chest pain alone beside it is not new (residual symptoms). Children: NG51's high-risk rates for the age
+context too, but breathlessness or chest pain beside it counts only when recorded after the PE began and
+with a pulse over 100 (residual symptoms are expected for weeks). Children: NG51's high-risk rates for the age
 instead. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission.
 """
 from __future__ import annotations
 
-from ...content.catalogue import phrase, threshold, topic
+from ...content.catalogue import phrase, threshold, topic, window
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
 
 SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
+NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a finding counts as new
 SYSTOLIC = signals.SYSTOLIC
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read).
@@ -38,10 +40,10 @@ UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure
 NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
 # What makes PE features more than breathlessness: a leg or VTE context (NG158 PE Wells items; PERC).
 CONTEXTS = (
-    (signals.leg_dvt_features, phrase(_PE, "context.dvt-features")),
+    (signals.leg_dvt_features_as_context, phrase(_PE, "context.dvt-features")),
     (signals.known_vte, phrase(_PE, "context.known-clot")),
     (signals.active_pe, phrase(_PE, "context.known-pe")),
-    (signals.recent_leg_or_knee_pain, phrase(_PE, "context.leg-pain")),
+    (signals.leg_or_knee_pain_as_context, phrase(_PE, "context.leg-pain")),
     (signals.recent_surgery, phrase(_PE, "context.surgery")),
     (signals.immobilised, phrase(_PE, "context.immobilisation")),
     (signals.active_cancer, phrase(_PE, "context.cancer")),
@@ -58,9 +60,14 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     contexts = {s for s, _, _ in found}
     symptoms = signals.pe_symptoms(record)
     if contexts == {signals.active_pe}:
-        # A known PE explains breathlessness and chest pain for weeks; objective physiology, syncope or
-        # haemoptysis on top of it is a new event (recurrence, treatment failure: §1.6, §8.2).
-        symptoms = [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
+        # A known PE explains breathlessness and chest pain for weeks. Objective physiology, syncope or
+        # haemoptysis on top of it is a new event (recurrence, treatment failure: §1.6, §8.2); so is
+        # breathlessness or chest pain recorded after the PE began together with a pulse over 100.
+        clots = signals.active_pe(record)
+        objective = [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
+        new = [f for f in symptoms if f not in objective and _recorded_after(record, f, clots)]
+        fast = signals.tachycardia(record) if new else []
+        symptoms = objective or (new + fast if fast else [])
     symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
     if not symptoms:
         return None
@@ -108,11 +115,15 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
     """Without a respiratory feature, a fast pulse is a PE feature only where a clot is the likely reason:
     over 100/min (or coded) beside leg DVT features, a current clot (§1.6, Appendix A; PE Wells: DVT signs
     3 + HR > 100 1.5 is already "PE likely"), recent surgery or immobilisation (PE Wells' provoking items;
-    after surgery a D-dimer cannot settle it); over 130/min beside cancer, previous VTE, a known PE or
+    after surgery a D-dimer cannot settle it), as is a systolic pressure below 90 beside DVT signs or a clot
+    (shock); over 130/min beside cancer, previous VTE, a known PE or
     pregnancy; never beside knee or leg pain alone, which is a reason for a fast pulse itself."""
-    if contexts & {signals.leg_dvt_features, signals.known_vte, signals.recent_surgery, signals.immobilised}:
-        return signals.very_fast_heart_rate(record) + signals.tachycardia(record)
-    if contexts - {signals.recent_leg_or_knee_pain}:
+    if contexts & {signals.leg_dvt_features_as_context, signals.known_vte, signals.recent_surgery,
+                   signals.immobilised}:
+        # Shock beside a clot or DVT signs is high-risk PE until proven otherwise (§1.6: SBP < 90 admits).
+        low = signals.below(record, signals.SYSTOLIC, ADMISSION_CRITERIA[3][2]) if signals.adult_physiology(record) else []
+        return signals.very_fast_heart_rate(record) + signals.tachycardia(record) + low
+    if contexts - {signals.leg_or_knee_pain_as_context}:
         return signals.very_fast_heart_rate(record)
     return []
 
@@ -124,5 +135,14 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     if not known or signals.on_anticoagulant(record):
         return None
     finding = Finding(KNOWN_PE, "warning", variant="untreated")
-    finding.add(known + signals.pregnant_or_postpartum(record))
+    choice, facts = signals.anticoagulant_choice(record)
+    finding.add(known + facts)
+    finding.values["anticoagulant_choice"] = Say(phrase("known-pe", f"choice.{choice}"))
     return finding
+
+
+def _recorded_after(record: PatientRecord, fact, clots) -> bool:
+    """The symptom was recorded more than a day after the clot began: a new symptom, not the presenting one."""
+    margin = record.catalogue.window(NEW_SYMPTOM)
+    began = [c.onset or c.when for c in clots if c.onset or c.when]
+    return bool(began) and fact.when is not None and all(fact.when > b + margin for b in began)

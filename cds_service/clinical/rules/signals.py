@@ -32,20 +32,33 @@ HEART_RATE, RESPIRATORY_RATE, OXYGEN_SATURATION, TEMPERATURE = (
 TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("tachycardia"), threshold("tachypnoea"), threshold("hypoxaemia"), threshold("fever"),
     threshold("admission-heart-rate"))
+APS, SEVERE_RENAL = value_set("antiphospholipid-syndrome"), value_set("severe-renal-impairment")
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
-IMMOBILISATION_WINDOW = window("immobilisation")
+IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
+DVT_UPPER_LIMB = value_set("dvt-upper-limb")
 SYSTOLIC = measurement("systolic-blood-pressure")
 SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC = (
     threshold("sepsis-heart-rate"), threshold("sepsis-respiratory-rate"), threshold("sepsis-systolic-pressure"))
 
 
-def leg_dvt_features(record: PatientRecord) -> list[Fact]:
+def leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
     """Recent swelling of one leg (not a coded mass), calf pain, a ruptured Baker's cyst (treated as DVT
     until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3), or a DVT coded as suspected —
     recently, or undated (an active "?DVT" the EHR gives no date must not vanish)."""
-    return (record.current(LEG_SWELLING, FINDING) + record.current(CALF_PAIN, FINDING)
-            + record.current(BAKERS_CYST_RUPTURED, FINDING)
-            + [f for f in record.current(DVT, FINDING, undated=True) if not f.confirmed])
+    return (record.current(LEG_SWELLING, within) + record.current(CALF_PAIN, within)
+            + record.current(BAKERS_CYST_RUPTURED, within)
+            + [f for f in record.current(DVT, within, undated=True) if not f.confirmed])
+
+
+def leg_dvt_features_as_context(record: PatientRecord) -> list[Fact]:
+    """Leg DVT features still on the problem list within about 3 months: the context of a new PE feature
+    (the feature must be recent; an active Condition with no abatement is still valid, KB §8.6)."""
+    return leg_dvt_features(record, LEG_CONTEXT)
+
+
+def leg_or_knee_pain_as_context(record: PatientRecord) -> list[Fact]:
+    return (record.current(KNEE_PAIN, LEG_CONTEXT) + record.current(CALF_PAIN, LEG_CONTEXT)
+            + record.current(LEG_PAIN, LEG_CONTEXT))
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
@@ -64,8 +77,10 @@ def previous_dvt(record: PatientRecord) -> list[Fact]:
 
 
 def known_vte(record: PatientRecord) -> list[Fact]:
-    """A current DVT, or a PE coded as suspected (a confirmed PE already has its own care)."""
-    return active_dvt(record) + suspected_pe(record)
+    """A current DVT (of the leg, or of the arm within about 6 months), or a PE coded as suspected (a
+    confirmed PE has its own context, active_pe)."""
+    arm = [f for f in record.current(DVT_UPPER_LIMB) if f.confirmed and not record.older_than(f, ACUTE_DVT)]
+    return active_dvt(record) + arm + suspected_pe(record)
 
 
 def suspected_pe(record: PatientRecord) -> list[Fact]:
@@ -101,6 +116,17 @@ def active_cancer(record: PatientRecord) -> list[Fact]:
 
 def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     return record.active_orders(ANTICOAGULANTS) + record.current(LONG_TERM_ANTICOAGULANT)
+
+
+def anticoagulant_choice(record: PatientRecord) -> tuple[str, list[Fact]]:
+    """Which anticoagulant advice fits (KB §8.2), with the facts behind it: pregnancy first (LMWH, never a
+    DOAC), then antiphospholipid syndrome (a VKA), then severe renal impairment (heparin or a VKA), else the
+    usual (a DOAC)."""
+    for key, facts in (("pregnancy", pregnant_or_postpartum(record)), ("aps", record.current(APS)),
+                       ("renal", record.current(SEVERE_RENAL))):
+        if facts:
+            return key, facts
+    return "default", []
 
 
 def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
