@@ -74,7 +74,7 @@ EXTRA_IDS = {
     "popliteal-artery-injury", "pregnancy-test-observation", "knee-prosthesis", "positive-result",
     "atrial-fibrillation", "heparin-flush", "prosthetic-knee-infection",
     "upper-limb-site", "bilateral-site", "sepsis", "knee-dislocation-recent", "severe-renal-impairment",
-    "antiphospholipid-syndrome", "dvt-upper-limb", "lower-limb-site", "localised-oedema",
+    "antiphospholipid-syndrome", "dvt-upper-limb", "lower-limb-site", "localised-oedema", "hemiplegia-after-stroke",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

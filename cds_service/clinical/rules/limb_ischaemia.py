@@ -7,8 +7,8 @@ Criterion, any of:
   least two entries,
   together with recent leg or knee pain (one sign alone is common and chronic, e.g. neuropathy or
   sciatica; the acute picture is pain with more than one of the Ps) — or one sign with the pain when an
-  embolic source (current atrial fibrillation or flutter, any date) or a knee dislocation within 4 weeks
-  is on record (Appendix A: any one P);
+  embolic source (current atrial fibrillation or flutter, any date), a knee dislocation within 4 weeks
+  or a popliteal aneurysm is on record (Appendix A: any one P);
 - a known popliteal artery aneurysm with recent acute knee, calf or leg pain: critical with an occlusion or
   ischaemic signs; otherwise `warning` (urgent vascular review and arterial duplex: KB §2.3 "emergency if
   acute limb ischaemia", SVS 2022).
@@ -42,7 +42,9 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
         finding.add(occlusion + pain)
     # An embolic source, or a recent knee dislocation (a torn popliteal intima thromboses days later):
     # then one ischaemic sign with the pain is enough.
-    embolic_source = record.current(ATRIAL_FIBRILLATION) + record.current(KNEE_DISLOCATION, DISLOCATION_WINDOW)
+    # A known popliteal aneurysm is a source too (it thromboses or embolises: SVS, Appendix A).
+    embolic_source = (record.current(ATRIAL_FIBRILLATION) + record.current(KNEE_DISLOCATION, DISLOCATION_WINDOW)
+                      + record.current(ANEURYSM))
     needed = 1 if embolic_source else record.threshold(SIGNS_NEEDED)
     if signs and len({f.evidence.reference for f in signs}) >= needed and pain:
         finding.add(signs + pain + embolic_source)

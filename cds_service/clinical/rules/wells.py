@@ -17,7 +17,7 @@ ACTIVE_CANCER, PARALYSIS, PLASTER, BEDRIDDEN_OR_SURGERY, PREVIOUS_DVT = (
     score_item(WELLS, key) for key in ("active-cancer", "paralysis", "plaster", "bedridden-or-surgery",
                                        "previous-dvt"))
 LIKELY = threshold("wells-likely")
-PARESIS = value_set("paralysis-paresis")
+PARESIS, HEMIPLEGIA_AFTER_STROKE = value_set("paralysis-paresis"), value_set("hemiplegia-after-stroke")
 
 
 def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
@@ -30,7 +30,7 @@ def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
             scored.append(ScoredItem(name, facts))
 
     item(ACTIVE_CANCER, signals.active_cancer(record))
-    paralysis = record.current(PARESIS)
+    paralysis = record.current(PARESIS) + record.current(HEMIPLEGIA_AFTER_STROKE)
     item(PARALYSIS, paralysis)
     item(BEDRIDDEN_OR_SURGERY, signals.immobilised(record) + signals.recent_surgery(record))
     item(PREVIOUS_DVT, signals.previous_dvt(record))
