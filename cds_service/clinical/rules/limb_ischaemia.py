@@ -44,7 +44,7 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     # then one ischaemic sign with the pain is enough.
     # A known popliteal aneurysm is a source too (it thromboses or embolises: SVS, Appendix A).
     embolic_source = (record.current(ATRIAL_FIBRILLATION) + record.current(KNEE_DISLOCATION, DISLOCATION_WINDOW)
-                      + record.current(ANEURYSM))
+                      + aneurysm)
     needed = 1 if embolic_source else record.threshold(SIGNS_NEEDED)
     if signs and len({f.evidence.reference for f in signs}) >= needed and pain:
         finding.add(signs + pain + embolic_source)

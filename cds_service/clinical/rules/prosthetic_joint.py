@@ -28,13 +28,13 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     # A coded, unconfirmed prosthesis infection with a painful or swollen knee is enough (IDSA rec 1).
     infections = record.current(CODED_INFECTION, signals.FINDING, undated=True)
     coded = [f for f in infections if not f.confirmed]
-    inflammation = (signals.fever(record) + raised_markers(record) + coded
-                    + record.current(signals.SEPSIS_CODED, signals.FINDING))
-    if infections and not coded and signals.sepsis_high_risk(record):
+    inflammation = signals.fever(record) + raised_markers(record) + coded + signals.coded_sepsis(record)
+    septic = signals.sepsis_high_risk(record) if infections and not coded else None
+    if septic:
         local, inflammation = local or infections, inflammation or infections  # confirmed, now septic
     if not local or not inflammation:
         return None
     finding = Finding(PROSTHETIC_JOINT_INFECTION, "critical")
     finding.add(prosthesis[:1] + local + inflammation)
-    with_sepsis(record, finding)
+    with_sepsis(finding, signals.sepsis_high_risk(record) if septic is None else septic)
     return finding

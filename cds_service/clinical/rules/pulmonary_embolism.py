@@ -23,7 +23,7 @@ from .finding import Finding, Say
 
 SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
 NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a finding counts as new
-SYSTOLIC = signals.SYSTOLIC
+SYSTOLIC, ADMISSION_SYSTOLIC = signals.SYSTOLIC, threshold("admission-systolic-pressure")
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read).
 ADMISSION_CRITERIA = (
@@ -32,7 +32,7 @@ ADMISSION_CRITERIA = (
      phrase(_PE, "admit.respiratory-rate")),
     (signals.OXYGEN_SATURATION, signals.below, threshold("admission-oxygen-saturation"),
      phrase(_PE, "admit.oxygen-saturation")),
-    (SYSTOLIC, signals.below, threshold("admission-systolic-pressure"), phrase(_PE, "admit.systolic-pressure")),
+    (SYSTOLIC, signals.below, ADMISSION_SYSTOLIC, phrase(_PE, "admit.systolic-pressure")),
 )
 LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(_PE, "admit.temperature")
 ADMIT_PREGNANT = phrase(_PE, "admit.pregnant")
@@ -63,7 +63,7 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # A known PE explains breathlessness and chest pain for weeks. Objective physiology, syncope or
         # haemoptysis on top of it is a new event (recurrence, treatment failure: §1.6, §8.2); so is
         # breathlessness or chest pain recorded after the PE began together with a pulse over 100.
-        clots = signals.active_pe(record)
+        clots = found[0][1]  # the active_pe facts, the only context
         objective = [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
         new = [f for f in symptoms if f not in objective and _recorded_after(record, f, clots)]
         fast = signals.tachycardia(record) if new else []
@@ -82,7 +82,6 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # Adult PE rules and admission thresholds are not validated under 18 (§8.1): same-day paediatric
         # emergency assessment, never a CTPA ordered from adult thresholds.
         finding.variant = "child"
-        finding.add(signals.pregnant_or_postpartum(record))
         return finding
     admit = []
     for measurement, compare, limit, reason in ADMISSION_CRITERIA:
@@ -103,10 +102,10 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         finding.values["admission_reasons"] = admit
     finding.unknown = [Say(UNKNOWN_CONSCIOUSNESS)]
     if record.latest(SYSTOLIC) is None:
-        finding.unknown.insert(0, Say(UNKNOWN_SYSTOLIC, threshold=record.threshold(ADMISSION_CRITERIA[3][2])))
+        finding.unknown.insert(0, Say(UNKNOWN_SYSTOLIC, threshold=record.threshold(ADMISSION_SYSTOLIC)))
     if signals.on_anticoagulant(record):
         finding.notes.append(Say(NOTE_ANTICOAGULANT))
-    elif signals.active_pe(record):
+    elif signals.active_pe in contexts:
         finding.notes.append(Say(NOTE_KNOWN_PE_UNTREATED))  # a confirmed PE: no D-dimer, treat
     return finding
 
@@ -121,7 +120,7 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
     if contexts & {signals.leg_dvt_features_as_context, signals.known_vte, signals.recent_surgery,
                    signals.immobilised}:
         # Shock beside a clot or DVT signs is high-risk PE until proven otherwise (§1.6: SBP < 90 admits).
-        low = signals.below(record, signals.SYSTOLIC, ADMISSION_CRITERIA[3][2]) if signals.adult_physiology(record) else []
+        low = signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC) if signals.adult_physiology(record) else []
         return signals.very_fast_heart_rate(record) + signals.tachycardia(record) + low
     if contexts - {signals.leg_or_knee_pain_as_context}:
         return signals.very_fast_heart_rate(record)

@@ -30,8 +30,10 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     coded = record.current(SEPTIC, signals.FINDING)
     diagnosed = [f for f in coded if not f.confirmed]
     effusion = record.current(EFFUSION, signals.FINDING)
-    inflammation = signals.fever(record) + raised_markers(record) + record.current(signals.SEPSIS_CODED, signals.FINDING)
-    if not diagnosed and not (effusion and inflammation):
+    inflammation = signals.fever(record) + raised_markers(record) + signals.coded_sepsis(record)
+    if diagnosed or (effusion and inflammation):
+        septic = signals.sepsis_high_risk(record)
+    else:
         # A confirmed diagnosis is under care; with sepsis physiology on top it is deteriorating (NG51).
         septic = signals.sepsis_high_risk(record) if coded else []
         if not septic:
@@ -39,14 +41,14 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
         diagnosed = coded
     finding = Finding(SEPTIC_ARTHRITIS, "critical")
     finding.add(diagnosed + effusion + inflammation)
-    with_sepsis(record, finding)
+    with_sepsis(finding, septic)
     return finding
 
 
-def with_sepsis(record: PatientRecord, finding: Finding) -> None:
+def with_sepsis(finding: Finding, septic: list[Fact]) -> None:
     """A septic patient is not kept waiting for the aspiration: cultures and antibiotics at once (NICE NG51;
-    AAOS's exception to "aspirate before antibiotics", clinical-knowledge.md §8.4)."""
-    septic = signals.sepsis_high_risk(record)
+    AAOS's exception to "aspirate before antibiotics", clinical-knowledge.md §8.4). `septic` is
+    signals.sepsis_high_risk's evidence."""
     if septic:
         finding.variant = "septic"
         finding.add(septic)

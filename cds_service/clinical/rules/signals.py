@@ -57,15 +57,19 @@ def leg_dvt_features_as_context(record: PatientRecord) -> list[Fact]:
 
 
 def leg_or_knee_pain_as_context(record: PatientRecord) -> list[Fact]:
-    return (record.current(KNEE_PAIN, LEG_CONTEXT) + record.current(CALF_PAIN, LEG_CONTEXT)
-            + record.current(LEG_PAIN, LEG_CONTEXT))
+    return recent_leg_or_knee_pain(record, LEG_CONTEXT)
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
     """A confirmed, current DVT that began within about 6 months, or an older one while an anticoagulant is
     active (extended-phase treatment: CHEST 2021); an older "active" one off treatment is history."""
+    return _clots_under_way(record, DVT)
+
+
+def _clots_under_way(record: PatientRecord, value_set) -> list[Fact]:
     treated = bool(on_anticoagulant(record))
-    return [f for f in record.current(DVT) if f.confirmed and (treated or not record.older_than(f, ACUTE_DVT))]
+    return [f for f in record.current(value_set)
+            if f.confirmed and (treated or not record.older_than(f, ACUTE_DVT))]
 
 
 def previous_dvt(record: PatientRecord) -> list[Fact]:
@@ -91,8 +95,7 @@ def suspected_pe(record: PatientRecord) -> list[Fact]:
 
 def active_pe(record: PatientRecord) -> list[Fact]:
     """A confirmed, current PE that began within about 6 months, or an older one while anticoagulated."""
-    treated = bool(on_anticoagulant(record))
-    return [f for f in record.current(PE) if f.confirmed and (treated or not record.older_than(f, ACUTE_DVT))]
+    return _clots_under_way(record, PE)
 
 
 def previous_vte(record: PatientRecord) -> list[Fact]:
@@ -207,7 +210,7 @@ def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
     > 130/min, respiratory rate ≥ 25/min or systolic pressure ≤ 90 mmHg; the high-risk rates for
     the age under 12; or sepsis coded recently (altered mental state, mottled skin or no urine cannot be read
     from the record)."""
-    coded = record.current(SEPSIS_CODED, FINDING)  # sepsis or septic shock already diagnosed
+    coded = coded_sepsis(record)
     if not adult_physiology(record):
         return coded + paediatric_high_risk(record)
     fast, rapid, low = (record.threshold(SEPSIS_HEART_RATE), record.threshold(SEPSIS_RESPIRATORY_RATE),
@@ -215,6 +218,11 @@ def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
     return coded + (worst(record, HEART_RATE, lambda value: value > fast)
             + worst(record, RESPIRATORY_RATE, lambda value: value >= rapid)
             + worst(record, SYSTOLIC, lambda value: value <= low, highest=False))
+
+
+def coded_sepsis(record: PatientRecord) -> list[Fact]:
+    """Sepsis or septic shock diagnosed recently."""
+    return record.current(SEPSIS_CODED, FINDING)
 
 
 def tachycardia(record: PatientRecord) -> list[Fact]:
@@ -230,9 +238,9 @@ def fever(record: PatientRecord) -> list[Fact]:
     return record.current(FEVER_CODED, FINDING) + worst(record, TEMPERATURE, lambda c: c >= limit, reading=celsius)
 
 
-def recent_leg_or_knee_pain(record: PatientRecord) -> list[Fact]:
-    return (record.current(KNEE_PAIN, FINDING) + record.current(CALF_PAIN, FINDING)
-            + record.current(LEG_PAIN, FINDING))
+def recent_leg_or_knee_pain(record: PatientRecord, within=FINDING) -> list[Fact]:
+    return (record.current(KNEE_PAIN, within) + record.current(CALF_PAIN, within)
+            + record.current(LEG_PAIN, within))
 
 
 def above(record: PatientRecord, measurement, limit) -> list[Fact]:
