@@ -124,7 +124,8 @@ def _without(folder: Path, kind: str, scope: str, key: str) -> None:
         data["topics"] = [t for t in data["topics"] if t["topic"] != key]
         (folder / "cards" / "topics" / f"{key}.json").unlink()
     elif kind == "phrase":
-        topic_path = folder / "cards" / "topics" / f"{scope}.json"
+        # the words of every card are cards/common.json; a topic's are cards/topics/<topic>.json
+        topic_path = folder / "cards" / ("common.json" if scope == "common" else f"topics/{scope}.json")
         topic = json.loads(topic_path.read_text(encoding="utf-8"))
         del topic["phrases"][key]
         topic_path.write_text(json.dumps(topic), encoding="utf-8")

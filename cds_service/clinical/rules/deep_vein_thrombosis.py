@@ -33,7 +33,6 @@ _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY = (
     phrase(_DVT, key) for key in ("note.bakers-cyst", "note.tachycardia", "note.anticoagulant",
                                   "note.recent-surgery"))
-CHOICE = {key: phrase("known-dvt", f"choice.{key}") for key in ("default", "pregnancy", "aps", "renal")}
 BASIS_AGE_ADJUSTED, BASIS_STANDARD = phrase(_DVT, "cutoff-basis.age-adjusted"), phrase(_DVT, "cutoff-basis.standard")
 # "Wells 0" in a summary reads as a low score; the record showing none of the items is not that.
 WELLS_NONE, WELLS_SOME = phrase(_DVT, "wells-record.none"), phrase(_DVT, "wells-record.some")
@@ -82,7 +81,7 @@ def _known_dvt(record: PatientRecord, known) -> Finding:
         finding = Finding(KNOWN_DVT, "warning", variant="untreated")
         choice, facts = signals.anticoagulant_choice(record)
         finding.add(known + facts)
-        finding.values["anticoagulant_choice"] = Say(CHOICE[choice])
+        finding.values["anticoagulant_choice"] = Say(choice)
         return finding
     began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
     margin = record.catalogue.window(NEW_FEATURES)

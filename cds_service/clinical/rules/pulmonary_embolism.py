@@ -136,7 +136,7 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     finding = Finding(KNOWN_PE, "warning", variant="untreated")
     choice, facts = signals.anticoagulant_choice(record)
     finding.add(known + facts)
-    finding.values["anticoagulant_choice"] = Say(phrase("known-pe", f"choice.{choice}"))
+    finding.values["anticoagulant_choice"] = Say(choice)
     return finding
 
 

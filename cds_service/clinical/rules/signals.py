@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...content.catalogue import measurement, threshold, value_set, window
+from ...content.catalogue import Name, measurement, phrase, threshold, value_set, window
 from ...record.facts import Fact, PatientRecord
 
 FINDING, PREGNANCY_WINDOW, POSTPARTUM_WINDOW, ACUTE_DVT = (
@@ -22,7 +22,7 @@ PREGNANCY_TEST, POSITIVE_RESULT = value_set("pregnancy-test-observation"), value
 PE_FEATURES = tuple(value_set(key) for key in
                     ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
 TACHYCARDIA_CODED, FEVER_CODED, SEPSIS_CODED = value_set("tachycardia"), value_set("fever"), value_set("sepsis")
-RESIDUAL_PE_SYMPTOMS = frozenset({"dyspnoea", "pleuritic-chest-pain"})  # expected for weeks after a PE
+RESIDUAL_PE_SYMPTOMS = frozenset({value_set("dyspnoea"), value_set("pleuritic-chest-pain")})  # for weeks after a PE
 ACTIVE_CANCER, IMMOBILISATION, MAJOR_SURGERY = (
     value_set("active-cancer"), value_set("immobilisation"), value_set("major-surgery"))
 SURGERY = window("surgery")
@@ -33,6 +33,8 @@ TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("tachycardia"), threshold("tachypnoea"), threshold("hypoxaemia"), threshold("fever"),
     threshold("admission-heart-rate"))
 APS, SEVERE_RENAL = value_set("antiphospholipid-syndrome"), value_set("severe-renal-impairment")
+ANTICOAGULANT_CHOICE = {key: phrase("common", f"anticoagulant-choice.{key}")
+                        for key in ("default", "pregnancy", "aps", "renal")}
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
 IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
 DVT_UPPER_LIMB = value_set("dvt-upper-limb")
@@ -121,15 +123,15 @@ def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     return record.active_orders(ANTICOAGULANTS) + record.current(LONG_TERM_ANTICOAGULANT)
 
 
-def anticoagulant_choice(record: PatientRecord) -> tuple[str, list[Fact]]:
-    """Which anticoagulant advice fits (KB §8.2), with the facts behind it: pregnancy first (LMWH, never a
-    DOAC), then antiphospholipid syndrome (a VKA), then severe renal impairment (heparin or a VKA), else the
-    usual (a DOAC)."""
+def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
+    """Which anticoagulant advice fits (KB §8.2), as a phrase of cards/common.json, with the facts behind it:
+    pregnancy first (LMWH, never a DOAC), then antiphospholipid syndrome (a VKA), then severe renal
+    impairment (heparin or a VKA), else the usual (a DOAC)."""
     for key, facts in (("pregnancy", pregnant_or_postpartum(record)), ("aps", record.current(APS)),
                        ("renal", record.current(SEVERE_RENAL))):
         if facts:
-            return key, facts
-    return "default", []
+            return ANTICOAGULANT_CHOICE[key], facts
+    return ANTICOAGULANT_CHOICE["default"], []
 
 
 def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
