@@ -10,7 +10,7 @@ from pathlib import Path
 from ..content import catalogue as names
 from .cards import CardTemplates
 from ..content.catalogue import Catalogue
-from .rules import Finding, evaluate
+from .rules import Finding, Say, evaluate
 from ..content.terminology import ValueSets
 from ..record import PatientRecord, build_record
 
@@ -40,11 +40,24 @@ class ClinicalEngine:
         self.templates = CardTemplates.load(cards_folder, self.catalogue)
         # Every name a rule declared (at import) must exist in what was just loaded.
         self.catalogue.check(names.declared(), self.value_sets.ids, self.templates.phrases())
+        # What a card says when a refining source could not be read (catalogue "refiningSources").
+        self.unread = {kind: (topics, names.phrase("common", key))
+                       for kind, (topics, key) in self.catalogue.refining_sources.items()}
 
-    def record(self, patient: dict, resources: Mapping[str, list], now: datetime) -> PatientRecord:
-        """The patient's facts from the raw resources the EHR gave (prefetch or fetched)."""
-        return build_record(patient, resources, self.value_sets, self.catalogue, now)
+    def record(self, patient: dict, resources: Mapping[str, list], now: datetime,
+               unavailable: Mapping[str, str] | None = None) -> PatientRecord:
+        """The patient's facts from the raw resources the EHR gave (prefetch or fetched); `unavailable`
+        names the refining resource types that could not be read."""
+        record = build_record(patient, resources, self.value_sets, self.catalogue, now)
+        record.unavailable = frozenset(unavailable or ())
+        return record
 
     def issue(self, record: PatientRecord) -> list[Issued]:
         """The cards for this record, each with the finding it came from."""
-        return [Issued(finding, self.templates.render(finding, record.patient_id)) for finding in evaluate(record)]
+        findings = evaluate(record)
+        for kind in sorted(record.unavailable):
+            topics, words = self.unread.get(kind, ((), None))
+            for finding in findings:
+                if finding.topic in topics:
+                    finding.notes.append(Say(words))
+        return [Issued(finding, self.templates.render(finding, record.patient_id)) for finding in findings]

@@ -3,6 +3,8 @@ can never drift from what the service says: `python -m cds_service.clinical.revi
 (a test checks it is current)."""
 from __future__ import annotations
 
+import re
+
 from .cards import CardTemplates
 from ..content.catalogue import Catalogue
 from .engine import REPO_ROOT
@@ -22,19 +24,22 @@ what it says (per variant), the orders it suggests (FHIR R4 `ServiceRequest`, st
    knee-trauma-imaging (Ottawa met);
 3. `info` known-dvt (treated), knee-trauma-imaging (apply Ottawa), the musculoskeletal causes.
 
-- A PE card replaces the DVT card (suspected or known): it sends the patient to emergency assessment with
-  the leg findings listed.
-- A current DVT suppresses the suspected-DVT card (known-dvt instead). PE and limb-threat cards still fire.
-- A Baker's cyst never lowers the Wells score; with DVT features the DVT card leads and names the cyst,
-  and no separate Baker's cyst card is shown.
-- Limb ischaemia from a popliteal aneurysm replaces the aneurysm information card; a recent knee injury
-  card replaces the meniscal/ligament card.
+A current DVT suppresses the suspected-DVT card (known-dvt instead); beside a limb-ischaemia card the
+suspected-DVT card takes its 'limb-threat' variant. When one card already explains a finding, the lesser
+card gives way (cards/catalogue.json "giveWay", applied in this order):
+
+{give_way}
 
 ## Data hygiene and time windows
 
-- Conditions entered-in-error or refuted are ignored; resolved, inactive or in remission (or abated) are
-  history — a resolved DVT scores Wells "previously documented DVT" and is not an active clot.
-- Observations count only when final, amended or corrected; MedicationRequests only when active.
+- Conditions entered-in-error are ignored; a refuted one is a negative test (it closes a DVT or PE
+  suspicion for what was recorded before it); resolved, inactive or in remission (or abated) are history —
+  a resolved DVT scores Wells "previously documented DVT" and is not an active clot.
+- Observations count only when final, amended or corrected. MedicationRequests and MedicationStatements
+  count as current when active (completed or stopped: a course that ended); MedicationAdministrations when
+  given within the administration window.
+- When a refining source could not be read, the cards it could change say so (catalogue "refiningSources"):
+{refining}
 - A fact is recent inside its window (from the evaluation time):
 
 | Kind of fact | Window |
@@ -46,9 +51,22 @@ def _duration(delta) -> str:
     return f"{int(hours)} hours" if hours < 72 else f"{int(hours // 24)} days"
 
 
+def _filled(text: str, catalogue: Catalogue) -> str:
+    """{window:NAME} placeholders as the catalogue's durations."""
+    return re.sub(r"\{window:([a-z-]+)\}", lambda m: _duration(catalogue.windows[m.group(1)]), text)
+
+
 def render(templates: CardTemplates) -> str:
     catalogue: Catalogue = templates.catalogue
-    lines = [HEADER.rstrip("\n")]
+    give_way = "\n".join(
+        f"- `{rule.when}`{' (' + ', '.join(sorted(rule.variants)) + ')' if rule.variants else ''} → "
+        f"{', '.join(f'`{t}`' for t in rule.yields)} give way"
+        f"{' when every finding they rest on is on it' if rule.only_if_shown else ''}"
+        f"{' (a line instead: ' + chr(34) + templates.topics[rule.when]['phrases'][rule.line] + chr(34) + ')' if rule.line else ''}"
+        f": {rule.why}." for rule in catalogue.give_way)
+    refining = "\n".join(f"  - {kind} → {', '.join(sorted(topics))}: \"{templates.common[key]}\""
+                          for kind, (topics, key) in catalogue.refining_sources.items())
+    lines = [HEADER.rstrip("\n").format(give_way=give_way, refining=refining)]
     for key, delta in catalogue.windows.items():
         lines.append(f"| {catalogue.window_words[key]} | {_duration(delta)} |")
     lines.append("\nUndated but active Conditions count (the EHR calls them active); the card says "
@@ -66,7 +84,8 @@ def render(templates: CardTemplates) -> str:
         topic = entry["topic"]
         t = templates.topics[topic]
         lines.append(f"## `{topic}` — {t['display']}\n")
-        lines.append(f"**Fires when:** {t['rule']}\n")
+        lines.append(f"**Fires when:** {_filled(t['rule'], catalogue)}\n")
+        lines.append(f"**Stops firing:** {_filled(t['stops'], catalogue)}\n")
         lines.append(f"**Source:** [{t['source']['label']}]({t['source']['url']})  ")
         lines.append("**Links:** " + "; ".join(f"[{link['label']}]({link['url']})" for link in t["links"]) + "\n")
         for name, variant in t["variants"].items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -20,6 +21,19 @@ from jsonschema import Draft202012Validator
 DEFAULT_CARDS_DIR = Path(__file__).resolve().parents[2] / "cards"
 
 _DECLARED: set[tuple[str, str, str]] = set()  # (kind, scope, key) of every name a rule module declared
+
+
+@dataclass(frozen=True)
+class GiveWay:
+    """One give-way rule of the catalogue: a card of `when` (of one of `variants`, if any) makes the cards
+    of `yields` give way; with only_if_shown, only when the leading card shows every finding the lesser one
+    rests on; `line` is a phrase of the leading topic added in its place."""
+    when: str
+    variants: frozenset[str]
+    yields: tuple[str, ...]
+    only_if_shown: bool
+    line: str | None
+    why: str
 
 
 class Name(str):
@@ -119,6 +133,11 @@ class Catalogue:
         self.normal_flags = frozenset(data["labFlags"]["normal"])
         self.hygiene = {key: frozenset(values) for key, values in _entries(data["recordHygiene"]).items()}
         self.confirmation_read = frozenset(data["confirmationRead"])
+        self.give_way = tuple(GiveWay(r["when"], frozenset(r.get("variants", ())), tuple(r["yields"]),
+                                      r.get("onlyIfShown", False), r.get("line"), r["why"])
+                              for r in data["giveWay"]["rules"])
+        self.refining_sources = {kind: (frozenset(source["topics"]), source["phrase"])
+                                 for kind, source in _entries(data["refiningSources"]).items()}
         self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
         self.absent_words = frozenset(data["absentAnswers"].get("words", ()))
         rules = {key: rule for key, rule in data["siteRules"].items() if key != "$comment"}
@@ -127,6 +146,8 @@ class Catalogue:
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
+        self.text_patterns = {key: tuple(re.compile(p) for p in m.get("patterns", ()))
+                              for key, m in data["textMatches"].items()}
         self.prophylaxis = {key: (tuple(m["prophylaxisWords"]), tuple(m.get("prophylaxisOnlyFor", ())))
                             for key, m in data["textMatches"].items() if "prophylaxisWords" in m}
         paediatric = _entries(data["paediatric"])
@@ -190,6 +211,16 @@ class Catalogue:
                           *self.site_rules, *(v for removed in self.site_rules.values() for v in removed),
                           *self.site_gives, *(v for source, adds in self.site_gives.values() for v in (source, *adds))}
                      if vs not in value_set_ids)
+        missing += sorted(f"giveWay: topic {t}" for rule in self.give_way for t in (rule.when, *rule.yields)
+                          if t not in self.variants)
+        missing += sorted(f"giveWay: phrase {rule.when}:{rule.line}" for rule in self.give_way
+                          if rule.line and rule.line not in phrases.get(rule.when, {}))
+        missing += sorted(f"giveWay: variant {rule.when}:{v}" for rule in self.give_way for v in rule.variants
+                          if v not in self.variants.get(rule.when, ()))
+        missing += sorted(f"refiningSources {kind}: topic {t}" for kind, (topics, _) in self.refining_sources.items()
+                          for t in topics if t not in self.variants)
+        missing += sorted(f"refiningSources {kind}: phrase common:{key}" for kind, (_, key) in self.refining_sources.items()
+                          if key not in phrases.get("common", {}))
         if missing:
             raise ValueError(f"the rules name what the catalogue, valueset/ or cards/ lack: {missing}")
 

@@ -46,7 +46,7 @@ def invoke(service_id: str):
     client = g.get("client")
     allowlist = tuple(current_app.config["FHIR_SERVERS"]) + (client.fhir_servers if client else ())
     data = resolve_patient_data(body, service.prefetch, state.fetch_settings, allowlist)
-    record = state.engine.record(data.patient, data.resources, now)
+    record = state.engine.record(data.patient, data.resources, now, unavailable=data.unavailable)
     issued = service.evaluate(record, state.engine)
     for observe in state.observers:
         observe(record, issued)

@@ -5,7 +5,9 @@ CDS Hooks 2.0 tells three cases apart, and so do we:
 - value null: the client looked and there is no data: an empty list (for the Patient, fetch: every
   patient exists);
 - an OperationOutcome, or a Bundle holding only one: the client's query failed: fetch it.
-Data that cannot be obtained ends the request with 412; the rules never run on a partial record.
+Required data that cannot be obtained ends the request with 412: the rules never run without it. A
+refining key that cannot be obtained (not prefetched and no fhirServer, or its fetch failed) is named in
+PatientData.unavailable, and the cards it could change say so.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ class PatientData:
     resources: dict[str, list[dict]]  # resource type -> raw resources of this patient
     origin: dict[str, str] = field(default_factory=dict)  # key -> prefetch | prefetch-null | fetched
     dropped: Counter = field(default_factory=Counter)  # why resources were set aside
+    unavailable: dict[str, str] = field(default_factory=dict)  # refining resource type -> why it was not read
 
 
 @dataclass(frozen=True)
@@ -59,9 +62,23 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
         else:
             raw[template.key] = value
     if to_fetch:
-        raw.update(_fetch(body, to_fetch, settings, allowlist))
+        fetched, failures = _fetch(body, to_fetch, settings, allowlist)
+        required = {t.key for t in to_fetch if t.required}
+        missing = [(key, why) for key, why in failures if key in required]
+        if missing:
+            for key, _ in missing:
+                count_fetch_error(key)
+            raise PreconditionFailed("required data could not be obtained: "
+                                     + "; ".join(f"{key}: {why}" for key, why in sorted(missing)))
+        raw.update(fetched)
+        why_not = dict(failures)
         for template in to_fetch:
-            data.origin[template.key] = "fetched"
+            if template.key in why_not:
+                log.info("refining data %s not read: %s", template.key, why_not[template.key])
+                data.unavailable[template.resource_type] = why_not[template.key]
+                raw[template.key] = []
+            else:
+                data.origin[template.key] = "fetched"
 
     data.patient = raw["patient"]
     if data.patient.get("id") != patient_id:
@@ -113,17 +130,24 @@ def _is_outcome(entry: object) -> bool:
 
 
 def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings,
-           allowlist: tuple[str, ...]) -> dict[str, object]:
-    keys = ", ".join(t.key for t in templates)
+           allowlist: tuple[str, ...]) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """What could be fetched, and (prefetch key, why) for what could not. With no usable fhirServer, a
+    required key is a 412 at once; refining keys are simply not read."""
+    required = ", ".join(t.key for t in templates if t.required)
     server = body.get("fhirServer")
     if not server:
-        raise PreconditionFailed(f"prefetch lacks {keys} and the request names no fhirServer to fetch them from",
-                                 "prefetch")
+        if required:
+            raise PreconditionFailed(f"prefetch lacks {required} and the request names no fhirServer to fetch "
+                                     "them from", "prefetch")
+        return {}, [(t.key, "not prefetched, and no fhirServer") for t in templates]
     authorization = body.get("fhirAuthorization") or {}
     try:
         check_server_url(server, settings.allow_http, allowlist)
     except FetchError as error:
-        raise PreconditionFailed(f"cannot fetch {keys}: {error}", "fhirServer") from None
+        if required:
+            raise PreconditionFailed(f"cannot fetch {required}: {error}", "fhirServer") from None
+        return {}, [(t.key, "not prefetched, and fhirServer cannot be used") for t in templates]
+    keys = ", ".join(t.key for t in templates)
     started = time.monotonic()
     client = FhirClient(server, authorization.get("access_token"), settings.session, settings.limits,
                         deadline=started + settings.deadline_seconds)
@@ -151,12 +175,7 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
             failures.append((template.key, str(error)))
     log.info("fetched %s from fhirServer in %.0f ms (%d failed)", keys, (time.monotonic() - started) * 1000,
              len(failures))
-    if failures:
-        for key, _ in failures:
-            count_fetch_error(key)
-        raise PreconditionFailed("required data could not be obtained: "
-                                 + "; ".join(f"{key}: {why}" for key, why in sorted(failures)))
-    return results
+    return results, failures
 
 
 def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, dropped: Counter) -> list[dict]:

@@ -7,10 +7,13 @@ each; a long record holds thousands of vital signs), and its fact is built from 
 
 Data hygiene lives here, once, for every rule (the catalogue's "recordHygiene", "absentAnswers",
 "textMatches"):
-- Conditions that are entered-in-error or refuted are ignored; resolved, inactive or in remission (or
+- Conditions that are entered-in-error are ignored; a refuted one is no finding but a negative test (it
+  closes a DVT or PE suspicion for what was recorded before it); resolved, inactive or in remission (or
   abated) are history, not current; any other clinical status (and none) is current.
 - Observations count only when final, amended or corrected; one answering the finding "absent" is none.
-- MedicationRequests count only when active; Procedures only when completed (or in progress).
+  An imaging study (leg-vein scan, CTPA) as an Observation or DiagnosticReport is a test, negative or not.
+- MedicationRequests and MedicationStatements count as current when active (completed or stopped: a
+  course that ended); MedicationAdministrations when given; Procedures only when completed (or in progress).
 - A resource that fails FHIR validation is skipped and counted (PatientRecord.invalid).
 """
 from __future__ import annotations
@@ -33,6 +36,10 @@ from .units import canonical, with_plausible_unit
 
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
+IMAGING = frozenset({value_set("dvt-imaging"), value_set("pe-imaging")})  # a study whose result closes a suspicion
+NEGATIVE_IMAGING = "negative-imaging"  # the catalogue's textMatches entry for a negative report's words
+SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("bilateral-site")})
+MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +52,7 @@ def build_record(patient: dict, resources: Mapping[str, list], value_sets: Value
     record = PatientRecord(now=now, age=_age(birth, now), sex=demographics.gender, catalogue=catalogue,
                            patient_id=demographics.id)
     relevant = Relevance(value_sets, catalogue, now)
-    build = _Builder(value_sets, catalogue)
+    build = _Builder(value_sets, catalogue, now)
     for resource_type, raws in resources.items():
         fact_of = build.for_type.get(resource_type)
         if fact_of is None:
@@ -136,14 +143,21 @@ class Relevance:
             by_value = of_concept(raw.get("valueCodeableConcept"))
             if _whole_value(raw.get("valueString")) in self.positive_words:
                 by_value = by_value | {POSITIVE_RESULT}  # "Positive" as text means what the code means
-            found = Memberships(of_concept(raw.get("code")), by_value, by_component)
+            by_code = of_concept(raw.get("code"))
+            if by_code:
+                by_code = by_code | (of_concept(raw.get("bodySite")) & SIDES)  # "calf swelling", left leg
+            found = Memberships(by_code, by_value, by_component)
             measured = found.by_code | found.by_component
             if measured and not found.by_value and not raw.get("valueCodeableConcept") \
                     and measured <= self.measurements.keys() and not self._inside_window(raw, measured):
                 return None  # a measurement only matters inside its window: older ones are never read
         elif kind == "Procedure":
             found = Memberships(of_concept(raw.get("code")))
-        elif kind == "MedicationRequest":
+        elif kind == "DiagnosticReport":
+            found = Memberships(of_concept(raw.get("code")) & (IMAGING | SIDES))
+            if not found.by_code & IMAGING:
+                return None
+        elif kind in MEDICATION_KINDS:
             concept = medication_concept(raw)
             memberships = of_concept(concept)
             text = _all_text(concept)
@@ -180,7 +194,7 @@ class Relevance:
         for site, removed in self.site_rules.items():
             if site in sites:
                 memberships = memberships - removed
-        return memberships
+        return memberships | (sites & SIDES) if memberships else memberships  # the side a scan must cover
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         taken = observation_time(raw)
@@ -206,10 +220,13 @@ def medication_concept(request):
 
 
 def _order_text(raw: dict) -> str:
-    """The free text of a raw MedicationRequest's dosage instructions and reasons."""
+    """The free text of a raw MedicationRequest's (or MedicationStatement's, MedicationAdministration's)
+    dosage instructions and reasons."""
     parts = []
-    for element, field in (("dosageInstruction", "text"), ("reasonCode", "text"), ("note", "text")):
+    for element, field in (("dosageInstruction", "text"), ("dosage", "text"), ("reasonCode", "text"),
+                           ("note", "text")):
         items = raw.get(element)
+        items = [items] if isinstance(items, dict) else items  # an administration has one dosage
         for item in items if isinstance(items, list) else ():
             value = _get(item, field)
             if isinstance(value, str):
@@ -248,22 +265,33 @@ def _all_text(concept) -> str:
 # -- facts -----------------------------------------------------------------------------------------------
 
 class _Builder:
-    def __init__(self, value_sets: ValueSets, catalogue: Catalogue):
+    def __init__(self, value_sets: ValueSets, catalogue: Catalogue, now: datetime):
         self.value_sets = value_sets
+        self._now = now
         self.hygiene = catalogue.hygiene
         self.absent_answers = catalogue.absent_answers
         self.absent_words = catalogue.absent_words
         self.measurements = catalogue.measurements
         self.confirmation_read = catalogue.confirmation_read
         self.plausible_ranges = catalogue.plausible_ranges
+        self.negative_words = frozenset(catalogue.text_matches[NEGATIVE_IMAGING])
+        self.negative_patterns = catalogue.text_patterns[NEGATIVE_IMAGING]
         self.for_type = {"Condition": self.condition, "Observation": self.observation,
-                         "MedicationRequest": self.medication, "Procedure": self.procedure}
+                         "MedicationRequest": self.medication, "MedicationStatement": self.statement,
+                         "MedicationAdministration": self.administration, "Procedure": self.procedure,
+                         "DiagnosticReport": self.report}
 
     def condition(self, condition, relevant: Memberships) -> list[Fact]:
         verification = _status_code(condition.verificationStatus)
         if verification in self.hygiene["ignoredVerification"]:
             return []
         memberships = relevant.by_code
+        if verification in self.hygiene["refutedVerification"]:
+            # Ruled out "by diagnostic and clinical evidence": a negative test, dated when it was recorded.
+            when = as_datetime(condition.recordedDate) or as_datetime(condition.abatementDateTime)
+            return [Fact("Condition", memberships, when, False,
+                         self._evidence("Condition", condition, condition.code, when, verification="refuted"),
+                         negative=True)]
         clinical = _status_code(condition.clinicalStatus)
         abated = any(getattr(condition, name, None) for name in
                      ("abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"))
@@ -299,6 +327,8 @@ class _Builder:
         """The Observation as a fact, and each component that is a measurement as a fact of its own (the
         vital-signs panel 85353-1 and the blood-pressure panel 85354-9 carry their values there)."""
         by_code, by_value = relevant.by_code, relevant.by_value
+        if by_code & IMAGING:
+            return [self._imaging_observation(observation, by_code)]
         if self._is_absent(observation):
             return []
         when = observation_time(observation)
@@ -340,6 +370,36 @@ class _Builder:
                     interpretation=interpretation, reference_high=high, reference_unit=high_unit,
                     value_sets_of_value=by_value)
 
+    def _imaging_observation(self, observation, by_code) -> Fact:
+        """A scan's result as an Observation: negative when answered absent or negative, flagged normal or
+        negative, or worded as a negative report."""
+        when = observation_time(observation)
+        flags = {c.code for concept in (observation.interpretation or ()) for c in (concept.coding or ())}
+        negative = (self._is_absent(observation) or bool(flags & self.hygiene["negativeInterpretation"])
+                    or self._negative_text(observation.valueString))
+        return Fact("Observation", by_code, when, observation.status in self.hygiene["resultStatus"],
+                    self._evidence("Observation", observation, observation.code, when,
+                                   value=_concept_text(observation.valueCodeableConcept) or observation.valueString),
+                    negative=negative)
+
+    def report(self, report, relevant: Memberships) -> list[Fact]:
+        """A scan's DiagnosticReport: negative when its coded conclusion is a negative answer or its
+        conclusion is worded as a negative report (catalogue textMatches "negative-imaging")."""
+        period = report.effectivePeriod
+        when = as_datetime(report.effectiveDateTime) or as_datetime(
+            (period.end or period.start) if period else None) or as_datetime(report.issued)
+        coded = any((c.system, c.code) in self.absent_answers
+                    for concept in (report.conclusionCode or ()) for c in (concept.coding or ()))
+        negative = coded or self._negative_text(report.conclusion)
+        return [Fact("DiagnosticReport", relevant.by_code, when, report.status in self.hygiene["resultStatus"],
+                     self._evidence("DiagnosticReport", report, report.code, when, value=report.conclusion),
+                     negative=negative)]
+
+    def _negative_text(self, text) -> bool:
+        whole = _whole_value(text)
+        return whole is not None and (whole in self.negative_words
+                                      or any(p.fullmatch(whole) for p in self.negative_patterns))
+
     def _component(self, observation, component, when, final: bool) -> Fact | None:
         """A component that is a measurement (heart rate in a vital-signs panel, systolic pressure in a
         blood-pressure panel) as its own fact, dated and statused as its Observation."""
@@ -359,12 +419,41 @@ class _Builder:
         return with_plausible_unit(value, unit, self.plausible_ranges[ranged[0]]) if ranged else (value, unit)
 
     def medication(self, request, relevant: Memberships) -> list[Fact]:
-        concept = medication_concept(request)
-        if isinstance(concept, dict):  # the name from a medicationReference display
-            concept = get_fhir_model_class("CodeableConcept").model_validate(concept)
+        concept = self._medicine(request)
         when = as_datetime(request.authoredOn)
         return [Fact("MedicationRequest", relevant.by_code, when, request.status in self.hygiene["orderStatus"],
                      self._evidence("MedicationRequest", request, concept, when, status=request.status))]
+
+    def statement(self, statement, relevant: Memberships) -> list[Fact]:
+        """Taking it (active, the period not over) or a course that ended; dated from when it began."""
+        concept = self._medicine(statement)
+        period = statement.effectivePeriod
+        began = as_datetime(statement.effectiveDateTime) or as_datetime(period.start if period else None) \
+            or as_datetime(statement.dateAsserted)
+        ended = as_datetime(period.end if period else None)
+        current = statement.status in self.hygiene["statementStatus"] and not (ended and ended < self._now)
+        status = "completed" if statement.status in self.hygiene["statementStatus"] and not current \
+            else statement.status
+        return [Fact("MedicationStatement", relevant.by_code, began, current,
+                     self._evidence("MedicationStatement", statement, concept, began, status=status))]
+
+    def administration(self, administration, relevant: Memberships) -> list[Fact]:
+        """A dose given: current while inside the catalogue's "administration" window (facts.medicines)."""
+        concept = self._medicine(administration)
+        period = administration.effectivePeriod
+        when = as_datetime(administration.effectiveDateTime) or as_datetime(
+            (period.end or period.start) if period else None)
+        return [Fact("MedicationAdministration", relevant.by_code, when,
+                     administration.status in self.hygiene["administrationStatus"],
+                     self._evidence("MedicationAdministration", administration, concept, when,
+                                    status=administration.status))]
+
+    @staticmethod
+    def _medicine(resource):
+        concept = medication_concept(resource)
+        if isinstance(concept, dict):  # the name from a medicationReference display
+            concept = get_fhir_model_class("CodeableConcept").model_validate(concept)
+        return concept
 
     def procedure(self, procedure, relevant: Memberships) -> list[Fact]:
         memberships = relevant.by_code

@@ -28,7 +28,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Fact:
-    kind: str  # Condition | Observation | MedicationRequest | Procedure
+    kind: str  # Condition | Observation | MedicationRequest | MedicationStatement | MedicationAdministration |
+    # Procedure | DiagnosticReport
     value_sets: frozenset[str]
     when: datetime | None
     current: bool  # a current problem, a final result, an active order, a done procedure
@@ -40,6 +41,7 @@ class Fact:
     reference_unit: str | None = None
     value_sets_of_value: frozenset[str] = NOTHING  # Observation.valueCodeableConcept memberships
     onset: datetime | None = None  # Condition onset (when the problem began), when recorded
+    negative: bool = False  # a test that found nothing (a negative scan, a refuted Condition)
 
     @property
     def confirmed(self) -> bool:
@@ -55,6 +57,7 @@ class PatientRecord:
     facts: list[Fact] = field(default_factory=list)
     patient_id: str = ""
     invalid: Counter = field(default_factory=Counter)  # resource type -> resources skipped as invalid FHIR
+    unavailable: frozenset[str] = frozenset()  # refining resource types that could not be read
 
     # -- questions the rules ask, by declared names (catalogue.py) ----------------------------------------
     def current(self, value_set: Name, window: Name | None = None, undated: bool = False) -> list[Fact]:
@@ -87,7 +90,7 @@ class PatientRecord:
     def history(self, value_set: Name) -> list[Fact]:
         require(value_set, "value-set")
         return _newest_first(f for f in self.facts if f.kind == "Condition" and not f.current
-                             and value_set in f.value_sets)
+                             and not f.negative and value_set in f.value_sets)
 
     def measurements(self, value_set: Name) -> list[Fact]:
         """Final Observations with a numeric value, coded in the value set, inside the window the catalogue
@@ -100,9 +103,30 @@ class PatientRecord:
         found = self.measurements(value_set)
         return found[0] if found else None
 
-    def active_orders(self, value_set: Name) -> list[Fact]:
+    def medicines(self, value_set: Name) -> list[Fact]:
+        """The medicine taken now: an active order or statement, or a dose given within the catalogue's
+        "administration" window."""
         require(value_set, "value-set")
-        return [f for f in self.facts if f.kind == "MedicationRequest" and f.current and value_set in f.value_sets]
+        return [f for f in self.facts if f.current and value_set in f.value_sets
+                and (f.kind in ("MedicationRequest", "MedicationStatement")
+                     or (f.kind == "MedicationAdministration" and self._inside_window(f, "administration")))]
+
+    def ended_courses(self, value_set: Name) -> list[Fact]:
+        """Orders or statements of the medicine that were completed or stopped, and doses given before."""
+        require(value_set, "value-set")
+        ended = self.catalogue.hygiene["endedCourseStatus"]
+        return _newest_first(f for f in self.facts if value_set in f.value_sets and (
+            (f.kind in ("MedicationRequest", "MedicationStatement") and f.evidence.status in ended)
+            or (f.kind == "MedicationAdministration" and f.current)))
+
+    def negative_tests(self, study: Name, condition: Name) -> list[Fact]:
+        """Dated, final tests that found nothing, newest first: a study in `study` reported negative, or a
+        Condition in `condition` refuted."""
+        require(study, "value-set")
+        require(condition, "value-set")
+        return _newest_first(f for f in self.facts if f.negative and f.when is not None and (
+            (f.kind in ("DiagnosticReport", "Observation") and f.current and study in f.value_sets)
+            or (f.kind == "Condition" and condition in f.value_sets)))
 
     def procedures(self, value_set: Name, window: Name | None = None) -> list[Fact]:
         """Done Procedures in the value set, newest first; with a window, only those performed inside it."""

@@ -19,8 +19,11 @@ def test_discovery_prefetch_templates_cover_what_the_rules_read(client):
         "patient": "Patient/{{context.patientId}}",
         "conditions": "Condition?patient={{context.patientId}}",
         "observations": "Observation?patient={{context.patientId}}",
-        "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
+        "medications": "MedicationRequest?patient={{context.patientId}}&status=active,completed,stopped",
         "procedures": "Procedure?patient={{context.patientId}}",
+        "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+        "medicationAdministrations": "MedicationAdministration?patient={{context.patientId}}",
+        "diagnosticReports": "DiagnosticReport?patient={{context.patientId}}",
     }
 
 

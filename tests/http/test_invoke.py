@@ -53,6 +53,26 @@ def test_one_missing_key_without_fhir_server_is_412_naming_it(client):
     assert "conditions" not in issue(response)["diagnostics"]
 
 
+def test_refining_sources_missing_without_fhir_server_still_answer_and_say_so(client):
+    """A "?DVT" with only the five required keys and no fhirServer: the DVT card fires and says what it could
+    not read (MedicationStatement, MedicationAdministration, DiagnosticReport: catalogue refiningSources)."""
+    response = post(client, hook_request(prefetch=full_prefetch(conditions=[condition()])))
+    assert response.status_code == 200
+    [card] = response.get_json()["cards"]
+    assert card["source"]["topic"]["code"] == "suspected-dvt"
+    for words in ("Medication statements could not be read", "Medication administrations could not be read",
+                  "Imaging reports could not be read"):
+        assert words in card["detail"]
+
+
+def test_refining_sources_prefetched_empty_add_no_line(client):
+    prefetch = full_prefetch(conditions=[condition()])
+    for key in ("medicationStatements", "medicationAdministrations", "diagnosticReports"):
+        prefetch[key] = searchset([])
+    [card] = post(client, hook_request(prefetch=prefetch)).get_json()["cards"]
+    assert "could not be read" not in card["detail"]
+
+
 def test_operation_outcome_in_prefetch_is_an_error_not_no_data(client):
     prefetch = full_prefetch()
     prefetch["conditions"] = {"resourceType": "OperationOutcome",

@@ -29,6 +29,9 @@ def fhir():
             "/fhir/Observation": (200, searchset([])),
             "/fhir/MedicationRequest": (200, searchset([])),
             "/fhir/Procedure": (200, searchset([])),
+            "/fhir/MedicationStatement": (200, searchset([])),
+            "/fhir/MedicationAdministration": (200, searchset([])),
+            "/fhir/DiagnosticReport": (200, searchset([])),
         })
         yield stub
 
@@ -46,18 +49,40 @@ def test_everything_is_fetched_with_the_token(tmp_path, client_key, fhir):
     response = invoke(tmp_path, client_key, fhir.url + "/fhir")
     assert response.status_code == 200
     paths = sorted(r["path"].split("?")[0] for r in fhir.requests)
-    assert paths == ["/fhir/Condition", "/fhir/MedicationRequest", "/fhir/Observation", "/fhir/Patient/pat-1",
-                     "/fhir/Procedure"]
+    assert paths == ["/fhir/Condition", "/fhir/DiagnosticReport", "/fhir/MedicationAdministration",
+                     "/fhir/MedicationRequest", "/fhir/MedicationStatement", "/fhir/Observation",
+                     "/fhir/Patient/pat-1", "/fhir/Procedure"]
     assert all(r["headers"]["Authorization"] == f"Bearer {TOKEN}" for r in fhir.requests)
     assert all(r["headers"]["Accept"] == "application/fhir+json" for r in fhir.requests)
     medication = next(r["path"] for r in fhir.requests if r["path"].startswith("/fhir/MedicationRequest"))
     assert "patient=pat-1" in medication and "status=active" in medication
 
 
+@pytest.mark.parametrize("failure", [(503, {"resourceType": "OperationOutcome"}), (404, {"resourceType": "OperationOutcome"})])
+def test_a_refining_source_that_fails_is_not_a_412(tmp_path, client_key, fhir, failure):
+    """MedicationStatement, MedicationAdministration and DiagnosticReport refine the cards: when the server
+    fails them, the rules still run on what could be read (the cards say what was not read)."""
+    for path in ("/fhir/MedicationStatement", "/fhir/MedicationAdministration", "/fhir/DiagnosticReport"):
+        fhir.routes[path] = failure
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir")
+    assert response.status_code == 200
+    assert "cards" in response.get_json()
+
+
+def test_a_required_source_that_fails_is_still_a_412(tmp_path, client_key, fhir):
+    fhir.routes["/fhir/MedicationRequest"] = (503, {"resourceType": "OperationOutcome"})
+    response = invoke(tmp_path, client_key, fhir.url + "/fhir")
+    assert response.status_code == 412
+    diagnostics = response.get_json()["issue"][0]["diagnostics"]
+    assert "medications" in diagnostics and "diagnosticReports" not in diagnostics
+
+
 def test_only_missing_keys_are_fetched(tmp_path, client_key, fhir):
     prefetch = {"patient": patient(), "conditions": searchset([]), "observations": None}
     assert invoke(tmp_path, client_key, fhir.url + "/fhir", prefetch=prefetch).status_code == 200
-    assert sorted(r["path"].split("?")[0] for r in fhir.requests) == ["/fhir/MedicationRequest", "/fhir/Procedure"]
+    assert sorted(r["path"].split("?")[0] for r in fhir.requests) == [
+        "/fhir/DiagnosticReport", "/fhir/MedicationAdministration", "/fhir/MedicationRequest",
+        "/fhir/MedicationStatement", "/fhir/Procedure"]
 
 
 def test_open_server_is_fetched_without_a_token(tmp_path, client_key, fhir):
@@ -152,7 +177,7 @@ def test_plain_http_server_is_refused_unless_allowed(tmp_path, client_key, fhir)
 def test_keys_are_fetched_in_parallel_within_the_deadline(tmp_path, client_key, fhir):
     fhir.delay = 0.2
     assert invoke(tmp_path, client_key, fhir.url + "/fhir").status_code == 200
-    assert fhir.max_in_flight == 5  # all five keys were being answered at the same time
+    assert fhir.max_in_flight == 8  # all eight keys were being answered at the same time
 
 
 def test_a_server_slower_than_the_deadline_is_412_not_a_hang(tmp_path, client_key, fhir):

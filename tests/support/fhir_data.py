@@ -71,7 +71,8 @@ def hook_request(pid: str = "pat-1", prefetch: dict | None = None, **extra) -> d
 
 
 PREFETCH_KEYS = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medications",
-                 "Procedure": "procedures"}
+                 "Procedure": "procedures", "MedicationStatement": "medicationStatements",
+                 "MedicationAdministration": "medicationAdministrations", "DiagnosticReport": "diagnosticReports"}
 
 
 def prefetch_for(case: dict) -> dict:

@@ -2,12 +2,18 @@
 RCOG Green-top 37b in pregnancy and up to 6 weeks postpartum (clinical-knowledge.md §1.3-§1.8).
 
 Criteria:
-- a confirmed DVT begun within about 6 months (or older, while anticoagulation continues): no "suspected
-  DVT" card. Begun after the active anticoagulant was ordered: `warning` (treatment failure, §8.2). On an active anticoagulant:
-  `info` (known-dvt), or `warning` when leg features were recorded after the DVT began (suspected
-  extension: §1.8). With no active anticoagulant on record: `warning` (known-dvt, untreated).
+- a confirmed DVT under way (signals.active_dvt: begun within about 6 months, or older while
+  anticoagulation continues; not when a course that ended covered the 3-month treatment phase, nor when
+  undated and untreated): no "suspected DVT" card. Begun after the active anticoagulant was ordered:
+  `warning` (treatment failure, §8.2). On an active anticoagulant: `warning` when a new kind of leg feature
+  (or one on the other leg) was recorded after the DVT began (suspected extension: §1.8); `info` only while
+  the leg or knee is a current complaint (nothing to act on otherwise). With no anticoagulant on record:
+  `warning` (known-dvt, untreated).
 - otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst;
-  or leg or knee pain when the record alone already scores Wells ≥ 2):
+  or leg or knee pain when the record alone already scores Wells ≥ 2) that no negative leg-vein scan or
+  refuted DVT has closed (signals.still_open). Closed by a negative scan within 8 days while the record
+  scores Wells ≥ 2: `warning` scan-negative-likely (NG158 1.1.3: a D-dimer; positive → repeat scan 6-8
+  days later), repeat-scan once a D-dimer is positive; a negative D-dimer closes it.
   - pregnant or ≤ 6 weeks postpartum: `warning` suspected-dvt-pregnancy (duplex, LMWH until excluded;
     no Wells, no D-dimer rule-out, no DOAC);
   - on an active anticoagulant: `warning` suspected-dvt, imaging first (a D-dimer cannot rule it out);
@@ -18,6 +24,8 @@ Criteria:
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from ...content.catalogue import phrase, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
@@ -27,7 +35,7 @@ from .wells import likely, wells_from_record
 
 SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
     topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
-NEW_FEATURES = window("dvt-new-features")
+NEW_FEATURES, REPEAT_SCAN, FINDING = window("dvt-new-features"), window("repeat-scan"), window("finding")
 BAKERS_CYST = value_set("bakers-cyst")
 _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY = (
@@ -43,22 +51,60 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     if known:
         return _known_dvt(record, known)
     features = signals.leg_dvt_features(record) or _painful_leg_with_likely_wells(record)
-    if not features:
-        return None
-    finding = _suspected(record, features)
-    finding.basis = [f.evidence for f in features]
+    finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
+    if finding and features:
+        finding.basis = [f.evidence for f in features]
     return finding
 
 
-def _painful_leg_with_likely_wells(record: PatientRecord) -> list:
+def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = False) -> list:
     """Leg or knee pain alone is too common to raise a DVT card, but NG158 1.1.1 asks about a "painful leg"
     and a record that already scores Wells 2 (active cancer, recent surgery, previous DVT...) makes DVT
-    likely: then the pain is the feature."""
+    likely: then the pain is the feature (unless a negative scan closed it)."""
     pain = record.current(signals.LEG_PAIN, signals.FINDING) + record.current(signals.KNEE_PAIN, signals.FINDING)
+    if not closed_too:
+        pain = signals.still_open(record, pain, signals.DVT_IMAGING, signals.DVT)
     if not pain or signals.child(record):
         return []
     score, _ = wells_from_record(record)
     return pain if likely(record, score) else []
+
+
+def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
+    """NG158 1.1.3: with Wells likely, a negative proximal scan is followed by a D-dimer; if it is positive,
+    the scan is repeated 6-8 days later. Only a negative D-dimer (or a refuted DVT) closes the question."""
+    features = signals.all_leg_dvt_features(record) or _painful_leg_with_likely_wells(record, closed_too=True)
+    if not features or signals.child(record) or signals.pregnant_or_postpartum(record):
+        return None
+    scans = [t for t in signals.closing_tests(record, features, signals.DVT_IMAGING, signals.DVT)
+             if t.kind != "Condition"]
+    if not scans or any(t.kind == "Condition" for t in record.negative_tests(signals.DVT_IMAGING, signals.DVT)
+                        if t.when >= scans[0].when):
+        return None
+    scan = scans[0]
+    if scan.when < record.now - record.catalogue.window(REPEAT_SCAN):
+        return None
+    score, unknown = wells_from_record(record)
+    if not likely(record, score):
+        return None
+    d_dimer = latest_d_dimer(record)
+    if d_dimer is not None and d_dimer.positive is False:
+        return None  # scan and D-dimer negative: DVT excluded for now (NG158 1.1.3)
+    finding = Finding(SUSPECTED_DVT, "warning", variant="scan-negative-likely")
+    finding.add(features + [scan])
+    for item in score.items:
+        finding.add(item.facts)
+    finding.score, finding.unknown = score, unknown
+    finding.values.update({"wells_score": score.total, "wells_highest": score.highest_possible,
+                           "wells_from_record": Say(WELLS_SOME, score=score.total),
+                           "repeat_from": (scan.when + timedelta(days=6)).date().isoformat(),
+                           "repeat_to": (scan.when + timedelta(days=8)).date().isoformat()})
+    if d_dimer is not None and d_dimer.positive:
+        finding.add([d_dimer.fact])
+        finding.values["d_dimer_reading"] = d_dimer.reading
+        finding.variant = "repeat-scan"
+    finding.basis = [f.evidence for f in features]
+    return finding
 
 
 def _suspected(record: PatientRecord, features) -> Finding:
@@ -85,16 +131,36 @@ def _known_dvt(record: PatientRecord, known) -> Finding:
         return finding
     began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
     margin = record.catalogue.window(NEW_FEATURES)
-    started = [f for f in treatment if f.kind == "MedicationRequest" and f.when]
+    started = [f for f in treatment if f.kind in ("MedicationRequest", "MedicationStatement") and f.when]
     if began and started and all(f.when + margin < began for f in started):
         # The clot began after the anticoagulant was ordered: treatment failure, not a treated DVT.
         finding = Finding(KNOWN_DVT, "warning", variant="treatment-failure")
         finding.add(known + treatment)
         return finding
-    newer = [f for f in signals.leg_dvt_features(record) if began and f.when and f.when > began + margin]
-    finding = Finding(KNOWN_DVT, "warning" if newer else "info", variant="treated-new-features" if newer else "treated")
-    finding.add(known + treatment + newer)
+    newer = [f for f in signals.leg_dvt_features(record)
+             if began and f.when and f.when > began + margin and _new_kind(record, f, began + margin)]
+    if newer:
+        finding = Finding(KNOWN_DVT, "warning", variant="treated-new-features")
+        finding.add(known + treatment + newer)
+        return finding
+    complaint = signals.leg_dvt_features(record) + signals.recent_leg_or_knee_pain(record)
+    if not complaint:
+        return None  # a treated clot and no leg complaint now: nothing to act on at this chart opening
+    finding = Finding(KNOWN_DVT, "info", variant="treated")
+    finding.add(known + treatment + complaint)
     return finding
+
+
+def _new_kind(record: PatientRecord, feature, by) -> bool:
+    """A leg feature is new (suspected extension, §1.8) unless the same kind, on the same or an unknown
+    side, was already recorded by the time the DVT was diagnosed: swelling re-recorded at follow-up is the
+    same swelling."""
+    kind = feature.value_sets - signals.SIDES
+    here = signals.side(feature)
+    since = by - record.catalogue.window(FINDING) - record.catalogue.window(NEW_FEATURES)
+    return not any(f is not feature and f.when is not None and since <= f.when <= by and not f.negative
+                   and (f.value_sets - signals.SIDES) & kind
+                   and (here is None or signals.side(f) in (None, here, "both")) for f in record.facts)
 
 
 def _suspected_dvt(record: PatientRecord, features) -> Finding:

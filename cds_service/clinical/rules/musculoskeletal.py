@@ -1,9 +1,9 @@
 """8. Musculoskeletal causes of pain behind the knee — info (ACR AC Chronic Knee Pain and Acute Trauma
 to the Knee; ACR Soft-Tissue Masses; NICE NG226; SVS popliteal artery aneurysm; §2.3).
 
-Criterion: a current diagnosis of the cause, recorded within 90 days, or any current one together with
-knee, calf or leg pain recorded within 14 days (so a years-old code alone does not raise a card at every
-chart opening).
+Criterion: a current diagnosis of the cause recorded within the catalogue's "msk" window (14 days: a new
+diagnosis), or any current one together with knee, calf or leg pain recorded in the finding window (14
+days), so an old code alone does not raise a card at every chart opening.
 """
 from __future__ import annotations
 

@@ -12,7 +12,8 @@ or suspected clot (§1.6, §2.4, Appendix A), recent surgery or immobilisation; 
 previous VTE, a known PE or pregnancy; never beside knee or leg pain alone. A confirmed current PE is a
 context too, but breathlessness or chest pain beside it counts only when recorded after the PE began and
 with a pulse over 100 (residual symptoms are expected for weeks). Children: NG51's high-risk rates for the age
-instead. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission.
+instead. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission. A negative CTPA or
+a refuted PE closes the features recorded before it (signals.still_open).
 """
 from __future__ import annotations
 
@@ -69,6 +70,9 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         fast = signals.tachycardia(record) if new else []
         symptoms = objective or (new + fast if fast else [])
     symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
+    # A negative CTPA (or a refuted PE) closes what was recorded before it (KB §8.7; NG158: then a leg-vein
+    # scan if DVT is suspected, which the DVT card asks for).
+    symptoms = signals.still_open(record, symptoms, signals.PE_IMAGING, signals.PE)
     if not symptoms:
         return None
     finding = Finding(SUSPECTED_PE, "critical")

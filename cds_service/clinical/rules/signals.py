@@ -38,6 +38,11 @@ ANTICOAGULANT_CHOICE = {key: phrase("common", f"anticoagulant-choice.{key}")
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
 IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
 DVT_UPPER_LIMB = value_set("dvt-upper-limb")
+DVT_IMAGING, PE_IMAGING = value_set("dvt-imaging"), value_set("pe-imaging")
+LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
+SIDES = frozenset({LEFT, RIGHT, BILATERAL})
+EPISODE, TREATMENT_PHASE, NEW_FEATURES = (
+    window("negative-test-episode"), window("treatment-phase"), window("dvt-new-features"))
 SYSTOLIC = measurement("systolic-blood-pressure")
 SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC = (
     threshold("sepsis-heart-rate"), threshold("sepsis-respiratory-rate"), threshold("sepsis-systolic-pressure"))
@@ -46,10 +51,62 @@ SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC = (
 def leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
     """Recent swelling of one leg (not a coded mass), calf pain, a ruptured Baker's cyst (treated as DVT
     until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3), or a DVT coded as suspected —
-    recently, or undated (an active "?DVT" the EHR gives no date must not vanish)."""
+    recently, or undated (an active "?DVT" the EHR gives no date must not vanish) — that no negative
+    leg-vein scan or refuted DVT has closed (still_open)."""
+    return still_open(record, all_leg_dvt_features(record, within), DVT_IMAGING, DVT)
+
+
+def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
+    """The leg DVT features, closed or not."""
     return (record.current(LEG_SWELLING, within) + record.current(CALF_PAIN, within)
             + record.current(BAKERS_CYST_RUPTURED, within)
             + [f for f in record.current(DVT, within, undated=True) if not f.confirmed])
+
+
+def still_open(record: PatientRecord, findings: list[Fact], study, clot) -> list[Fact]:
+    """The findings no negative test has closed (KB §8.6-§8.7). A final negative study of `study` (on the
+    finding's side, or unsided, or both sides) or a refuted `clot` closes every finding recorded up to it
+    (undated ones too: the test answered the question they raised); for the catalogue's episode window after
+    it, a finding closes too when its kind was already recorded before the test (the same swelling
+    re-recorded, the pulse re-measured), so only a new kind of finding re-opens the suspicion; later, any
+    finding does."""
+    tests = record.negative_tests(study, clot)
+    if not tests:
+        return findings
+    return [f for f in findings if not any(_closes(record, test, f) for test in tests)]
+
+
+def closing_tests(record: PatientRecord, findings: list[Fact], study, clot) -> list[Fact]:
+    """The negative tests that closed any of these findings, newest first."""
+    return [t for t in record.negative_tests(study, clot) if any(_closes(record, t, f) for f in findings)]
+
+
+def _closes(record: PatientRecord, test: Fact, finding: Fact) -> bool:
+    if not _covers(test, finding):
+        return False
+    if finding.when is None or finding.when <= test.when:
+        return True
+    if finding.when > test.when + record.catalogue.window(EPISODE):
+        return False
+    kind = finding.value_sets - SIDES
+    since = test.when - record.catalogue.window(LEG_CONTEXT)
+    return any(f is not finding and f.when is not None and since <= f.when <= test.when and _covers(test, f)
+               and (f.value_sets - SIDES) & kind for f in record.facts if not f.negative)
+
+
+def side(fact: Fact) -> str | None:
+    """"left", "right", "both" or None, from the side codes in the fact's code or bodySite (KB §8.8)."""
+    sides = fact.value_sets & SIDES
+    if BILATERAL in sides or sides >= {LEFT, RIGHT}:
+        return "both"
+    return "left" if LEFT in sides else "right" if RIGHT in sides else None
+
+
+def _covers(test: Fact, finding: Fact) -> bool:
+    """A one-sided scan answers only for findings known to be on its side (KB §8.7: a negative left duplex
+    does not close a right-leg suspicion); an unsided or bilateral one, and a refuted diagnosis, for all."""
+    tested = side(test) if test.kind != "Condition" else None
+    return tested in (None, "both") or side(finding) == tested
 
 
 def leg_dvt_features_as_context(record: PatientRecord) -> list[Fact]:
@@ -63,20 +120,34 @@ def leg_or_knee_pain_as_context(record: PatientRecord) -> list[Fact]:
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
-    """A confirmed, current DVT that began within about 6 months, or an older one while an anticoagulant is
-    active (extended-phase treatment: CHEST 2021); an older "active" one off treatment is history."""
+    """A confirmed, current DVT under way (_clots_under_way)."""
     return _clots_under_way(record, DVT)
 
 
 def _clots_under_way(record: PatientRecord, value_set) -> list[Fact]:
-    treated = bool(on_anticoagulant(record))
-    return [f for f in record.current(value_set)
-            if f.confirmed and (treated or not record.older_than(f, ACUTE_DVT))]
+    """A confirmed, current clot while an anticoagulant is active (extended-phase treatment: CHEST 2021);
+    off treatment, one begun within about 6 months — unless it began before the 3-month treatment phase
+    and a course of anticoagulant started after it has ended (completed: the "active" problem is stale).
+    Undated and untreated, it cannot be placed in time: history, not a clot to warn about at every visit."""
+    if on_anticoagulant(record):
+        return [f for f in record.current(value_set) if f.confirmed]
+    courses = record.ended_courses(ANTICOAGULANTS)
+    margin = record.catalogue.window(NEW_FEATURES)
+    under_way = []
+    for clot in (f for f in record.current(value_set) if f.confirmed):
+        began = clot.onset or clot.when
+        if began is None or record.older_than(clot, ACUTE_DVT):
+            continue
+        completed = record.older_than(clot, TREATMENT_PHASE) and any(
+            c.when is not None and c.when + margin >= began for c in courses)
+        if not completed:
+            under_way.append(clot)
+    return under_way
 
 
 def previous_dvt(record: PatientRecord) -> list[Fact]:
-    """Wells "previously documented DVT": resolved DVT, a history code, or an "active" DVT begun > 6 months
-    ago and no longer treated."""
+    """Wells "previously documented DVT": resolved DVT, a history code, or an "active" DVT no longer under
+    way (begun > 6 months ago and untreated, a completed course, undated and untreated)."""
     current = active_dvt(record)
     stale = [f for f in record.current(DVT) if f.confirmed and f not in current]
     return record.history(DVT) + record.current(VTE_HISTORY) + stale
@@ -91,8 +162,10 @@ def known_vte(record: PatientRecord) -> list[Fact]:
 
 def suspected_pe(record: PatientRecord) -> list[Fact]:
     """A PE coded as suspected — provisional, differential or with no verification status — recently, or
-    active and undated: a clinician suspects a PE, which is an emergency on its own (§2.3)."""
-    return [f for f in record.current(PE, FINDING, undated=True) if not f.confirmed]
+    active and undated: a clinician suspects a PE, which is an emergency on its own (§2.3); unless a
+    negative CTPA or a refuted PE has closed it."""
+    return still_open(record, [f for f in record.current(PE, FINDING, undated=True) if not f.confirmed],
+                      PE_IMAGING, PE)
 
 
 def active_pe(record: PatientRecord) -> list[Fact]:
@@ -120,7 +193,9 @@ def active_cancer(record: PatientRecord) -> list[Fact]:
 
 
 def on_anticoagulant(record: PatientRecord) -> list[Fact]:
-    return record.active_orders(ANTICOAGULANTS) + record.current(LONG_TERM_ANTICOAGULANT)
+    """An active order or statement of an anticoagulant, one given within the administration window, or
+    long-term anticoagulant use coded."""
+    return record.medicines(ANTICOAGULANTS) + record.current(LONG_TERM_ANTICOAGULANT)
 
 
 def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
