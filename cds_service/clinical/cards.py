@@ -150,7 +150,9 @@ class CardTemplates:
         parts.append(words["section.next-step"] + "\n"
                      + "\n".join(f"{i}. {_fill(step, values)}" for i, step in enumerate(steps, 1)))
         if finding.notes:
-            parts.append("\n".join(f"> {self.say(finding.topic, note)}" for note in finding.notes))
+            # A paragraph each, labelled: the sandbox and EHRs render a block quote as plain indented text,
+            # which reads as part of the last numbered step.
+            parts += [f"{words['section.note']} {self.say(finding.topic, note)}" for note in finding.notes]
         if finding.evidence:
             parts.append(words["section.from-record"] + "\n"
                          + "\n".join(f"- {self.evidence_line(e)}" for e in finding.evidence))

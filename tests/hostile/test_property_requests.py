@@ -25,11 +25,11 @@ from cds_service.record import parse_resource
 from tests.hostile import strategies as hs
 from tests.hostile.support import (FEEDBACK, KNOWN_BUGS, MAX_CONTENT_LENGTH, PATIENT_ID, SERVICE, Raw, check_answer,
                                    deep, dumps, empty_prefetch, envelope, make_app, reproduce, searchset)
+from tests.support.fhir_data import PREFETCH_KEYS
 from tests.support.http_stub import StubServer
 
 CASES = sorted((Path(__file__).resolve().parents[1] / "scenarios" / "cases").glob("*.json"))
-KEYS = {"Condition": "conditions", "Observation": "observations", "MedicationRequest": "medications",
-        "Procedure": "procedures"}
+KEYS = PREFETCH_KEYS  # every prefetched resource type; garbage is generated for those the strategies know
 
 # data_too_large / large_base_example: the generators make ~1 MB strings and 1000-level nestings on purpose
 # (that is the point of these tests); too_slow: one example posts up to 2 MiB through the whole service.
@@ -167,6 +167,8 @@ def scenarios_with_garbage(draw):
         prefetch[KEYS[resource["resourceType"]]]["entry"].append({"resource": resource, "search": {"mode": "match"}})
     added = 0
     for resource_type, key in KEYS.items():
+        if resource_type not in hs.ELEMENTS:
+            continue
         real = [r for r in case["resources"] if r["resourceType"] == resource_type]
         garbage = draw(st.lists(garbage_entries(resource_type, patient_id, real), max_size=4))
         entries = prefetch[key]["entry"]

@@ -18,7 +18,9 @@ N_CONDITIONS = 45
 def resources() -> list[dict]:
     out = paging_patient(PID, N_CONDITIONS)
     out.append({"resourceType": "MedicationRequest", "id": f"{PID}-m2", "status": "stopped", "intent": "order",
-                "subject": {"reference": f"Patient/{PID}"}, "medicationCodeableConcept": {"text": "warfarin 3 mg (stopped)"}})  # read if fetched
+                "subject": {"reference": f"Patient/{PID}"}, "medicationCodeableConcept": {"text": "warfarin 3 mg (stopped)"}})  # a course that ended
+    out.append({"resourceType": "MedicationRequest", "id": f"{PID}-m3", "status": "entered-in-error", "intent": "order",
+                "subject": {"reference": f"Patient/{PID}"}, "medicationCodeableConcept": {"text": "warfarin 5 mg"}})
     return out
 
 
@@ -60,7 +62,10 @@ def test_no_prefetch_fetches_everything_with_the_token_and_follows_paging(loaded
     assert record.patient_id == PID
     assert references(record, "Condition") == [f"Condition/{PID}-c{i}" for i in range(N_CONDITIONS)]
     assert references(record, "Observation") == [f"Observation/{PID}-o1"]
-    assert references(record, "MedicationRequest") == [f"MedicationRequest/{PID}-m1"]  # only the active one
+    # The active order and the stopped one (a course that ended), not the one entered in error: the template
+    # asks for status=active,completed,stopped and the FHIR server applies it.
+    assert sorted(references(record, "MedicationRequest")) == [f"MedicationRequest/{PID}-m1",
+                                                               f"MedicationRequest/{PID}-m2"]
     assert references(record, "Procedure") == [f"Procedure/{PID}-p1"]
 
 
