@@ -78,7 +78,9 @@ class FhirClient:
             return False
         if _has_dot_segments(other.path):
             return False  # "/fhir/../other" would leave the base once the client collapses it
-        return (other.scheme, other.netloc) == (base.scheme, base.netloc) and _under(other.path, base.path)
+        # Compared as origins, not text: HAPI writes next links with the host as configured (LOCALHOST) and
+        # without a default port (https://host/fhir for https://host:443/fhir).
+        return _origin(other) == _origin(base) and _under(other.path, base.path.rstrip("/"))
 
     def _get(self, url: str) -> dict:
         remaining = self._deadline - time.monotonic()
@@ -96,6 +98,10 @@ class FhirClient:
             # trickles its body ends here (urllib3's ReadTimeoutError), not as a requests.Timeout.
             raise FetchError("fhirServer did not answer in time") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
+            if _caused_by_timeout(error):
+                # A timeout while a gzip or chunked body streams reaches us wrapped (ProtocolError,
+                # requests' ConnectionError around urllib3's ReadTimeoutError): it is still a timeout.
+                raise FetchError("fhirServer did not answer in time") from None
             raise FetchError(f"fhirServer could not be reached ({type(error).__name__})") from None
         try:
             data = orjson.loads(body)
@@ -132,6 +138,35 @@ def _read_capped(response: requests.Response, cap: int, deadline: float) -> byte
             raise FetchError(f"fhirServer response larger than {cap} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+_TIMEOUTS = (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)
+
+
+def _caused_by_timeout(error: BaseException) -> bool:
+    """Whether a timeout lies under the error: in its cause or context chain, or in its arguments (urllib3
+    and requests wrap the original exception as an argument)."""
+    seen, pending = set(), [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        # urllib3's NewConnectionError subclasses ConnectTimeoutError for history's sake: a refused connection.
+        if isinstance(current, _TIMEOUTS) and not isinstance(current, urllib3.exceptions.NewConnectionError):
+            return True
+        pending += [e for e in (current.__cause__, current.__context__, *current.args) if isinstance(e, BaseException)]
+    return False
+
+
+def _origin(parts) -> tuple[str, str | None, int | None]:
+    """(scheme, host, port) with the host lower-cased and the scheme's default port made explicit."""
+    try:
+        port = parts.port
+    except ValueError:
+        return ("", None, None)
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname, port if port is not None else {"https": 443, "http": 80}.get(scheme)
 
 
 def _exhausted(raw) -> bool:

@@ -11,12 +11,17 @@ import pytest
 
 from cds_service import create_app
 from cds_service.config import DEFAULTS
-from cds_service.prefetch.fetch import FetchError, check_server_url
+import requests
+import urllib3
+
+from cds_service.prefetch.fetch import FetchError, FetchLimits, FhirClient, _caused_by_timeout, check_server_url
 from tests.conftest import ISSUER, SignedClient, make_config
 from tests.support.fhir_data import condition, hook_request, patient, searchset
 from tests.support.http_stub import StubServer
 
 SERVICE = "/cds-services/posterior-knee-pain"
+DEFAULT_LIMITS = FetchLimits(connect_timeout=1, read_timeout=1, max_pages=5, max_response_bytes=1_000_000,
+                             page_size=100)
 TOKEN = "opaque-access-token-1234"
 
 
@@ -103,6 +108,45 @@ def test_paging_is_followed(tmp_path, client_key, fhir):
     fhir.routes["/fhir/Condition"] = conditions
     assert invoke(tmp_path, client_key, fhir.url + "/fhir").status_code == 200
     assert sum(r["path"].startswith("/fhir/Condition") for r in fhir.requests) == 2
+
+
+def test_a_next_link_with_the_host_in_another_case_is_followed(tmp_path, client_key, fhir):
+    """HAPI writes next links with the host as configured: LOCALHOST for a base of localhost is the same
+    server, and the token may go there."""
+    port = fhir.url.rsplit(":", 1)[1]
+
+    def conditions(path):
+        if "page=2" in path:
+            return 200, searchset([condition(cid="c2")])
+        bundle = searchset([condition(cid="c1")])
+        bundle["link"] = [{"relation": "next", "url": f"http://LOCALHOST:{port}/fhir/Condition?page=2"}]
+        return 200, bundle
+    fhir.routes["/fhir/Condition"] = conditions
+    response = invoke(tmp_path, client_key, f"http://localhost:{port}/fhir", FHIR_SERVERS=["http://localhost"])
+    assert response.status_code == 200
+    assert sum(r["path"].startswith("/fhir/Condition") for r in fhir.requests) == 2
+
+
+@pytest.mark.parametrize("base, link, same", [
+    ("https://ehr.example/fhir", "https://ehr.example:443/fhir/Condition?page=2", True),
+    ("https://ehr.example:443/fhir", "https://EHR.example/fhir/Condition?page=2", True),
+    ("http://ehr.example/fhir/", "http://ehr.example:80/fhir/Condition?page=2", True),
+    ("https://ehr.example/fhir", "https://ehr.example:8443/fhir/Condition?page=2", False),
+    ("https://ehr.example/fhir", "http://ehr.example/fhir/Condition?page=2", False),
+    ("https://ehr.example/fhir", "https://ehr.example.evil/fhir/Condition?page=2", False),
+    ("https://ehr.example/fhir", "https://ehr.example/fhirx/Condition", False),
+    ("https://ehr.example/fhir", "https://ehr.example/fhir/%2e%2e/secret", False),
+])
+def test_next_links_are_compared_as_origins(base, link, same):
+    client = FhirClient(base, "token", requests.Session(), DEFAULT_LIMITS, deadline=time.monotonic() + 1)
+    assert client._is_on_server(link) is same
+
+
+def test_a_timeout_wrapped_while_a_body_streams_is_reported_as_a_timeout():
+    wrapped = requests.exceptions.ConnectionError(urllib3.exceptions.ReadTimeoutError(None, "/fhir", "read timed out"))
+    protocol = urllib3.exceptions.ProtocolError("Connection broken", TimeoutError("timed out"))
+    assert _caused_by_timeout(wrapped) and _caused_by_timeout(protocol)
+    assert not _caused_by_timeout(requests.exceptions.ConnectionError(ConnectionRefusedError(111, "refused")))
 
 
 def test_next_link_loop_is_412(tmp_path, client_key, fhir):
