@@ -15,6 +15,9 @@ from ..content.terminology import ValueSets
 from ..record import PatientRecord, build_record
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+INCOMPLETE_CHECK = names.topic("incomplete-check")
+PLURAL = {"Condition": "Conditions", "Observation": "Observations", "MedicationRequest": "MedicationRequests",
+          "Procedure": "Procedures"}
 
 @dataclass(frozen=True)
 class Issued:
@@ -49,7 +52,7 @@ class ClinicalEngine:
         """The patient's facts from the raw resources the EHR gave (prefetch or fetched); `unavailable`
         names the refining resource types that could not be read."""
         record = build_record(patient, resources, self.value_sets, self.catalogue, now)
-        record.unavailable = frozenset(unavailable or ())
+        record.unavailable = dict(unavailable or {})
         return record
 
     def issue(self, record: PatientRecord) -> list[Issued]:
@@ -60,4 +63,23 @@ class ClinicalEngine:
             for finding in findings:
                 if finding.topic in topics:
                     finding.notes.append(Say(words))
+        incomplete = self._incomplete_check(record)
+        if incomplete:
+            findings.append(incomplete)
         return [Issued(finding, self.templates.render(finding, record.patient_id)) for finding in findings]
+
+    def _incomplete_check(self, record: PatientRecord) -> Finding | None:
+        """One info card when a source the catalogue announces could not be read: a check that could not
+        run must not look like an all-clear (CDS Hooks clients show no cards as "all clear")."""
+        unread = sorted(kind for kind in record.unavailable if kind in self.catalogue.announced_sources)
+        if not unread:
+            return None
+        checks = [t for t in self.catalogue.clinical_topics
+                  if any(t in self.catalogue.refining_sources[kind][0] for kind in unread)]
+        finding = Finding(INCOMPLETE_CHECK, "info")
+        finding.values.update({
+            "unread": ", ".join(PLURAL.get(kind, kind) for kind in unread),
+            "why": "; ".join(f"{PLURAL.get(kind, kind)}: {record.unavailable[kind]}" for kind in unread),
+            "checks": ", ".join(self.templates.topics[t]["display"] for t in checks),
+        })
+        return finding

@@ -138,6 +138,9 @@ class Catalogue:
                               for r in data["giveWay"]["rules"])
         self.refining_sources = {kind: (frozenset(source["topics"]), source["phrase"])
                                  for kind, source in _entries(data["refiningSources"]).items()}
+        self.announced_sources = frozenset(kind for kind, source in _entries(data["refiningSources"]).items()
+                                           if source.get("announce"))
+        self.clinical_topics = tuple(entry["topic"] for entry in self.topics if entry.get("clinical", True))
         self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
         self.absent_words = frozenset(data["absentAnswers"].get("words", ()))
         rules = {key: rule for key, rule in data["siteRules"].items() if key != "$comment"}

@@ -5,9 +5,10 @@ CDS Hooks 2.0 tells three cases apart, and so do we:
 - value null: the client looked and there is no data: an empty list (for the Patient, fetch: every
   patient exists);
 - an OperationOutcome, or a Bundle holding only one: the client's query failed: fetch it.
-Required data that cannot be obtained ends the request with 412: the rules never run without it. A
-refining key that cannot be obtained (not prefetched and no fhirServer, or its fetch failed) is named in
-PatientData.unavailable, and the cards it could change say so.
+What cannot be obtained (not prefetched and no fhirServer, or its fetch failed) ends the request with 412
+only when nothing can be said: no Patient, or neither Conditions nor Observations (templates.py, roles).
+Anything else is named in PatientData.unavailable; the rules run on what was read and the cards say what
+was not.
 """
 from __future__ import annotations
 
@@ -63,18 +64,14 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
             raw[template.key] = value
     if to_fetch:
         fetched, failures = _fetch(body, to_fetch, settings, allowlist)
-        required = {t.key for t in to_fetch if t.required}
-        missing = [(key, why) for key, why in failures if key in required]
-        if missing:
-            for key, _ in missing:
-                count_fetch_error(key)
-            raise PreconditionFailed("required data could not be obtained: "
-                                     + "; ".join(f"{key}: {why}" for key, why in sorted(missing)))
+        why_not = {key: _why(data.origin.get(key), why) for key, why in failures}
+        _nothing_can_be_said(templates, why_not)
         raw.update(fetched)
-        why_not = dict(failures)
         for template in to_fetch:
             if template.key in why_not:
-                log.info("refining data %s not read: %s", template.key, why_not[template.key])
+                if body.get("fhirServer"):  # a fetch was tried and failed
+                    count_fetch_error(template.key)
+                log.info("data %s not read: %s", template.key, why_not[template.key])
                 data.unavailable[template.resource_type] = why_not[template.key]
                 raw[template.key] = []
             else:
@@ -90,6 +87,29 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
     return data
 
 
+_PREFETCH_STATE = {"prefetch-failed": "its prefetch failed (OperationOutcome)",
+                   "prefetch-first-page": "its prefetch held a first page only"}
+
+
+def _why(origin: str | None, why: str) -> str:
+    """The fetch failure, saying what was wrong with the prefetch when the EHR sent one."""
+    if origin in _PREFETCH_STATE:
+        return why.replace("not prefetched", _PREFETCH_STATE[origin]) if why.startswith("not prefetched") \
+            else f"{_PREFETCH_STATE[origin]}, then {why}"
+    return why
+
+
+def _nothing_can_be_said(templates: tuple[PrefetchTemplate, ...], why_not: dict[str, str]) -> None:
+    """412 when the Patient, or both Conditions and Observations, could not be read."""
+    essential = [t for t in templates if t.role == "always" and t.key in why_not]
+    core = [t for t in templates if t.role == "core"]
+    if core and all(t.key in why_not for t in core):
+        essential += core
+    if essential:
+        raise PreconditionFailed("required data could not be obtained: "
+                                 + "; ".join(f"{t.key}: {why_not[t.key]}" for t in sorted(essential, key=lambda t: t.key)))
+
+
 def _from_prefetch(template: PrefetchTemplate, prefetch: dict, patient_id: str, data: PatientData):
     key = template.key
     if key not in prefetch:
@@ -103,6 +123,7 @@ def _from_prefetch(template: PrefetchTemplate, prefetch: dict, patient_id: str, 
     resource_type = value.get("resourceType")
     if resource_type == "OperationOutcome":
         log.info("prefetch key %s carried an OperationOutcome; fetching it", key)
+        data.origin[key] = "prefetch-failed"
         return _NEEDS_FETCH
     if not template.is_search:
         if resource_type != template.resource_type:
@@ -114,9 +135,11 @@ def _from_prefetch(template: PrefetchTemplate, prefetch: dict, patient_id: str, 
     entries = value.get("entry") or []
     if entries and all(_is_outcome(entry) for entry in entries):
         log.info("prefetch key %s carried only an OperationOutcome; fetching it", key)
+        data.origin[key] = "prefetch-failed"
         return _NEEDS_FETCH
     if next_link(value) is not None:
         # The client sent the first page only; a partial record could hide a red flag.
+        data.origin[key] = "prefetch-first-page"
         return _NEEDS_FETCH
     data.origin[key] = "prefetch"
     return entries
@@ -131,22 +154,16 @@ def _is_outcome(entry: object) -> bool:
 
 def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings,
            allowlist: tuple[str, ...]) -> tuple[dict[str, object], list[tuple[str, str]]]:
-    """What could be fetched, and (prefetch key, why) for what could not. With no usable fhirServer, a
-    required key is a 412 at once; refining keys are simply not read."""
-    required = ", ".join(t.key for t in templates if t.required)
+    """What could be fetched, and (prefetch key, why) for what could not."""
     server = body.get("fhirServer")
     if not server:
-        if required:
-            raise PreconditionFailed(f"prefetch lacks {required} and the request names no fhirServer to fetch "
-                                     "them from", "prefetch")
-        return {}, [(t.key, "not prefetched, and no fhirServer") for t in templates]
+        return {}, [(t.key, "not prefetched, and the request names no fhirServer to fetch it from")
+                    for t in templates]
     authorization = body.get("fhirAuthorization") or {}
     try:
         check_server_url(server, settings.allow_http, allowlist)
     except FetchError as error:
-        if required:
-            raise PreconditionFailed(f"cannot fetch {required}: {error}", "fhirServer") from None
-        return {}, [(t.key, "not prefetched, and fhirServer cannot be used") for t in templates]
+        return {}, [(t.key, f"not prefetched, and it cannot be fetched: {error}") for t in templates]
     keys = ", ".join(t.key for t in templates)
     started = time.monotonic()
     client = FhirClient(server, authorization.get("access_token"), settings.session, settings.limits,

@@ -1,11 +1,12 @@
 """What the rules read, as CDS Hooks prefetch templates (advertised in discovery) and how each is checked.
 
-The first five are required: without the Patient there is no age or sex, without Conditions and
-Observations no finding, without MedicationRequests no anticoagulation state, without Procedures no recent
-surgery (Wells +1). A required key the EHR left out is fetched; when it cannot be had, a 412, never a silent
-blank. The others refine what the rules say (anticoagulation recorded as a statement or an administration,
-an imaging report that closes a suspicion): when one cannot be had, the rules still run and each card it
-could change says what was not read (catalogue "refiningSources").
+A key the EHR left out is fetched. What happens when one cannot be had depends on its role:
+- "always" (the Patient: age and sex decide which rules apply): a 412;
+- "core" (Conditions, Observations: where findings are): a 412 only when neither can be read;
+- "refines" (everything else): the rules run on what could be read, each card the source could change
+  says what was not read, and a source the catalogue "announces" (a core one, medications, procedures)
+  adds one info card saying which checks are incomplete (catalogue "refiningSources"). A red flag the data
+  that was read shows is never held back by data that was not.
 """
 from __future__ import annotations
 
@@ -18,16 +19,22 @@ class PrefetchTemplate:
     resource_type: str
     query: str  # relative to fhirServer, with CDS Hooks prefetch tokens
     is_search: bool  # a search answers with a Bundle; a read with the resource itself
-    required: bool = True  # without it, no answer (412); else the cards say it was not read
+    role: str = "refines"  # "always" | "core" | "refines" (module docstring)
+
+    @property
+    def required(self) -> bool:
+        return self.role == "always"
 
     def render(self, patient_id: str) -> str:
         return self.query.replace("{{context.patientId}}", patient_id)
 
 
 TEMPLATES: tuple[PrefetchTemplate, ...] = (
-    PrefetchTemplate("patient", "Patient", "Patient/{{context.patientId}}", is_search=False),
-    PrefetchTemplate("conditions", "Condition", "Condition?patient={{context.patientId}}", is_search=True),
-    PrefetchTemplate("observations", "Observation", "Observation?patient={{context.patientId}}", is_search=True),
+    PrefetchTemplate("patient", "Patient", "Patient/{{context.patientId}}", is_search=False, role="always"),
+    PrefetchTemplate("conditions", "Condition", "Condition?patient={{context.patientId}}", is_search=True,
+                     role="core"),
+    PrefetchTemplate("observations", "Observation", "Observation?patient={{context.patientId}}", is_search=True,
+                     role="core"),
     # Completed and stopped orders too: a finished course of anticoagulation makes a stale "active" DVT
     # problem history, not an untreated clot.
     PrefetchTemplate("medications", "MedicationRequest",
@@ -37,9 +44,9 @@ TEMPLATES: tuple[PrefetchTemplate, ...] = (
     # their own windows to performed dates.
     PrefetchTemplate("procedures", "Procedure", "Procedure?patient={{context.patientId}}", is_search=True),
     PrefetchTemplate("medicationStatements", "MedicationStatement",
-                     "MedicationStatement?patient={{context.patientId}}", is_search=True, required=False),
+                     "MedicationStatement?patient={{context.patientId}}", is_search=True),
     PrefetchTemplate("medicationAdministrations", "MedicationAdministration",
-                     "MedicationAdministration?patient={{context.patientId}}", is_search=True, required=False),
+                     "MedicationAdministration?patient={{context.patientId}}", is_search=True),
     PrefetchTemplate("diagnosticReports", "DiagnosticReport",
-                     "DiagnosticReport?patient={{context.patientId}}", is_search=True, required=False),
+                     "DiagnosticReport?patient={{context.patientId}}", is_search=True),
 )

@@ -57,7 +57,7 @@ class PatientRecord:
     facts: list[Fact] = field(default_factory=list)
     patient_id: str = ""
     invalid: Counter = field(default_factory=Counter)  # resource type -> resources skipped as invalid FHIR
-    unavailable: frozenset[str] = frozenset()  # refining resource types that could not be read
+    unavailable: dict[str, str] = field(default_factory=dict)  # resource type -> why it could not be read
 
     # -- questions the rules ask, by declared names (catalogue.py) ----------------------------------------
     def current(self, value_set: Name, window: Name | None = None, undated: bool = False) -> list[Fact]:

@@ -20,8 +20,8 @@ import requests
 from ..content.catalogue import default_catalogue
 from .dates import ANCHOR, days_since_anchor, shift_dates
 
-# The card topics in the order the service ranks them (most urgent first); one demo patient each.
-TOPICS = default_catalogue().topic_order
+# The clinical card topics in the order the service ranks them (most urgent first); one demo patient each.
+TOPICS = default_catalogue().clinical_topics
 
 FHIR_JSON = "application/fhir+json"
 

@@ -1,7 +1,9 @@
 """The hook with no prefetch, fetching from a real FHIR server (SEKMET) through a fault-injecting proxy.
 
-Each fault states the answer it must get: 412 with an OperationOutcome naming the key that could not be
-obtained (and no other key), never a 500, never a hang (each call runs under a wall-time limit of the fetch
+Each fault states the answer it must get, never a 500, never a hang: when the Patient cannot be obtained,
+412 with an OperationOutcome naming that key (and no other); when another key cannot, 200 with the cards
+the rest of the record supports and one incomplete-check card naming what was not read and why (and no
+other source), its data left out whole — never a partial first page (each call runs under a wall-time limit of the fetch
 deadline + 2 s), the access token never in the answer nor in the log. The healthy pass-through answers 200.
 Where a link or redirect points at another host, that host (a recorder) must see nothing at all.
 """
@@ -108,6 +110,26 @@ def hook(tmp_path, client_key, proxy, loaded, caplog):
     return invoke
 
 
+NOT_READ = {"conditions": "Conditions", "observations": "Observations", "medications": "MedicationRequests",
+            "procedures": "Procedures"}
+
+
+def assert_not_read(answer: Answer, key: str, *fragments: str) -> None:
+    """The Patient: assert_412. Any other key: 200, and one incomplete-check card naming that source (and no
+    other) and the reason."""
+    if key == "patient":
+        assert_412(answer, key, *fragments)
+        return
+    assert answer.status == 200, f"expected 200, got {answer.status}: {answer.text[:500]}"
+    [card] = [c for c in answer.body["cards"] if c["source"]["topic"]["code"] == "incomplete-check"]
+    assert card["indicator"] == "info"
+    assert NOT_READ[key] in card["summary"], card["summary"]
+    others = [words for other, words in NOT_READ.items() if other != key and words in card["summary"]]
+    assert not others, f"only {key} failed, but the card also names {others}: {card['summary']}"
+    for fragment in fragments:
+        assert fragment in card["detail"], card["detail"]
+
+
 def assert_412(answer: Answer, key: str, *fragments: str) -> None:
     """412, an OperationOutcome of the CDS-Hooks kind, naming `key` (and no other key) and the reason."""
     assert answer.status == 412, f"expected 412, got {answer.status}: {answer.text[:500]}"
@@ -156,19 +178,19 @@ def test_headers_slower_than_the_deadline_is_412(hook, proxy):
     assert answer.elapsed < 1.0 + SLACK
 
 
-def test_slow_page_two_runs_the_paging_out_of_time_is_412(hook, proxy):
+def test_slow_page_two_runs_the_paging_out_of_time_is_reported_not_read(hook, proxy):
     # Each page alone is inside the read timeout; together they pass the overall deadline.
     proxy.inject(Fault("delay", resource="Condition", pages="later", delay=0.7))
     answer = hook(deadline=1.0)
-    assert_412(answer, "conditions", "did not answer")
+    assert_not_read(answer, "conditions", "did not answer")
 
 
 @pytest.mark.parametrize("chunked", [True, False], ids=["chunked", "content-length"])
-def test_body_trickling_past_the_deadline_is_412(hook, proxy, chunked):
+def test_body_trickling_past_the_deadline_is_reported_not_read(hook, proxy, chunked):
     # Headers at once, then 32 bytes every 50 ms: every read is well inside the read timeout.
     proxy.inject(Fault("trickle", resource="Condition", pages="first", delay=0.05, chunk=32, chunked=chunked))
     answer = hook(deadline=1.0)
-    assert_412(answer, "conditions", "did not answer")
+    assert_not_read(answer, "conditions", "did not answer")
 
 
 @pytest.mark.parametrize("chunked", [
@@ -178,7 +200,7 @@ def test_body_trickling_past_the_deadline_is_412(hook, proxy, chunked):
 def test_a_trickling_server_is_let_go_by_the_deadline(hook, proxy, chunked):
     proxy.inject(Fault("trickle", resource="Condition", pages="first", delay=0.05, chunk=32, chunked=chunked))
     answer = hook(deadline=1.0)
-    assert answer.status == 412
+    assert_not_read(answer, "conditions", "did not answer")
     (page,) = proxy.requests_for("Condition")
     # The service must hang up within its deadline (+ slack for the proxy to notice on its next write).
     proxy.wait_until_settled(page.started + 1.0 + 1.0 - time.monotonic())
@@ -212,10 +234,10 @@ def test_slow_bodies_do_not_starve_later_requests(tmp_path, client_key, proxy, l
     assert answer.status == 200, answer.diagnostics
 
 
-def test_a_server_that_never_answers_is_412(hook, proxy):
+def test_a_server_that_never_answers_is_reported_not_read(hook, proxy):
     proxy.inject(Fault("hang", resource="Observation"))
     answer = hook(deadline=1.0)
-    assert_412(answer, "observations", "did not answer")
+    assert_not_read(answer, "observations", "did not answer")
     (seen,) = proxy.requests_for("Observation")
     proxy.wait_until_settled(1.0)
     assert seen.outcome == "client-gone"  # the read timeout, bounded by the deadline, let it go
@@ -224,14 +246,17 @@ def test_a_server_that_never_answers_is_412(hook, proxy):
 # ---------------------------------------------------------------- error statuses and wrong answers
 
 @pytest.mark.parametrize("status", [401, 403, 404, 500])
-def test_error_status_is_412(hook, proxy, status):
+def test_error_status_is_reported_not_read(hook, proxy, status):
     proxy.inject(Fault("status", resource="Condition", status=status))
-    assert_412(hook(), "conditions", f"fhirServer answered {status}")
+    assert_not_read(hook(), "conditions", f"fhirServer answered {status}")
 
 
-def test_error_status_on_a_later_page_is_412_not_a_partial_record(hook, proxy):
+def test_error_status_on_a_later_page_is_reported_not_read_not_a_partial_record(hook, proxy):
     proxy.inject(Fault("status", resource="Condition", pages="later", status=500))
-    assert_412(hook(), "conditions", "fhirServer answered 500")
+    records: list = []
+    assert_not_read(hook(records=records), "conditions", "fhirServer answered 500")
+    (record,) = records
+    assert not any(fact.kind == "Condition" for fact in record.facts)  # page one is not read as the whole
 
 
 @pytest.mark.parametrize("body, reason", [
@@ -242,11 +267,11 @@ def test_error_status_on_a_later_page_is_412_not_a_partial_record(hook, proxy):
     pytest.param(b'["a Bundle in an array"]', "not a FHIR resource", id="not-an-object"),
     pytest.param(b"[" * 100_000 + b"]" * 100_000, "", id="deeply-nested"),
 ])
-def test_malformed_json_is_412(hook, proxy, body, reason):
+def test_malformed_json_is_reported_not_read(hook, proxy, body, reason):
     proxy.inject(Fault("malformed", resource="Procedure", body=body))
     answer = hook()
     assert answer.status != 500, answer.text[:300]
-    assert_412(answer, "procedures", reason)
+    assert_not_read(answer, "procedures", reason)
 
 
 def _entry_as_object(bundle: dict) -> dict:
@@ -280,9 +305,9 @@ NOT_A_SEARCHSET = "did not return a searchset Bundle"
     pytest.param(Fault("rewrite", resource="Condition", pages="first", transform=_link_as_object), "",
                  id="link-not-a-list"),
 ])
-def test_searchset_of_the_wrong_type_or_shape_is_412(hook, proxy, fault, reason):
+def test_searchset_of_the_wrong_type_or_shape_is_reported_not_read(hook, proxy, fault, reason):
     proxy.inject(fault)
-    assert_412(hook(), "conditions", reason)
+    assert_not_read(hook(), "conditions", reason)
 
 
 @pytest.mark.parametrize("transform", [
@@ -296,12 +321,12 @@ def test_read_answered_with_the_wrong_resource_is_412(hook, proxy, transform):
     assert_412(hook(), "patient")
 
 
-def test_operation_outcome_with_200_is_412(hook, proxy):
+def test_operation_outcome_with_200_is_reported_not_read(hook, proxy):
     proxy.inject(Fault("outcome", resource="MedicationRequest"))
-    assert_412(hook(), "medications", "OperationOutcome")
+    assert_not_read(hook(), "medications", "OperationOutcome")
 
 
-def test_searchset_holding_only_an_error_outcome_is_412(hook, proxy):
+def test_searchset_holding_only_an_error_outcome_is_reported_not_read(hook, proxy):
     def outcome_only(bundle: dict) -> dict:
         bundle["entry"] = [{"resource": json.loads(b'{"resourceType": "OperationOutcome", "issue": [{"severity": '
                                                    b'"error", "code": "exception", "diagnostics": "timeout"}]}'),
@@ -309,7 +334,7 @@ def test_searchset_holding_only_an_error_outcome_is_412(hook, proxy):
         bundle["total"] = 0
         return bundle
     proxy.inject(Fault("rewrite", resource="MedicationRequest", transform=outcome_only))
-    assert_412(hook(), "medications")
+    assert_not_read(hook(), "medications")
 
 
 # ---------------------------------------------------------------- size
@@ -319,11 +344,11 @@ CAP = 256 * 1024
 
 @pytest.mark.parametrize("chunked, compressed", [(False, False), (True, False), (False, True), (True, True)],
                          ids=["content-length", "chunked", "gzip", "gzip-chunked"])
-def test_bundle_over_the_size_cap_is_412(hook, proxy, chunked, compressed):
+def test_bundle_over_the_size_cap_is_reported_not_read(hook, proxy, chunked, compressed):
     proxy.inject(Fault("huge", resource="Condition", pages="first", size=4 * CAP, chunked=chunked,
                        gzip=compressed))
     answer = hook(FHIR_MAX_RESPONSE_BYTES=CAP)
-    assert_412(answer, "conditions", f"larger than {CAP} bytes")
+    assert_not_read(answer, "conditions", f"larger than {CAP} bytes")
 
 
 def test_bundle_under_the_size_cap_is_200(hook, proxy):
@@ -333,35 +358,35 @@ def test_bundle_under_the_size_cap_is_200(hook, proxy):
 
 # ---------------------------------------------------------------- paging and redirects
 
-def test_next_link_looping_back_to_page_one_is_412(hook, proxy):
+def test_next_link_looping_back_to_page_one_is_reported_not_read(hook, proxy):
     proxy.inject(Fault("next_loop", resource="Condition"))
     answer = hook()
-    assert_412(answer, "conditions", "loops back")
+    assert_not_read(answer, "conditions", "loops back")
     assert len(proxy.requests_for("Condition")) <= 3
 
 
-def test_next_link_to_another_host_is_412_and_that_host_sees_nothing(hook, proxy, elsewhere):
+def test_next_link_to_another_host_is_reported_not_read_and_that_host_sees_nothing(hook, proxy, elsewhere):
     proxy.inject(Fault("next_to", resource="Condition", target=elsewhere.url + "/fhir/Condition?page=2"))
     answer = hook()
-    assert_412(answer, "conditions", "outside fhirServer")
+    assert_not_read(answer, "conditions", "outside fhirServer")
     assert elsewhere.connections == 0 and elsewhere.requests == []
     assert all(elsewhere.url not in url for url, _ in answer.sent)
 
 
-def test_next_link_to_the_same_host_outside_the_base_is_412(hook, proxy):
+def test_next_link_to_the_same_host_outside_the_base_is_reported_not_read(hook, proxy):
     proxy.inject(Fault("next_to", resource="Condition", pages="first", target=proxy.url + "/other/Condition"))
-    assert_412(hook(), "conditions", "outside fhirServer")
+    assert_not_read(hook(), "conditions", "outside fhirServer")
     assert [seen.path for seen in proxy.requests if seen.outcome == "outside-base"] == []
 
 
-def test_next_link_escaping_the_base_by_dot_segments_is_412(hook, proxy):
+def test_next_link_escaping_the_base_by_dot_segments_is_reported_not_read(hook, proxy):
     proxy.inject(Fault("next_to", resource="Condition", pages="first",
                        target=proxy.base_url + "/../other/Condition"))
     answer = hook()
     outside = [(seen.path, seen.headers.get("Authorization")) for seen in proxy.requests
                if seen.outcome == "outside-base"]
     assert outside == [], f"the service asked outside fhirServer: {outside}"
-    assert_412(answer, "conditions", "outside fhirServer")
+    assert_not_read(answer, "conditions", "outside fhirServer")
 
 
 @pytest.mark.parametrize("status", [301, 302, 307, 308])
@@ -372,10 +397,10 @@ def test_redirect_to_another_host_is_412_and_not_followed(hook, proxy, elsewhere
     assert elsewhere.connections == 0 and elsewhere.requests == []
 
 
-def test_redirect_of_a_later_page_to_another_host_is_412_and_not_followed(hook, proxy, elsewhere):
+def test_redirect_of_a_later_page_to_another_host_is_reported_not_read_and_not_followed(hook, proxy, elsewhere):
     proxy.inject(Fault("redirect", resource="Condition", pages="later", status=302,
                        target=elsewhere.url + "/fhir/Condition"))
-    assert_412(hook(), "conditions", "fhirServer answered 302")
+    assert_not_read(hook(), "conditions", "fhirServer answered 302")
     assert elsewhere.connections == 0 and elsewhere.requests == []
 
 
@@ -387,10 +412,10 @@ def test_redirect_of_a_later_page_to_another_host_is_412_and_not_followed(hook, 
     pytest.param(Fault("reset", resource="Observation", after=20, chunked=True), id="mid-chunked-body"),
     pytest.param(Fault("reset", resource="Condition", pages="later", after=100), id="mid-page-2"),
 ])
-def test_connection_reset_is_412(hook, proxy, fault):
+def test_connection_reset_is_reported_not_read(hook, proxy, fault):
     proxy.inject(fault)
     answer = hook()
     key = "conditions" if fault.resource == "Condition" else "observations"
-    assert_412(answer, key, "could not be reached")
+    assert_not_read(answer, key, "could not be reached")
     proxy.wait_until_settled(2.0)
     assert any(seen.outcome == "reset" for seen in proxy.requests)

@@ -37,20 +37,50 @@ def test_null_prefetch_values_mean_no_data(client):
     assert post(client, hook_request(prefetch=prefetch)).status_code == 200
 
 
+def incomplete_card(response) -> dict:
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    [card] = [c for c in response.get_json()["cards"] if c["source"]["topic"]["code"] == "incomplete-check"]
+    return card
+
+
 def test_missing_prefetch_without_fhir_server_is_412(client):
     response = post(client, hook_request())
     assert response.status_code == 412
     assert issue(response)["code"] == "incomplete"
-    assert "patient, conditions" in issue(response)["diagnostics"]
+    for key in ("patient", "conditions", "observations"):
+        assert f"{key}: not prefetched, and the request names no fhirServer" in issue(response)["diagnostics"]
+    assert "medications" not in issue(response)["diagnostics"]  # only what makes an answer impossible
 
 
-def test_one_missing_key_without_fhir_server_is_412_naming_it(client):
+def test_patient_alone_missing_is_412(client):
     prefetch = full_prefetch()
-    del prefetch["medications"]
+    del prefetch["patient"]
     response = post(client, hook_request(prefetch=prefetch))
     assert response.status_code == 412
-    assert "medications" in issue(response)["diagnostics"]
-    assert "conditions" not in issue(response)["diagnostics"]
+    assert issue(response)["diagnostics"].startswith("required data could not be obtained: patient: ")
+
+
+def test_conditions_alone_missing_still_answers_from_observations(client):
+    prefetch = full_prefetch()
+    del prefetch["conditions"]
+    card = incomplete_card(post(client, hook_request(prefetch=prefetch)))
+    assert card["indicator"] == "info"
+    assert card["summary"] == "Check incomplete: Conditions could not be read"
+    assert "not prefetched, and the request names no fhirServer" in card["detail"]
+
+
+def test_one_missing_key_without_fhir_server_is_named_on_an_incomplete_check_card(client):
+    """No prefetch of medications and nowhere to fetch them: the ?DVT still gets its card, which says
+    anticoagulation is unknown, and one info card names what was not read and which checks read it."""
+    prefetch = full_prefetch(conditions=[condition()])
+    del prefetch["medications"]
+    response = post(client, hook_request(prefetch=prefetch))
+    cards = {c["source"]["topic"]["code"]: c for c in response.get_json()["cards"]}
+    assert list(cards) == ["suspected-dvt", "incomplete-check"]
+    assert "Medication orders could not be read: anticoagulation status is not known." in cards["suspected-dvt"]["detail"]
+    card = incomplete_card(response)
+    assert card["summary"] == "Check incomplete: MedicationRequests could not be read"
+    assert "Suspected deep vein thrombosis" in card["detail"] and "Conditions" not in card["summary"]
 
 
 def test_refining_sources_missing_without_fhir_server_still_answer_and_say_so(client):
@@ -77,9 +107,9 @@ def test_operation_outcome_in_prefetch_is_an_error_not_no_data(client):
     prefetch = full_prefetch()
     prefetch["conditions"] = {"resourceType": "OperationOutcome",
                               "issue": [{"severity": "error", "code": "timeout"}]}
-    response = post(client, hook_request(prefetch=prefetch))
-    assert response.status_code == 412
-    assert "conditions" in issue(response)["diagnostics"]
+    card = incomplete_card(post(client, hook_request(prefetch=prefetch)))
+    assert "Conditions" in card["summary"]
+    assert "its prefetch failed (OperationOutcome), and the request names no fhirServer" in card["detail"]
 
 
 def test_bundle_holding_only_an_operation_outcome_is_an_error(client):
@@ -87,7 +117,8 @@ def test_bundle_holding_only_an_operation_outcome_is_an_error(client):
     prefetch["observations"] = {"resourceType": "Bundle", "type": "searchset", "entry": [
         {"resource": {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "exception"}]},
          "search": {"mode": "outcome"}}]}
-    assert post(client, hook_request(prefetch=prefetch)).status_code == 412
+    card = incomplete_card(post(client, hook_request(prefetch=prefetch)))
+    assert "Observations" in card["summary"] and "its prefetch failed (OperationOutcome)" in card["detail"]
 
 
 def test_null_patient_cannot_be_no_data(client):
@@ -99,7 +130,10 @@ def test_null_patient_cannot_be_no_data(client):
 def test_first_page_only_in_prefetch_is_not_taken_as_complete(client):
     prefetch = full_prefetch(conditions=[condition()])
     prefetch["conditions"]["link"] = [{"relation": "next", "url": "https://ehr.example/fhir/Condition?page=2"}]
-    assert post(client, hook_request(prefetch=prefetch)).status_code == 412
+    response = post(client, hook_request(prefetch=prefetch))
+    card = incomplete_card(response)  # the first page is not taken as the whole: no DVT card from it alone
+    assert "Conditions" in card["summary"] and "its prefetch held a first page only" in card["detail"]
+    assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["incomplete-check"]
 
 
 def test_prefetch_of_another_patient_is_refused(client):
