@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -149,8 +148,10 @@ class Catalogue:
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
-        self.text_patterns = {key: tuple(re.compile(p) for p in m.get("patterns", ()))
-                              for key, m in data["textMatches"].items()}
+        self.text_lists = {key: {name: tuple(m[name]) for name in m if isinstance(m[name], list)}
+                           for key, m in data["textMatches"].items()}
+        self.prophylactic_doses = {medicine: tuple(doses) for medicine, doses in
+                                   data["textMatches"]["prophylactic-strength"]["doses"].items()}
         self.prophylaxis = {key: (tuple(m["prophylaxisWords"]), tuple(m.get("prophylaxisOnlyFor", ())))
                             for key, m in data["textMatches"].items() if "prophylaxisWords" in m}
         paediatric = _entries(data["paediatric"])

@@ -32,12 +32,14 @@ from ..content.catalogue import Catalogue, value_set
 from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
+from .reports import ReportReader
 from .units import canonical, with_plausible_unit
 
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
-IMAGING = frozenset({value_set("dvt-imaging"), value_set("pe-imaging")})  # a study whose result closes a suspicion
-NEGATIVE_IMAGING = "negative-imaging"  # the catalogue's textMatches entry for a negative report's words
+PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
+DVT_IMAGING = value_set("dvt-imaging")
+IMAGING = frozenset({DVT_IMAGING, value_set("pe-imaging")})  # a study whose result closes a suspicion
 SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("bilateral-site")})
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
@@ -126,6 +128,7 @@ class Relevance:
         self.anticoagulant_words = catalogue.text_matches["anticoagulants"]
         self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
         self.prophylaxis_words, self.prophylaxis_medicines = catalogue.prophylaxis["anticoagulants"]
+        self.prophylactic_doses = catalogue.prophylactic_doses
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
 
@@ -169,6 +172,8 @@ class Relevance:
             if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, order_text) \
                     or prophylactic_heparin:
                 memberships = memberships - {"anticoagulants"}  # a flush or lock; a heparin at prophylaxis
+            elif "anticoagulants" in memberships and _names_dose(self.prophylactic_doses, order_text):
+                memberships = memberships | {PROPHYLACTIC_STRENGTH}  # exposure, not a DVT's treatment
             found = Memberships(memberships)
         else:
             return None
@@ -243,6 +248,16 @@ def _whole_value(text) -> str | None:
     return " ".join(text.lower().rstrip(".").split()) if isinstance(text, str) else None
 
 
+def _names_dose(doses: dict[str, tuple[str, ...]], text: str) -> bool:
+    """The text names a medicine together with one of its prophylaxis doses ("apixaban 2.5 MG Oral Tablet";
+    "enoxaparin ... 40mg once daily")."""
+    plain = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower())
+    plain = re.sub(r"(\d)\s*(mg|units?|unt|iu|\[iu\])\b", lambda m: f"{m.group(1)} units"
+                   if m.group(2) != "mg" else f"{m.group(1)} mg", plain)
+    return any(medicine in plain and any(re.search(r"(?<![\d.])" + re.escape(dose) + r"\b", plain) for dose in found)
+               for medicine, found in doses.items())
+
+
 def names_a(words: tuple[str, ...], text: str) -> bool:
     return any(word in text.lower() for word in words)
 
@@ -274,8 +289,7 @@ class _Builder:
         self.measurements = catalogue.measurements
         self.confirmation_read = catalogue.confirmation_read
         self.plausible_ranges = catalogue.plausible_ranges
-        self.negative_words = frozenset(catalogue.text_matches[NEGATIVE_IMAGING])
-        self.negative_patterns = catalogue.text_patterns[NEGATIVE_IMAGING]
+        self.reports = ReportReader(catalogue)
         self.for_type = {"Condition": self.condition, "Observation": self.observation,
                          "MedicationRequest": self.medication, "MedicationStatement": self.statement,
                          "MedicationAdministration": self.administration, "Procedure": self.procedure,
@@ -376,8 +390,8 @@ class _Builder:
         when = observation_time(observation)
         flags = {c.code for concept in (observation.interpretation or ()) for c in (concept.coding or ())}
         negative = (self._is_absent(observation) or bool(flags & self.hygiene["negativeInterpretation"])
-                    or self._negative_text(observation.valueString))
-        return Fact("Observation", by_code, when, observation.status in self.hygiene["resultStatus"],
+                    or self.reports.negative(observation.valueString))
+        return Fact("Observation", self._sided(by_code, observation.valueString), when, observation.status in self.hygiene["resultStatus"],
                     self._evidence("Observation", observation, observation.code, when,
                                    value=_concept_text(observation.valueCodeableConcept) or observation.valueString),
                     negative=negative)
@@ -390,15 +404,18 @@ class _Builder:
             (period.end or period.start) if period else None) or as_datetime(report.issued)
         coded = any((c.system, c.code) in self.absent_answers
                     for concept in (report.conclusionCode or ()) for c in (concept.coding or ()))
-        negative = coded or self._negative_text(report.conclusion)
-        return [Fact("DiagnosticReport", relevant.by_code, when, report.status in self.hygiene["resultStatus"],
+        # The words decide when there are any: a coded "Negative" over "nonocclusive thrombus" is not.
+        negative = self.reports.negative(report.conclusion) if report.conclusion else coded
+        return [Fact("DiagnosticReport", self._sided(relevant.by_code, report.conclusion), when, report.status in self.hygiene["resultStatus"],
                      self._evidence("DiagnosticReport", report, report.code, when, value=report.conclusion),
                      negative=negative)]
 
-    def _negative_text(self, text) -> bool:
-        whole = _whole_value(text)
-        return whole is not None and (whole in self.negative_words
-                                      or any(p.fullmatch(whole) for p in self.negative_patterns))
+    def _sided(self, memberships: frozenset[str], text) -> frozenset[str]:
+        """A leg-vein study coded without a side takes the side its conclusion names (KB §8.7); a CTPA has
+        no side ("right lower lobe" is a lung)."""
+        if memberships & SIDES or DVT_IMAGING not in memberships:
+            return memberships
+        return memberships | self.reports.sides(text)
 
     def _component(self, observation, component, when, final: bool) -> Fact | None:
         """A component that is a measurement (heart rate in a vital-signs panel, systolic pressure in a

@@ -119,6 +119,12 @@ class PatientRecord:
             (f.kind in ("MedicationRequest", "MedicationStatement") and f.evidence.status in ended)
             or (f.kind == "MedicationAdministration" and f.current)))
 
+    def studies(self, study: Name, window: Name) -> list[Fact]:
+        """Imaging studies in the value set dated inside the window, whatever their status or result."""
+        require(study, "value-set")
+        return _newest_first(f for f in self.facts if f.kind in ("DiagnosticReport", "Observation")
+                             and study in f.value_sets and self._inside(f, window))
+
     def negative_tests(self, study: Name, condition: Name) -> list[Fact]:
         """Dated, final tests that found nothing, newest first: a study in `study` reported negative, or a
         Condition in `condition` refuted."""

@@ -35,7 +35,8 @@ from .wells import likely, wells_from_record
 
 SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
     topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
-NEW_FEATURES, REPEAT_SCAN, FINDING = window("dvt-new-features"), window("repeat-scan"), window("finding")
+NEW_FEATURES, REPEAT_SCAN, FINDING, TREATMENT_PHASE = (
+    window("dvt-new-features"), window("repeat-scan"), window("finding"), window("treatment-phase"))
 BAKERS_CYST = value_set("bakers-cyst")
 _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY = (
@@ -84,6 +85,8 @@ def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
     scan = scans[0]
     if scan.when < record.now - record.catalogue.window(REPEAT_SCAN):
         return None
+    if any(timedelta(days=5) <= scan.when - t.when <= record.catalogue.window(REPEAT_SCAN) for t in scans[1:]):
+        return None  # this negative scan is the repeat of an earlier one: DVT excluded (NG158 1.1.3)
     score, unknown = wells_from_record(record)
     if not likely(record, score):
         return None
@@ -131,7 +134,17 @@ def _known_dvt(record: PatientRecord, known) -> Finding:
         return finding
     began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
     margin = record.catalogue.window(NEW_FEATURES)
-    started = [f for f in treatment if f.kind in ("MedicationRequest", "MedicationStatement") and f.when]
+    full = signals.full_strength(treatment)
+    if not full and (began is None or began >= record.now - record.catalogue.window(TREATMENT_PHASE)):
+        # Only a prophylaxis-strength anticoagulant (enoxaparin 40 mg, apixaban 2.5 mg...) in the treatment
+        # phase: not this clot's treatment until a treatment dose is confirmed (KB §8.3); a DVT begun on it
+        # is a DVT on prophylaxis, not a failure of treatment (§8.2).
+        finding = Finding(KNOWN_DVT, "warning", variant="prophylactic-dose")
+        choice, facts = signals.anticoagulant_choice(record)
+        finding.add(known + treatment + facts)
+        finding.values["anticoagulant_choice"] = Say(choice)
+        return finding
+    started = [f for f in full if f.kind in ("MedicationRequest", "MedicationStatement") and f.when]
     if began and started and all(f.when + margin < began for f in started):
         # The clot began after the anticoagulant was ordered: treatment failure, not a treated DVT.
         finding = Finding(KNOWN_DVT, "warning", variant="treatment-failure")
@@ -178,7 +191,13 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         "wells_from_record": Say(WELLS_SOME, score=score.total) if score.items else Say(WELLS_NONE),
     })
     finding.unknown = unknown
-    if signals.on_anticoagulant(record):
+    unread = [f for f in record.studies(signals.DVT_IMAGING, FINDING) if not (f.negative and f.current)]
+    if unread:
+        # A scan is on record but not read as negative (mixed, limited, preliminary, a distal or superficial
+        # clot): its report decides, never a D-dimer rule-out after it (KB §8.7).
+        finding.add(unread)
+        finding.variant = "scan-not-negative"
+    elif signals.on_anticoagulant(record):
         finding.variant = "on-anticoagulant"  # a D-dimer cannot rule DVT out on anticoagulation (KB §8.2)
     elif likely(record, score):
         finding.variant = "likely"
@@ -186,6 +205,11 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         finding.variant = "coded-unconfirmed"  # a clinician coded a clot: scan it, never rule it out by D-dimer
     elif signals.recent_surgery(record):
         finding.variant = "recent-surgery"  # surgery raises D-dimer: imaging first
+    elif [t for t in record.negative_tests(signals.PE_IMAGING, signals.PE) if record.catalogue.window(FINDING)
+          >= record.now - t.when]:
+        # NG158: a negative CTPA with DVT suspected → proximal leg-vein ultrasound (no D-dimer first).
+        finding.add(record.negative_tests(signals.PE_IMAGING, signals.PE)[:1])
+        finding.variant = "ctpa-negative"
     else:
         d_dimer = latest_d_dimer(record)
         if d_dimer is None:

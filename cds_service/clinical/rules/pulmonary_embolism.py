@@ -65,10 +65,15 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # haemoptysis on top of it is a new event (recurrence, treatment failure: §1.6, §8.2); so is
         # breathlessness or chest pain recorded after the PE began together with a pulse over 100.
         clots = found[0][1]  # the active_pe facts, the only context
-        objective = [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
+        objective = symptoms_beyond_residual(symptoms)
         new = [f for f in symptoms if f not in objective and _recorded_after(record, f, clots)]
         fast = signals.tachycardia(record) if new else []
         symptoms = objective or (new + fast if fast else [])
+    if contexts == {signals.leg_or_knee_pain_as_context} and not symptoms_beyond_residual(symptoms):
+        # Knee or leg pain is no VTE risk factor (KB §1.6, §2.4 speak of a leg-DVT presentation): beside it,
+        # a breathlessness or chest-pain code alone (COPD, angina re-coded at a visit) is no PE alarm; an
+        # objective feature (hypoxaemia, tachypnoea, haemoptysis, syncope) still is.
+        symptoms = []
     symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
     # A negative CTPA (or a refuted PE) closes what was recorded before it (KB §8.7; NG158: then a leg-vein
     # scan if DVT is suspected, which the DVT card asks for).
@@ -112,6 +117,11 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     elif signals.active_pe in contexts:
         finding.notes.append(Say(NOTE_KNOWN_PE_UNTREATED))  # a confirmed PE: no D-dimer, treat
     return finding
+
+
+def symptoms_beyond_residual(symptoms) -> list:
+    """The PE features that are more than a breathlessness or chest-pain code."""
+    return [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
 
 
 def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:

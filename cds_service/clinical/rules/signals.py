@@ -16,6 +16,7 @@ BAKERS_CYST_RUPTURED, DVT, PE, VTE_HISTORY = (
     value_set("bakers-cyst-ruptured"), value_set("dvt-lower-limb"), value_set("pulmonary-embolism"),
     value_set("vte-history"))
 ANTICOAGULANTS, LONG_TERM_ANTICOAGULANT = value_set("anticoagulants"), value_set("long-term-anticoagulant-use")
+PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
 PREGNANCY, POSTPARTUM = value_set("pregnancy"), value_set("postpartum")
 PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its value, coded "pregnant"
 PREGNANCY_TEST, POSITIVE_RESULT = value_set("pregnancy-test-observation"), value_set("positive-result")
@@ -84,7 +85,8 @@ def closing_tests(record: PatientRecord, findings: list[Fact], study, clot) -> l
 def _closes(record: PatientRecord, test: Fact, finding: Fact) -> bool:
     if not _covers(test, finding):
         return False
-    if finding.when is None or finding.when <= test.when:
+    began = finding.onset or finding.when  # coded after the scan, but begun before it: what it answered
+    if began is None or began <= test.when:
         return True
     if finding.when > test.when + record.catalogue.window(EPISODE):
         return False
@@ -103,16 +105,18 @@ def side(fact: Fact) -> str | None:
 
 
 def _covers(test: Fact, finding: Fact) -> bool:
-    """A one-sided scan answers only for findings known to be on its side (KB §8.7: a negative left duplex
-    does not close a right-leg suspicion); an unsided or bilateral one, and a refuted diagnosis, for all."""
-    tested = side(test) if test.kind != "Condition" else None
+    """A one-sided scan or refuted DVT answers only for findings known to be on its side (KB §8.7: a negative
+    left duplex does not close a right-leg suspicion); an unsided or bilateral one for all."""
+    tested = side(test)
     return tested in (None, "both") or side(finding) == tested
 
 
 def leg_dvt_features_as_context(record: PatientRecord) -> list[Fact]:
     """Leg DVT features still on the problem list within about 3 months: the context of a new PE feature
-    (the feature must be recent; an active Condition with no abatement is still valid, KB §8.6)."""
-    return leg_dvt_features(record, LEG_CONTEXT)
+    (the feature must be recent; an active Condition with no abatement is still valid, KB §8.6). A negative
+    leg-vein scan does not remove them: it answers the DVT question, not the PE one (a PE is decided by
+    PE Wells, CTPA or D-dimer: NG158, KB §1.6, §8.7)."""
+    return all_leg_dvt_features(record, LEG_CONTEXT)
 
 
 def leg_or_knee_pain_as_context(record: PatientRecord) -> list[Fact]:
@@ -128,8 +132,9 @@ def _clots_under_way(record: PatientRecord, value_set) -> list[Fact]:
     """A confirmed, current clot while an anticoagulant is active (extended-phase treatment: CHEST 2021);
     off treatment, one begun within about 6 months — unless it began before the 3-month treatment phase
     and a course of anticoagulant started after it has ended (completed: the "active" problem is stale).
-    Undated and untreated, it cannot be placed in time: history, not a clot to warn about at every visit."""
-    if on_anticoagulant(record):
+    Undated and untreated, it cannot be placed in time: history, not a clot to warn about at every visit. A
+    prophylaxis-strength anticoagulant alone does not keep an old clot under way (KB §8.3)."""
+    if full_strength(on_anticoagulant(record)):
         return [f for f in record.current(value_set) if f.confirmed]
     courses = record.ended_courses(ANTICOAGULANTS)
     margin = record.catalogue.window(NEW_FEATURES)
@@ -196,6 +201,11 @@ def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     """An active order or statement of an anticoagulant, one given within the administration window, or
     long-term anticoagulant use coded."""
     return record.medicines(ANTICOAGULANTS) + record.current(LONG_TERM_ANTICOAGULANT)
+
+
+def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
+    """The anticoagulant exposures not at a prophylaxis strength (KB §8.3: intent unknown otherwise)."""
+    return [f for f in anticoagulants if PROPHYLACTIC_STRENGTH not in f.value_sets]
 
 
 def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
