@@ -34,7 +34,11 @@ DEFAULTS: dict[str, Any] = {
     # Fetching from the EHR's FHIR server when prefetch is missing
     "FHIR_CONNECT_TIMEOUT_SECONDS": 2.0,
     "FHIR_READ_TIMEOUT_SECONDS": 5.0,
-    "FHIR_FETCH_DEADLINE_SECONDS": 0.4,  # the EHR waits ~0.5 s for cards: fetch within that, or 412
+    "FHIR_FETCH_DEADLINE_SECONDS": 0.4,  # fetching's share of the hook deadline (never more than it allows)
+    # One deadline for the whole hook (checking the token, fetching, reading the record, the rules): the EHR
+    # waits ~0.5 s for cards. Past it, the answer is what the data read so far supports, marked as incomplete.
+    "HOOK_DEADLINE_SECONDS": 0.45,
+    "HOOK_RESERVE_SECONDS": 0.05,  # kept back from fetching for reading the record and the rules
     "FHIR_SERVERS": [],  # FHIR base URLs the service may call (plus each trusted issuer's "fhirServers")
     "FHIR_MAX_PAGES": 20,
     "FHIR_MAX_RESPONSE_BYTES": 16 * 1024 * 1024,

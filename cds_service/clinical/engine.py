@@ -48,11 +48,11 @@ class ClinicalEngine:
                        for kind, (topics, key) in self.catalogue.refining_sources.items()}
 
     def record(self, patient: dict, resources: Mapping[str, list], now: datetime,
-               unavailable: Mapping[str, str] | None = None) -> PatientRecord:
+               unavailable: Mapping[str, str] | None = None, deadline: float | None = None) -> PatientRecord:
         """The patient's facts from the raw resources the EHR gave (prefetch or fetched); `unavailable`
         names the refining resource types that could not be read."""
-        record = build_record(patient, resources, self.value_sets, self.catalogue, now)
-        record.unavailable = dict(unavailable or {})
+        record = build_record(patient, resources, self.value_sets, self.catalogue, now, deadline=deadline)
+        record.unavailable = {**dict(unavailable or {}), **record.unavailable}
         return record
 
     def issue(self, record: PatientRecord) -> list[Issued]:

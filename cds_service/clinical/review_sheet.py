@@ -51,6 +51,24 @@ def _duration(delta) -> str:
     return f"{int(hours)} hours" if hours < 72 else f"{int(hours // 24)} days"
 
 
+def sources_table(catalogue: Catalogue) -> str:
+    """The rules × sources policy as a Markdown table (README.md "Partial answers" holds it; a test checks)."""
+    from ..prefetch.templates import TEMPLATES  # noqa: PLC0415 - the prefetch layer does not import this module
+    rows = ["| Prefetch key (resource) | Role | When it cannot be read | Cards it changes |", "|---|---|---|---|"]
+    for template in TEMPLATES:
+        kind = template.resource_type
+        if template.role == "always":
+            rows.append(f"| `{template.key}` ({kind}) | always | 412 | all |")
+            continue
+        topics, _ = catalogue.refining_sources[kind]
+        other = {"conditions": "observations", "observations": "conditions"}.get(template.key)
+        effect = f"412 only if `{other}` is unread too; else " if other else ""
+        effect += "a line on each card listed" + ("; one incomplete-check card" if kind in catalogue.announced_sources else "")
+        rows.append(f"| `{template.key}` ({kind}) | {template.role} | {effect} | "
+                    f"{', '.join(t for t in catalogue.clinical_topics if t in topics)} |")
+    return "\n".join(rows)
+
+
 def _filled(text: str, catalogue: Catalogue) -> str:
     """{window:NAME} placeholders as the catalogue's durations."""
     return re.sub(r"\{window:([a-z-]+)\}", lambda m: _duration(catalogue.windows[m.group(1)]), text)

@@ -1,6 +1,8 @@
 """CDS Hooks endpoints. Each view: trust, parse, validate, act; errors leave through cds_service.errors."""
 from __future__ import annotations
 
+import time
+
 import logging
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -45,8 +47,12 @@ def invoke(service_id: str):
         raise BadRequest(f"service {service.id} answers the {service.hook} hook only", "hook")
     client = g.get("client")
     allowlist = tuple(current_app.config["FHIR_SERVERS"]) + (client.fhir_servers if client else ())
-    data = resolve_patient_data(body, service.prefetch, state.fetch_settings, allowlist)
-    record = state.engine.record(data.patient, data.resources, now, unavailable=data.unavailable)
+    deadline = _hook_deadline()
+    reserve = current_app.config["HOOK_RESERVE_SECONDS"]
+    data = resolve_patient_data(body, service.prefetch, state.fetch_settings, allowlist,
+                                fetch_until=deadline - reserve)
+    record = state.engine.record(data.patient, data.resources, now, unavailable=data.unavailable,
+                                 deadline=deadline)
     issued = service.evaluate(record, state.engine)
     for observe in state.observers:
         observe(record, issued)
@@ -59,6 +65,13 @@ def invoke(service_id: str):
     log.info("hookInstance=%s service=%s cards=%d sources=%s dropped=%s invalid=%s", body["hookInstance"],
              service.id, len(cards), data.origin, dict(data.dropped), dict(record.invalid))
     return jsonify(response)
+
+
+def _hook_deadline() -> float:
+    """time.monotonic() by which the hook must be answered, counted from when the request arrived."""
+    arrived = g.get("started")
+    spent = time.perf_counter() - arrived if arrived is not None else 0.0
+    return time.monotonic() - spent + current_app.config["HOOK_DEADLINE_SECONDS"]
 
 
 @bp.post("/cds-services/<service_id>/feedback")

@@ -50,7 +50,9 @@ _NEEDS_FETCH = object()
 
 
 def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], settings: FetchSettings,
-                         allowlist: tuple[str, ...] = ()) -> PatientData:
+                         allowlist: tuple[str, ...] = (), fetch_until: float | None = None) -> PatientData:
+    """The patient's data from prefetch, fetching what is missing until `fetch_until` (time.monotonic(); at
+    most the fetch deadline from now)."""
     patient_id = body["context"]["patientId"]
     prefetch = body.get("prefetch") or {}
     data = PatientData(patient={}, resources={})
@@ -63,7 +65,7 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
         else:
             raw[template.key] = value
     if to_fetch:
-        fetched, failures = _fetch(body, to_fetch, settings, allowlist)
+        fetched, failures = _fetch(body, to_fetch, settings, allowlist, fetch_until)
         why_not = {key: _why(data.origin.get(key), why) for key, why in failures}
         _nothing_can_be_said(templates, why_not)
         raw.update(fetched)
@@ -153,7 +155,7 @@ def _is_outcome(entry: object) -> bool:
 
 
 def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings,
-           allowlist: tuple[str, ...]) -> tuple[dict[str, object], list[tuple[str, str]]]:
+           allowlist: tuple[str, ...], fetch_until: float | None) -> tuple[dict[str, object], list[tuple[str, str]]]:
     """What could be fetched, and (prefetch key, why) for what could not."""
     server = body.get("fhirServer")
     if not server:
@@ -166,8 +168,11 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
         return {}, [(t.key, f"not prefetched, and it cannot be fetched: {error}") for t in templates]
     keys = ", ".join(t.key for t in templates)
     started = time.monotonic()
+    deadline = started + settings.deadline_seconds
+    if fetch_until is not None:
+        deadline = min(deadline, fetch_until)
     client = FhirClient(server, authorization.get("access_token"), settings.session, settings.limits,
-                        deadline=started + settings.deadline_seconds)
+                        deadline=deadline)
     patient_id = body["context"]["patientId"]
 
     def run(template: PrefetchTemplate):
@@ -177,7 +182,7 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
         return client.read(query, template.resource_type, patient_id)
 
     futures = {settings.executor.submit(run, t): t for t in templates}
-    done, pending = wait(futures, timeout=settings.deadline_seconds + 0.05)
+    done, pending = wait(futures, timeout=max(0.0, deadline - time.monotonic()) + 0.05)
     for future in pending:
         future.cancel()
     results: dict[str, object] = {}

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,19 +48,32 @@ log = logging.getLogger(__name__)
 
 
 def build_record(patient: dict, resources: Mapping[str, list], value_sets: ValueSets, catalogue: Catalogue,
-                 now: datetime) -> PatientRecord:
-    """The facts of one patient's raw resources (resource type -> raw dicts), evaluated at `now`."""
+                 now: datetime, deadline: float | None = None) -> PatientRecord:
+    """The facts of one patient's raw resources (resource type -> raw dicts), evaluated at `now`. Past the
+    `deadline` (time.monotonic()), what is left (after the Conditions, always read whole) is not read: its
+    resource types are named in record.unavailable, so the cards say so, and the facts read so far stand (a
+    long record must not turn a red flag already read into a late answer or none)."""
     demographics = patient_demographics(patient)
     birth = as_datetime(demographics.birthDate)
     record = PatientRecord(now=now, age=_age(birth, now), sex=demographics.gender, catalogue=catalogue,
                            patient_id=demographics.id)
     relevant = Relevance(value_sets, catalogue, now)
     build = _Builder(value_sets, catalogue, now)
-    for resource_type, raws in resources.items():
+    types = list(resources.items())
+    for position, (resource_type, raws) in enumerate(types):
         fact_of = build.for_type.get(resource_type)
         if fact_of is None:
             continue
-        for raw in raws:
+        for count, raw in enumerate(raws):
+            # The Conditions are always read whole: coded red flags live there, and a problem list is short
+            # beside years of vital signs.
+            if deadline is not None and count % 32 == 0 and resource_type != "Condition" \
+                    and time.monotonic() > deadline:
+                for late, _ in types[position:]:
+                    if late in build.for_type:
+                        record.unavailable[late] = "not all read within the hook's deadline"
+                log.info("hook deadline reached while reading %s: %d of %d read", resource_type, count, len(raws))
+                return _finished(record)
             memberships = relevant(raw)
             if memberships is None:
                 continue
@@ -68,6 +82,10 @@ def build_record(patient: dict, resources: Mapping[str, list], value_sets: Value
                 record.invalid[resource_type] += 1
                 continue
             record.facts.extend(fact_of(model, memberships))
+    return _finished(record)
+
+
+def _finished(record: PatientRecord) -> PatientRecord:
     if record.invalid:
         log.info("skipped invalid resources: %s", dict(record.invalid))
     return record
