@@ -214,6 +214,9 @@ def check_server_url(url: str, allow_http: bool, allowlist: tuple[str, ...]) -> 
     if not (parts.scheme == "https" or (allow_http and parts.scheme == "http")) or not parts.hostname \
             or parts.username or parts.password:
         raise FetchError("fhirServer is not an https URL this service may call")
+    if _has_dot_segments(parts.path):
+        # "/fhir/../secret" passes a "/fhir" prefix check and is fetched as "/secret" (%2e%2e too).
+        raise FetchError("fhirServer must not hold '.' or '..' path segments")
     if not any(_allows(entry, parts, port) for entry in allowlist):
         raise FetchError("fhirServer is not on this service's allowlist")
 

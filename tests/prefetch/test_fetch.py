@@ -294,3 +294,9 @@ def test_allowlist_matching(entry, allowed):
 
 def test_the_default_deadline_is_inside_the_ehr_window():
     assert DEFAULTS["FHIR_FETCH_DEADLINE_SECONDS"] < 0.5
+
+
+@pytest.mark.parametrize("path", ["/fhir/../secret", "/fhir/%2e%2e/secret", "/fhir/./x/../../secret", "/fhir/%2E%2E"])
+def test_a_fhir_server_with_dot_segments_is_refused(path):
+    with pytest.raises(FetchError, match="path segments"):
+        check_server_url("https://ehr.example" + path, allow_http=False, allowlist=("https://ehr.example/fhir",))
