@@ -31,6 +31,7 @@ def make_config(tmp_path, client_key: ClientKey, **overrides) -> dict:
         "FHIR_ALLOW_HTTP": True,
         "FHIR_SERVERS": ["http://127.0.0.1", "https://ehr.example"],  # loopback test servers, any port
         "FHIR_FETCH_DEADLINE_SECONDS": 5.0,  # generous on a loaded CI machine; deadline tests set their own
+        "HOOK_DEADLINE_SECONDS": 6.0,
     }
     config.update(overrides)
     return config

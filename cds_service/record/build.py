@@ -304,6 +304,8 @@ class _Builder:
         self.hygiene = catalogue.hygiene
         self.absent_answers = catalogue.absent_answers
         self.absent_words = catalogue.absent_words
+        self.absent_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_starts)))
+        self.absent_contrast = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_contrasts)))
         self.measurements = catalogue.measurements
         self.confirmation_read = catalogue.confirmation_read
         self.plausible_ranges = catalogue.plausible_ranges
@@ -350,8 +352,11 @@ class _Builder:
 
     def _is_absent(self, observation) -> bool:
         """An Observation recording a finding as absent ("calf pain: no") must not count as the finding."""
-        if observation.valueBoolean is False or _whole_value(observation.valueString) in self.absent_words:
+        text = _whole_value(observation.valueString)
+        if observation.valueBoolean is False or text in self.absent_words:
             return True
+        if text and self.absent_start.match(text) and not self.absent_contrast.search(text):
+            return True  # "No SOB at rest or on exertion"
         concept = observation.valueCodeableConcept
         return concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ())
 
@@ -407,8 +412,12 @@ class _Builder:
         negative, or worded as a negative report."""
         when = observation_time(observation)
         flags = {c.code for concept in (observation.interpretation or ()) for c in (concept.coding or ())}
-        negative = (self._is_absent(observation) or bool(flags & self.hygiene["negativeInterpretation"])
-                    or self.reports.negative(observation.valueString))
+        # Its text is a report, read as one (ReportReader), never by its first word: "No compressibility of
+        # the femoral vein, consistent with DVT" is a clot.
+        coded = observation.valueBoolean is False or (observation.valueCodeableConcept is not None and any(
+            (c.system, c.code) in self.absent_answers for c in observation.valueCodeableConcept.coding or ()))
+        negative = (self.reports.negative(observation.valueString) if observation.valueString
+                    else coded or bool(flags & self.hygiene["negativeInterpretation"]))
         return Fact("Observation", self._sided(by_code, observation.valueString), when, observation.status in self.hygiene["resultStatus"],
                     self._evidence("Observation", observation, observation.code, when,
                                    value=_concept_text(observation.valueCodeableConcept) or observation.valueString),

@@ -127,12 +127,17 @@ class PatientRecord:
 
     def negative_tests(self, study: Name, condition: Name) -> list[Fact]:
         """Dated, final tests that found nothing, newest first: a study in `study` reported negative, or a
-        Condition in `condition` refuted."""
+        Condition in `condition` refuted, unless a later study of the kind was not read as negative."""
         require(study, "value-set")
         require(condition, "value-set")
-        return _newest_first(f for f in self.facts if f.negative and f.when is not None and (
+        negative = [f for f in self.facts if f.negative and f.when is not None and (
             (f.kind in ("DiagnosticReport", "Observation") and f.current and study in f.value_sets)
-            or (f.kind == "Condition" and condition in f.value_sets)))
+            or (f.kind == "Condition" and condition in f.value_sets))]
+        # The latest report wins: a later study of the same kind not read as negative (an amended report
+        # naming a clot, a positive repeat scan) undoes every earlier negative.
+        later = [f.when for f in self.facts if f.kind in ("DiagnosticReport", "Observation") and not f.negative
+                 and f.when is not None and study in f.value_sets]
+        return _newest_first(f for f in negative if not any(when > f.when for when in later))
 
     def procedures(self, value_set: Name, window: Name | None = None) -> list[Fact]:
         """Done Procedures in the value set, newest first; with a window, only those performed inside it."""

@@ -50,7 +50,7 @@ def make_service(tmp_path, client_key, deadline: float, **config):
     """A SignedClient for an app fetching with these settings, the list its FHIR requests go into, the app."""
     config.setdefault("CLOCK_NOW", PAGING_NOW)  # the patient's data is dated for it
     app = create_app(make_config(tmp_path, client_key, FHIR_ALLOW_HTTP=True, FHIR_PAGE_SIZE=PAGE_SIZE,
-                                 FHIR_FETCH_DEADLINE_SECONDS=deadline, **config))
+                                 FHIR_FETCH_DEADLINE_SECONDS=deadline, HOOK_DEADLINE_SECONDS=deadline + 0.5, **config))
     sent: list[tuple[str, str | None]] = []
     app.extensions["cds"].fetch_settings.session.hooks["response"].append(
         lambda response, **_: sent.append((response.request.url, response.request.headers.get("Authorization"))))

@@ -30,12 +30,16 @@ def heart_rates(n: int) -> list[dict]:
             for i in range(n)]
 
 
+def prefetch_with(observations: list[dict]) -> dict:
+    prefetch = {key: searchset([]) for key in ("medications", "procedures", "medicationStatements",
+                                               "medicationAdministrations", "diagnosticReports")}
+    return {**prefetch, "patient": patient(), "conditions": searchset([suspected_pe()]),
+            "observations": searchset(observations)}
+
+
 def test_a_record_too_long_for_the_deadline_still_gets_its_red_flag_marked_incomplete(tmp_path, client_key):
     app = create_app(make_config(tmp_path, client_key, CLOCK_NOW=NOW, HOOK_DEADLINE_SECONDS=0.2))
-    prefetch = {"patient": patient(), "conditions": searchset([suspected_pe()]),
-                "observations": searchset(heart_rates(20_000)), "medications": searchset([]),
-                "procedures": searchset([]), "medicationStatements": searchset([]),
-                "medicationAdministrations": searchset([]), "diagnosticReports": searchset([])}
+    prefetch = prefetch_with(heart_rates(20_000))
     records: list = []
     app.extensions["cds"].observers.append(lambda record, issued: records.append(record))
     response = SignedClient(app.test_client(), client_key).post(SERVICE, json=hook_request(prefetch=prefetch))
@@ -52,10 +56,7 @@ def test_a_record_too_long_for_the_deadline_still_gets_its_red_flag_marked_incom
 
 def test_within_the_deadline_everything_is_read_and_nothing_is_marked(tmp_path, client_key):
     app = create_app(make_config(tmp_path, client_key, CLOCK_NOW=NOW, HOOK_DEADLINE_SECONDS=30.0))
-    prefetch = {"patient": patient(), "conditions": searchset([suspected_pe()]),
-                "observations": searchset(heart_rates(50)), "medications": searchset([]),
-                "procedures": searchset([]), "medicationStatements": searchset([]),
-                "medicationAdministrations": searchset([]), "diagnosticReports": searchset([])}
+    prefetch = prefetch_with(heart_rates(50))
     response = SignedClient(app.test_client(), client_key).post(SERVICE, json=hook_request(prefetch=prefetch))
     topics = [c["source"]["topic"]["code"] for c in response.get_json()["cards"]]
     assert topics == ["suspected-pe"]

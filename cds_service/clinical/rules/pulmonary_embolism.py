@@ -17,13 +17,14 @@ a refuted PE closes the features recorded before it (signals.still_open).
 """
 from __future__ import annotations
 
-from ...content.catalogue import phrase, threshold, topic, window
+from ...content.catalogue import phrase, threshold, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
 
 SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
 NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a finding counts as new
+TREATMENT_PHASE = window("treatment-phase")
 SYSTOLIC, ADMISSION_SYSTOLIC = signals.SYSTOLIC, threshold("admission-systolic-pressure")
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read).
@@ -39,6 +40,9 @@ LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(
 ADMIT_PREGNANT = phrase(_PE, "admit.pregnant")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
 NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
+ALARMING_ALONE = frozenset({signals.PE, *(value_set(key) for key in ("haemoptysis", "syncope", "hypoxaemia"))})
+TOGETHER = (frozenset({value_set("pleuritic-chest-pain")}), frozenset({signals.OXYGEN_SATURATION}),
+            frozenset({signals.RESPIRATORY_RATE, value_set("tachypnoea")}))
 # What makes PE features more than breathlessness: a leg or VTE context (NG158 PE Wells items; PERC).
 CONTEXTS = (
     (signals.leg_dvt_features_as_context, phrase(_PE, "context.dvt-features")),
@@ -69,11 +73,16 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         new = [f for f in symptoms if f not in objective and _recorded_after(record, f, clots)]
         fast = signals.tachycardia(record) if new else []
         symptoms = objective or (new + fast if fast else [])
-    if contexts == {signals.leg_or_knee_pain_as_context} and not symptoms_beyond_residual(symptoms):
-        # Knee or leg pain is no VTE risk factor (KB §1.6, §2.4 speak of a leg-DVT presentation): beside it,
-        # a breathlessness or chest-pain code alone (COPD, angina re-coded at a visit) is no PE alarm; an
-        # objective feature (hypoxaemia, tachypnoea, haemoptysis, syncope) still is.
-        symptoms = []
+    if contexts == {signals.leg_or_knee_pain_as_context} and signals.adult_physiology(record):
+        # Knee or leg pain is no VTE risk factor (KB §1.6, §2.4 speak of a leg-DVT presentation; PE Wells'
+        # "signs of DVT" are swelling and tenderness): beside it only what is alarming in itself counts — a
+        # suspected PE, haemoptysis, syncope, coded hypoxaemia, respiratory rate or SpO₂ at the
+        # immediate-admission level — or two of chest pain, a low SpO₂ and a fast respiratory rate together.
+        # One of those alone, or a breathlessness code (COPD, heart failure), is no PE alarm there: SpO₂ 94 %
+        # and RR 22 are PERC's rule-out limits, not triggers.
+        alarming = [f for f in symptoms if f.value_sets & ALARMING_ALONE] + _admission_level(record)
+        groups = {group for f in symptoms for group in TOGETHER if f.value_sets & group}
+        symptoms = alarming or (symptoms if len(groups) >= 2 else [])
     symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
     # A negative CTPA (or a refuted PE) closes what was recorded before it (KB §8.7; NG158: then a leg-vein
     # scan if DVT is suspected, which the DVT card asks for).
@@ -119,6 +128,15 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     return finding
 
 
+def _admission_level(record: PatientRecord) -> list:
+    """Respiratory rate or SpO₂ past the REMEDY/CKS immediate-admission threshold (not the heart rate: pain
+    alone is a reason for a fast pulse, §5.10)."""
+    found = []
+    for measurement, compare, limit, _ in ADMISSION_CRITERIA[1:3]:
+        found += compare(record, measurement, limit)
+    return found
+
+
 def symptoms_beyond_residual(symptoms) -> list:
     """The PE features that are more than a breathlessness or chest-pain code."""
     return [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
@@ -145,9 +163,16 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     """A confirmed, current PE with no active anticoagulant on record: treatment to be confirmed today
     (NICE NG158). Treated, it needs no card: the diagnosis is known."""
     known = signals.active_pe(record)
-    if not known or signals.on_anticoagulant(record):
+    treatment = signals.on_anticoagulant(record)
+    if not known or signals.full_strength(treatment):
         return None
-    finding = Finding(KNOWN_PE, "warning", variant="untreated")
+    began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
+    phase = record.catalogue.window(TREATMENT_PHASE)
+    if treatment and began is not None and began < record.now - phase:
+        return None  # extended phase at a reduced dose (apixaban 2.5 mg: CHEST 2021 statement 26)
+    # No anticoagulant, or only a prophylaxis strength in the treatment phase (KB §8.3): not this PE's treatment.
+    finding = Finding(KNOWN_PE, "warning", variant="prophylactic-dose" if treatment else "untreated")
+    finding.add(treatment)
     choice, facts = signals.anticoagulant_choice(record)
     finding.add(known + facts)
     finding.values["anticoagulant_choice"] = Say(choice)

@@ -179,8 +179,12 @@ def active_pe(record: PatientRecord) -> list[Fact]:
 
 
 def previous_vte(record: PatientRecord) -> list[Fact]:
-    """Previous DVT (as Wells reads it) or a PE that is history."""
-    return previous_dvt(record) + record.history(PE)
+    """Previous DVT (as Wells reads it), a PE that is history, or an "active" PE no longer under way (older
+    than the windows, a completed course, undated and untreated): any earlier PE is previous VTE (PE Wells
+    1.5, KB §1.6)."""
+    current = active_pe(record)
+    stale = [f for f in record.current(PE) if f.confirmed and f not in current]
+    return previous_dvt(record) + record.history(PE) + stale
 
 
 def recent_surgery(record: PatientRecord) -> list[Fact]:
