@@ -135,9 +135,11 @@ class PatientRecord:
             or (f.kind == "Condition" and condition in f.value_sets))]
         # The latest report wins: a later study of the same kind not read as negative (an amended report
         # naming a clot, a positive repeat scan) undoes every earlier negative.
+        # An amendment stored as its own report may carry the same study time: a tie goes to the one that is
+        # not negative (the safe reading).
         later = [f.when for f in self.facts if f.kind in ("DiagnosticReport", "Observation") and not f.negative
                  and f.when is not None and study in f.value_sets]
-        return _newest_first(f for f in negative if not any(when > f.when for when in later))
+        return _newest_first(f for f in negative if not any(when >= f.when for when in later))
 
     def procedures(self, value_set: Name, window: Name | None = None) -> list[Fact]:
         """Done Procedures in the value set, newest first; with a window, only those performed inside it."""

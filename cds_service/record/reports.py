@@ -22,6 +22,7 @@ class ReportReader:
         self.excluded = tuple(lists["excludedWords"])
         self.joins = frozenset(lists["joinPhrases"])
         self.normal = tuple(lists["normalWords"])
+        self.positive = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists["positiveWords"]))
         self.clot = re.compile(r"\b(?:%s)\b" % _any(lists["clotWords"]))
         self.hedge = re.compile(r"\b(?:%s)\b" % _any(lists["hedgeWords"]))
         sides = catalogue.text_lists["report-side"]
@@ -56,9 +57,14 @@ class ReportReader:
             words = negation.split()
             if head[:len(words)] == words:
                 return all(w in self.modifiers for w in head[len(words):]) and all(w in self.tail for w in tail_words)
-        tail_text = " ".join(tail_words)
-        return all(w in self.modifiers for w in head) and any(
-            tail_text in (e, f"is {e}", f"has been {e}", f"was {e}") for e in self.excluded)
+        if not all(w in self.modifiers for w in head):
+            return False
+        for excluded in self.excluded:  # "dvt excluded", "acute pulmonary embolism is not identified"
+            for lead in ("", "is ", "are ", "was ", "has been "):
+                words = (lead + excluded).split()
+                if tail_words[:len(words)] == words and all(w in self.tail for w in tail_words[len(words):]):
+                    return True
+        return False
 
     def _joined(self, between: str) -> bool:
         """ "to suggest pulmonary": a join phrase, then modifier words only."""
@@ -80,6 +86,9 @@ class ReportReader:
             return False
         naming = [s for s in sentences if self.clot.search(s)]
         if not all(self._negative_sentence(s) for s in naming):
+            return False
+        # A positive finding needs no clot word: "non-compressible popliteal vein with absent flow".
+        if any(self.positive.search(s) for s in sentences if s not in naming):
             return False
         return bool(naming) or any(s.startswith(self.normal) for s in sentences)
 

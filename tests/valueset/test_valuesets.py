@@ -75,7 +75,7 @@ EXTRA_IDS = {
     "atrial-fibrillation", "heparin-flush", "prosthetic-knee-infection",
     "upper-limb-site", "bilateral-site", "sepsis", "knee-dislocation-recent", "severe-renal-impairment",
     "antiphospholipid-syndrome", "dvt-upper-limb", "lower-limb-site", "localised-oedema", "hemiplegia-after-stroke",
-    "dvt-imaging", "pe-imaging", "left-site", "right-site", "prophylactic-strength-anticoagulant",
+    "dvt-imaging", "pe-imaging", "left-site", "right-site", "prophylactic-strength-anticoagulant", "systemic-oedema-cause",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

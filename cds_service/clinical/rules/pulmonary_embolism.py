@@ -41,8 +41,9 @@ ADMIT_PREGNANT = phrase(_PE, "admit.pregnant")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
 NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
 ALARMING_ALONE = frozenset({signals.PE, *(value_set(key) for key in ("haemoptysis", "syncope", "hypoxaemia"))})
-TOGETHER = (frozenset({value_set("pleuritic-chest-pain")}), frozenset({signals.OXYGEN_SATURATION}),
-            frozenset({signals.RESPIRATORY_RATE, value_set("tachypnoea")}))
+OBJECTIVE = (frozenset({signals.OXYGEN_SATURATION}), frozenset({signals.RESPIRATORY_RATE, value_set("tachypnoea")}),
+             frozenset({signals.HEART_RATE, signals.TACHYCARDIA_CODED}))
+CHEST_PAIN = frozenset({value_set("pleuritic-chest-pain")})
 # What makes PE features more than breathlessness: a leg or VTE context (NG158 PE Wells items; PERC).
 CONTEXTS = (
     (signals.leg_dvt_features_as_context, phrase(_PE, "context.dvt-features")),
@@ -77,12 +78,15 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # Knee or leg pain is no VTE risk factor (KB §1.6, §2.4 speak of a leg-DVT presentation; PE Wells'
         # "signs of DVT" are swelling and tenderness): beside it only what is alarming in itself counts — a
         # suspected PE, haemoptysis, syncope, coded hypoxaemia, respiratory rate or SpO₂ at the
-        # immediate-admission level — or two of chest pain, a low SpO₂ and a fast respiratory rate together.
-        # One of those alone, or a breathlessness code (COPD, heart failure), is no PE alarm there: SpO₂ 94 %
-        # and RR 22 are PERC's rule-out limits, not triggers.
+        # immediate-admission level — or two objective signs together (SpO₂ < 95 %, RR > 20, HR > 100), or one
+        # with chest pain. One sign alone, or a breathlessness code beside one (COPD, heart failure at their
+        # baseline), is no PE alarm there: SpO₂ 94 % and RR 22 are PERC's rule-out limits, not triggers.
         alarming = [f for f in symptoms if f.value_sets & ALARMING_ALONE] + _admission_level(record)
-        groups = {group for f in symptoms for group in TOGETHER if f.value_sets & group}
-        symptoms = alarming or (symptoms if len(groups) >= 2 else [])
+        fast = signals.tachycardia(record)
+        objective = {group for f in symptoms + fast for group in OBJECTIVE if f.value_sets & group}
+        chest_pain = any(f.value_sets & CHEST_PAIN for f in symptoms)
+        together = len(objective) >= 2 or (objective and chest_pain)
+        symptoms = alarming or (symptoms + fast if together else [])
     symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
     # A negative CTPA (or a refuted PE) closes what was recorded before it (KB §8.7; NG158: then a leg-vein
     # scan if DVT is suspected, which the DVT card asks for).

@@ -40,6 +40,7 @@ ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physi
 IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
 DVT_UPPER_LIMB = value_set("dvt-upper-limb")
 DVT_IMAGING, PE_IMAGING = value_set("dvt-imaging"), value_set("pe-imaging")
+SYSTEMIC_OEDEMA = value_set("systemic-oedema-cause")
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
 SIDES = frozenset({LEFT, RIGHT, BILATERAL})
 EPISODE, TREATMENT_PHASE, NEW_FEATURES = (
@@ -58,8 +59,12 @@ def leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
 
 
 def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
-    """The leg DVT features, closed or not."""
-    return (record.current(LEG_SWELLING, within) + record.current(CALF_PAIN, within)
+    """The leg DVT features, closed or not. Beside a current cause of both-leg oedema (heart failure,
+    nephrotic syndrome, fluid overload), leg swelling recorded without a side is that oedema (KB §8.8 rule 3)."""
+    swelling = record.current(LEG_SWELLING, within)
+    if swelling and record.current(SYSTEMIC_OEDEMA):
+        swelling = [f for f in swelling if side(f) is not None]
+    return (swelling + record.current(CALF_PAIN, within)
             + record.current(BAKERS_CYST_RUPTURED, within)
             + [f for f in record.current(DVT, within, undated=True) if not f.confirmed])
 
@@ -90,10 +95,29 @@ def _closes(record: PatientRecord, test: Fact, finding: Fact) -> bool:
         return True
     if finding.when > test.when + record.catalogue.window(EPISODE):
         return False
+    if finding.quantity is not None and finding.kind == "Observation":
+        # A vital sign re-measured within the episode (the readings before the test may have left their
+        # 24-hour window): still the same episode unless it reaches the immediate-admission level.
+        return not _admission_level_reading(record, finding)
     kind = finding.value_sets - SIDES
     since = test.when - record.catalogue.window(LEG_CONTEXT)
     return any(f is not finding and f.when is not None and since <= f.when <= test.when and _covers(test, f)
                and (f.value_sets - SIDES) & kind for f in record.facts if not f.negative)
+
+
+ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
+                   (RESPIRATORY_RATE, threshold("admission-respiratory-rate"), True),
+                   (OXYGEN_SATURATION, threshold("admission-oxygen-saturation"), False))
+
+
+def _admission_level_reading(record: PatientRecord, fact: Fact) -> bool:
+    """The reading is past the REMEDY/CKS immediate-admission threshold of its measurement."""
+    value = fact.quantity[0]
+    for measured, limit, above_it in ADMISSION_LEVEL:
+        if measured in fact.value_sets:
+            level = record.threshold(limit)
+            return value > level if above_it else value < level
+    return False
 
 
 def side(fact: Fact) -> str | None:
