@@ -23,7 +23,9 @@ SERVICE = CdsService(
     usage_requirements=(
         "Read access to the patient's Patient, Condition, Observation, MedicationRequest and Procedure "
         "resources (SMART scopes patient/Patient.read patient/Condition.read patient/Observation.read "
-        "patient/MedicationRequest.read patient/Procedure.read), through prefetch or fhirAuthorization."
+        "patient/MedicationRequest.read patient/Procedure.read), through prefetch or fhirAuthorization; "
+        "MedicationStatement, MedicationAdministration and DiagnosticReport refine the cards when readable "
+        "(patient/MedicationStatement.read patient/MedicationAdministration.read patient/DiagnosticReport.read)."
     ),
     evaluate=evaluate,
 )
