@@ -132,7 +132,7 @@ def _known_dvt(record: PatientRecord, known) -> Finding:
         finding.add(known + facts)
         finding.values["anticoagulant_choice"] = Say(choice)
         return finding
-    began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
+    began = signals.began(known)
     margin = record.catalogue.window(NEW_FEATURES)
     full = signals.full_strength(treatment)
     if not full and (began is None or began >= record.now - record.catalogue.window(TREATMENT_PHASE)):
@@ -168,12 +168,10 @@ def _new_kind(record: PatientRecord, feature, by) -> bool:
     """A leg feature is new (suspected extension, §1.8) unless the same kind, on the same or an unknown
     side, was already recorded by the time the DVT was diagnosed: swelling re-recorded at follow-up is the
     same swelling."""
-    kind = feature.value_sets - signals.SIDES
     here = signals.side(feature)
     since = by - record.catalogue.window(FINDING) - record.catalogue.window(NEW_FEATURES)
-    return not any(f is not feature and f.when is not None and since <= f.when <= by and not f.negative
-                   and (f.value_sets - signals.SIDES) & kind
-                   and (here is None or signals.side(f) in (None, here, "both")) for f in record.facts)
+    return not signals.same_kind_recorded(record, feature, since, by,
+                                          lambda f: here is None or signals.side(f) in (None, here, "both"))
 
 
 def _suspected_dvt(record: PatientRecord, features) -> Finding:
@@ -205,10 +203,10 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         finding.variant = "coded-unconfirmed"  # a clinician coded a clot: scan it, never rule it out by D-dimer
     elif signals.recent_surgery(record):
         finding.variant = "recent-surgery"  # surgery raises D-dimer: imaging first
-    elif [t for t in record.negative_tests(signals.PE_IMAGING, signals.PE) if record.catalogue.window(FINDING)
-          >= record.now - t.when]:
+    elif pe_excluded := [t for t in record.negative_tests(signals.PE_IMAGING, signals.PE)
+                         if record.catalogue.window(FINDING) >= record.now - t.when]:
         # NG158: a negative CTPA with DVT suspected → proximal leg-vein ultrasound (no D-dimer first).
-        finding.add(record.negative_tests(signals.PE_IMAGING, signals.PE)[:1])
+        finding.add(pe_excluded[:1])
         finding.variant = "ctpa-negative"
     else:
         d_dimer = latest_d_dimer(record)

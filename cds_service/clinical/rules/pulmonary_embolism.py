@@ -27,15 +27,12 @@ NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a findin
 TREATMENT_PHASE = window("treatment-phase")
 SYSTOLIC, ADMISSION_SYSTOLIC = signals.SYSTOLIC, threshold("admission-systolic-pressure")
 _PE = "suspected-pe"
-# REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read).
-ADMISSION_CRITERIA = (
-    (signals.HEART_RATE, signals.above, threshold("admission-heart-rate"), phrase(_PE, "admit.heart-rate")),
-    (signals.RESPIRATORY_RATE, signals.above, threshold("admission-respiratory-rate"),
-     phrase(_PE, "admit.respiratory-rate")),
-    (signals.OXYGEN_SATURATION, signals.below, threshold("admission-oxygen-saturation"),
-     phrase(_PE, "admit.oxygen-saturation")),
-    (SYSTOLIC, signals.below, ADMISSION_SYSTOLIC, phrase(_PE, "admit.systolic-pressure")),
-)
+# REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read): the
+# vital signs' thresholds (signals.ADMISSION_LEVEL), and the systolic pressure.
+ADMISSION_CRITERIA = tuple(
+    (measured, signals.above if high else signals.below, limit, phrase(_PE, f"admit.{measured}"))
+    for measured, limit, high in signals.ADMISSION_LEVEL) + (
+    (SYSTOLIC, signals.below, ADMISSION_SYSTOLIC, phrase(_PE, "admit.systolic-pressure")),)
 LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(_PE, "admit.temperature")
 ADMIT_PREGNANT = phrase(_PE, "admit.pregnant")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
@@ -81,7 +78,9 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # immediate-admission level — or two objective signs together (SpO₂ < 95 %, RR > 20, HR > 100), or one
         # with chest pain. One sign alone, or a breathlessness code beside one (COPD, heart failure at their
         # baseline), is no PE alarm there: SpO₂ 94 % and RR 22 are PERC's rule-out limits, not triggers.
-        alarming = [f for f in symptoms if f.value_sets & ALARMING_ALONE] + _admission_level(record)
+        # (Not the heart rate alone at that level: pain is a reason for a fast pulse, §5.10.)
+        alarming = [f for f in symptoms if f.value_sets & ALARMING_ALONE] + signals.at_admission_level(
+            record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
         fast = signals.tachycardia(record)
         objective = {group for f in symptoms + fast for group in OBJECTIVE if f.value_sets & group}
         chest_pain = any(f.value_sets & CHEST_PAIN for f in symptoms)
@@ -132,15 +131,6 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     return finding
 
 
-def _admission_level(record: PatientRecord) -> list:
-    """Respiratory rate or SpO₂ past the REMEDY/CKS immediate-admission threshold (not the heart rate: pain
-    alone is a reason for a fast pulse, §5.10)."""
-    found = []
-    for measurement, compare, limit, _ in ADMISSION_CRITERIA[1:3]:
-        found += compare(record, measurement, limit)
-    return found
-
-
 def symptoms_beyond_residual(symptoms) -> list:
     """The PE features that are more than a breathlessness or chest-pain code."""
     return [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
@@ -170,7 +160,7 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     treatment = signals.on_anticoagulant(record)
     if not known or signals.full_strength(treatment):
         return None
-    began = min((f.onset or f.when for f in known if (f.onset or f.when)), default=None)
+    began = signals.began(known)
     phase = record.catalogue.window(TREATMENT_PHASE)
     if treatment and began is not None and began < record.now - phase:
         return None  # extended phase at a reduced dose (apixaban 2.5 mg: CHEST 2021 statement 26)
@@ -186,5 +176,5 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
 def _recorded_after(record: PatientRecord, fact, clots) -> bool:
     """The symptom was recorded more than a day after the clot began: a new symptom, not the presenting one."""
     margin = record.catalogue.window(NEW_SYMPTOM)
-    began = [c.onset or c.when for c in clots if c.onset or c.when]
-    return bool(began) and fact.when is not None and all(fact.when > b + margin for b in began)
+    latest = max((c.onset or c.when for c in clots if c.onset or c.when), default=None)
+    return latest is not None and fact.when is not None and fact.when > latest + margin

@@ -99,15 +99,36 @@ def _closes(record: PatientRecord, test: Fact, finding: Fact) -> bool:
         # A vital sign re-measured within the episode (the readings before the test may have left their
         # 24-hour window): still the same episode unless it reaches the immediate-admission level.
         return not _admission_level_reading(record, finding)
-    kind = finding.value_sets - SIDES
     since = test.when - record.catalogue.window(LEG_CONTEXT)
-    return any(f is not finding and f.when is not None and since <= f.when <= test.when and _covers(test, f)
-               and (f.value_sets - SIDES) & kind for f in record.facts if not f.negative)
+    return same_kind_recorded(record, finding, since, test.when, lambda f: _covers(test, f))
 
 
+def same_kind_recorded(record: PatientRecord, finding: Fact, since, until, where) -> bool:
+    """Another fact of the finding's kind (its value sets, sides aside), not a negative test, dated from
+    `since` to `until` and accepted by `where` (a side check): the finding is not new."""
+    kind = finding.value_sets - SIDES
+    return any(f is not finding and not f.negative and f.when is not None and since <= f.when <= until
+               and (f.value_sets - SIDES) & kind and where(f) for f in record.facts)
+
+
+def began(facts: list[Fact]):
+    """When the earliest of these problems began (onset, else first recorded); None if none is dated."""
+    return min((f.onset or f.when for f in facts if (f.onset or f.when)), default=None)
+
+
+# REMEDY/CKS immediate-admission thresholds of the vital signs: (measurement, threshold, above it?).
 ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
                    (RESPIRATORY_RATE, threshold("admission-respiratory-rate"), True),
                    (OXYGEN_SATURATION, threshold("admission-oxygen-saturation"), False))
+
+
+def at_admission_level(record: PatientRecord, measurements) -> list[Fact]:
+    """The worst readings of these measurements past their immediate-admission threshold."""
+    found = []
+    for measured, limit, high in ADMISSION_LEVEL:
+        if measured in measurements:
+            found += (above if high else below)(record, measured, limit)
+    return found
 
 
 def _admission_level_reading(record: PatientRecord, fact: Fact) -> bool:
