@@ -16,8 +16,6 @@ from ..record import PatientRecord, build_record
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INCOMPLETE_CHECK = names.topic("incomplete-check")
-PLURAL = {"Condition": "Conditions", "Observation": "Observations", "MedicationRequest": "MedicationRequests",
-          "Procedure": "Procedures"}
 
 @dataclass(frozen=True)
 class Issued:
@@ -46,6 +44,9 @@ class ClinicalEngine:
         # What a card says when a refining source could not be read (catalogue "refiningSources").
         self.unread = {kind: (topics, names.phrase("common", key))
                        for kind, (topics, key) in self.catalogue.refining_sources.items()}
+        # How a card names a resource type it could not read (cards/common.json "source.<type>").
+        self.source_names = {key.removeprefix("source."): words for key, words in self.templates.common.items()
+                             if key.startswith("source.")}
 
     def record(self, patient: dict, resources: Mapping[str, list], now: datetime,
                unavailable: Mapping[str, str] | None = None, deadline: float | None = None) -> PatientRecord:
@@ -78,8 +79,8 @@ class ClinicalEngine:
                   if any(t in self.catalogue.refining_sources[kind][0] for kind in unread)]
         finding = Finding(INCOMPLETE_CHECK, "info")
         finding.values.update({
-            "unread": ", ".join(PLURAL.get(kind, kind) for kind in unread),
-            "why": "; ".join(f"{PLURAL.get(kind, kind)}: {record.unavailable[kind]}" for kind in unread),
+            "unread": ", ".join(self.source_names.get(kind, kind) for kind in unread),
+            "why": "; ".join(f"{self.source_names.get(kind, kind)}: {record.unavailable[kind]}" for kind in unread),
             "checks": ", ".join(self.templates.topics[t]["display"] for t in checks),
         })
         return finding

@@ -110,7 +110,7 @@ def hook(tmp_path, client_key, proxy, loaded, caplog):
     return invoke
 
 
-NOT_READ = {"conditions": "Conditions", "observations": "Observations", "medications": "MedicationRequests",
+NOT_READ = {"conditions": "Conditions", "observations": "Observations", "medications": "Medication orders",
             "procedures": "Procedures"}
 
 

@@ -79,7 +79,7 @@ def test_one_missing_key_without_fhir_server_is_named_on_an_incomplete_check_car
     assert list(cards) == ["suspected-dvt", "incomplete-check"]
     assert "Medication orders could not be read: anticoagulation status is not known." in cards["suspected-dvt"]["detail"]
     card = incomplete_card(response)
-    assert card["summary"] == "Check incomplete: MedicationRequests could not be read"
+    assert card["summary"] == "Check incomplete: Medication orders could not be read"
     assert "Suspected deep vein thrombosis" in card["detail"] and "Conditions" not in card["summary"]
 
 

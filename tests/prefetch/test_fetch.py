@@ -84,13 +84,13 @@ def incomplete_card(response) -> dict:
 def test_a_failed_medication_search_still_answers_with_the_rest_and_says_so(tmp_path, client_key, fhir):
     """Issue 13: a possible PE in the Conditions must not be silenced by a medication outage. The Condition
     route serves a "?DVT" (no verification status): the DVT card fires, says anticoagulation is unknown, and
-    the incomplete-check card names MedicationRequests and why."""
+    the incomplete-check card names the medication orders and why."""
     fhir.routes["/fhir/MedicationRequest"] = (503, {"resourceType": "OperationOutcome"})
     response = invoke(tmp_path, client_key, fhir.url + "/fhir")
     cards = {c["source"]["topic"]["code"]: c for c in response.get_json()["cards"]}
     assert "Medication orders could not be read" in cards["suspected-dvt"]["detail"]
     card = incomplete_card(response)
-    assert "MedicationRequests" in card["summary"] and "fhirServer answered 503" in card["detail"]
+    assert "Medication orders" in card["summary"] and "fhirServer answered 503" in card["detail"]
     assert "Conditions" not in card["summary"]
 
 

@@ -24,8 +24,6 @@ Criteria:
 """
 from __future__ import annotations
 
-from datetime import timedelta
-
 from ...content.catalogue import phrase, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
@@ -37,6 +35,8 @@ SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
     topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
 NEW_FEATURES, REPEAT_SCAN, FINDING, TREATMENT_PHASE = (
     window("dvt-new-features"), window("repeat-scan"), window("finding"), window("treatment-phase"))
+REPEAT_EARLIEST, REPEAT_LATEST, REPEAT_COUNTS_FROM = (
+    window("repeat-scan-earliest"), window("repeat-scan-latest"), window("repeat-scan-counts-from"))
 BAKERS_CYST = value_set("bakers-cyst")
 _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY = (
@@ -85,7 +85,8 @@ def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
     scan = scans[0]
     if scan.when < record.now - record.catalogue.window(REPEAT_SCAN):
         return None
-    if any(timedelta(days=5) <= scan.when - t.when <= record.catalogue.window(REPEAT_SCAN) for t in scans[1:]):
+    if any(record.catalogue.window(REPEAT_COUNTS_FROM) <= scan.when - t.when <= record.catalogue.window(REPEAT_SCAN)
+           for t in scans[1:]):
         return None  # this negative scan is the repeat of an earlier one: DVT excluded (NG158 1.1.3)
     score, unknown = wells_from_record(record)
     if not likely(record, score):
@@ -100,8 +101,8 @@ def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
     finding.score, finding.unknown = score, unknown
     finding.values.update({"wells_score": score.total, "wells_highest": score.highest_possible,
                            "wells_from_record": Say(WELLS_SOME, score=score.total),
-                           "repeat_from": (scan.when + timedelta(days=6)).date().isoformat(),
-                           "repeat_to": (scan.when + timedelta(days=8)).date().isoformat()})
+                           "repeat_from": (scan.when + record.catalogue.window(REPEAT_EARLIEST)).date().isoformat(),
+                           "repeat_to": (scan.when + record.catalogue.window(REPEAT_LATEST)).date().isoformat()})
     if d_dimer is not None and d_dimer.positive:
         finding.add([d_dimer.fact])
         finding.values["d_dimer_reading"] = d_dimer.reading
