@@ -89,6 +89,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         log.warning("!!! FHIR_SERVERS allows any server: patient data may be fetched from anywhere a request "
                     "names. For local development only. !!!")
 
+    engine = ClinicalEngine(app.config["VALUESET_DIR"], app.config["CARDS_DIR"])
     app.extensions["cds"] = ServiceState(
         verifier=verifier,
         fetch_settings=FetchSettings(
@@ -103,9 +104,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             ),
             deadline_seconds=app.config["FHIR_FETCH_DEADLINE_SECONDS"],
             allow_http=app.config["FHIR_ALLOW_HTTP"],
+            windows=engine.catalogue.windows,
         ),
         feedback_store=FeedbackStore(make_engine(app.config["FEEDBACK_DATABASE"])),
-        engine=ClinicalEngine(app.config["VALUESET_DIR"], app.config["CARDS_DIR"]),
+        engine=engine,
         clock_now=_parse_clock(app.config["CLOCK_NOW"]),
     )
 

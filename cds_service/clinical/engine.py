@@ -49,11 +49,13 @@ class ClinicalEngine:
                              if key.startswith("source.")}
 
     def record(self, patient: dict, resources: Mapping[str, list], now: datetime,
-               unavailable: Mapping[str, str] | None = None, deadline: float | None = None) -> PatientRecord:
+               unavailable: Mapping[str, str] | None = None, deadline: float | None = None,
+               partial: Mapping[str, str] | None = None) -> PatientRecord:
         """The patient's facts from the raw resources the EHR gave (prefetch or fetched); `unavailable`
         names the refining resource types that could not be read."""
         record = build_record(patient, resources, self.value_sets, self.catalogue, now, deadline=deadline)
         record.unavailable = {**dict(unavailable or {}), **record.unavailable}
+        record.partial = {kind: why for kind, why in (partial or {}).items() if kind not in record.unavailable}
         return record
 
     def issue(self, record: PatientRecord) -> list[Issued]:
@@ -70,17 +72,22 @@ class ClinicalEngine:
         return [Issued(finding, self.templates.render(finding, record.patient_id)) for finding in findings]
 
     def _incomplete_check(self, record: PatientRecord) -> Finding | None:
-        """One info card when a source the catalogue announces could not be read: a check that could not
-        run must not look like an all-clear (CDS Hooks clients show no cards as "all clear")."""
+        """One info card when a source the catalogue announces could not be read, or was read only in part
+        (a newest-first search cut short): a check that could not run must not look like an all-clear (CDS
+        Hooks clients show no cards as "all clear")."""
         unread = sorted(kind for kind in record.unavailable if kind in self.catalogue.announced_sources)
-        if not unread:
+        partial = sorted(kind for kind in record.partial if kind in self.catalogue.announced_sources)
+        if not unread and not partial:
             return None
         checks = [t for t in self.catalogue.clinical_topics
-                  if any(t in self.catalogue.refining_sources[kind][0] for kind in unread)]
-        finding = Finding(INCOMPLETE_CHECK, "info")
+                  if any(t in self.catalogue.refining_sources[kind][0] for kind in unread + partial)]
+        name = self.source_names.get
+        finding = Finding(INCOMPLETE_CHECK, "info", variant="default" if unread else "partial")
         finding.values.update({
-            "unread": ", ".join(self.source_names.get(kind, kind) for kind in unread),
-            "why": "; ".join(f"{self.source_names.get(kind, kind)}: {record.unavailable[kind]}" for kind in unread),
+            "unread": ", ".join(name(kind, kind) for kind in unread + partial),
+            "partial": ", ".join(name(kind, kind) for kind in partial),
+            "why": "; ".join([f"{name(kind, kind)}: {record.unavailable[kind]}" for kind in unread]
+                             + [f"{name(kind, kind)}: {record.partial[kind]}" for kind in partial]),
             "checks": ", ".join(self.templates.topics[t]["display"] for t in checks),
         })
         return finding

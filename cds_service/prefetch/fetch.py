@@ -20,6 +20,19 @@ class FetchError(Exception):
     """Data could not be obtained. The message is safe to show: it never holds the token."""
 
 
+class FetchTimeout(FetchError):
+    """The deadline or a timeout ended the fetch."""
+
+
+class CutShort(FetchError):
+    """A newest-first search stopped (deadline, page cap) after some pages: what was read is in `entries`,
+    the newest ones, which are what the rules read first; the message says why the rest was not."""
+
+    def __init__(self, why: str, entries: list[dict]):
+        super().__init__(why)
+        self.entries = entries
+
+
 @dataclass(frozen=True)
 class FetchLimits:
     connect_timeout: float
@@ -46,15 +59,22 @@ class FhirClient:
             raise FetchError(f"fhirServer answered the {resource_type} read with another resource")
         return resource
 
-    def search(self, path: str, resource_type: str) -> list[dict]:
-        """Every entry of the search, following Bundle.link[next] within the server and the page cap."""
+    def search(self, path: str, resource_type: str, newest_first: bool = False) -> list[dict]:
+        """Every entry of the search, following Bundle.link[next] within the server and the page cap. A
+        `newest_first` search that runs out of time or pages after its first page raises CutShort with
+        the entries read so far."""
         separator = "&" if "?" in path else "?"
         url = f"{self.base_url}/{path}{separator}_count={self._limits.page_size}"
         entries: list[dict] = []
         seen: set[str] = set()
         for _ in range(self._limits.max_pages):
             seen.add(url)
-            bundle = self._get(url)
+            try:
+                bundle = self._get(url)
+            except FetchTimeout as error:
+                if newest_first and entries:
+                    raise CutShort(str(error), entries) from None
+                raise
             if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset" \
                     or not isinstance(bundle.get("entry", []), list) or not isinstance(bundle.get("link", []), list):
                 raise FetchError(f"{resource_type} search did not return a searchset Bundle")
@@ -69,7 +89,10 @@ class FhirClient:
                 raise FetchError(f"{resource_type} search paging loops back on itself")
             if not self._is_on_server(url):
                 raise FetchError(f"{resource_type} search paging points outside fhirServer")
-        raise FetchError(f"{resource_type} search has more than {self._limits.max_pages} pages")
+        why = f"{resource_type} search has more than {self._limits.max_pages} pages"
+        if newest_first:
+            raise CutShort(why, entries)
+        raise FetchError(why)
 
     def _is_on_server(self, url: str) -> bool:
         try:
@@ -85,7 +108,7 @@ class FhirClient:
     def _get(self, url: str) -> dict:
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchError("fhirServer did not answer within the deadline")
+            raise FetchTimeout("fhirServer did not answer within the deadline")
         timeout = (min(self._limits.connect_timeout, remaining), min(self._limits.read_timeout, remaining))
         try:
             with self._session.get(url, headers=self._headers, timeout=timeout, allow_redirects=False,
@@ -96,12 +119,12 @@ class FhirClient:
         except (requests.Timeout, urllib3.exceptions.TimeoutError, TimeoutError):
             # The body is read through urllib3 with the socket's timeout cut to the deadline, so a server that
             # trickles its body ends here (urllib3's ReadTimeoutError), not as a requests.Timeout.
-            raise FetchError("fhirServer did not answer in time") from None
+            raise FetchTimeout("fhirServer did not answer in time") from None
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as error:
             if _caused_by_timeout(error):
                 # A timeout while a gzip or chunked body streams reaches us wrapped (ProtocolError,
                 # requests' ConnectionError around urllib3's ReadTimeoutError): it is still a timeout.
-                raise FetchError("fhirServer did not answer in time") from None
+                raise FetchTimeout("fhirServer did not answer in time") from None
             raise FetchError(f"fhirServer could not be reached ({type(error).__name__})") from None
         try:
             data = orjson.loads(body)
@@ -126,7 +149,7 @@ def _read_capped(response: requests.Response, cap: int, deadline: float) -> byte
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise FetchError("fhirServer did not answer within the deadline")
+            raise FetchTimeout("fhirServer did not answer within the deadline")
         _set_read_timeout(raw, remaining)
         chunk = raw.read1(65536, decode_content=True)
         if not chunk:

@@ -15,14 +15,17 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import requests
 
 from ..errors import BadRequest, PreconditionFailed
 from ..observability.instrument import count_fetch_error
-from .fetch import FetchError, FetchLimits, FhirClient, check_server_url, next_link
+from ..fhir_dates import as_datetime
+from .fetch import CutShort, FetchError, FetchLimits, FhirClient, check_server_url, next_link
 from .templates import PrefetchTemplate
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ class PatientData:
     origin: dict[str, str] = field(default_factory=dict)  # key -> prefetch | prefetch-null | fetched
     dropped: Counter = field(default_factory=Counter)  # why resources were set aside
     unavailable: dict[str, str] = field(default_factory=dict)  # refining resource type -> why it was not read
+    partial: dict[str, str] = field(default_factory=dict)  # resource type -> what of it was not read, and why
 
 
 @dataclass(frozen=True)
@@ -44,28 +48,50 @@ class FetchSettings:
     limits: FetchLimits
     deadline_seconds: float
     allow_http: bool
+    windows: Mapping[str, timedelta] = field(default_factory=dict)  # catalogue windows, for bounded templates
 
 
 _NEEDS_FETCH = object()
 
 
 def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], settings: FetchSettings,
-                         allowlist: tuple[str, ...] = (), fetch_until: float | None = None) -> PatientData:
+                         allowlist: tuple[str, ...] = (), fetch_until: float | None = None,
+                         now: datetime | None = None) -> PatientData:
     """The patient's data from prefetch, fetching what is missing until `fetch_until` (time.monotonic(); at
-    most the fetch deadline from now)."""
+    most the fetch deadline from now). `now` dates the windows of bounded templates."""
     patient_id = body["context"]["patientId"]
     prefetch = body.get("prefetch") or {}
     data = PatientData(patient={}, resources={})
+    since = {t.key: now - settings.windows[t.bound.window] for t in templates
+             if t.bound and now is not None and t.bound.window in settings.windows}
     raw: dict[str, object] = {}
     to_fetch: list[PrefetchTemplate] = []
+    first_pages: dict[str, list] = {}
     for template in templates:
         value = _from_prefetch(template, prefetch, patient_id, data)
+        if value is not _NEEDS_FETCH and data.origin.get(template.key) == "prefetch-bounded-page":
+            short = _short_of(value, since.get(template.key))
+            if short:
+                data.partial[template.resource_type] = (f"the prefetch's newest {len(value)} reach back to "
+                                                        f"{short} only")
+                if body.get("fhirServer") and len(value) < template.bound.count:
+                    # The EHR paged at its own size, not the template's: read the window from fhirServer,
+                    # keeping this page if that fails.
+                    first_pages[template.key] = value
+                    value = _NEEDS_FETCH
         if value is _NEEDS_FETCH:
             to_fetch.append(template)
         else:
             raw[template.key] = value
     if to_fetch:
-        fetched, failures = _fetch(body, to_fetch, settings, allowlist, fetch_until)
+        # A short prefetch page re-read from fhirServer: its note stands only if that read fails.
+        page_notes = {t.key: data.partial.pop(t.resource_type) for t in to_fetch if t.key in first_pages}
+        fetched, failures = _fetch(body, to_fetch, settings, allowlist, fetch_until, since, data.partial)
+        for template in to_fetch:
+            if template.key in first_pages and template.key not in fetched:
+                fetched[template.key] = first_pages[template.key]
+                data.partial[template.resource_type] = page_notes[template.key]
+        failures = [(key, why) for key, why in failures if key not in first_pages]
         why_not = {key: _why(data.origin.get(key), why) for key, why in failures}
         _nothing_can_be_said(templates, why_not)
         raw.update(fetched)
@@ -76,7 +102,7 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
                 log.info("data %s not read: %s", template.key, why_not[template.key])
                 data.unavailable[template.resource_type] = why_not[template.key]
                 raw[template.key] = []
-            else:
+            elif raw[template.key] is not first_pages.get(template.key):
                 data.origin[template.key] = "fetched"
 
     data.patient = raw["patient"]
@@ -91,6 +117,35 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
 
 _PREFETCH_STATE = {"prefetch-failed": "its prefetch failed (OperationOutcome)",
                    "prefetch-first-page": "its prefetch held a first page only"}
+
+# Where each bounded resource type keeps the date a newest-first search sorts by.
+_DATE_ELEMENTS = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued")
+
+
+def _entry_date(entry: object) -> datetime | None:
+    resource = entry.get("resource") if isinstance(entry, dict) else None
+    if not isinstance(resource, dict):
+        return None
+    for element in _DATE_ELEMENTS:
+        value = resource.get(element)
+        if isinstance(value, dict):
+            value = value.get("start")
+        moment = as_datetime(value) if isinstance(value, str) else None
+        if moment is not None:
+            return moment
+    return None
+
+
+def _short_of(entries: list, since: datetime | None) -> str | None:
+    """The date a newest-first page reaches back to, when that is inside the window (so older entries the
+    rules would read may exist); None when the page covers the window."""
+    if since is None:
+        return None
+    dates = [d for d in map(_entry_date, entries) if d is not None]
+    oldest = min(dates, default=None)
+    if oldest is None or oldest <= since:
+        return None
+    return oldest.date().isoformat()
 
 
 def _why(origin: str | None, why: str) -> str:
@@ -140,6 +195,10 @@ def _from_prefetch(template: PrefetchTemplate, prefetch: dict, patient_id: str, 
         data.origin[key] = "prefetch-failed"
         return _NEEDS_FETCH
     if next_link(value) is not None:
+        if template.bound:
+            # A template with _count asks for its newest entries: the first page is the answer by design.
+            data.origin[key] = "prefetch-bounded-page"
+            return entries
         # The client sent the first page only; a partial record could hide a red flag.
         data.origin[key] = "prefetch-first-page"
         return _NEEDS_FETCH
@@ -155,8 +214,10 @@ def _is_outcome(entry: object) -> bool:
 
 
 def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings,
-           allowlist: tuple[str, ...], fetch_until: float | None) -> tuple[dict[str, object], list[tuple[str, str]]]:
-    """What could be fetched, and (prefetch key, why) for what could not."""
+           allowlist: tuple[str, ...], fetch_until: float | None, since: Mapping[str, datetime],
+           partial: dict[str, str]) -> tuple[dict[str, object], list[tuple[str, str]]]:
+    """What could be fetched, and (prefetch key, why) for what could not. A bounded search asks only for
+    its window, newest first; cut short, it keeps what it read and `partial` says so."""
     server = body.get("fhirServer")
     if not server:
         return {}, [(t.key, "not prefetched, and the request names no fhirServer to fetch it from")
@@ -176,10 +237,10 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
     patient_id = body["context"]["patientId"]
 
     def run(template: PrefetchTemplate):
-        query = template.render(patient_id)
         if template.is_search:
-            return client.search(query, template.resource_type)
-        return client.read(query, template.resource_type, patient_id)
+            query = template.fallback(patient_id, since.get(template.key))
+            return client.search(query, template.resource_type, newest_first=template.bound is not None)
+        return client.read(template.render(patient_id), template.resource_type, patient_id)
 
     futures = {settings.executor.submit(run, t): t for t in templates}
     done, pending = wait(futures, timeout=max(0.0, deadline - time.monotonic()) + 0.05)
@@ -193,6 +254,11 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
             continue
         try:
             results[template.key] = future.result()
+        except CutShort as error:
+            results[template.key] = error.entries
+            reach = _short_of(error.entries, since.get(template.key))
+            partial[template.resource_type] = (f"{error}: the newest {len(error.entries)} were read"
+                                               + (f", back to {reach}" if reach else ""))
         except FetchError as error:
             failures.append((template.key, str(error)))
     log.info("fetched %s from fhirServer in %.0f ms (%d failed)", keys, (time.monotonic() - started) * 1000,

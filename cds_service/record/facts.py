@@ -58,6 +58,7 @@ class PatientRecord:
     patient_id: str = ""
     invalid: Counter = field(default_factory=Counter)  # resource type -> resources skipped as invalid FHIR
     unavailable: dict[str, str] = field(default_factory=dict)  # resource type -> why it could not be read
+    partial: dict[str, str] = field(default_factory=dict)  # resource type -> what of it was not read, and why
 
     # -- questions the rules ask, by declared names (catalogue.py) ----------------------------------------
     def current(self, value_set: Name, window: Name | None = None, undated: bool = False) -> list[Fact]:

@@ -64,7 +64,8 @@ def test_summaries_stay_under_140_characters_with_long_values():
                "wells_from_record": "no Wells item in the record; bedside items unknown", "cutoff": "1000", "ottawa_reason": "age 100 (≥ 55)",
                "cutoff_basis": "age-adjusted, age × 10", "admission_reasons": "x", "d_dimer_reading": "x",
                "repeat_from": "2026-12-31", "repeat_to": "2026-12-31",
-               "unread": "Conditions, MedicationRequests, Observations, Procedures"}
+               "unread": "Conditions, Medication orders, Observations, Procedures",
+               "partial": "Conditions, Medication orders, Observations, Procedures"}
     for template in templates().topics.values():
         for variant in template["variants"].values():
             assert len(variant["summary"].format(**longest)) < 140
