@@ -304,6 +304,9 @@ class _Builder:
         self.hygiene = catalogue.hygiene
         self.absent_answers = catalogue.absent_answers
         self.absent_words = catalogue.absent_words
+        # Unknown is not found, for a finding; for a scan's result it is not negative either (never closes).
+        self.unknown_answers = catalogue.unknown_answers
+        self.unknown_words = catalogue.unknown_words
         self.absent_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_starts)))
         self.absent_contrast = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_contrasts)))
         self.measurements = catalogue.measurements
@@ -350,13 +353,22 @@ class _Builder:
                      self._evidence("Condition", condition, condition.code, when, verification=state),
                      onset=onset)]
 
-    def _is_absent(self, observation) -> bool:
-        """An Observation recording a finding as absent ("calf pain: no") must not count as the finding."""
+    def _is_absent(self, observation, measured: bool) -> bool:
+        """An Observation recording a finding as absent ("calf pain: no") or unknown must not count as the
+        finding. (A measurement's flags and missing values are read where its value is.)"""
         text = _whole_value(observation.valueString)
-        if observation.valueBoolean is False or text in self.absent_words:
+        if observation.valueBoolean is False or text in self.absent_words or text in self.unknown_words:
             return True
-        if text and self.absent_start.match(text) and not self.absent_contrast.search(text):
-            return True  # "No SOB at rest or on exertion"
+        concept = observation.valueCodeableConcept
+        if concept is not None and any((c.system, c.code) in self.unknown_answers for c in concept.coding or ()):
+            return True
+        if not measured and (observation.dataAbsentReason is not None and observation.valueString is None
+                             and observation.valueCodeableConcept is None and observation.valueBoolean is None
+                             or _flags(observation) & self.hygiene["negativeInterpretation"]):
+            return True
+        clauses = [c.strip() for c in re.split(r"[,;:]", text)] if text else []
+        if clauses and all(self.absent_start.match(c) for c in clauses if c) and not self.absent_contrast.search(text):
+            return True  # "No SOB at rest or on exertion", "No SOB, no chest pain"; not "Not at rest, breathless on exertion"
         concept = observation.valueCodeableConcept
         return concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ())
 
@@ -365,8 +377,10 @@ class _Builder:
         vital-signs panel 85353-1 and the blood-pressure panel 85354-9 carry their values there)."""
         by_code, by_value = relevant.by_code, relevant.by_value
         if by_code & IMAGING:
+            if observation.status in self.hygiene["withdrawnResultStatus"]:
+                return []  # a study cancelled or entered in error is no study
             return [self._imaging_observation(observation, by_code)]
-        if self._is_absent(observation):
+        if self._is_absent(observation, measured=bool(by_code) and by_code <= self.measurements.keys()):
             return []
         when = observation_time(observation)
         status = observation.status if isinstance(observation.status, str) else None
@@ -411,7 +425,7 @@ class _Builder:
         """A scan's result as an Observation: negative when answered absent or negative, flagged normal or
         negative, or worded as a negative report."""
         when = observation_time(observation)
-        flags = {c.code for concept in (observation.interpretation or ()) for c in (concept.coding or ())}
+        flags = _flags(observation)
         # Its text is a report, read as one (ReportReader), never by its first word: "No compressibility of
         # the femoral vein, consistent with DVT" is a clot.
         coded = observation.valueBoolean is False or (observation.valueCodeableConcept is not None and any(
@@ -426,6 +440,8 @@ class _Builder:
     def report(self, report, relevant: Memberships) -> list[Fact]:
         """A scan's DiagnosticReport: negative when its coded conclusion is a negative answer or its
         conclusion is worded as a negative report (catalogue textMatches "negative-imaging")."""
+        if report.status in self.hygiene["withdrawnResultStatus"]:
+            return []  # a study cancelled or entered in error is no study
         period = report.effectivePeriod
         when = as_datetime(report.effectiveDateTime) or as_datetime(
             (period.end or period.start) if period else None) or as_datetime(report.issued)
@@ -465,6 +481,9 @@ class _Builder:
     def medication(self, request, relevant: Memberships) -> list[Fact]:
         concept = self._medicine(request)
         when = as_datetime(request.authoredOn)
+        # A proposal or plan is no order (FHIR R4 MedicationRequest.intent): neither current nor a course.
+        if request.intent is not None and request.intent not in self.hygiene["orderIntent"]:
+            return []
         return [Fact("MedicationRequest", relevant.by_code, when, request.status in self.hygiene["orderStatus"],
                      self._evidence("MedicationRequest", request, concept, when, status=request.status))]
 
@@ -512,6 +531,11 @@ class _Builder:
         display = " / ".join(dict.fromkeys(displays)) or _concept_text(concept)
         codes = tuple((SYSTEM_NAMES.get(c.system, c.system), c.code) for c in matched)
         return Evidence(f"{kind}/{resource.id or '(no id)'}", display, codes, when, **details)
+
+
+def _flags(observation) -> set[str]:
+    """The interpretation codes of an Observation (v3 ObservationInterpretation: N, NEG, H, ...)."""
+    return {c.code for concept in (observation.interpretation or ()) for c in (concept.coding or ())}
 
 
 def observation_time(observation) -> datetime | None:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
-from ...content.catalogue import measurement, phrase, threshold
+from ...content.catalogue import measurement, phrase, threshold, window
 from ...record.facts import Fact, PatientRecord
 from ...record.units import canonical
 from .finding import Say
 
 D_DIMER_FEU, D_DIMER_DDU = measurement("d-dimer-feu"), measurement("d-dimer-ddu")
+LAB = window("lab")
 CUTOFF, AGE_ADJUSTED_OVER, AGE_FACTOR = (
     threshold("d-dimer-cutoff"), threshold("d-dimer-age-adjusted-over"), threshold("d-dimer-age-factor"))
 _DVT = "suspected-dvt"
@@ -52,8 +54,13 @@ def cutoff_for(record: PatientRecord) -> Decimal:
     return record.threshold(CUTOFF)
 
 
-def latest_d_dimer(record: PatientRecord) -> DDimer | None:
-    candidates = record.measurements(D_DIMER_FEU) + record.measurements(D_DIMER_DDU)
+def latest_d_dimer(record: PatientRecord, since: datetime | None = None) -> DDimer | None:
+    """The D-dimer that answers for the presentation: taken within the 'lab' window and not before `since`
+    (when the leg findings began, or, for the NG158 repeat-scan pathway, with its first negative scan, which
+    may be longer ago than the lab window)."""
+    oldest = record.now - record.catalogue.window(LAB) if since is None else since
+    candidates = [f for f in record.measurements(D_DIMER_FEU) + record.measurements(D_DIMER_DDU)
+                  if f.when is not None and f.when >= oldest]
     if not candidates:
         return None
     # A positive D-dimer in the window is not cancelled by a later negative one (the worst result counts,

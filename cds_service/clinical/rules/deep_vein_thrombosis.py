@@ -35,13 +35,14 @@ SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
     topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
 NEW_FEATURES, REPEAT_SCAN, FINDING, TREATMENT_PHASE = (
     window("dvt-new-features"), window("repeat-scan"), window("finding"), window("treatment-phase"))
-REPEAT_EARLIEST, REPEAT_LATEST, REPEAT_COUNTS_FROM = (
-    window("repeat-scan-earliest"), window("repeat-scan-latest"), window("repeat-scan-counts-from"))
+REPEAT_EARLIEST, REPEAT_LATEST, REPEAT_COUNTS_FROM, D_DIMER_BEFORE, LAB = (
+    window("repeat-scan-earliest"), window("repeat-scan-latest"), window("repeat-scan-counts-from"),
+    window("d-dimer-before-finding"), window("lab"))
 BAKERS_CYST = value_set("bakers-cyst")
 _DVT = "suspected-dvt"
-NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY = (
+NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_REPEAT_OVERDUE = (
     phrase(_DVT, key) for key in ("note.bakers-cyst", "note.tachycardia", "note.anticoagulant",
-                                  "note.recent-surgery"))
+                                  "note.recent-surgery", "note.repeat-overdue"))
 BASIS_AGE_ADJUSTED, BASIS_STANDARD = phrase(_DVT, "cutoff-basis.age-adjusted"), phrase(_DVT, "cutoff-basis.standard")
 # "Wells 0" in a summary reads as a low score; the record showing none of the items is not that.
 WELLS_NONE, WELLS_SOME = phrase(_DVT, "wells-record.none"), phrase(_DVT, "wells-record.some")
@@ -77,36 +78,41 @@ def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
     features = signals.all_leg_dvt_features(record) or _painful_leg_with_likely_wells(record, closed_too=True)
     if not features or signals.child(record) or signals.pregnant_or_postpartum(record):
         return None
+    windows = record.catalogue.window
     scans = [t for t in signals.closing_tests(record, features, signals.DVT_IMAGING, signals.DVT)
-             if t.kind != "Condition"]
-    if not scans or any(t.kind == "Condition" for t in record.negative_tests(signals.DVT_IMAGING, signals.DVT)
-                        if t.when >= scans[0].when):
+             if t.kind != "Condition" and t.when >= record.now - windows(REPEAT_SCAN)]  # newest first
+    if not scans:
         return None
-    scan = scans[0]
-    if scan.when < record.now - record.catalogue.window(REPEAT_SCAN):
-        return None
-    if any(record.catalogue.window(REPEAT_COUNTS_FROM) <= scan.when - t.when <= record.catalogue.window(REPEAT_SCAN)
-           for t in scans[1:]):
-        return None  # this negative scan is the repeat of an earlier one: DVT excluded (NG158 1.1.3)
+    first = scans[-1]  # the pathway's first negative scan: its dates, its D-dimer
+    if any(t.when - first.when >= windows(REPEAT_COUNTS_FROM) for t in scans[:-1]):
+        return None  # the repeat scan is done and negative too: DVT excluded (NG158 1.1.3)
+    if any(t.kind == "Condition" and t.when >= first.when
+           for t in record.negative_tests(signals.DVT_IMAGING, signals.DVT)):
+        return None  # a clinician refuted the DVT after the scan
     score, unknown = wells_from_record(record)
     if not likely(record, score):
         return None
-    d_dimer = latest_d_dimer(record)
+    # The D-dimer of this pathway is the one taken with its first scan (within the lab window before it: NG158
+    # takes a D-dimer with interim anticoagulation when the scan is delayed) or after it, however long ago.
+    d_dimer = latest_d_dimer(record, since=first.when - windows(LAB))
     if d_dimer is not None and d_dimer.positive is False:
         return None  # scan and D-dimer negative: DVT excluded for now (NG158 1.1.3)
     finding = Finding(SUSPECTED_DVT, "warning", variant="scan-negative-likely")
-    finding.add(features + [scan])
+    finding.add(features + scans)
     for item in score.items:
         finding.add(item.facts)
     finding.score, finding.unknown = score, unknown
+    repeat_to = (first.when + windows(REPEAT_LATEST)).date()
     finding.values.update({"wells_score": score.total, "wells_highest": score.highest_possible,
                            "wells_from_record": Say(WELLS_SOME, score=score.total),
-                           "repeat_from": (scan.when + record.catalogue.window(REPEAT_EARLIEST)).date().isoformat(),
-                           "repeat_to": (scan.when + record.catalogue.window(REPEAT_LATEST)).date().isoformat()})
+                           "repeat_from": (first.when + windows(REPEAT_EARLIEST)).date().isoformat(),
+                           "repeat_to": repeat_to.isoformat()})
     if d_dimer is not None and d_dimer.positive:
         finding.add([d_dimer.fact])
         finding.values["d_dimer_reading"] = d_dimer.reading
         finding.variant = "repeat-scan"
+    if record.now.date() > repeat_to:
+        finding.notes.append(Say(NOTE_REPEAT_OVERDUE, repeat_to=repeat_to.isoformat()))
     finding.basis = [f.evidence for f in features]
     return finding
 
@@ -190,7 +196,8 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         "wells_from_record": Say(WELLS_SOME, score=score.total) if score.items else Say(WELLS_NONE),
     })
     finding.unknown = unknown
-    unread = [f for f in record.studies(signals.DVT_IMAGING, FINDING) if not (f.negative and f.current)]
+    unread = [f for study in (signals.DVT_IMAGING, signals.PE_IMAGING) for f in record.studies(study, FINDING)
+              if not (f.negative and f.current)]
     if unread:
         # A scan is on record but not read as negative (mixed, limited, preliminary, a distal or superficial
         # clot): its report decides, never a D-dimer rule-out after it (KB §8.7).
@@ -210,7 +217,7 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         finding.add(pe_excluded[:1])
         finding.variant = "ctpa-negative"
     else:
-        d_dimer = latest_d_dimer(record)
+        d_dimer = latest_d_dimer(record, since=_presentation_began(record, features))
         if d_dimer is None:
             finding.variant = "unlikely"
         else:
@@ -220,6 +227,14 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
                 d_dimer.positive]
     _add_notes(record, finding)
     return finding
+
+
+def _presentation_began(record: PatientRecord, features) -> object:
+    """The earliest moment a D-dimer can answer for these leg findings: not before the first of them began
+    (a recorded onset), or shortly before it was recorded (no onset), and within the lab window."""
+    windows = record.catalogue.window
+    starts = [f.onset if f.onset else f.when - windows(D_DIMER_BEFORE) for f in features if f.onset or f.when]
+    return max([record.now - windows(LAB)] + ([min(starts)] if starts else []))
 
 
 def _add_notes(record: PatientRecord, finding: Finding) -> None:

@@ -24,7 +24,7 @@ from .finding import Finding, Say
 
 SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
 NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a finding counts as new
-TREATMENT_PHASE = window("treatment-phase")
+TREATMENT_PHASE, FINDING = window("treatment-phase"), window("finding")
 SYSTOLIC, ADMISSION_SYSTOLIC = signals.SYSTOLIC, threshold("admission-systolic-pressure")
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read): the
@@ -56,6 +56,13 @@ CONTEXTS = (
 
 
 def possible_pe(record: PatientRecord) -> Finding | None:
+    unread = ctpa_not_negative(record)
+    if unread and not signals.on_anticoagulant(record):
+        # A CTPA that is not read as negative (a clot named, or a hedged, limited or preliminary report) with
+        # no anticoagulant on record: the report decides now (NG158 1.2: a PE on CTPA is treated at once).
+        finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-not-negative")
+        finding.add(unread + signals.all_leg_dvt_features(record) + signals.pe_symptoms(record))
+        return finding
     found = [(signal, facts, words) for signal, facts, words in
              ((signal, signal(record), words) for signal, words in CONTEXTS) if facts]
     if not found:
@@ -129,6 +136,12 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     elif signals.active_pe in contexts:
         finding.notes.append(Say(NOTE_KNOWN_PE_UNTREATED))  # a confirmed PE: no D-dimer, treat
     return finding
+
+
+def ctpa_not_negative(record: PatientRecord) -> list:
+    """CTPAs in the findings window whose result is not read as negative (KB §8.7: only a report that is
+    negative as a whole closes anything)."""
+    return [f for f in record.studies(signals.PE_IMAGING, FINDING) if not (f.negative and f.current)]
 
 
 def symptoms_beyond_residual(symptoms) -> list:

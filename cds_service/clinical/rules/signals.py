@@ -248,8 +248,13 @@ def active_cancer(record: PatientRecord) -> list[Fact]:
 
 def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     """An active order or statement of an anticoagulant, one given within the administration window, or
-    long-term anticoagulant use coded."""
-    return record.medicines(ANTICOAGULANTS) + record.current(LONG_TERM_ANTICOAGULANT)
+    long-term anticoagulant use coded — unless a course on record ended on or after that code was recorded
+    (the latest record wins: a problem-list Z79.01 outlives the order stopped for bleeding; KB §8.3)."""
+    ended = [f.when for f in record.ended_courses(ANTICOAGULANTS) if f.kind != "MedicationAdministration"
+             and f.when is not None]
+    coded = [f for f in record.current(LONG_TERM_ANTICOAGULANT)
+             if not (f.when is not None and any(when >= f.when for when in ended))]
+    return record.medicines(ANTICOAGULANTS) + coded
 
 
 def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
