@@ -263,7 +263,7 @@ def fallback(delay: float = 0.1, repetitions: int = 10) -> None:
             totals = totals[1:]
             singles = {}
             for template in TEMPLATES:
-                url = f"{base}/{template.render(patient_id)}"
+                url = f"{base}/{template.fallback(patient_id, None) if template.is_search else template.render(patient_id)}"
                 url += ("&" if "?" in url else "?") + "_count=1000" if template.is_search else ""
                 request = urllib.request.Request(url, headers={"Authorization": f"Bearer {fhir.token}",
                                                                "Accept": "application/fhir+json"})
@@ -281,6 +281,57 @@ def fallback(delay: float = 0.1, repetitions: int = 10) -> None:
         print(f"| {key} | {ms:.0f} ms |")
     print(f"\nWhole hook: p50 {statistics.median(totals):.0f} ms, max {max(totals):.0f} ms — slowest query "
           f"{slowest:.0f} ms, sum of queries {total:.0f} ms.")
+
+
+def long_records(sizes: tuple[int, ...] = (3_000, 20_000, 100_000), repetitions: int = 5) -> None:
+    """A PE presentation after years of routine history, no prefetch, sekmet at full speed, the production
+    deadlines: the whole hook's time, the first card, and how much of the record was fetched."""
+    sys.path.insert(0, str(ROOT))
+    from cds_service.config import DEFAULTS
+    from tests.fhir_server import FhirServer
+    from tests.integration.test_long_record import NOW, long_record
+    from cds_service.prefetch import fetch
+
+    counted: list[int] = []  # entries each search returned: how much of the record was fetched
+    search = fetch.FhirClient.search
+
+    def counting(self, *args, **kwargs):
+        entries = search(self, *args, **kwargs)
+        counted.append(len(entries))
+        return entries
+    fetch.FhirClient.search = counting
+
+    print("\n## Long records: fallback fetching of a PE presentation behind years of routine history (sekmet, "
+          f"no prefetch, hook deadline {DEFAULTS['HOOK_DEADLINE_SECONDS'] * 1000:.0f} ms)")
+    print("| history | whole hook p50 | max | p50 / deadline | first card | resources fetched / in record |")
+    print("|---:|---:|---:|---:|---|---:|")
+    with tempfile.TemporaryDirectory() as tmp, FhirServer(Path(tmp) / "sekmet") as fhir:
+        for n in sizes:
+            pid = f"bench-long-{n}"
+            resources = long_record(pid, n)
+            for start in range(0, len(resources), 2_000):
+                fhir.load_resources(resources[start:start + 2_000])
+            app = create_app(_app_config(tmp) | {"CLOCK_NOW": NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                                 "HOOK_DEADLINE_SECONDS": DEFAULTS["HOOK_DEADLINE_SECONDS"],
+                                                 "FHIR_FETCH_DEADLINE_SECONDS": DEFAULTS["FHIR_FETCH_DEADLINE_SECONDS"]})
+            client = app.test_client()
+            body = {"hook": "patient-view", "context": {"userId": "Practitioner/bench", "patientId": pid},
+                    "fhirServer": fhir.base_url,
+                    "fhirAuthorization": {"access_token": fhir.token, "token_type": "Bearer",
+                                          "scope": "patient/*.read", "subject": "bench"}}
+            times, first = [], ""
+            for i in range(repetitions + 1):
+                counted.clear()
+                started = time.perf_counter()
+                response = client.post(SERVICE, json=body | {"hookInstance": str(uuid.uuid4())})
+                if i:
+                    times.append((time.perf_counter() - started) * 1000)
+                cards = response.get_json()["cards"] if response.status_code == 200 else []
+                first = f"{cards[0]['indicator']}: {cards[0]['summary'][:40]}…" if cards else f"HTTP {response.status_code}"
+            p50 = statistics.median(times)
+            print(f"| {n:,} | {p50:.0f} ms | {max(times):.0f} ms | {p50 / (DEFAULTS['HOOK_DEADLINE_SECONDS'] * 1000):.2f} "
+                  f"| {first} | {sum(counted):,} / {len(resources):,} |")
+    fetch.FhirClient.search = search
 
 
 # -- memory and start-up ---------------------------------------------------------------------------------
@@ -347,5 +398,6 @@ def soak(target_requests: int = 50_000, minimum_seconds: int = 60, chunk_seconds
                   f"{(after[pid] - before[pid]) / 1024:+.1f} MiB |")
 
 
-SUITES = {"inprocess": inprocess, "jwt": jwt, "http": http, "fallback": fallback, "memory": memory}
+SUITES = {"inprocess": inprocess, "jwt": jwt, "http": http, "fallback": fallback, "long_records": long_records,
+          "memory": memory}
 EXTRA_SUITES = {"soak": soak}  # run by name: python -m benchmarks soak

@@ -63,14 +63,15 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
     prefetch = body.get("prefetch") or {}
     data = PatientData(patient={}, resources={})
     since = {t.key: now - settings.windows[t.bound.window] for t in templates
-             if t.bound and now is not None and t.bound.window in settings.windows}
+             if t.bound and t.bound.window and now is not None and t.bound.window in settings.windows}
     raw: dict[str, object] = {}
     to_fetch: list[PrefetchTemplate] = []
     first_pages: dict[str, list] = {}
     for template in templates:
         value = _from_prefetch(template, prefetch, patient_id, data)
         if value is not _NEEDS_FETCH and data.origin.get(template.key) == "prefetch-bounded-page":
-            short = _short_of(value, since.get(template.key))
+            short = _short_of(value, since.get(template.key)) if template.bound.window else (
+                None if len(value) >= template.bound.count else _oldest(value) or "an undated entry")
             if short:
                 data.partial[template.resource_type] = (f"the prefetch's newest {len(value)} reach back to "
                                                         f"{short} only")
@@ -119,7 +120,7 @@ _PREFETCH_STATE = {"prefetch-failed": "its prefetch failed (OperationOutcome)",
                    "prefetch-first-page": "its prefetch held a first page only"}
 
 # Where each bounded resource type keeps the date a newest-first search sorts by.
-_DATE_ELEMENTS = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued")
+_DATE_ELEMENTS = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued", "recordedDate")
 
 
 def _entry_date(entry: object) -> datetime | None:
@@ -146,6 +147,11 @@ def _short_of(entries: list, since: datetime | None) -> str | None:
     if oldest is None or oldest <= since:
         return None
     return oldest.date().isoformat()
+
+
+def _oldest(entries: list) -> str | None:
+    dates = [d for d in map(_entry_date, entries) if d is not None]
+    return min(dates).date().isoformat() if dates else None
 
 
 def _why(origin: str | None, why: str) -> str:
@@ -256,7 +262,7 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
             results[template.key] = future.result()
         except CutShort as error:
             results[template.key] = error.entries
-            reach = _short_of(error.entries, since.get(template.key))
+            reach = _oldest(error.entries)
             partial[template.resource_type] = (f"{error}: the newest {len(error.entries)} were read"
                                                + (f", back to {reach}" if reach else ""))
         except FetchError as error:

@@ -27,7 +27,7 @@ class Bound:
     cuts the paging short still leaves the newest read."""
     sort: str  # the search parameter of the date the rules read
     count: int
-    window: str  # a catalogue window name: no rule reads this resource type's entries older than this
+    window: str | None  # a catalogue window name: no rule reads entries older than this (None: any age counts)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,9 @@ class PrefetchTemplate:
         """The query this service sends itself: bounded by date as well when the template is bounded."""
         query = self._with_codes()
         if self.bound and since is not None:
-            query += f"&{self.bound.sort}=ge{since.strftime('%Y-%m-%dT%H:%M:%SZ')}&_sort=-{self.bound.sort}"
+            query += f"&{self.bound.sort}=ge{since.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        if self.bound:
+            query += f"&_sort=-{self.bound.sort}"
         return query.replace("{{context.patientId}}", patient_id)
 
     def render(self, patient_id: str) -> str:
@@ -79,8 +81,11 @@ def _codes_of(value_set_ids: tuple[str, ...]) -> list[str]:
 
 TEMPLATES: tuple[PrefetchTemplate, ...] = (
     PrefetchTemplate("patient", "Patient", "Patient/{{context.patientId}}", is_search=False, role="always"),
+    # Any age counts (a DVT years ago is Wells' previous DVT), but newest first: a fallback that the deadline
+    # cuts short still has the recent problems, and says how far back it read. A page of 1,000 is the whole
+    # problem list of nearly every patient.
     PrefetchTemplate("conditions", "Condition", "Condition?patient={{context.patientId}}", is_search=True,
-                     role="core"),
+                     role="core", bound=Bound("recorded-date", 1000, None)),
     # The newest 500: the findings window (14 days) in every record seen; vital signs and results are read
     # newest first anyway. Findings coded in SNOMED (about 1,300 codes) cannot be listed in a URL, so no code filter.
     PrefetchTemplate("observations", "Observation", "Observation?patient={{context.patientId}}", is_search=True,

@@ -18,6 +18,7 @@ from tests.support.fhir_data import hook_request, searchset
 from tests.support.http_stub import StubServer
 
 SERVICE = "/cds-services/posterior-knee-pain"
+VALUESETS = Path(__file__).resolve().parents[2] / "valueset"
 # A current, untreated DVT and a heart rate of 108 three hours ago: the PE card needs the Observation.
 CASE = json.loads((Path(__file__).resolve().parents[1] / "scenarios" / "cases"
                    / "130-tachycardia-with-current-dvt-untreated.json").read_text())
@@ -122,7 +123,9 @@ def test_the_fallback_asks_only_for_the_window_and_the_studies_the_rules_read(tm
     assert asked["Observation"]["date"][0] == "ge" + (NOW - timedelta(days=14)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert asked["MedicationAdministration"]["effective-time"][0] == \
         "ge" + (NOW - timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert asked["DiagnosticReport"]["code"] == ["30881-7,39432-0,39443-7,39420-5,72251-2"]
+    studies = [c["code"] for vs in ("dvt-imaging", "pe-imaging") for include in json.loads(
+        (VALUESETS / f"{vs}.json").read_text())["compose"]["include"] for c in include["concept"]]
+    assert asked["DiagnosticReport"]["code"] == [",".join(studies)]
     assert "date" not in asked["MedicationRequest"] and "date" not in asked["Procedure"]  # history matters
     assert cards[0]["indicator"] == "critical"
 
@@ -147,3 +150,19 @@ def test_a_search_cut_short_by_the_deadline_keeps_the_newest_page(tmp_path, clie
     assert cards[0]["indicator"] == "critical" and "PE" in cards[0]["summary"]
     (incomplete,) = [c for c in cards if c["summary"].startswith("Check incomplete")]
     assert "the newest 6 were read" in incomplete["detail"]
+
+
+def test_a_problem_list_paged_smaller_than_asked_is_read_whole_from_fhir_server(tmp_path, client_key, fhir):
+    """Conditions are read whatever their age: a first page of 20 (HAPI's default) with a next link is not the
+    problem list; the whole list is read from fhirServer, newest first."""
+    fhir.routes["/fhir/Condition"] = (200, searchset(copy.deepcopy(CONDITIONS)))
+    page = first_page([], fhir.url + "/fhir/next")
+    page["entry"] = [{"resource": {"resourceType": "Condition", "id": f"old-{i}", "subject": {"reference": "Patient/scn"},
+                                   "code": {"text": "old problem"}, "recordedDate": "2019-01-01"}} for i in range(20)]
+    body = hook_request("scn", prefetch=empty_prefetch(conditions=page, observations=searchset([HEART_RATE])),
+                        fhirServer=fhir.url + "/fhir")
+    cards = invoke(tmp_path, client_key, body)
+    (asked,) = [r["path"] for r in fhir.requests]
+    assert urlsplit(asked).path == "/fhir/Condition"
+    assert parse_qs(urlsplit(asked).query)["_sort"] == ["-recorded-date"]
+    assert cards[0]["indicator"] == "critical" and "PE" in cards[0]["summary"]  # the DVT was on the later page
