@@ -59,9 +59,9 @@ class FhirClient:
             raise FetchError(f"fhirServer answered the {resource_type} read with another resource")
         return resource
 
-    def search(self, path: str, resource_type: str, newest_first: bool = False) -> list[dict]:
-        """Every entry of the search, following Bundle.link[next] within the server and the page cap. A
-        `newest_first` search that runs out of time or pages after its first page raises CutShort with
+    def search(self, path: str, resource_type: str, keep_partial: bool = False) -> list[dict]:
+        """Every entry of the search, following Bundle.link[next] within the server and the page cap. With
+        `keep_partial`, a search that runs out of time or pages after its first page raises CutShort with
         the entries read so far."""
         separator = "&" if "?" in path else "?"
         url = f"{self.base_url}/{path}{separator}_count={self._limits.page_size}"
@@ -72,7 +72,7 @@ class FhirClient:
             try:
                 bundle = self._get(url)
             except FetchTimeout as error:
-                if newest_first and entries:
+                if keep_partial and entries:
                     raise CutShort(str(error), entries) from None
                 raise
             if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset" \
@@ -90,7 +90,7 @@ class FhirClient:
             if not self._is_on_server(url):
                 raise FetchError(f"{resource_type} search paging points outside fhirServer")
         why = f"{resource_type} search has more than {self._limits.max_pages} pages"
-        if newest_first:
+        if keep_partial:
             raise CutShort(why, entries)
         raise FetchError(why)
 

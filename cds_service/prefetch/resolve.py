@@ -245,7 +245,9 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
     def run(template: PrefetchTemplate):
         if template.is_search:
             query = template.fallback(patient_id, since.get(template.key))
-            return client.search(query, template.resource_type, newest_first=template.bound is not None)
+            # Cut short, every search keeps what it read (a red flag read is not dropped for one not read);
+            # only a bounded one has read the newest.
+            return client.search(query, template.resource_type, keep_partial=True)
         return client.read(template.render(patient_id), template.resource_type, patient_id)
 
     futures = {settings.executor.submit(run, t): t for t in templates}
@@ -262,9 +264,9 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
             results[template.key] = future.result()
         except CutShort as error:
             results[template.key] = error.entries
-            reach = _oldest(error.entries)
-            partial[template.resource_type] = (f"{error}: the newest {len(error.entries)} were read"
-                                               + (f", back to {reach}" if reach else ""))
+            reach = _oldest(error.entries) if template.bound else None
+            partial[template.resource_type] = (f"{error}: {'the newest' if template.bound else 'only'} "
+                                               f"{len(error.entries)} were read" + (f", back to {reach}" if reach else ""))
         except FetchError as error:
             failures.append((template.key, str(error)))
     log.info("fetched %s from fhirServer in %.0f ms (%d failed)", keys, (time.monotonic() - started) * 1000,

@@ -81,11 +81,10 @@ def _codes_of(value_set_ids: tuple[str, ...]) -> list[str]:
 
 TEMPLATES: tuple[PrefetchTemplate, ...] = (
     PrefetchTemplate("patient", "Patient", "Patient/{{context.patientId}}", is_search=False, role="always"),
-    # Any age counts (a DVT years ago is Wells' previous DVT), but newest first: a fallback that the deadline
-    # cuts short still has the recent problems, and says how far back it read. A page of 1,000 is the whole
-    # problem list of nearly every patient.
+    # Any age counts (a DVT years ago is Wells' previous DVT): read whole, unsorted (sorting a long problem
+    # list costs a server more than reading it: sekmet took 11 s to sort 2,000 Conditions).
     PrefetchTemplate("conditions", "Condition", "Condition?patient={{context.patientId}}", is_search=True,
-                     role="core", bound=Bound("recorded-date", 1000, None)),
+                     role="core"),
     # The newest 500: the findings window (14 days) in every record seen; vital signs and results are read
     # newest first anyway. Findings coded in SNOMED (about 1,300 codes) cannot be listed in a URL, so no code filter.
     PrefetchTemplate("observations", "Observation", "Observation?patient={{context.patientId}}", is_search=True,

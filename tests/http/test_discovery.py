@@ -23,8 +23,7 @@ def test_discovery_prefetch_templates_cover_what_the_rules_read(client):
     imaging = ",".join(_codes("dvt-imaging") + _codes("pe-imaging"))
     assert prefetch == {
         "patient": "Patient/{{context.patientId}}",
-        # Any age counts, newest first: a fallback cut short by the deadline keeps the recent problems.
-        "conditions": "Condition?patient={{context.patientId}}&_sort=-recorded-date&_count=1000",
+        "conditions": "Condition?patient={{context.patientId}}",
         # Years of vital signs: the newest 500, the first page complete by design (issue "Never silent").
         "observations": "Observation?patient={{context.patientId}}&_sort=-date&_count=500",
         "medications": "MedicationRequest?patient={{context.patientId}}&status=active,completed,stopped",
