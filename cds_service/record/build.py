@@ -42,6 +42,9 @@ PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
 DVT_IMAGING = value_set("dvt-imaging")
 IMAGING = frozenset({DVT_IMAGING, value_set("pe-imaging")})  # a study whose result closes a suspicion
 SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("bilateral-site")})
+# Where on the body a finding is, as far as the rules ask: its side, or that it is on the leg at all (a
+# numbness on a "Lower limb structure" bodySite is a sign of the leg: KB §8.8 rule 2).
+PLACES = SIDES | {value_set("lower-limb-site")}
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
 log = logging.getLogger(__name__)
@@ -166,7 +169,7 @@ class Relevance:
                 by_value = by_value | {POSITIVE_RESULT}  # "Positive" as text means what the code means
             by_code = of_concept(raw.get("code"))
             if by_code:
-                by_code = by_code | (of_concept(raw.get("bodySite")) & SIDES)  # "calf swelling", left leg
+                by_code = by_code | (of_concept(raw.get("bodySite")) & PLACES)  # "calf swelling", left leg
             found = Memberships(by_code, by_value, by_component)
             measured = found.by_code | found.by_component
             if measured and not found.by_value and not raw.get("valueCodeableConcept") \
@@ -217,7 +220,8 @@ class Relevance:
         for site, removed in self.site_rules.items():
             if site in sites:
                 memberships = memberships - removed
-        return memberships | (sites & SIDES) if memberships else memberships  # the side a scan must cover
+        # The side a scan must cover; the leg an ischaemic sign is on.
+        return memberships | (sites & PLACES) if memberships else memberships
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         taken = observation_time(raw)

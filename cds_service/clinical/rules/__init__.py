@@ -25,10 +25,12 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     findings = [f for f in (rule(record) for rule in RULES) if f] + musculoskeletal_causes(record)
     for rule in record.catalogue.give_way:
         findings = _give_way(rule, findings)
-    topics = {f.topic for f in findings}
+    # A threatened leg (the critical limb card, not a known, chronic or re-examination one) that is also
+    # swollen: duplex in the emergency, no D-dimer first.
+    threatened = any(f.topic == ACUTE_LIMB_ISCHAEMIA and f.indicator == "critical" for f in findings)
     for finding in findings:
-        if finding.topic == SUSPECTED_DVT and ACUTE_LIMB_ISCHAEMIA in topics and finding.variant != "child":
-            finding.variant = "limb-threat"  # a threatened, swollen leg: duplex in the emergency, no D-dimer first
+        if finding.topic == SUSPECTED_DVT and threatened and finding.variant != "child":
+            finding.variant = "limb-threat"
     return sorted(findings, key=lambda f: _RANK[f.indicator])  # stable: rule order within an urgency
 
 

@@ -1,54 +1,88 @@
 """2. Acute limb ischaemia — critical (ACR AC Sudden Onset of Cold, Painful Leg; SVS popliteal artery
-aneurysm guideline; clinical-knowledge.md §2.3, Appendix A).
+aneurysm guideline; clinical-knowledge.md §2.3, §2.4 rule 2, §8.8 rule 2, Appendix A).
 
-Criterion, any of:
-- a current, recently recorded acute arterial occlusion or critical limb ischaemia;
-- ischaemic signs of the leg (pallor, numbness, paraesthesia, paralysis/paresis) recorded recently in at
-  least two entries,
-  together with recent leg or knee pain (one sign alone is common and chronic, e.g. neuropathy or
-  sciatica; the acute picture is pain with more than one of the Ps) — or one sign with the pain when an
-  embolic source (current atrial fibrillation or flutter, any date), a knee dislocation within 4 weeks
-  or a popliteal aneurysm is on record (Appendix A: any one P);
+An ischaemic sign of the leg (Appendix A: "cold/pale limb, absent pulses, **new** numbness/paraesthesia/
+paralysis") is a pallor, numbness, paraesthesia or paresis code that
+- is new: it began (onset, else first recorded) within the finding window — a paraplegia of 2010 recorded
+  again at admission is not new (the trauma rule reads onset the same way);
+- is on the leg (KB §8.8 rule 2): a leg site or side in its code, bodySite or laterality, or a leg-specific
+  code (numbness of lower limb, paresis of the leg); a sign recorded without a site counts only when it began
+  with calf or leg pain or with a sign placed on the leg (the same presentation), or within 4 weeks of a
+  knee dislocation (the injured leg);
+- is not explained: numbness, paraesthesia or paresis beside a current neurological cause (stroke,
+  hemiplegia or paraplegia, spinal cord injury, neuropathy, sciatica or radiculopathy) is that cause's
+  (pallor is not); a hemiplegia or paraplegia code is never an ischaemic sign.
+
+Criterion, critical, any of:
+- a current acute arterial occlusion of the leg that began within 2 weeks (a critical limb ischaemia
+  only with its onset recorded within 2 weeks), unless it is confirmed and an anticoagulant is running;
+- ischaemic signs that began within the short critical window, in at least two entries, with recent leg or
+  knee pain (one sign alone is common and chronic; the acute picture is pain with more than one of the
+  Ps) — or one sign with the pain beside an embolic source: current atrial fibrillation or flutter (any
+  date), a knee dislocation within 4 weeks, a popliteal aneurysm, or a known occlusion (re-occlusion: signs
+  that began after it);
 - a known popliteal artery aneurysm with recent acute knee, calf or leg pain: critical with an occlusion or
   ischaemic signs; otherwise `warning` (urgent vascular review and arterial duplex: KB §2.3 "emergency if
   acute limb ischaemia", SVS 2022).
+Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CDS Hooks indicators):
+- a confirmed acute occlusion under anticoagulation: 'known-treated' — `info`, `warning` with leg pain or a
+  sign that began after it (re-examine the leg: re-occlusion is an emergency);
+- an occlusion or critical limb ischaemia that began more than 2 weeks ago: 'chronic', `warning` (urgent
+  vascular referral);
+- the sign criterion met by signs older than the critical window, or an embolic source with the pain and a
+  new sign that does not count (not placed on the leg, or a neurological cause explains it):
+  'examine-pulses', `warning` (examine the foot pulses now).
 """
 from __future__ import annotations
 
 from ...content.catalogue import phrase, threshold, topic, value_set, window
-from ...record.facts import PatientRecord
+from ...record.facts import Fact, PatientRecord
 from . import signals
 from .finding import Finding, Say
 
 ACUTE_LIMB_ISCHAEMIA = topic("acute-limb-ischaemia")
-OCCLUSION, SIGNS, ANEURYSM, PARESIS = (
-    value_set("acute-limb-ischaemia"), value_set("limb-ischaemia-signs"), value_set("popliteal-artery-aneurysm"),
-    value_set("paralysis-paresis"))
+OCCLUSION, CRITICAL_ISCHAEMIA, ANEURYSM = (
+    value_set("acute-limb-ischaemia"), value_set("critical-limb-ischaemia"), value_set("popliteal-artery-aneurysm"))
+# The Ps the record can hold (Appendix A): pallor; numbness, paraesthesia; paralysis or paresis.
+PALLOR, SENSORY, PARESIS = value_set("pallor"), value_set("limb-ischaemia-signs"), value_set("paralysis-paresis")
+NEUROLOGICAL_CAUSE = value_set("neurological-deficit-cause")  # explains numbness, paraesthesia, paresis
 ATRIAL_FIBRILLATION = value_set("atrial-fibrillation")  # an embolic source (KB §3.2)
 KNEE_DISLOCATION, DISLOCATION_WINDOW = value_set("knee-dislocation-recent"), window("dislocation")
+ACUTE, CRITICAL_SIGNS, PRESENTATION = (
+    window("acute-limb-ischaemia"), window("ischaemic-signs-critical"), window("ischaemia-presentation"))
+NEW_FEATURES = window("dvt-new-features")  # after a known occlusion began: new pain or signs
 SIGNS_NEEDED = threshold("ischaemic-signs")
 UNKNOWN = tuple(phrase("acute-limb-ischaemia", key) for key in
                 ("unknown.cold-limb", "unknown.absent-pulses", "unknown.motor-weakness"))
 
 
 def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
-    occlusion = record.current(OCCLUSION, signals.FINDING)
     pain = signals.recent_leg_or_knee_pain(record)
-    # Paralysis is one of the Ps (Appendix A): new paresis of the leg counts with pallor, numbness, paraesthesia.
-    signs = record.current(SIGNS, signals.FINDING) + record.current(PARESIS, signals.FINDING)
+    acute, chronic = occlusions(record)
+    anticoagulated = signals.full_strength(signals.on_anticoagulant(record))
+    known = [f for f in acute if f.confirmed] if anticoagulated else []  # diagnosed and under treatment
+    untreated = [f for f in acute if f not in known]
     aneurysm = record.current(ANEURYSM)
-    finding = Finding(ACUTE_LIMB_ISCHAEMIA, "critical")
-    if occlusion:
-        finding.add(occlusion + pain)
-    # An embolic source, or a recent knee dislocation (a torn popliteal intima thromboses days later):
-    # then one ischaemic sign with the pain is enough.
-    # A known popliteal aneurysm is a source too (it thromboses or embolises: SVS, Appendix A).
-    embolic_source = (record.current(ATRIAL_FIBRILLATION) + record.current(KNEE_DISLOCATION, DISLOCATION_WINDOW)
-                      + aneurysm)
+    dislocation = record.current(KNEE_DISLOCATION, DISLOCATION_WINDOW)
+    # An embolic source, or a recent knee dislocation (a torn popliteal intima thromboses days later), a
+    # known popliteal aneurysm (it thromboses or embolises: SVS, Appendix A) or a known occlusion (it
+    # re-occludes): then one ischaemic sign with the pain is enough.
+    embolic_source = record.current(ATRIAL_FIBRILLATION) + dislocation + aneurysm + known
+    new = new_signs(record)
+    causes = record.current(NEUROLOGICAL_CAUSE)
+    counted = [f for f in new if on_the_leg(record, f, new, dislocation) and not explained(f, causes)]
+    if known:
+        # The signs of the known episode are known; only those that began after it are a re-occlusion.
+        counted = [f for f in counted if _after(record, f, known)]
     needed = 1 if embolic_source else record.threshold(SIGNS_NEEDED)
-    if signs and len({f.evidence.reference for f in signs}) >= needed and pain:
-        finding.add(signs + pain + embolic_source)
-    if aneurysm and pain:
+    threatening = [f for f in counted if not record.older_than(f, CRITICAL_SIGNS)]
+
+    finding = Finding(ACUTE_LIMB_ISCHAEMIA, "critical")
+    if untreated:
+        finding.add(untreated + pain)
+    if pain and _enough(threatening, needed):
+        finding.add(threatening + pain + embolic_source)
+    if aneurysm and pain and (finding.evidence or not known):  # a treated occlusion: its own card
         threatened = bool(finding.evidence)  # an occlusion or ischaemic signs as well
         finding.add(aneurysm + pain)
         if threatened:
@@ -57,6 +91,90 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
             # Symptomatic but no sign of a threatened limb: urgent, not emergency, review (KB §2.3, SVS).
             finding.variant, finding.indicator = "aneurysm-symptomatic", "warning"
     if not finding.evidence:
-        return None
+        finding = _lesser(record, known, anticoagulated, chronic, pain, new, counted, causes, embolic_source, needed)
+        if finding is None:
+            return None
     finding.unknown = [Say(p) for p in UNKNOWN]
     return finding
+
+
+def _lesser(record: PatientRecord, known, anticoagulated, chronic, pain, new, counted, causes, embolic_source,
+            needed) -> Finding | None:
+    """The cards below the emergency: a known, treated occlusion; a chronic ischaemia; signs to re-examine."""
+    if known:
+        # KB §1.8: a diagnosed, treated emergency gets no "possible" card; new pain or signs since it began
+        # make the re-examination urgent (re-occlusion is an emergency).
+        since = [f for f in pain + new if _after(record, f, known)]
+        finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning" if since else "info", variant="known-treated")
+        finding.add(known + anticoagulated + since)
+        return finding
+    if chronic:
+        finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="chronic")
+        finding.values["acute_days"] = record.catalogue.window(ACUTE).days
+        finding.add(chronic + pain)
+        return finding
+    not_counted = [f for f in new if f not in counted]
+    if pain and (_enough(counted, needed) or (embolic_source and new)):
+        finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="examine-pulses")
+        finding.values["critical_hours"] = int(record.catalogue.window(CRITICAL_SIGNS).total_seconds() // 3600)
+        reasons = [c for c in causes if any(explained(f, [c]) for f in not_counted)]
+        finding.add(counted + not_counted + reasons + pain + embolic_source)
+        return finding
+    return None
+
+
+def occlusions(record: PatientRecord) -> tuple[list[Fact], list[Fact]]:
+    """The arterial occlusions and critical limb ischaemias recorded recently, as (acute, chronic): acute when
+    it began within 2 weeks (a critical limb ischaemia, usually chronic, only with its onset recorded)."""
+    occluded = record.current(OCCLUSION, signals.FINDING)
+    critical = record.current(CRITICAL_ISCHAEMIA, signals.FINDING)
+    acute = ([f for f in occluded if not record.older_than(f, ACUTE)]
+             + [f for f in critical if f.onset is not None and not record.older_than(f, ACUTE)])
+    return acute, [f for f in occluded + critical if f not in acute]
+
+
+def new_signs(record: PatientRecord) -> list[Fact]:
+    """Pallor, numbness, paraesthesia or paresis that began (onset, else first recorded) within the finding
+    window — not one re-recorded long after it began — and not a neurological diagnosis itself (a hemiplegia
+    or paraplegia code)."""
+    signs = (record.current(PALLOR, signals.FINDING) + record.current(SENSORY, signals.FINDING)
+             + record.current(PARESIS, signals.FINDING))
+    found = []
+    for fact in signs:
+        if fact not in found and not record.older_than(fact, signals.FINDING) \
+                and NEUROLOGICAL_CAUSE not in fact.value_sets:
+            found.append(fact)
+    return found
+
+
+def on_the_leg(record: PatientRecord, sign: Fact, signs: list[Fact], dislocation: list[Fact]) -> bool:
+    """KB §8.8 rule 2, the limb must be the lower limb: a leg site or side in the sign's code, bodySite or
+    laterality (an arm site has already removed it: catalogue siteRules); else it began with calf or leg pain
+    or with a sign placed on the leg (the same presentation), or beside a recent knee dislocation."""
+    if _placed(sign) or dislocation:
+        return True
+    beside = [f for f in signs if f is not sign and _placed(f)] + record.current(signals.CALF_PAIN, signals.FINDING) \
+        + record.current(signals.LEG_PAIN, signals.FINDING)
+    margin = record.catalogue.window(PRESENTATION)
+    began = signals.began([sign])
+    return began is not None and any(abs(signals.began([f]) - began) <= margin for f in beside if signals.began([f]))
+
+
+def _placed(sign: Fact) -> bool:
+    return signals.LOWER_LIMB in sign.value_sets or signals.side(sign) is not None
+
+
+def explained(sign: Fact, causes: list[Fact]) -> bool:
+    """Numbness, paraesthesia or paresis beside a current neurological cause is the cause's, not a new P;
+    pallor is never a neurological sign."""
+    return bool(causes) and bool(sign.value_sets & {SENSORY, PARESIS})
+
+
+def _after(record: PatientRecord, fact: Fact, known: list[Fact]) -> bool:
+    """The fact began after the known occlusion began (by the new-features margin)."""
+    start, began = signals.began(known), signals.began([fact])
+    return start is None or (began is not None and began > start + record.catalogue.window(NEW_FEATURES))
+
+
+def _enough(signs: list[Fact], needed) -> bool:
+    return bool(signs) and len({f.evidence.reference for f in signs}) >= needed

@@ -5,7 +5,9 @@ Criterion: septic arthritis coded as suspected (provisional/differential) recent
 effusion together with fever (≥ 38.0 °C within 24 h, or coded recently) or raised inflammatory markers (CRP
 or white cell count above the laboratory's range or flag, else CRP > 10 mg/L, WCC > 11 × 10⁹/L, within
 72 h). A confirmed diagnosis alone does not fire: the patient is already under treatment, and "aspirate
-before antibiotics" would be noise. An effusion without fever or raised markers does not fire either
+before antibiotics" would be noise. Nor does the effusion with fever or raised markers while a confirmed
+septic arthritis that began within the treatment-course window is active: they are the known infection,
+not a new suspicion (KB §1.8: a known diagnosis gets no "suspected" card). An effusion without fever or raised markers does not fire either
 (effusions of osteoarthritis are common); the record cannot show a hot joint. With a NICE NG51 high-risk
 sign of sepsis, or sepsis coded (variant "septic"): cultures and antibiotics at once — and then a confirmed
 diagnosis fires too (deterioration under care). A coded sepsis counts as inflammation beside an effusion.
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ...content.catalogue import measurement, threshold, topic, value_set
+from ...content.catalogue import measurement, threshold, topic, value_set, window
 from ...record.facts import Fact, PatientRecord
 from . import signals
 from .finding import Finding
@@ -23,6 +25,7 @@ SEPTIC_ARTHRITIS = topic("septic-arthritis")
 SEPTIC, EFFUSION = value_set("septic-arthritis"), value_set("knee-effusion")
 CRP, WBC = measurement("crp"), measurement("wbc")
 CRP_RAISED, WCC_RAISED = threshold("crp-raised"), threshold("wcc-raised")
+COURSE = window("septic-arthritis-course")  # a confirmed septic arthritis this recent is under treatment
 _WCC_UNITS = {"10*3/uL", "10*9/L"}  # UCUM, after record/units.py
 
 
@@ -31,18 +34,29 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     diagnosed = [f for f in coded if not f.confirmed]
     effusion = record.current(EFFUSION, signals.FINDING)
     inflammation = signals.fever(record) + raised_markers(record) + signals.coded_sepsis(record)
-    if diagnosed or (effusion and inflammation):
+    known = known_septic_arthritis(record)
+    # While it is known, its effusion with fever or raised markers is the known infection, not a suspicion.
+    hot_joint = bool(effusion and inflammation) and not known
+    if diagnosed or hot_joint:
         septic = signals.sepsis_high_risk(record)
     else:
         # A confirmed diagnosis is under care; with sepsis physiology on top it is deteriorating (NG51).
-        septic = signals.sepsis_high_risk(record) if coded else []
+        under_care = coded + [f for f in known if f not in coded]
+        septic = signals.sepsis_high_risk(record) if under_care else []
         if not septic:
             return None
-        diagnosed = coded
+        diagnosed = under_care
     finding = Finding(SEPTIC_ARTHRITIS, "critical")
     finding.add(diagnosed + effusion + inflammation)
     with_sepsis(finding, septic)
     return finding
+
+
+def known_septic_arthritis(record: PatientRecord) -> list[Fact]:
+    """A confirmed, active septic arthritis that began (onset, else first recorded) within the treatment
+    course: diagnosed and under care."""
+    return [f for f in record.current(SEPTIC) if f.confirmed and f.when is not None
+            and not record.older_than(f, COURSE)]
 
 
 def with_sepsis(finding: Finding, septic: list[Fact]) -> None:

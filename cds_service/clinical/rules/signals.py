@@ -43,6 +43,8 @@ DVT_IMAGING, PE_IMAGING = value_set("dvt-imaging"), value_set("pe-imaging")
 SYSTEMIC_OEDEMA = value_set("systemic-oedema-cause")
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
 SIDES = frozenset({LEFT, RIGHT, BILATERAL})
+LOWER_LIMB = value_set("lower-limb-site")
+PLACES = SIDES | {LOWER_LIMB}  # where a finding is, not what it is
 EPISODE, TREATMENT_PHASE, NEW_FEATURES = (
     window("negative-test-episode"), window("treatment-phase"), window("dvt-new-features"))
 SYSTOLIC = measurement("systolic-blood-pressure")
@@ -104,11 +106,11 @@ def _closes(record: PatientRecord, test: Fact, finding: Fact) -> bool:
 
 
 def same_kind_recorded(record: PatientRecord, finding: Fact, since, until, where) -> bool:
-    """Another fact of the finding's kind (its value sets, sides aside), not a negative test, dated from
-    `since` to `until` and accepted by `where` (a side check): the finding is not new."""
-    kind = finding.value_sets - SIDES
+    """Another fact of the finding's kind (its value sets, sides and sites aside), not a negative test, dated
+    from `since` to `until` and accepted by `where` (a side check): the finding is not new."""
+    kind = finding.value_sets - PLACES
     return any(f is not finding and not f.negative and f.when is not None and since <= f.when <= until
-               and (f.value_sets - SIDES) & kind and where(f) for f in record.facts)
+               and (f.value_sets - PLACES) & kind and where(f) for f in record.facts)
 
 
 def began(facts: list[Fact]):
