@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from gunicorn.app.base import BaseApplication
 
+from . import config as config_module
 from . import create_app
 from .fhir_dates import parse_moment
 from .observability.logs import configure
@@ -61,8 +62,20 @@ def _worker_exited(server, worker) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     configure(args.log_level, json_lines=args.log_format == "json")
+    # Checked here, before gunicorn: a worker failing create_app would only say "Worker failed to boot".
+    try:
+        settings = {**config_module.DEFAULTS, **config_module.from_environment()}
+        config_module.validate(settings)
+    except (OSError, ValueError) as error:
+        _err(f"error: cannot start: {error}\n")
+        return EXIT_USAGE
     _prepare_metrics_storage()
-    _Gunicorn({
+    _Gunicorn(gunicorn_options(args, settings)).run()
+    return 0
+
+
+def gunicorn_options(args: argparse.Namespace, settings: dict) -> dict:
+    return {
         "bind": f"{args.host}:{args.port}",
         "workers": args.workers,
         "threads": args.threads,
@@ -76,8 +89,10 @@ def serve(args: argparse.Namespace) -> int:
         # gunicorn 25+ opens a control socket under $HOME, which a read-only container home refuses.
         "control_socket_disable": True,
         "child_exit": _worker_exited,
-    }).run()
-    return 0
+        # Whose X-Forwarded-Proto sets the request's scheme: nobody's unless CDS_FORWARDED_ALLOW_IPS says so
+        # (gunicorn would trust 127.0.0.1, or its FORWARDED_ALLOW_IPS variable).
+        "forwarded_allow_ips": ",".join(settings["FORWARDED_ALLOW_IPS"]),
+    }
 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -188,7 +203,12 @@ _TOKEN_HELP = (f"bearer token for the FHIR server (default: the {TOKEN_ENV} envi
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description="CDS Hooks service: posterior knee pain")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve_parser = commands.add_parser("serve", help="run the service under gunicorn")
+    serve_parser = commands.add_parser(
+        "serve", help="run the service under gunicorn",
+        description=_wrap("Run the service under gunicorn, configured by CDS_* environment variables (README, "
+                          "Configuration). With CDS_REQUIRE_JWT true, the default, CDS_PUBLIC_BASE_URL (the URL "
+                          "EHRs call) is required: the command refuses to start without it. "
+                          "CDS_REQUIRE_JWT=false is for local development only."))
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=int, default=8080)
     serve_parser.add_argument("--workers", type=int, default=2, help="worker processes (about one per core)")

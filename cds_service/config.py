@@ -5,6 +5,7 @@ FEEDBACK_DATABASE); everything else has a safe default.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -16,7 +17,9 @@ DEFAULTS: dict[str, Any] = {
     # Trust
     "REQUIRE_JWT": True,
     "TRUSTED_ISSUERS": [],  # [{"iss": ..., "jku": ...} | {"iss": ..., "jwks": {...}}, optional "tenant"]
-    "PUBLIC_BASE_URL": None,  # None: the URL the request arrived on (set it behind a proxy)
+    # The URL EHRs call; the JWT's aud must be {PUBLIC_BASE_URL}/cds-services/... Required with REQUIRE_JWT:
+    # taken from the request instead, aud would follow whatever Host (or X-Forwarded-*) header the caller sent.
+    "PUBLIC_BASE_URL": None,
     "JWT_ALGORITHMS": ["ES384", "RS384", "ES256", "RS256"],
     "JWT_LEEWAY_SECONDS": 60,
     "JWT_MAX_LIFETIME_SECONDS": 3600,  # a client token living longer than the replay window is refused
@@ -30,6 +33,10 @@ DEFAULTS: dict[str, Any] = {
     # HTTP
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     "CORS_ORIGINS": ["*"],
+    # Peers whose X-Forwarded-Proto (and gunicorn's other forwarding headers) are believed, passed to
+    # gunicorn's forwarded_allow_ips by `cds-service serve`. Empty: nobody's (gunicorn's own default trusts
+    # 127.0.0.1, which in a pod is any sidecar). Addresses or networks; "*" trusts every peer.
+    "FORWARDED_ALLOW_IPS": [],
     "METRICS_ENABLED": True,  # GET /metrics (Prometheus); keep it off the public ingress (NetworkPolicy)
     # Fetching from the EHR's FHIR server when prefetch is missing
     "FHIR_CONNECT_TIMEOUT_SECONDS": 2.0,
@@ -50,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "CLOCK_NOW": None,  # ISO date-time to evaluate "recent" against (reproducing a case, tests); None: now
 }
 
-_JSON_KEYS = {"TRUSTED_ISSUERS", "CORS_ORIGINS", "JWT_ALGORITHMS", "FHIR_SERVERS"}
+_JSON_KEYS = {"TRUSTED_ISSUERS", "CORS_ORIGINS", "JWT_ALGORITHMS", "FHIR_SERVERS", "FORWARDED_ALLOW_IPS"}
 
 
 def _coerce(key: str, raw: str) -> Any:
@@ -90,7 +97,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
 
 
 def validate(config: Mapping[str, Any]) -> None:
-    """Fail at start-up, not on the first request, when the configuration cannot work."""
+    """Fail at start-up, not on the first request, when the configuration cannot work (or is unsafe)."""
+    if config["REQUIRE_JWT"]:
+        _check_public_base_url(config.get("PUBLIC_BASE_URL"))
     for entry in config["TRUSTED_ISSUERS"]:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("iss"), str):
             raise ValueError("each TRUSTED_ISSUERS entry needs an 'iss' string")
@@ -100,9 +109,26 @@ def validate(config: Mapping[str, Any]) -> None:
             parse_allowed_server(server)
     for server in config["FHIR_SERVERS"]:
         parse_allowed_server(server)
+    for peer in config["FORWARDED_ALLOW_IPS"]:
+        if peer != "*":
+            ipaddress.ip_network(peer)  # ValueError names the entry; gunicorn would refuse it later
     bad = set(config["JWT_ALGORITHMS"]) - {"ES384", "RS384", "ES256", "RS256", "ES512", "RS512", "PS384"}
     if bad:
         raise ValueError(f"JWT_ALGORITHMS may not include {sorted(bad)} (never 'none' or HS*)")
+
+
+def _check_public_base_url(url: object) -> None:
+    if not url:
+        raise ValueError(
+            "REQUIRE_JWT is on (the default) but PUBLIC_BASE_URL is not set: set CDS_PUBLIC_BASE_URL to the "
+            "URL EHRs call, e.g. CDS_PUBLIC_BASE_URL=https://cds.example.org (a JWT's aud must equal it "
+            "followed by /cds-services/..., never a URL built from the request's Host header). For local "
+            "development only: CDS_REQUIRE_JWT=false.")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname or parts.query \
+            or parts.fragment or parts.username or parts.password:
+        raise ValueError("PUBLIC_BASE_URL must be the absolute http(s) URL EHRs call (scheme, host, optional "
+                         "port and path; no query, fragment or credentials), e.g. https://cds.example.org")
 
 
 def parse_allowed_server(entry: str):

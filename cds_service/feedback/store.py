@@ -52,7 +52,9 @@ feedback = Table(
 def make_engine(url: str, durable: bool = True) -> Engine:
     """durable: a committed row survives power loss (feedback). The replay store needs less: losing its
     last rows in a crash only re-opens a token's remaining minutes."""
-    engine = create_engine(url, pool_pre_ping=True)
+    # hide_parameters: a failing statement's error (logged with its trace) would otherwise carry the bound
+    # values, and a feedback row holds a clinician's free-text userComment.
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):

@@ -135,11 +135,9 @@ def _check_response(response: dict) -> None:
 
 
 def _endpoint_url() -> str:
-    """The exact URL the client called, which its JWT's aud must equal."""
-    base = current_app.config["PUBLIC_BASE_URL"]
-    if base:
-        return base.rstrip("/") + request.path
-    return request.base_url
+    """The exact URL the client called, which its JWT's aud must equal: always from PUBLIC_BASE_URL (start-up
+    refuses REQUIRE_JWT without it), never from the request, whose Host header the caller writes."""
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + request.path
 
 
 __all__ = ["bp", "Unauthorized"]

@@ -5,6 +5,7 @@ sent only to fhirServer itself (a `next` link elsewhere is refused), caps on byt
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -14,6 +15,13 @@ import requests
 import urllib3
 
 FHIR_JSON = "application/fhir+json"
+
+# The access token travels as `Authorization: Bearer <token>`. RFC 6749 (A.12) allows printable ASCII in a
+# token, and a space would split the header's credentials, so printable ASCII without spaces is what can be
+# sent intact; anything else (non-Latin-1 text made http.client raise, CR/LF, NUL) is refused before a
+# request. 8 KiB is what FHIR servers' front ends accept in one header line (nginx, gunicorn).
+MAX_ACCESS_TOKEN_CHARS = 8192
+_SENDABLE_TOKEN = re.compile(r"[\x21-\x7e]+")
 
 
 class FetchError(Exception):
@@ -224,6 +232,24 @@ def next_link(bundle: dict) -> str | None:
         if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
             return link["url"]
     return None
+
+
+class UnusableToken(FetchError):
+    """fhirAuthorization.access_token cannot be sent as a bearer token. The message never quotes it."""
+
+
+def check_access_token(token: object) -> None:
+    """Refuse an access token that cannot travel intact in an Authorization header (None: no token, the
+    open servers the public sandbox names)."""
+    if token is None:
+        return
+    if not isinstance(token, str) or not token:
+        raise UnusableToken("fhirAuthorization.access_token is not a non-empty string")
+    if len(token) > MAX_ACCESS_TOKEN_CHARS:
+        raise UnusableToken(f"fhirAuthorization.access_token is longer than {MAX_ACCESS_TOKEN_CHARS} characters")
+    if not _SENDABLE_TOKEN.fullmatch(token):
+        raise UnusableToken("fhirAuthorization.access_token holds characters a bearer token cannot carry "
+                            "(only printable ASCII, no spaces)")
 
 
 def check_server_url(url: str, allow_http: bool, allowlist: tuple[str, ...]) -> None:

@@ -25,7 +25,8 @@ import requests
 from ..errors import BadRequest, PreconditionFailed
 from ..observability.instrument import count_fetch_error
 from ..fhir_dates import as_datetime
-from .fetch import CutShort, FetchError, FetchLimits, FhirClient, check_server_url, next_link
+from .fetch import (CutShort, FetchError, FetchLimits, FhirClient, UnusableToken, check_access_token,
+                    check_server_url, next_link)
 from .templates import PrefetchTemplate
 
 log = logging.getLogger(__name__)
@@ -87,14 +88,14 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
     if to_fetch:
         # A short prefetch page re-read from fhirServer: its note stands only if that read fails.
         page_notes = {t.key: data.partial.pop(t.resource_type) for t in to_fetch if t.key in first_pages}
-        fetched, failures = _fetch(body, to_fetch, settings, allowlist, fetch_until, since, data.partial)
+        fetched, failures, blame = _fetch(body, to_fetch, settings, allowlist, fetch_until, since, data.partial)
         for template in to_fetch:
             if template.key in first_pages and template.key not in fetched:
                 fetched[template.key] = first_pages[template.key]
                 data.partial[template.resource_type] = page_notes[template.key]
         failures = [(key, why) for key, why in failures if key not in first_pages]
         why_not = {key: _why(data.origin.get(key), why) for key, why in failures}
-        _nothing_can_be_said(templates, why_not)
+        _nothing_can_be_said(templates, why_not, blame)
         raw.update(fetched)
         for template in to_fetch:
             if template.key in why_not:
@@ -162,15 +163,18 @@ def _why(origin: str | None, why: str) -> str:
     return why
 
 
-def _nothing_can_be_said(templates: tuple[PrefetchTemplate, ...], why_not: dict[str, str]) -> None:
-    """412 when the Patient, or both Conditions and Observations, could not be read."""
+def _nothing_can_be_said(templates: tuple[PrefetchTemplate, ...], why_not: dict[str, str],
+                         expression: str | None = None) -> None:
+    """412 when the Patient, or both Conditions and Observations, could not be read; `expression` names the
+    request element to blame when one made every fetch impossible."""
     essential = [t for t in templates if t.role == "always" and t.key in why_not]
     core = [t for t in templates if t.role == "core"]
     if core and all(t.key in why_not for t in core):
         essential += core
     if essential:
         raise PreconditionFailed("required data could not be obtained: "
-                                 + "; ".join(f"{t.key}: {why_not[t.key]}" for t in sorted(essential, key=lambda t: t.key)))
+                                 + "; ".join(f"{t.key}: {why_not[t.key]}" for t in sorted(essential, key=lambda t: t.key)),
+                                 expression)
 
 
 def _from_prefetch(template: PrefetchTemplate, prefetch: dict, patient_id: str, data: PatientData):
@@ -221,18 +225,21 @@ def _is_outcome(entry: object) -> bool:
 
 def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings,
            allowlist: tuple[str, ...], fetch_until: float | None, since: Mapping[str, datetime],
-           partial: dict[str, str]) -> tuple[dict[str, object], list[tuple[str, str]]]:
-    """What could be fetched, and (prefetch key, why) for what could not. A bounded search asks only for
-    its window, newest first; cut short, it keeps what it read and `partial` says so."""
+           partial: dict[str, str]) -> tuple[dict[str, object], list[tuple[str, str]], str | None]:
+    """What could be fetched, (prefetch key, why) for what could not, and the request element to blame when
+    none could be (the access token). A bounded search asks only for its window, newest first; cut short,
+    it keeps what it read and `partial` says so."""
     server = body.get("fhirServer")
     if not server:
         return {}, [(t.key, "not prefetched, and the request names no fhirServer to fetch it from")
-                    for t in templates]
+                    for t in templates], None
     authorization = body.get("fhirAuthorization") or {}
     try:
         check_server_url(server, settings.allow_http, allowlist)
+        check_access_token(authorization.get("access_token"))
     except FetchError as error:
-        return {}, [(t.key, f"not prefetched, and it cannot be fetched: {error}") for t in templates]
+        blame = "fhirAuthorization.access_token" if isinstance(error, UnusableToken) else None
+        return {}, [(t.key, f"not prefetched, and it cannot be fetched: {error}") for t in templates], blame
     keys = ", ".join(t.key for t in templates)
     started = time.monotonic()
     deadline = started + settings.deadline_seconds
@@ -271,7 +278,7 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
             failures.append((template.key, str(error)))
     log.info("fetched %s from fhirServer in %.0f ms (%d failed)", keys, (time.monotonic() - started) * 1000,
              len(failures))
-    return results, failures
+    return results, failures, None
 
 
 def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, dropped: Counter) -> list[dict]:

@@ -58,7 +58,7 @@ def build_report(database_url: str) -> dict:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not os.path.exists(url.database):
         raise ReportError(f"no feedback database at {url.database}")  # and do not create an empty one
-    engine = create_engine(url)
+    engine = create_engine(url, hide_parameters=True)  # as the service's engines: no bound values in errors
     try:
         with engine.connect() as connection:
             tables = set(inspect(connection).get_table_names())

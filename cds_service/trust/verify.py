@@ -3,6 +3,7 @@ exp/iat/nbf with a small leeway, a bounded lifetime, a jti used once, and the te
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -56,12 +57,15 @@ class ClientVerifier:
             unverified = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
             raise Unauthorized("token is not a JWT") from None
+        # Everything below compares, hashes or subtracts these values: a list where a string belongs (an
+        # unhashable `alg`) or a string where a number belongs (exp - iat) must be a 401, not a TypeError.
+        _check_types(header, unverified)
 
-        alg = header.get("alg")
+        alg = header["alg"]
         if alg not in self._algorithms:
             raise Unauthorized("algorithm not allowed")
         kid = header.get("kid")
-        if not isinstance(kid, str) or not kid:
+        if not kid:
             raise Unauthorized("no kid in the JWT header")
         issuer = self._issuers.get(unverified.get("iss")) if isinstance(unverified.get("iss"), str) else None
         if issuer is None:
@@ -84,7 +88,7 @@ class ClientVerifier:
             raise Unauthorized(f"JWT rejected: {type(error).__name__}") from None
 
         now = time.time()
-        if not isinstance(claims["iat"], (int, float)) or claims["iat"] > now + self._leeway:
+        if claims["iat"] > now + self._leeway:
             raise Unauthorized("iat in the future")
         if claims["exp"] - claims["iat"] > self._max_lifetime:
             raise Unauthorized("token lifetime too long")
@@ -109,6 +113,28 @@ class ClientVerifier:
             return self._key_sets.key_for(issuer.jku, kid)
         except KeyNotFound:
             raise Unauthorized("unknown kid") from None
+
+
+_HEADER_STRINGS = ("alg", "kid", "jku", "typ")  # alg is required; the others, when present, are strings
+_NUMERIC_DATES = ("exp", "iat", "nbf")  # RFC 7519 §2 NumericDate: a JSON number
+
+
+def _check_types(header: Mapping, claims: Mapping) -> None:
+    """The JSON type of each header parameter and time claim we use, before any of them is used. The
+    reasons are fixed phrases (they are logged and become metric labels); the values never appear."""
+    for name in _HEADER_STRINGS:
+        if (name == "alg" or name in header) and not isinstance(header.get(name), str):
+            raise Unauthorized(f"JWT header {name} is not a string")
+    for name in _NUMERIC_DATES:
+        if name in claims and not _is_numeric_date(claims[name]):
+            raise Unauthorized(f"JWT claim {name} is not a number")
+
+
+def _is_numeric_date(value: object) -> bool:
+    # bool is an int in Python but not a JSON number; NaN and Infinity (which json.loads accepts) are no time.
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (isinstance(value, float) and math.isfinite(value))
 
 
 def _bearer_token(authorization: str | None) -> str:

@@ -66,9 +66,12 @@ class LiveServer:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
+    # REQUIRE_JWT needs PUBLIC_BASE_URL at start-up; the server's port is known only once it is bound, so
+    # the app starts with a placeholder and then gets the URL it is really served at (aud = the exact URL).
     app = make_app(tmp_path_factory.mktemp("hostile-live"), REQUIRE_JWT=True, JTI_STORE="memory",
-                   TRUSTED_ISSUERS=[{"iss": ISSUER, "jwks": KEY.jwks()}])
+                   TRUSTED_ISSUERS=[{"iss": ISSUER, "jwks": KEY.jwks()}], PUBLIC_BASE_URL="http://127.0.0.1")
     with LiveServer(app) as server:
+        app.config["PUBLIC_BASE_URL"] = server.url
         yield server
     with requests.Session() as http, pytest.raises(requests.ConnectionError):  # stopped: nothing listens any more
         http.trust_env = False

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 
 import pytest
@@ -82,3 +83,23 @@ def test_a_failed_write_is_not_acknowledged(app, client):
         connection.execute(text("drop table feedback"))
     response = client.post(FEEDBACK, json={"feedback": [accepted("c")]})
     assert response.status_code == 500
+
+
+def test_a_failed_write_logs_no_bound_value(app, client, caplog):
+    """SQLAlchemy quotes a failing statement's parameters in its error message, which the 500 handler logs
+    with the trace: a clinician's userComment reached an ERROR line. The engines hide them."""
+    # A real failing INSERT: the database itself refuses it, as it would when full or read-only.
+    with app.extensions["cds"].feedback_store.engine.begin() as connection:
+        connection.execute(text("CREATE TRIGGER refuse BEFORE INSERT ON feedback "
+                                "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"))
+    entry = overridden(str(uuid.uuid4()))
+    comment = "Pt prefers to wait - Mrs Example, bed 12"
+    entry["overrideReason"]["userComment"] = comment
+    with caplog.at_level(logging.DEBUG):
+        response = client.post(FEEDBACK, json={"feedback": [entry]})
+    assert response.status_code == 500
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in errors)
+    assert "refused by the test" in logged  # the error itself is logged, for whoever fixes the database
+    assert comment not in logged and comment not in caplog.text
+    assert entry["card"] not in logged

@@ -15,6 +15,7 @@ class StubServer:
         self.delay = 0.0
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests the server was answering at once
+        self.raw_header_lines: list[bytes] = []  # written as they are after the headers: malformed ones too
         self._lock = threading.Lock()
         stub = self
 
@@ -37,6 +38,8 @@ class StubServer:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/fhir+json")
                 self.send_header("Content-Length", str(len(data)))
+                for line in stub.raw_header_lines:  # send_header would format them; these go out verbatim
+                    self._headers_buffer.append(line + b"\r\n")
                 self.end_headers()
                 self.wfile.write(data)
 
