@@ -52,6 +52,16 @@ def _time_posts(client, body: bytes, repetitions: int) -> list[float]:
 
 # -- in process ------------------------------------------------------------------------------------------
 
+def _peak_bytes(call) -> int:
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def inprocess() -> None:
     print("\n## In-process latency: POST patient-view through the Flask test client (JWT off; see 'jwt')")
     print("| resources | body | service p50 | service p99 | baseline p50 | baseline p99 | ratio p50 |")
@@ -71,6 +81,12 @@ def inprocess() -> None:
         (n1, t1), (n2, t2) = rows[-2], rows[-1]
         print(f"\nGrowth from {n1:,} to {n2:,} resources: ×{t2 / t1:.1f} time for ×{n2 / n1:.0f} resources "
               f"({(t2 - t1) / (n2 - n1) * 1000:.2f} ms per 1,000 added).")
+        print("\nMemory per request (tracemalloc peak while the service answers, the body already in memory):")
+        print("| resources | body | peak | peak / body |\n|---:|---:|---:|---:|")
+        for n, _ in SIZES:
+            body = hook_body(n)
+            peak = _peak_bytes(lambda: service.post(SERVICE, data=body, content_type="application/json"))
+            print(f"| {n:,} | {len(body) / 2**20:,.1f} MiB | {peak / 2**20:,.1f} MiB | {peak / len(body):.1f}× |")
 
 
 def jwt() -> None:

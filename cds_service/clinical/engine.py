@@ -13,6 +13,7 @@ from ..content.catalogue import Catalogue
 from .rules import Finding, Say, evaluate
 from ..content.terminology import ValueSets
 from ..record import PatientRecord, build_record
+from ..record.build import Relevance
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INCOMPLETE_CHECK = names.topic("incomplete-check")
@@ -47,6 +48,11 @@ class ClinicalEngine:
         # How a card names a resource type it could not read (cards/common.json "source.<type>").
         self.source_names = {key.removeprefix("source."): words for key, words in self.templates.common.items()
                              if key.startswith("source.")}
+
+    def relevant(self, now: datetime):
+        """Whether any rule can use a raw resource (or its head: prefetch/lean.py) at `now`."""
+        relevance = Relevance(self.value_sets, self.catalogue, now)
+        return lambda raw: relevance(raw) is not None
 
     def record(self, patient: dict, resources: Mapping[str, list], now: datetime,
                unavailable: Mapping[str, str] | None = None, deadline: float | None = None,

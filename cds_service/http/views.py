@@ -50,7 +50,7 @@ def invoke(service_id: str):
     deadline = _hook_deadline()
     reserve = current_app.config["HOOK_RESERVE_SECONDS"]
     data = resolve_patient_data(body, service.prefetch, state.fetch_settings, allowlist,
-                                fetch_until=deadline - reserve, now=now)
+                                fetch_until=deadline - reserve, now=now, relevant=state.engine.relevant(now))
     record = state.engine.record(data.patient, data.resources, now, unavailable=data.unavailable,
                                  deadline=deadline, partial=data.partial)
     issued = service.evaluate(record, state.engine)

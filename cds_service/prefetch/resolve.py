@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +25,7 @@ import requests
 from ..errors import BadRequest, PreconditionFailed
 from ..observability.instrument import count_fetch_error
 from ..fhir_dates import as_datetime
+from .lean import RawEntries, head, whole
 from .fetch import (CutShort, FetchError, FetchLimits, FhirClient, UnusableToken, check_access_token,
                     check_server_url, next_link)
 from .templates import PrefetchTemplate
@@ -57,9 +58,10 @@ _NEEDS_FETCH = object()
 
 def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], settings: FetchSettings,
                          allowlist: tuple[str, ...] = (), fetch_until: float | None = None,
-                         now: datetime | None = None) -> PatientData:
+                         now: datetime | None = None, relevant: Callable[[dict], bool] | None = None) -> PatientData:
     """The patient's data from prefetch, fetching what is missing until `fetch_until` (time.monotonic(); at
-    most the fetch deadline from now). `now` dates the windows of bounded templates."""
+    most the fetch deadline from now). `now` dates the windows of bounded templates. A prefetch entry still
+    raw (prefetch/lean.py) is decoded whole only when `relevant` says a rule can use its head."""
     patient_id = body["context"]["patientId"]
     prefetch = body.get("prefetch") or {}
     data = PatientData(patient={}, resources={})
@@ -113,7 +115,7 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
     for template in templates:
         if template.is_search:
             data.resources[template.resource_type] = _own_resources(template, raw[template.key], patient_id,
-                                                                    data.dropped)
+                                                                    data.dropped, relevant)
     return data
 
 
@@ -124,8 +126,16 @@ _PREFETCH_STATE = {"prefetch-failed": "its prefetch failed (OperationOutcome)",
 _DATE_ELEMENTS = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued", "recordedDate")
 
 
+def _resource_of(entry: object) -> dict | None:
+    """The entry's resource: a dict's, or a raw entry's head (enough for its type and dates)."""
+    if isinstance(entry, dict):
+        resource = entry.get("resource")
+        return resource if isinstance(resource, dict) else None
+    return head(entry)[0] if entry is not None and not isinstance(entry, (str, int, float, list)) else None
+
+
 def _entry_date(entry: object) -> datetime | None:
-    resource = entry.get("resource") if isinstance(entry, dict) else None
+    resource = _resource_of(entry)
     if not isinstance(resource, dict):
         return None
     for element in _DATE_ELEMENTS:
@@ -217,10 +227,8 @@ def _from_prefetch(template: PrefetchTemplate, prefetch: dict, patient_id: str, 
 
 
 def _is_outcome(entry: object) -> bool:
-    if not isinstance(entry, dict):
-        return False
-    resource = entry.get("resource")
-    return isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome"
+    resource = _resource_of(entry)
+    return resource is not None and resource.get("resourceType") == "OperationOutcome"
 
 
 def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSettings,
@@ -281,10 +289,17 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
     return results, failures, None
 
 
-def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, dropped: Counter) -> list[dict]:
-    """The template's resources about this patient; anything else in the Bundle is set aside and counted."""
+def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, dropped: Counter,
+                   relevant: Callable[[dict], bool] | None = None) -> list[dict]:
+    """The template's resources about this patient; anything else in the Bundle is set aside and counted. A raw
+    entry (lean prefetch) is checked on its head, and decoded whole only if a rule can use it."""
     resources = []
+    lean = isinstance(entries, RawEntries)
     for entry in entries:
+        raw_entry = entry
+        if lean:
+            resource, search = head(entry)
+            entry = {"resource": resource, "search": search}
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             dropped["entry without a resource"] += 1
@@ -300,6 +315,13 @@ def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, d
             # Never let another patient's record drive this patient's cards.
             dropped[f"{template.resource_type} of another patient"] += 1
             continue
+        if lean:
+            if relevant is not None and not relevant(resource):
+                continue  # no rule can use it: never decoded whole
+            resource = whole(raw_entry)
+            if resource is None:  # invalid UTF-8, a lone surrogate, a number no double holds: as before, a 400
+                raise BadRequest(f"prefetch.{template.key} holds an entry that is not valid JSON text",
+                                 f"prefetch.{template.key}")
         resources.append(resource)
     return resources
 

@@ -352,10 +352,22 @@ def test_nesting_around_and_beyond_the_decoder_limit(hostile_client, depth):
 
 @pytest.mark.parametrize("literal", ["1e400", "-1e400", "1" + "0" * 400])
 def test_numbers_no_double_holds_are_refused_as_malformed(hostile_client, literal):
-    body = dumps(envelope(empty_prefetch(observations=searchset([{"resourceType": "Observation", "status": "final",
-                                                                  "valueQuantity": {"value": Raw(literal)}}]))))
+    """In a resource a rule reads (a heart rate inside its window): refused, as the envelope would be."""
+    body = dumps(envelope(empty_prefetch(observations=searchset([{
+        "resourceType": "Observation", "status": "final", "subject": {"reference": f"Patient/{PATIENT_ID}"},
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+        "effectiveDateTime": "2026-11-22T11:30:00Z", "valueQuantity": {"value": Raw(literal)}}]))))
     response = post(hostile_client, SERVICE, body)
     assert check_answer(response, SERVICE) == "400"
+
+
+@pytest.mark.parametrize("literal", ["1e400", "1" + "0" * 400])
+def test_a_number_no_double_holds_in_a_resource_no_rule_reads_is_never_decoded(hostile_client, literal):
+    """Prefetch entries are decoded whole only when a rule can use them (prefetch/lean.py): an uncoded
+    Observation is skipped unread, so its number cannot sink the answer."""
+    body = dumps(envelope(empty_prefetch(observations=searchset([{"resourceType": "Observation", "status": "final",
+                                                                  "valueQuantity": {"value": Raw(literal)}}]))))
+    assert check_answer(post(hostile_client, SERVICE, body), SERVICE) == "200"
 
 
 @pytest.mark.parametrize("literal", ["-0", "-0.0", "18446744073709551615", "1E+308", "4.9e-324"])
