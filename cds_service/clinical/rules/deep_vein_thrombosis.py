@@ -52,6 +52,8 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     known = signals.active_dvt(record)
     if known:
         return _known_dvt(record, known)
+    if signals.active_pe(record) and signals.full_strength(signals.anticoagulant_treatment(record)):
+        return None  # a confirmed PE under treatment: a DVT would change nothing now (NG158: same treatment)
     features = signals.leg_dvt_features(record) or _painful_leg_with_likely_wells(record)
     finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
     if finding and features:
@@ -132,11 +134,11 @@ def _suspected(record: PatientRecord, features) -> Finding:
 
 
 def _known_dvt(record: PatientRecord, known) -> Finding:
-    treatment = signals.on_anticoagulant(record)
+    treatment = signals.anticoagulant_treatment(record)
     if not treatment:
         finding = Finding(KNOWN_DVT, "warning", variant="untreated")
         choice, facts = signals.anticoagulant_choice(record)
-        finding.add(known + facts)
+        finding.add(known + facts + signals.on_anticoagulant(record))  # a Z79.01 alone is shown, not trusted
         finding.values["anticoagulant_choice"] = Say(choice)
         return finding
     began = signals.began(known)

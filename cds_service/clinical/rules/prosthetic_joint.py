@@ -25,6 +25,11 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     if not prosthesis:
         return None
     local = record.current(signals.KNEE_PAIN, signals.FINDING) + record.current(EFFUSION, signals.FINDING)
+    # The painful or swollen knee must be the replaced one (KB §8.8 rule 4): a native right knee beside a
+    # left knee replacement is septic arthritis's. Unsided on either part: the knee could be the replaced one.
+    replaced = {signals.side(f) for f in prosthesis}
+    if None not in replaced and "both" not in replaced:
+        local = [f for f in local if signals.side(f) in (None, "both") or signals.side(f) in replaced]
     # A coded, unconfirmed prosthesis infection with a painful or swollen knee is enough (IDSA rec 1).
     infections = record.current(CODED_INFECTION, signals.FINDING, undated=True)
     coded = [f for f in infections if not f.confirmed]

@@ -34,7 +34,7 @@ ADMISSION_CRITERIA = tuple(
     for measured, limit, high in signals.ADMISSION_LEVEL) + (
     (SYSTOLIC, signals.below, ADMISSION_SYSTOLIC, phrase(_PE, "admit.systolic-pressure")),)
 LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(_PE, "admit.temperature")
-ADMIT_PREGNANT = phrase(_PE, "admit.pregnant")
+ADMIT_PREGNANT, ADMIT_CHILD = phrase(_PE, "admit.pregnant"), phrase(_PE, "admit.child")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
 NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
 ALARMING_ALONE = frozenset({signals.PE, *(value_set(key) for key in ("haemoptysis", "syncope", "hypoxaemia"))})
@@ -69,7 +69,24 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         return None
     contexts = {s for s, _, _ in found}
     symptoms = signals.pe_symptoms(record)
-    if contexts == {signals.active_pe}:
+    known = signals.active_pe(record)
+    if known and signals.full_strength(signals.anticoagulant_treatment(record)):
+        # A confirmed PE under treatment (KB §1.8: a known diagnosis gets no "suspected" card): its presenting
+        # symptoms and leg findings, and residual breathlessness or SpO₂ in the low 90s for days, are expected.
+        # Only deterioration is new: immediate-admission physiology, or syncope, haemoptysis or coded hypoxaemia
+        # recorded more than a day after it began.
+        new = [f for f in symptoms if _recorded_after(record, f, known)]
+        alarming = [f for f in new if f.value_sets & (ALARMING_ALONE - {signals.PE})]
+        # A breathlessness or chest-pain code recorded a day or more after the PE began, with a sign beside
+        # it (HR > 100, SpO₂ < 95 %, RR > 20): worsening, as when only the known PE is the context.
+        residual = [f for f in new if f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
+        signs = signals.tachycardia(record) + symptoms_beyond_residual(symptoms) if residual else []
+        symptoms = (signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
+                    + signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
+                    + alarming + (residual + signs if signs else []))
+        if not symptoms:
+            return None
+    elif contexts == {signals.active_pe}:
         # A known PE explains breathlessness and chest pain for weeks. Objective physiology, syncope or
         # haemoptysis on top of it is a new event (recurrence, treatment failure: §1.6, §8.2); so is
         # breathlessness or chest pain recorded after the PE began together with a pulse over 100.
@@ -110,6 +127,12 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # Adult PE rules and admission thresholds are not validated under 18 (§8.1): same-day paediatric
         # emergency assessment, never a CTPA ordered from adult thresholds.
         finding.variant = "child"
+        high_risk = (signals.at_admission_level(record, (signals.OXYGEN_SATURATION,))
+                     + signals.very_fast_heart_rate(record))
+        if high_risk:
+            finding.add(high_risk)
+            finding.variant = "child-admit"
+            finding.values["admission_reasons"] = [Say(ADMIT_CHILD)]
         return finding
     admit = []
     for measurement, compare, limit, reason in ADMISSION_CRITERIA:
@@ -170,7 +193,7 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     """A confirmed, current PE with no active anticoagulant on record: treatment to be confirmed today
     (NICE NG158). Treated, it needs no card: the diagnosis is known."""
     known = signals.active_pe(record)
-    treatment = signals.on_anticoagulant(record)
+    treatment = signals.anticoagulant_treatment(record)
     if not known or signals.full_strength(treatment):
         return None
     began = signals.began(known)

@@ -259,6 +259,13 @@ def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     return record.medicines(ANTICOAGULANTS) + coded
 
 
+def anticoagulant_treatment(record: PatientRecord) -> list[Fact]:
+    """An anticoagulant a medication record shows taken now (order, statement, dose given): what treats a
+    known clot. The long-term-use code alone (Z79.01) is no record of a medicine: it makes a D-dimer
+    unreliable (on_anticoagulant), but a known DVT or PE beside it alone is to be confirmed as treated."""
+    return record.medicines(ANTICOAGULANTS)
+
+
 def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
     """The anticoagulant exposures not at a prophylaxis strength (KB §8.3: intent unknown otherwise)."""
     return [f for f in anticoagulants if PROPHYLACTIC_STRENGTH not in f.value_sets]
