@@ -146,6 +146,7 @@ class Catalogue:
         self.absent_contrasts = tuple(data["absentAnswers"].get("contrastWords", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
         self.unknown_words = frozenset(data["absentAnswers"].get("unknownWords", ()))
+        self.unknown_starts = tuple(data["absentAnswers"].get("unknownStartWords", ()))
         rules = {key: rule for key, rule in data["siteRules"].items() if key != "$comment"}
         self.site_rules = {key: frozenset(rule["removes"]) for key, rule in rules.items() if "removes" in rule}
         self.site_gives = {key: (rule["from"], frozenset(rule["adds"])) for key, rule in rules.items() if "adds" in rule}

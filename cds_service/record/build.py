@@ -150,6 +150,7 @@ class Relevance:
         self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
         self.prophylaxis_words, self.prophylaxis_medicines = catalogue.prophylaxis["anticoagulants"]
         self.prophylactic_doses = catalogue.prophylactic_doses
+        self.infusion_words = catalogue.text_lists["prophylactic-strength"].get("infusionWords", ())
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
 
@@ -176,7 +177,8 @@ class Relevance:
                     and measured <= self.measurements.keys() and not self._inside_window(raw, measured):
                 return None  # a measurement only matters inside its window: older ones are never read
         elif kind == "Procedure":
-            found = Memberships(of_concept(raw.get("code")))
+            # The side from a sided code or the bodySite, as for a Condition: which knee was replaced.
+            found = Memberships(self._on_its_site(raw, of_concept(raw.get("code"))))
         elif kind == "DiagnosticReport":
             found = Memberships(of_concept(raw.get("code")) & (IMAGING | SIDES))
             if not found.by_code & IMAGING:
@@ -195,6 +197,9 @@ class Relevance:
                 memberships = memberships - {"anticoagulants"}  # a flush or lock; a heparin at prophylaxis
             elif "anticoagulants" in memberships and _names_dose(self.prophylactic_doses, order_text):
                 memberships = memberships | {PROPHYLACTIC_STRENGTH}  # exposure, not a DVT's treatment
+            if PROPHYLACTIC_STRENGTH in memberships and (names_a(self.infusion_words, order_text.lower())
+                                                         or _has_rate(raw)):
+                memberships = memberships - {PROPHYLACTIC_STRENGTH}  # an infusion treats, whatever the vial
             found = Memberships(memberships)
         else:
             return None
@@ -265,6 +270,22 @@ def _get(obj: object, name: str):
     return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
 
 
+def _has_rate(raw: dict) -> bool:
+    """A dose rate in an order's doseAndRate or an administration's dosage: an infusion."""
+    dosages = raw.get("dosageInstruction") or raw.get("dosage")
+    dosages = [dosages] if isinstance(dosages, dict) else dosages if isinstance(dosages, list) else []
+    for dosage in dosages:
+        if not isinstance(dosage, dict):
+            continue
+        if dosage.get("rateQuantity") or dosage.get("rateRatio"):
+            return True
+        rates = dosage.get("doseAndRate")
+        for rate in rates if isinstance(rates, list) else ():
+            if isinstance(rate, dict) and (rate.get("rateQuantity") or rate.get("rateRatio") or rate.get("rateRange")):
+                return True
+    return False
+
+
 def _whole_value(text) -> str | None:
     """A text result as a whole, for an exact match: "Positive." and " POS " alike."""
     return " ".join(text.lower().rstrip(".").split()) if isinstance(text, str) else None
@@ -311,7 +332,7 @@ class _Builder:
         # Unknown is not found, for a finding; for a scan's result it is not negative either (never closes).
         self.unknown_answers = catalogue.unknown_answers
         self.unknown_words = catalogue.unknown_words
-        self.absent_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_starts)))
+        self.absent_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_starts + catalogue.unknown_starts)))
         self.absent_contrast = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_contrasts)))
         self.measurements = catalogue.measurements
         self.confirmation_read = catalogue.confirmation_read
@@ -361,9 +382,11 @@ class _Builder:
         """An Observation recording a finding as absent ("calf pain: no") or unknown must not count as the
         finding. (A measurement's flags and missing values are read where its value is.)"""
         text = _whole_value(observation.valueString)
-        if observation.valueBoolean is False or text in self.absent_words or text in self.unknown_words:
-            return True
         concept = observation.valueCodeableConcept
+        if text is None and concept is not None and not concept.coding and isinstance(concept.text, str):
+            text = _whole_value(concept.text)  # an answer given as text only: read as text
+        if observation.valueBoolean is False or text == "" or text in self.absent_words or text in self.unknown_words:
+            return True
         if concept is not None and any((c.system, c.code) in self.unknown_answers for c in concept.coding or ()):
             return True
         if not measured and (observation.dataAbsentReason is not None and observation.valueString is None

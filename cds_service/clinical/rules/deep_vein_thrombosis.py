@@ -52,7 +52,7 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     known = signals.active_dvt(record)
     if known:
         return _known_dvt(record, known)
-    if signals.active_pe(record) and signals.full_strength(signals.anticoagulant_treatment(record)):
+    if signals.active_pe(record) and signals.full_strength(signals.on_anticoagulant(record)):
         return None  # a confirmed PE under treatment: a DVT would change nothing now (NG158: same treatment)
     features = signals.leg_dvt_features(record) or _painful_leg_with_likely_wells(record)
     finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
@@ -134,11 +134,13 @@ def _suspected(record: PatientRecord, features) -> Finding:
 
 
 def _known_dvt(record: PatientRecord, known) -> Finding:
-    treatment = signals.anticoagulant_treatment(record)
+    # The long-term-use code counts as anticoagulation (a DVT begun after it is a treatment failure), unless
+    # a course on record ended after it was recorded (signals.on_anticoagulant).
+    treatment = signals.on_anticoagulant(record)
     if not treatment:
         finding = Finding(KNOWN_DVT, "warning", variant="untreated")
         choice, facts = signals.anticoagulant_choice(record)
-        finding.add(known + facts + signals.on_anticoagulant(record))  # a Z79.01 alone is shown, not trusted
+        finding.add(known + facts)
         finding.values["anticoagulant_choice"] = Say(choice)
         return finding
     began = signals.began(known)
@@ -153,7 +155,9 @@ def _known_dvt(record: PatientRecord, known) -> Finding:
         finding.add(known + treatment + facts)
         finding.values["anticoagulant_choice"] = Say(choice)
         return finding
-    started = [f for f in full if f.kind in ("MedicationRequest", "MedicationStatement") and f.when]
+    # An order, a statement, or the long-term-use code recorded before the clot began (Z79.01: on an
+    # anticoagulant for AF when the DVT came): treatment failure or non-adherence to be found out (KB §8.2).
+    started = [f for f in full if f.kind in ("MedicationRequest", "MedicationStatement", "Condition") and f.when]
     if began and started and all(f.when + margin < began for f in started):
         # The clot began after the anticoagulant was ordered: treatment failure, not a treated DVT.
         finding = Finding(KNOWN_DVT, "warning", variant="treatment-failure")

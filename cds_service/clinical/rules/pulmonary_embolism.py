@@ -70,7 +70,7 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     contexts = {s for s, _, _ in found}
     symptoms = signals.pe_symptoms(record)
     known = signals.active_pe(record)
-    if known and signals.full_strength(signals.anticoagulant_treatment(record)):
+    if known and signals.full_strength(signals.on_anticoagulant(record)):
         # A confirmed PE under treatment (KB §1.8: a known diagnosis gets no "suspected" card): its presenting
         # symptoms and leg findings, and residual breathlessness or SpO₂ in the low 90s for days, are expected.
         # Only deterioration is new: immediate-admission physiology, or syncope, haemoptysis or coded hypoxaemia
@@ -127,8 +127,15 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # Adult PE rules and admission thresholds are not validated under 18 (§8.1): same-day paediatric
         # emergency assessment, never a CTPA ordered from adult thresholds.
         finding.variant = "child"
-        high_risk = (signals.at_admission_level(record, (signals.OXYGEN_SATURATION,))
-                     + signals.very_fast_heart_rate(record))
+        # NG51's high-risk signs for the age (under 12: its rates for the age and the paediatric SpO₂; from
+        # 12: HR > 130, RR ≥ 25, SBP ≤ 90), the adult admission levels from 12, or a temperature below 35 °C.
+        high_risk = signals.sepsis_high_risk(record) + (
+            signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
+            + signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
+            if signals.adult_physiology(record) else signals.paediatric_high_risk(record))
+        low = record.threshold(LOW_TEMPERATURE)
+        high_risk += signals.worst(record, signals.TEMPERATURE, lambda c: c < low, reading=signals.celsius,
+                                   highest=False)
         if high_risk:
             finding.add(high_risk)
             finding.variant = "child-admit"
@@ -193,7 +200,7 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     """A confirmed, current PE with no active anticoagulant on record: treatment to be confirmed today
     (NICE NG158). Treated, it needs no card: the diagnosis is known."""
     known = signals.active_pe(record)
-    treatment = signals.anticoagulant_treatment(record)
+    treatment = signals.on_anticoagulant(record)
     if not known or signals.full_strength(treatment):
         return None
     began = signals.began(known)

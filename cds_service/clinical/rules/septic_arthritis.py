@@ -49,6 +49,8 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     finding = Finding(SEPTIC_ARTHRITIS, "critical")
     finding.add(diagnosed + effusion + inflammation)
     with_sepsis(finding, septic)
+    # The knee it rests on: the prosthetic-joint card replaces it only when that card shows the same knee.
+    finding.basis = [f.evidence for f in diagnosed + effusion]
     return finding
 
 

@@ -250,20 +250,12 @@ def active_cancer(record: PatientRecord) -> list[Fact]:
 
 def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     """An active order or statement of an anticoagulant, one given within the administration window, or
-    long-term anticoagulant use coded — unless a course on record ended on or after that code was recorded
-    (the latest record wins: a problem-list Z79.01 outlives the order stopped for bleeding; KB §8.3)."""
-    ended = [f.when for f in record.ended_courses(ANTICOAGULANTS) if f.kind != "MedicationAdministration"
-             and f.when is not None]
-    coded = [f for f in record.current(LONG_TERM_ANTICOAGULANT)
-             if not (f.when is not None and any(when >= f.when for when in ended))]
-    return record.medicines(ANTICOAGULANTS) + coded
-
-
-def anticoagulant_treatment(record: PatientRecord) -> list[Fact]:
-    """An anticoagulant a medication record shows taken now (order, statement, dose given): what treats a
-    known clot. The long-term-use code alone (Z79.01) is no record of a medicine: it makes a D-dimer
-    unreliable (on_anticoagulant), but a known DVT or PE beside it alone is to be confirmed as treated."""
-    return record.medicines(ANTICOAGULANTS)
+    long-term anticoagulant use coded — unless an anticoagulant course on record has ended and none is
+    current: a problem-list Z79.01 outlives the order stopped for bleeding, and an order carries no stop
+    date, so the ended course wins (KB §8.3; the card then asks to confirm treatment)."""
+    medicines = record.medicines(ANTICOAGULANTS)
+    ended = [f for f in record.ended_courses(ANTICOAGULANTS) if f.kind != "MedicationAdministration"]
+    return medicines + ([] if ended and not medicines else record.current(LONG_TERM_ANTICOAGULANT))
 
 
 def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
