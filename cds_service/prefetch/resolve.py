@@ -304,9 +304,12 @@ def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, d
         if not isinstance(resource, dict):
             dropped["entry without a resource"] += 1
             continue
-        if resource.get("resourceType") != template.resource_type:
-            if resource.get("resourceType") != "OperationOutcome":
-                dropped[f"{resource.get('resourceType')} in {template.key}"] += 1
+        kind = resource.get("resourceType")
+        if kind != template.resource_type:
+            if kind != "OperationOutcome":
+                # Only a plausible type name reaches the log line: the value is the caller's, of any length.
+                label = kind if isinstance(kind, str) and kind.isalpha() and len(kind) <= 64 else "unrecognised type"
+                dropped[f"{label} in {template.key}"] += 1
             continue
         search = entry.get("search")
         if isinstance(search, dict) and search.get("mode") == "include":
