@@ -113,6 +113,10 @@ def _strict(raw) -> object:
         raise Malformed("the request body is not valid JSON") from None
 
 
+def is_raw(value: object) -> bool:
+    return isinstance(value, msgspec.Raw)
+
+
 def head(entry: msgspec.Raw) -> tuple[dict | None, object]:
     """(the resource's head as a dict, or None when the entry has no resource object; the entry's search)."""
     try:

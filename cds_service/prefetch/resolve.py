@@ -25,7 +25,7 @@ import requests
 from ..errors import BadRequest, PreconditionFailed
 from ..observability.instrument import count_fetch_error
 from ..fhir_dates import as_datetime
-from .lean import RawEntries, head, whole
+from .lean import RawEntries, head, is_raw, whole
 from .fetch import (CutShort, FetchError, FetchLimits, FhirClient, UnusableToken, check_access_token,
                     check_server_url, next_link)
 from .templates import PrefetchTemplate
@@ -66,15 +66,14 @@ def resolve_patient_data(body: dict, templates: tuple[PrefetchTemplate, ...], se
     prefetch = body.get("prefetch") or {}
     data = PatientData(patient={}, resources={})
     since = {t.key: now - settings.windows[t.bound.window] for t in templates
-             if t.bound and t.bound.window and now is not None and t.bound.window in settings.windows}
+             if t.bound and now is not None and t.bound.window in settings.windows}
     raw: dict[str, object] = {}
     to_fetch: list[PrefetchTemplate] = []
     first_pages: dict[str, list] = {}
     for template in templates:
         value = _from_prefetch(template, prefetch, patient_id, data)
         if value is not _NEEDS_FETCH and data.origin.get(template.key) == "prefetch-bounded-page":
-            short = _short_of(value, since.get(template.key)) if template.bound.window else (
-                None if len(value) >= template.bound.count else _oldest(value) or "an undated entry")
+            short = _short_of(value, since.get(template.key))
             if short:
                 data.partial[template.resource_type] = (f"the prefetch's newest {len(value)} reach back to "
                                                         f"{short} only")
@@ -123,7 +122,7 @@ _PREFETCH_STATE = {"prefetch-failed": "its prefetch failed (OperationOutcome)",
                    "prefetch-first-page": "its prefetch held a first page only"}
 
 # Where each bounded resource type keeps the date a newest-first search sorts by.
-_DATE_ELEMENTS = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued", "recordedDate")
+_DATE_ELEMENTS = ("effectiveDateTime", "effectiveInstant", "effectivePeriod", "issued")
 
 
 def _resource_of(entry: object) -> dict | None:
@@ -131,7 +130,7 @@ def _resource_of(entry: object) -> dict | None:
     if isinstance(entry, dict):
         resource = entry.get("resource")
         return resource if isinstance(resource, dict) else None
-    return head(entry)[0] if entry is not None and not isinstance(entry, (str, int, float, list)) else None
+    return head(entry)[0] if is_raw(entry) else None
 
 
 def _entry_date(entry: object) -> datetime | None:
@@ -151,18 +150,12 @@ def _entry_date(entry: object) -> datetime | None:
 def _short_of(entries: list, since: datetime | None) -> str | None:
     """The date a newest-first page reaches back to, when that is inside the window (so older entries the
     rules would read may exist); None when the page covers the window."""
-    if since is None:
-        return None
-    dates = [d for d in map(_entry_date, entries) if d is not None]
-    oldest = min(dates, default=None)
-    if oldest is None or oldest <= since:
-        return None
-    return oldest.date().isoformat()
+    oldest = _oldest(entries) if since is not None else None
+    return oldest.date().isoformat() if oldest is not None and oldest > since else None
 
 
-def _oldest(entries: list) -> str | None:
-    dates = [d for d in map(_entry_date, entries) if d is not None]
-    return min(dates).date().isoformat() if dates else None
+def _oldest(entries: list) -> datetime | None:
+    return min((d for d in map(_entry_date, entries) if d is not None), default=None)
 
 
 def _why(origin: str | None, why: str) -> str:
@@ -280,6 +273,7 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
         except CutShort as error:
             results[template.key] = error.entries
             reach = _oldest(error.entries) if template.bound else None
+            reach = reach.date().isoformat() if reach else None
             partial[template.resource_type] = (f"{error}: {'the newest' if template.bound else 'only'} "
                                                f"{len(error.entries)} were read" + (f", back to {reach}" if reach else ""))
         except FetchError as error:

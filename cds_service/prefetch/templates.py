@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 from datetime import datetime
 from pathlib import Path
 
@@ -27,7 +28,7 @@ class Bound:
     cuts the paging short still leaves the newest read."""
     sort: str  # the search parameter of the date the rules read
     count: int
-    window: str | None  # a catalogue window name: no rule reads entries older than this (None: any age counts)
+    window: str  # a catalogue window name: no rule reads this resource type's entries older than this
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class PrefetchTemplate:
         return self.base + (f"&code={','.join(_codes_of(self.codes))}" if self.codes else "")
 
 
-def _codes_of(value_set_ids: tuple[str, ...]) -> list[str]:
+@cache  # read once: discovery and every fallback fetch render the query
+def _codes_of(value_set_ids: tuple[str, ...]) -> tuple[str, ...]:
     """The codes of the value sets, system-less: a token without a system matches the code in any system
     spelling (urn:oid forms included); the rules then check the system themselves."""
     codes: list[str] = []
@@ -76,7 +78,7 @@ def _codes_of(value_set_ids: tuple[str, ...]) -> list[str]:
         resource = json.loads((VALUESET_DIR / f"{value_set_id}.json").read_text(encoding="utf-8"))
         for include in resource["compose"]["include"]:
             codes += [c["code"] for c in include["concept"] if c["code"] not in codes]
-    return codes
+    return tuple(codes)
 
 
 TEMPLATES: tuple[PrefetchTemplate, ...] = (

@@ -27,7 +27,7 @@ from __future__ import annotations
 from ...content.catalogue import phrase, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
-from .ddimer import age_adjusted, cutoff_for, latest_d_dimer
+from .ddimer import LAB, age_adjusted, cutoff_for, latest_d_dimer
 from .finding import Finding, Say
 from .wells import likely, wells_from_record
 
@@ -35,9 +35,9 @@ SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
     topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
 NEW_FEATURES, REPEAT_SCAN, FINDING, TREATMENT_PHASE = (
     window("dvt-new-features"), window("repeat-scan"), window("finding"), window("treatment-phase"))
-REPEAT_EARLIEST, REPEAT_LATEST, REPEAT_COUNTS_FROM, D_DIMER_BEFORE, LAB = (
+REPEAT_EARLIEST, REPEAT_LATEST, REPEAT_COUNTS_FROM, D_DIMER_BEFORE = (
     window("repeat-scan-earliest"), window("repeat-scan-latest"), window("repeat-scan-counts-from"),
-    window("d-dimer-before-finding"), window("lab"))
+    window("d-dimer-before-finding"))
 BAKERS_CYST = value_set("bakers-cyst")
 _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_REPEAT_OVERDUE = (
