@@ -20,7 +20,7 @@ from .errors import register_error_handlers
 from .fhir_dates import parse_moment
 from .feedback.store import FeedbackStore, make_engine
 from .http import cors
-from .observability.instrument import install_metrics
+from .observability.instrument import count_issued_dropped, install_metrics
 from .http.views import bp as cds_blueprint
 from .logging_setup import install_redaction
 from .runtime import freeze_start_up_objects, tune_garbage_collector
@@ -106,7 +106,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             allow_http=app.config["FHIR_ALLOW_HTTP"],
             windows=engine.catalogue.windows,
         ),
-        feedback_store=FeedbackStore(make_engine(app.config["FEEDBACK_DATABASE"])),
+        feedback_store=FeedbackStore(
+            make_engine(app.config["FEEDBACK_DATABASE"]), app.config["ISSUED_CARDS_RETENTION_DAYS"],
+            on_issued_dropped=count_issued_dropped if app.config["METRICS_ENABLED"] else None),
         engine=engine,
         clock_now=_parse_clock(app.config["CLOCK_NOW"]),
     )

@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "JTI_STORE": "database",  # "database": shared by all workers and replicas; "memory": per process
     # Storage
     "FEEDBACK_DATABASE": None,  # None: sqlite file in the instance folder
+    # Rows of issued cards (which tie feedback to its topic) are deleted after this many days; feedback is kept.
+    "ISSUED_CARDS_RETENTION_DAYS": 400,
     # HTTP
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     "CORS_ORIGINS": ["*"],
@@ -112,6 +114,9 @@ def validate(config: Mapping[str, Any]) -> None:
     for peer in config["FORWARDED_ALLOW_IPS"]:
         if peer != "*":
             ipaddress.ip_network(peer)  # ValueError names the entry; gunicorn would refuse it later
+    retention = config["ISSUED_CARDS_RETENTION_DAYS"]
+    if not isinstance(retention, int) or isinstance(retention, bool) or retention < 1:
+        raise ValueError("ISSUED_CARDS_RETENTION_DAYS must be a whole number of days, at least 1")
     bad = set(config["JWT_ALGORITHMS"]) - {"ES384", "RS384", "ES256", "RS256", "ES512", "RS512", "PS384"}
     if bad:
         raise ValueError(f"JWT_ALGORITHMS may not include {sorted(bad)} (never 'none' or HS*)")

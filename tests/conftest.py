@@ -12,6 +12,10 @@ from cds_service import create_app, schemas
 from tests.fhir_server import FhirServer
 from tests.support.jwt_keys import ClientKey
 
+# Every request, response and feedback body the suite sends is judged by both schema validators (the fast
+# Rust one and the Python one that words errors); they must agree (cds_service/schemas).
+schemas.CROSS_CHECK = True
+
 BASE_URL = "https://cds.example.test"
 ISSUER = "https://ehr.example.test"
 

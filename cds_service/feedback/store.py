@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, event,
+from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, delete, event,
                         insert, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+
+from .issued import IssuedCardsWriter
 
 metadata = MetaData()
 
@@ -80,23 +82,36 @@ def create_tables(metadata_: MetaData, engine: Engine, attempts: int = 5) -> Non
 
 
 class FeedbackStore:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, issued_retention_days: int | None = None, on_issued_dropped=None):
         self.engine = engine
         create_tables(metadata, engine)
+        self.issued = IssuedCardsWriter(
+            self._write_issued, self._prune_issued, on_drop=on_issued_dropped,
+            retention=timedelta(days=issued_retention_days) if issued_retention_days else None)
 
     def record_issued_cards(self, service_id: str, hook_instance: str,
                             issued: Iterable[tuple[str, str, str]]) -> None:
-        """(card uuid, topic, indicator) of each card answered: taken from the findings, not the card's text."""
+        """(card uuid, topic, indicator) of each card answered: taken from the findings, not the card's text.
+        Queued, written by another thread (feedback/issued.py): the hook never waits for the database."""
         now = datetime.now(timezone.utc)
-        rows = [{"card_uuid": card_uuid, "hook_instance": hook_instance, "service_id": service_id,
-                 "topic": topic, "indicator": indicator, "issued_at": now} for card_uuid, topic, indicator in issued]
-        if rows:
-            with self.engine.begin() as connection:
-                connection.execute(insert(issued_cards), rows)
+        self.issued.submit([{"card_uuid": card_uuid, "hook_instance": hook_instance, "service_id": service_id,
+                             "topic": topic, "indicator": indicator, "issued_at": now}
+                            for card_uuid, topic, indicator in issued])
+
+    def _write_issued(self, rows: list[dict]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(issued_cards), rows)
+
+    def _prune_issued(self, before: datetime) -> int:
+        with self.engine.begin() as connection:
+            return connection.execute(delete(issued_cards).where(issued_cards.c.issued_at < before)).rowcount
 
     def add_feedback(self, service_id: str, entries: Iterable[Mapping], client_iss: str | None) -> int:
         """Store every entry in one transaction; returns how many. Raises if the commit fails."""
         entries = list(entries)
+        # A card this process issued moments ago may still be queued: write it first, briefly, so the entry
+        # finds its topic. (Another worker's queue is not waited for; it drains within milliseconds.)
+        self.issued.flush(0.5)
         now = datetime.now(timezone.utc)
         with self.engine.begin() as connection:
             uuids = {entry["card"] for entry in entries}

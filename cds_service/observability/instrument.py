@@ -53,3 +53,9 @@ def count_fetch_error(key: str) -> None:
     from . import metrics
 
     metrics.FETCH_ERRORS.labels(key).inc()
+
+
+def count_issued_dropped(count: int) -> None:
+    from . import metrics
+
+    metrics.ISSUED_DROPPED.inc(count)

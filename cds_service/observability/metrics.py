@@ -18,6 +18,8 @@ LATENCY = Histogram("cds_request_duration_seconds", "Time to answer, by endpoint
 CARDS = Counter("cds_cards_total", "Cards returned, by topic and indicator", ["topic", "indicator"])
 FETCH_ERRORS = Counter("cds_fhir_fetch_errors_total", "Prefetch keys that could not be fetched from fhirServer",
                        ["key"])
+ISSUED_DROPPED = Counter("cds_issued_cards_dropped_total",
+                         "Issued-card rows not recorded (queue full or database unwritable); the cards were answered")
 JWT_REJECTIONS = Counter("cds_jwt_rejections_total", "Requests refused with 401, by reason", ["reason"])
 
 
