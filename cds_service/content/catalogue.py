@@ -147,6 +147,8 @@ class Catalogue:
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
         self.unknown_words = frozenset(data["absentAnswers"].get("unknownWords", ()))
         self.unknown_starts = tuple(data["absentAnswers"].get("unknownStartWords", ()))
+        self.present_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("presentCodes", ()))
+        self.present_words = frozenset(data["absentAnswers"].get("presentWords", ()))
         rules = {key: rule for key, rule in data["siteRules"].items() if key != "$comment"}
         self.site_rules = {key: frozenset(rule["removes"]) for key, rule in rules.items() if "removes" in rule}
         self.site_gives = {key: (rule["from"], frozenset(rule["adds"])) for key, rule in rules.items() if "adds" in rule}
@@ -157,6 +159,10 @@ class Catalogue:
                            for key, m in data["textMatches"].items()}
         self.prophylactic_doses = {medicine: tuple(doses) for medicine, doses in
                                    data["textMatches"]["prophylactic-strength"]["doses"].items()}
+        strength = data["textMatches"]["prophylactic-strength"]
+        self.treatment_above = {medicine: _amount(dose) for medicine, dose in strength.get("treatmentAbove", {}).items()}
+        self.treatment_per_kg = {medicine: _amount(dose)
+                                 for medicine, dose in strength.get("treatmentPerKgFrom", {}).items()}
         self.prophylaxis = {key: (tuple(m["prophylaxisWords"]), tuple(m.get("prophylaxisOnlyFor", ())))
                             for key, m in data["textMatches"].items() if "prophylaxisWords" in m}
         paediatric = _entries(data["paediatric"])
@@ -239,3 +245,9 @@ def default_catalogue() -> Catalogue:
     """The shipped catalogue (cards/ of this checkout), loaded once: for tools and tests that need the card
     order without an app."""
     return Catalogue.load(DEFAULT_CARDS_DIR)
+
+
+def _amount(text: str) -> tuple[Decimal, str]:
+    """"40 mg" -> (Decimal("40"), "mg"); "5000 units" -> (Decimal("5000"), "units")."""
+    value, unit = text.split()
+    return Decimal(value), unit

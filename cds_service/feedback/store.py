@@ -15,6 +15,7 @@ from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text
                         insert, select)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import StaticPool
 
 from .issued import IssuedCardsWriter
 
@@ -56,6 +57,11 @@ def make_engine(url: str, durable: bool = True) -> Engine:
     last rows in a crash only re-opens a token's remaining minutes."""
     # hide_parameters: a failing statement's error (logged with its trace) would otherwise carry the bound
     # values, and a feedback row holds a clinician's free-text userComment.
+    if url in ("sqlite://", "sqlite:///:memory:"):
+        # One in-memory database shared by every thread (the issued-cards writer is another thread); the
+        # default pool would give each thread a database of its own, without the tables.
+        return create_engine(url, hide_parameters=True, poolclass=StaticPool,
+                             connect_args={"check_same_thread": False})
     engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")

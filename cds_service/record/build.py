@@ -38,6 +38,8 @@ from .units import canonical, with_plausible_unit
 
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
+_WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
+_LEADING_NUMBER = re.compile(r"^[<>~]?\s*(\d+(?:\.\d+)?)")  # "0", "0/10", "3/10", "2 cm"
 PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
 DVT_IMAGING = value_set("dvt-imaging")
 IMAGING = frozenset({DVT_IMAGING, value_set("pe-imaging")})  # a study whose result closes a suspicion
@@ -151,6 +153,7 @@ class Relevance:
         self.prophylaxis_words, self.prophylaxis_medicines = catalogue.prophylaxis["anticoagulants"]
         self.prophylactic_doses = catalogue.prophylactic_doses
         self.infusion_words = catalogue.text_lists["prophylactic-strength"].get("infusionWords", ())
+        self.treatment_above, self.treatment_per_kg = catalogue.treatment_above, catalogue.treatment_per_kg
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
 
@@ -198,12 +201,30 @@ class Relevance:
             elif "anticoagulants" in memberships and _names_dose(self.prophylactic_doses, order_text):
                 memberships = memberships | {PROPHYLACTIC_STRENGTH}  # exposure, not a DVT's treatment
             if PROPHYLACTIC_STRENGTH in memberships and (names_a(self.infusion_words, order_text.lower())
-                                                         or _has_rate(raw)):
-                memberships = memberships - {PROPHYLACTIC_STRENGTH}  # an infusion treats, whatever the vial
+                                                         or _has_rate(raw) or self._treatment_dose(raw, text)):
+                memberships = memberships - {PROPHYLACTIC_STRENGTH}  # an infusion or the dose written treats
             found = Memberships(memberships)
         else:
             return None
         return found if found.by_code or found.by_value or found.by_component else None
+
+    def _treatment_dose(self, raw: dict, medicine_text: str) -> bool:
+        """The dose written (dosage text or structured dose) is a treatment dose, whatever the product's
+        strength (catalogue prophylactic-strength treatmentAbove / treatmentPerKgFrom, KB §8.3)."""
+        named = medicine_text.lower()
+        medicine = next((m for m in self.treatment_above if m in named), None)
+        above = self.treatment_above.get(medicine)
+        per_kg = self.treatment_per_kg.get(medicine)
+        amounts = [_amount_in(text) for text in _dosage_texts(raw)]
+        amounts = [a for found in amounts for a in found] + _structured_doses(raw)
+        for value, unit, kind in amounts:
+            if kind == "count" and value > 1:
+                return True  # two tablets or syringes a dose: prophylactic regimens take one
+            if kind == "per-kg" and per_kg and unit == per_kg[1] and value >= per_kg[0]:
+                return True
+            if kind == "dose" and above and unit == above[1] and value > above[0]:
+                return True
+        return False
 
     def _on_its_site(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
         """A Condition's leg memberships as its code, bodySite or laterality place it (KB §8.8; the catalogue's
@@ -264,6 +285,69 @@ def _order_text(raw: dict) -> str:
             if isinstance(value, str):
                 parts.append(value)
     return " ".join(parts)
+
+
+_DOSE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|units)\b(\s*/\s*kg\b)?")
+_COUNT = re.compile(r"\b([2-9]|two|three|four)\s*(?:x\s*|×\s*)?(?:tablets?|tabs?|syringes?|capsules?|caps?)\b"
+                    r"|\b([2-9])\s*(?:x|×)\s*\d")
+_COUNT_UNITS = {"tablet", "tablets", "tab", "tabs", "{tablet}", "{tbl}", "tbl", "syringe", "syringes", "{syringe}",
+                "capsule", "capsules", "{capsule}", "cap"}
+_UNIT_NAMES = {"mg": "mg", "milligram": "mg", "milligrams": "mg", "u": "units", "[iu]": "units", "iu": "units",
+               "unit": "units", "units": "units", "unt": "units", "[u]": "units"}
+
+
+def _dosage_texts(raw: dict) -> list[str]:
+    """The dosage instruction texts of an order, statement or administration (not the product's name)."""
+    texts = []
+    for element in ("dosageInstruction", "dosage"):
+        items = raw.get(element)
+        items = [items] if isinstance(items, dict) else items
+        for item in items if isinstance(items, list) else ():
+            value = _get(item, "text")
+            if isinstance(value, str):
+                texts.append(value)
+    return texts
+
+
+def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
+    """Doses named in a dosage text: (value, "mg"/"units", "dose"/"per-kg"), and tablet counts."""
+    plain = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower())
+    plain = re.sub(r"(\d)\s*(?:unt|iu|\[iu\]|u)\b", r"\1 units", plain)
+    found = [(Decimal(m.group(1)), m.group(2), "per-kg" if m.group(3) else "dose") for m in _DOSE.finditer(plain)]
+    words = {"two": 2, "three": 3, "four": 4}
+    for m in _COUNT.finditer(plain):
+        count = m.group(1) or m.group(2)
+        found.append((Decimal(words.get(count, count)), "", "count"))
+    return found
+
+
+def _structured_doses(raw: dict) -> list[tuple[Decimal, str, str]]:
+    """doseAndRate.doseQuantity of an order or statement, or an administration's dosage.dose."""
+    quantities = []
+    for element in ("dosageInstruction", "dosage"):
+        items = raw.get(element)
+        items = [items] if isinstance(items, dict) else items
+        for item in items if isinstance(items, list) else ():
+            if not isinstance(item, dict):
+                continue
+            quantities.append(item.get("dose"))
+            for rate in item.get("doseAndRate") if isinstance(item.get("doseAndRate"), list) else ():
+                if isinstance(rate, dict):
+                    quantities.append(rate.get("doseQuantity"))
+    found = []
+    for quantity in quantities:
+        if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), (int, float)) \
+                or isinstance(quantity.get("value"), bool):
+            continue
+        value = Decimal(str(quantity["value"]))
+        unit = str(quantity.get("code") or quantity.get("unit") or "").strip().lower()
+        if unit in _COUNT_UNITS:
+            found.append((value, "", "count"))
+        elif unit.endswith("/kg") and _UNIT_NAMES.get(unit[:-3]):
+            found.append((value, _UNIT_NAMES[unit[:-3]], "per-kg"))
+        elif _UNIT_NAMES.get(unit):
+            found.append((value, _UNIT_NAMES[unit], "dose"))
+    return found
 
 
 def _get(obj: object, name: str):
@@ -332,6 +416,7 @@ class _Builder:
         # Unknown is not found, for a finding; for a scan's result it is not negative either (never closes).
         self.unknown_answers = catalogue.unknown_answers
         self.unknown_words = catalogue.unknown_words
+        self.present_answers, self.present_words = catalogue.present_answers, catalogue.present_words
         self.absent_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_starts + catalogue.unknown_starts)))
         self.absent_contrast = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_contrasts)))
         self.measurements = catalogue.measurements
@@ -378,12 +463,14 @@ class _Builder:
                      self._evidence("Condition", condition, condition.code, when, verification=state),
                      onset=onset)]
 
-    def _is_absent(self, observation, measured: bool) -> bool:
+    def _is_absent(self, observation, measured: bool, by_value: frozenset[str] = NOTHING) -> bool:
         """An Observation recording a finding as absent ("calf pain: no") or unknown must not count as the
-        finding. (A measurement's flags and missing values are read where its value is.)"""
+        finding; for a finding (not a measurement, whose numbers and flags are read where its value is) only
+        an answer that affirms it counts (catalogue absentAnswers presentCodes/presentWords)."""
         text = _whole_value(observation.valueString)
         concept = observation.valueCodeableConcept
-        if text is None and concept is not None and not concept.coding and isinstance(concept.text, str):
+        text_only = concept is not None and not concept.coding and isinstance(concept.text, str)
+        if text is None and text_only:
             text = _whole_value(concept.text)  # an answer given as text only: read as text
         if observation.valueBoolean is False or text == "" or text in self.absent_words or text in self.unknown_words:
             return True
@@ -396,8 +483,30 @@ class _Builder:
         clauses = [c.strip() for c in re.split(r"[,;:]", text)] if text else []
         if clauses and all(self.absent_start.match(c) for c in clauses if c) and not self.absent_contrast.search(text):
             return True  # "No SOB at rest or on exertion", "No SOB, no chest pain"; not "Not at rest, breathless on exertion"
+        if concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ()):
+            return True
+        return not measured and not self._affirms(observation, text, text_only, by_value)
+
+    def _affirms(self, observation, text: str | None, text_only: bool, by_value: frozenset[str]) -> bool:
+        """A finding's answer that says it is there; anything not recognised as such is not known."""
+        if observation.valueBoolean is True:
+            return True
+        number = observation.valueInteger if observation.valueInteger is not None else (
+            observation.valueQuantity.value if observation.valueQuantity is not None else None)
+        if number is not None:
+            return number > 0  # a score or a count: 0 is none
         concept = observation.valueCodeableConcept
-        return concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ())
+        if concept is not None and not text_only:
+            return bool(by_value) or any((c.system, c.code) in self.present_answers for c in concept.coding or ())
+        if text is not None:
+            if text in self.present_words:
+                return True
+            lead = _LEADING_NUMBER.match(text)
+            if lead:
+                return Decimal(lead.group(1)) > 0  # "0", "0/10" absent; "3/10", "2 cm" there
+            return any(word in self.present_words for word in _WORDS.findall(text))
+        # No value[x] we read: the Observation records the finding itself (or a range, a time of onset).
+        return True
 
     def observation(self, observation, relevant: Memberships) -> list[Fact]:
         """The Observation as a fact, and each component that is a measurement as a fact of its own (the
@@ -407,7 +516,8 @@ class _Builder:
             if observation.status in self.hygiene["withdrawnResultStatus"]:
                 return []  # a study cancelled or entered in error is no study
             return [self._imaging_observation(observation, by_code)]
-        if self._is_absent(observation, measured=bool(by_code) and by_code <= self.measurements.keys()):
+        if self._is_absent(observation, measured=bool(by_code) and by_code <= self.measurements.keys(),
+                           by_value=by_value):
             return []
         when = observation_time(observation)
         status = observation.status if isinstance(observation.status, str) else None
@@ -430,6 +540,10 @@ class _Builder:
             value_text = _concept_text(observation.valueCodeableConcept)
         elif isinstance(observation.valueString, str):
             value_text = observation.valueString
+        elif observation.valueInteger is not None:
+            value_text = str(observation.valueInteger)  # a score: the card shows why it counted
+        elif observation.valueBoolean is not None:
+            value_text = "yes" if observation.valueBoolean else "no"
         interpretation = frozenset(
             coding.code for concept in (observation.interpretation or ()) for coding in (concept.coding or ())
             if coding.code)

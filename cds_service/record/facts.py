@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from ..content.catalogue import Catalogue, Name, require
+from ..content.catalogue import Catalogue, Name, require, value_set
 from ..content.terminology import NOTHING
+
+# A value that only answers the code ("Dyspnoea: Positive") affirms the code's finding; it names no concept.
+ANSWER_VALUES = frozenset({value_set("positive-result")})
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,7 @@ class PatientRecord:
                 continue
             if value_set not in fact.value_sets and value_set not in fact.value_sets_of_value:
                 continue
-            if fact.kind == "Observation" and fact.value_sets_of_value and value_set in fact.value_sets:
+            if fact.kind == "Observation" and fact.value_sets_of_value - ANSWER_VALUES and value_set in fact.value_sets:
                 continue  # an Observation *about* the concept (e.g. pregnancy status) is read by its value
             if window and not self._inside(fact, window) \
                     and not (undated and fact.when is None and fact.kind == "Condition"):

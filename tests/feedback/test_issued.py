@@ -146,3 +146,10 @@ def test_feedback_right_after_the_hook_finds_its_topic(tmp_path):
     assert response.status_code == 200
     (row,) = app.extensions["cds"].feedback_store.all_feedback()
     assert row["topic"] == card["source"]["topic"]["code"]
+
+
+def test_an_in_memory_store_is_one_database_for_every_thread():
+    store = FeedbackStore(make_engine("sqlite://"))
+    store.record_issued_cards("s", "h", [("c1", "t", "info")])
+    assert store.issued.flush(5.0)
+    assert issued_count(store) == 1

@@ -52,8 +52,8 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     known = signals.active_dvt(record)
     if known:
         return _known_dvt(record, known)
-    if signals.active_pe(record) and signals.full_strength(signals.on_anticoagulant(record)):
-        return None  # a confirmed PE under treatment: a DVT would change nothing now (NG158: same treatment)
+    if signals.pe_under_treatment(record):
+        return None  # a PE under treatment (coded or on CTPA): a DVT would change nothing now (NG158: same treatment)
     features = signals.leg_dvt_features(record) or _painful_leg_with_likely_wells(record)
     finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
     if finding and features:

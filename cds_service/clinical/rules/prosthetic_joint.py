@@ -7,10 +7,13 @@ knee-prosthesis infection) with recent knee pain or effusion, and fever or raise
 fever is its most specific sign after knee replacement. The card routes to same-day orthopaedic review
 with aspiration before antibiotics — unless a NICE NG51 high-risk sign of sepsis is recorded (variant
 "septic": cultures and antibiotics at once, AAOS) — so it replaces the native-joint septic arthritis card.
+A confirmed knee-prosthesis infection that began within the treatment course is known and under care: the
+replaced knee's pain, effusion, fever and markers do not fire again (KB §1.8), only new high-risk signs of
+sepsis do; a replaced knee on the other side still can.
 """
 from __future__ import annotations
 
-from ...content.catalogue import topic, value_set
+from ...content.catalogue import topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding
@@ -18,6 +21,7 @@ from .septic_arthritis import EFFUSION, raised_markers, with_sepsis
 
 PROSTHETIC_JOINT_INFECTION = topic("prosthetic-joint-infection")
 KNEE_PROSTHESIS, CODED_INFECTION = value_set("knee-prosthesis"), value_set("prosthetic-knee-infection")
+COURSE = window("prosthetic-infection-course")  # a confirmed infection this recent is under treatment
 
 
 def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
@@ -33,6 +37,16 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     # A coded, unconfirmed prosthesis infection with a painful or swollen knee is enough (IDSA rec 1).
     infections = record.current(CODED_INFECTION, signals.FINDING, undated=True)
     coded = [f for f in infections if not f.confirmed]
+    known = [f for f in record.current(CODED_INFECTION) if f.confirmed and f.when is not None
+             and not record.older_than(f, COURSE)]
+    if known and not coded:
+        # The known infection's knee is under care; only a replaced knee on another side is a new suspicion.
+        treated = {signals.side(f) for f in known}
+        if None in treated or "both" in treated:
+            local = []
+        else:
+            local = [f for f in local if signals.side(f) is not None and signals.side(f) not in treated
+                     and signals.side(f) != "both"]
     inflammation = signals.fever(record) + raised_markers(record) + coded + signals.coded_sepsis(record)
     septic = signals.sepsis_high_risk(record) if infections and not coded else None
     if septic:

@@ -13,7 +13,8 @@ previous VTE, a known PE or pregnancy; never beside knee or leg pain alone. A co
 context too, but breathlessness or chest pain beside it counts only when recorded after the PE began and
 with a pulse over 100 (residual symptoms are expected for weeks). Children: NG51's high-risk rates for the age
 instead. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission. A negative CTPA or
-a refuted PE closes the features recorded before it (signals.still_open).
+a refuted PE closes the features recorded before it (signals.still_open). A CTPA not read as negative is a
+PE: untreated, its own critical variant; under full-strength anticoagulation, a known PE under treatment.
 """
 from __future__ import annotations
 
@@ -69,8 +70,8 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         return None
     contexts = {s for s, _, _ in found}
     symptoms = signals.pe_symptoms(record)
-    known = signals.active_pe(record)
-    if known and signals.full_strength(signals.on_anticoagulant(record)):
+    known = signals.pe_under_treatment(record)  # coded, or on a CTPA not yet coded
+    if known:
         # A confirmed PE under treatment (KB §1.8: a known diagnosis gets no "suspected" card): its presenting
         # symptoms and leg findings, and residual breathlessness or SpO₂ in the low 90s for days, are expected.
         # Only deterioration is new: immediate-admission physiology, or syncope, haemoptysis or coded hypoxaemia

@@ -225,6 +225,15 @@ def active_pe(record: PatientRecord) -> list[Fact]:
     return _clots_under_way(record, PE)
 
 
+def pe_under_treatment(record: PatientRecord) -> list[Fact]:
+    """A PE under full-strength anticoagulation: coded, or shown by a CTPA in the findings window that is not
+    read as negative and is not on the problem list yet (between the emergency department and the coding).
+    Known and treated (KB §1.8): no suspected card is built on it."""
+    if not full_strength(on_anticoagulant(record)):
+        return []
+    return active_pe(record) + [f for f in record.studies(PE_IMAGING, FINDING) if not (f.negative and f.current)]
+
+
 def previous_vte(record: PatientRecord) -> list[Fact]:
     """Previous DVT (as Wells reads it), a PE that is history, or an "active" PE no longer under way (older
     than the windows, a completed course, undated and untreated): any earlier PE is previous VTE (PE Wells
