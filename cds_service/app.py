@@ -20,7 +20,8 @@ from .errors import register_error_handlers
 from .fhir_dates import parse_moment
 from .feedback.store import FeedbackStore, make_engine
 from .http import cors
-from .observability.instrument import count_issued_dropped, install_metrics
+from .feedback.guard import StoreUnavailable
+from .observability.instrument import count_issued_dropped, count_replay_fallback, install_metrics
 from .http.views import bp as cds_blueprint
 from .logging_setup import install_redaction
 from .runtime import freeze_start_up_objects, tune_garbage_collector
@@ -119,7 +120,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
+        # Liveness: the process answers. Nothing else, so a database outage never gets pods restarted.
         return jsonify({"status": "ok"})
+
+    @app.get("/readyz")
+    def readyz():
+        """Readiness, with what the databases are doing. 503 only for a fault of this pod's own store (an SQLite
+        file deleted, read-only or locked): replacing the pod helps. A shared database (PostgreSQL) that is down
+        leaves every pod "degraded" but ready: hooks are still answered (issued cards are counted as lost,
+        the jti check falls back to memory), feedback gets 503; taking every pod out would stop the cards."""
+        state = app.extensions["cds"]
+        checks, status = {}, 200
+        try:
+            state.feedback_store.ping()
+            checks["feedbackStore"] = "ok"
+        except StoreUnavailable:
+            checks["feedbackStore"] = "unavailable"
+            if state.feedback_store.guard.local:
+                status = 503
+        replay = state.verifier.replay if state.verifier is not None else None
+        if isinstance(replay, DatabaseReplayStore):
+            checks["replayStore"] = "fallback to this process's memory" if replay.degraded else "ok"
+        healthy = all(value == "ok" for value in checks.values())
+        return jsonify({"status": "ready" if healthy else "unavailable" if status == 503 else "degraded",
+                        "checks": checks}), status
 
     @app.get("/openapi.json")
     def openapi():
@@ -147,4 +171,5 @@ def _replay_store(config):
     """The jti store: in the database (shared by all workers and replicas) unless configured "memory"."""
     if config["JTI_STORE"] == "memory":
         return ReplayStore()
-    return DatabaseReplayStore(make_engine(config["FEEDBACK_DATABASE"], durable=False))
+    return DatabaseReplayStore(make_engine(config["FEEDBACK_DATABASE"], durable=False),
+                               on_fallback=count_replay_fallback if config["METRICS_ENABLED"] else None)

@@ -22,17 +22,20 @@ _ISSUE_CODE = {
     413: "too-costly",
     415: "not-supported",
     500: "exception",
+    503: "transient",
 }
 
 
 class ServiceError(Exception):
     """An error the service means to return, with a status and a message safe to show the caller."""
 
-    def __init__(self, status: int, message: str, expression: str | None = None):
+    def __init__(self, status: int, message: str, expression: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.message = message
         self.expression = expression
+        self.headers = headers or {}
 
 
 class BadRequest(ServiceError):
@@ -71,7 +74,9 @@ def unauthorized_response() -> Response:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError):
-        return error_response(error.status, error.message, error.expression)
+        response = error_response(error.status, error.message, error.expression)
+        response.headers.update(error.headers)
+        return response
 
     @app.errorhandler(Unauthorized)
     def _unauthorized(error: Unauthorized):

@@ -7,17 +7,24 @@ the same card may get feedback more than once.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import (Column, DateTime, Integer, MetaData, String, Table, Text, create_engine, delete, event,
-                        insert, select)
+                        insert, select, text)
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
+from .guard import Guard, StoreUnavailable
 from .issued import IssuedCardsWriter
+
+__all__ = ["FeedbackStore", "StoreUnavailable", "make_engine", "create_tables", "issued_cards", "feedback"]
+
+log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -52,6 +59,11 @@ feedback = Table(
 )
 
 
+# How long a database call may wait, so that a stopped or stalled database gives a prompt 503 rather than a
+# hung worker (issue "Hardening II"): for a pooled connection, for a lock, and (PostgreSQL) for the network.
+DB_WAIT_SECONDS = 1.0
+
+
 def make_engine(url: str, durable: bool = True) -> Engine:
     """durable: a committed row survives power loss (feedback). The replay store needs less: losing its
     last rows in a crash only re-opens a token's remaining minutes."""
@@ -62,14 +74,23 @@ def make_engine(url: str, durable: bool = True) -> Engine:
         # default pool would give each thread a database of its own, without the tables.
         return create_engine(url, hide_parameters=True, poolclass=StaticPool,
                              connect_args={"check_same_thread": False})
-    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    connect_args = {}
+    if url.startswith(("postgresql", "postgres")):
+        wait_ms = int(DB_WAIT_SECONDS * 1000)
+        # libpq: connect_timeout (its minimum is 2 s); tcp_user_timeout fails a send the frozen server never
+        # acknowledges; keepalives find a dead peer; statement_timeout bounds a query the server is slow on.
+        connect_args = {"connect_timeout": 2, "tcp_user_timeout": wait_ms, "keepalives": 1, "keepalives_idle": 5,
+                        "keepalives_interval": 1, "keepalives_count": 2,
+                        "options": f"-c statement_timeout={2 * wait_ms} -c lock_timeout={wait_ms}"}
+    engine = create_engine(url, pool_pre_ping=True, hide_parameters=True, pool_timeout=DB_WAIT_SECONDS,
+                           connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_connection, _record):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
             cursor.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            cursor.execute("PRAGMA busy_timeout=5000")  # several workers share the file
+            cursor.execute(f"PRAGMA busy_timeout={int(DB_WAIT_SECONDS * 1000)}")  # several workers share the file
             cursor.close()
     return engine
 
@@ -90,7 +111,12 @@ def create_tables(metadata_: MetaData, engine: Engine, attempts: int = 5) -> Non
 class FeedbackStore:
     def __init__(self, engine: Engine, issued_retention_days: int | None = None, on_issued_dropped=None):
         self.engine = engine
+        new_file = _sqlite_path(engine) is not None and not os.path.exists(_sqlite_path(engine))
         create_tables(metadata, engine)
+        if new_file:
+            log.warning("feedback store: no database file was there; created a new, empty one at %s",
+                        _sqlite_path(engine))
+        self.guard = Guard(engine, "feedback store")
         self.issued = IssuedCardsWriter(
             self._write_issued, self._prune_issued, on_drop=on_issued_dropped,
             retention=timedelta(days=issued_retention_days) if issued_retention_days else None)
@@ -105,19 +131,34 @@ class FeedbackStore:
                             for card_uuid, topic, indicator in issued])
 
     def _write_issued(self, rows: list[dict]) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(insert(issued_cards), rows)
+        def write():
+            with self.engine.begin() as connection:
+                connection.execute(insert(issued_cards), rows)
+        self.guard.run(write)
 
     def _prune_issued(self, before: datetime) -> int:
-        with self.engine.begin() as connection:
-            return connection.execute(delete(issued_cards).where(issued_cards.c.issued_at < before)).rowcount
+        def prune():
+            with self.engine.begin() as connection:
+                return connection.execute(delete(issued_cards).where(issued_cards.c.issued_at < before)).rowcount
+        return self.guard.run(prune)
+
+    def ping(self) -> None:
+        """Raises StoreUnavailable when the store cannot answer (readiness)."""
+        def select_one():
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        self.guard.run(select_one)
 
     def add_feedback(self, service_id: str, entries: Iterable[Mapping], client_iss: str | None) -> int:
-        """Store every entry in one transaction; returns how many. Raises if the commit fails."""
+        """Store every entry in one transaction; returns how many. Raises StoreUnavailable if the commit
+        fails or the store cannot be reached (within the engine's time limits)."""
         entries = list(entries)
         # A card this process issued moments ago may still be queued: write it first, briefly, so the entry
         # finds its topic. (Another worker's queue is not waited for; it drains within milliseconds.)
         self.issued.flush(0.5)
+        return self.guard.run(lambda: self._add_feedback(service_id, entries, client_iss))
+
+    def _add_feedback(self, service_id: str, entries: list[Mapping], client_iss: str | None) -> int:
         now = datetime.now(timezone.utc)
         with self.engine.begin() as connection:
             uuids = {entry["card"] for entry in entries}
@@ -151,3 +192,8 @@ class FeedbackStore:
     def all_feedback(self) -> list[dict]:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(select(feedback).order_by(feedback.c.id))]
+
+
+def _sqlite_path(engine: Engine) -> str | None:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    return os.path.abspath(database) if database and database != ":memory:" else None

@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 
 from .. import schemas
 from ..errors import BadRequest, ServiceError, Unauthorized
+from ..feedback.guard import StoreUnavailable
 from ..observability.instrument import count_cards
 from .decode import MalformedJson, decode
 from ..prefetch import resolve_patient_data
@@ -79,8 +80,14 @@ def feedback(service_id: str):
     service = _service(service_id)
     body = _json_body("feedback")
     client = g.get("client")
-    stored = current_app.extensions["cds"].feedback_store.add_feedback(
-        service.id, body["feedback"], client.iss if client else None)
+    try:
+        stored = current_app.extensions["cds"].feedback_store.add_feedback(
+            service.id, body["feedback"], client.iss if client else None)
+    except StoreUnavailable:
+        # Not stored, so not acknowledged: the client may send it again (CDS Hooks feedback is idempotent here:
+        # one row per entry received).
+        raise ServiceError(503, "the feedback store is unavailable: the feedback was not stored; send it again "
+                                "later", headers={"Retry-After": "5"}) from None
     log.info("feedback service=%s entries=%d", service.id, stored)
     return jsonify({})
 

@@ -59,3 +59,9 @@ def count_issued_dropped(count: int) -> None:
     from . import metrics
 
     metrics.ISSUED_DROPPED.inc(count)
+
+
+def count_replay_fallback() -> None:
+    from . import metrics
+
+    metrics.REPLAY_FALLBACK.inc()

@@ -20,6 +20,8 @@ FETCH_ERRORS = Counter("cds_fhir_fetch_errors_total", "Prefetch keys that could 
                        ["key"])
 ISSUED_DROPPED = Counter("cds_issued_cards_dropped_total",
                          "Issued-card rows not recorded (queue full or database unwritable); the cards were answered")
+REPLAY_FALLBACK = Counter("cds_replay_store_fallback_total",
+                          "jti checks made in this process's memory because the replay database was unavailable")
 JWT_REJECTIONS = Counter("cds_jwt_rejections_total", "Requests refused with 401, by reason", ["reason"])
 
 

@@ -46,7 +46,7 @@ class ClientVerifier:
         self._max_lifetime = max_lifetime
         self._max_bytes = max_bytes
         self._key_sets = key_sets
-        self._replay = replay
+        self.replay = replay
 
     def verify(self, authorization: str | None, audience: str) -> VerifiedClient:
         token = _bearer_token(authorization)
@@ -96,7 +96,7 @@ class ClientVerifier:
             raise Unauthorized("jti missing")
         if issuer.tenant is not None and claims.get("tenant") != issuer.tenant:
             raise Unauthorized("tenant not trusted")
-        if not self._replay.first_use(f"{issuer.iss}\x00{claims['jti']}", claims["exp"] + self._leeway):
+        if not self.replay.first_use(f"{issuer.iss}\x00{claims['jti']}", claims["exp"] + self._leeway):
             raise Unauthorized("jti replayed")
         return VerifiedClient(iss=issuer.iss, fhir_servers=issuer.fhir_servers)
 

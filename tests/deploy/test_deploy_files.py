@@ -322,14 +322,14 @@ def test_kustomization_lists_every_manifest_but_the_secret_template():
     assert used == images == {"cds-service"}
 
 
-def test_deployment_probes_hit_healthz_on_the_container_port():
+def test_deployment_probes_hit_the_health_endpoints_on_the_container_port():
     container = service_container()
     ports = container["ports"]
     assert [(p["containerPort"], p.get("protocol", "TCP")) for p in ports] == [(CONTAINER_PORT, "TCP")]
     port_names = {p["name"]: p["containerPort"] for p in ports if "name" in p}
-    for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
+    for probe_name, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz"), ("startupProbe", "/healthz")):
         probe = container[probe_name]["httpGet"]
-        assert probe["path"] == "/healthz", probe_name
+        assert probe["path"] == path, probe_name  # liveness stays simple; readiness reports the databases
         port = port_names.get(probe["port"], probe["port"])
         assert port == CONTAINER_PORT, f"{probe_name} probes port {probe['port']}"
 

@@ -101,6 +101,13 @@ def component_schemas() -> dict:
         "required": ["status"],
         "additionalProperties": False,
     }
+    components["Readiness"] = {
+        "type": "object",
+        "properties": {"status": {"enum": ["ready", "degraded", "unavailable"]},
+                       "checks": {"type": "object", "additionalProperties": {"type": "string"}}},
+        "required": ["status", "checks"],
+        "additionalProperties": False,
+    }
     return components
 
 
@@ -252,6 +259,23 @@ def build() -> dict:
                     "security": [],
                     "responses": {
                         "200": _json("Alive.", "Health"),
+                        "405": _ref("MethodNotAllowed"),
+                    },
+                },
+            },
+            "/readyz": {
+                "get": {
+                    "operationId": "readyz",
+                    "tags": ["operations"],
+                    "summary": "Readiness, with the state of the feedback and jti databases",
+                    "description": ("ready: every store answers. degraded (200): a shared database is down; hooks "
+                                    "are still answered, feedback gets 503, the jti check uses this process's "
+                                    "memory. unavailable (503): this pod's own SQLite store is gone or "
+                                    "unwritable."),
+                    "security": [],
+                    "responses": {
+                        "200": _json("Ready or degraded.", "Readiness"),
+                        "503": _json("This pod's own store cannot be used.", "Readiness"),
                         "405": _ref("MethodNotAllowed"),
                     },
                 },

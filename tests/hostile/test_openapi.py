@@ -64,7 +64,7 @@ def test_every_documented_error_is_an_operation_outcome_the_service_really_makes
         for method, operation in item.items():
             codes = set(operation["responses"])
             assert "200" in codes and "405" in codes, (method, path)
-            if path not in ("/healthz", "/metrics", "/openapi.json"):
+            if path not in ("/healthz", "/readyz", "/metrics", "/openapi.json"):
                 assert "401" in codes, (method, path)
             if method == "post":
                 assert {"400", "401", "404", "413"} <= codes, (method, path)
@@ -74,6 +74,7 @@ def test_real_answers_validate_against_the_documented_schemas(app):
     client = app.test_client()
     component_validator("DiscoveryResponse").validate(client.get("/cds-services").get_json())
     component_validator("Health").validate(client.get("/healthz").get_json())
+    component_validator("Readiness").validate(client.get("/readyz").get_json())
     body = envelope(empty_prefetch())
     component_validator("HookRequest").validate(body)
     component_validator("CdsHooksResponse").validate(client.post(SERVICE, json=body).get_json())

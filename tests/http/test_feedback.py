@@ -82,7 +82,9 @@ def test_a_failed_write_is_not_acknowledged(app, client):
     with app.extensions["cds"].feedback_store.engine.begin() as connection:
         connection.execute(text("drop table feedback"))
     response = client.post(FEEDBACK, json={"feedback": [accepted("c")]})
-    assert response.status_code == 500
+    assert response.status_code == 503  # not stored, not acknowledged: the client may send it again
+    assert response.headers["Retry-After"] == "5"
+    assert response.get_json()["issue"][0]["code"] == "transient"
 
 
 def test_a_failed_write_logs_no_bound_value(app, client, caplog):
@@ -97,7 +99,7 @@ def test_a_failed_write_logs_no_bound_value(app, client, caplog):
     entry["overrideReason"]["userComment"] = comment
     with caplog.at_level(logging.DEBUG):
         response = client.post(FEEDBACK, json={"feedback": [entry]})
-    assert response.status_code == 500
+    assert response.status_code == 503
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     logged = "\n".join(r.getMessage() + (r.exc_text or "") for r in errors)
     assert "refused by the test" in logged  # the error itself is logged, for whoever fixes the database

@@ -62,7 +62,7 @@ def make_app(tmp_path, client_key, database_url):
     for app in apps:
         state = app.extensions["cds"]
         state.feedback_store.engine.dispose()
-        replay = getattr(state.verifier, "_replay", None)
+        replay = getattr(state.verifier, "replay", None)
         replay_engine = getattr(replay, "_engine", None)
         if replay_engine is not None:
             replay_engine.dispose()

@@ -144,7 +144,7 @@ def test_a_failed_write_is_not_acknowledged(make_app, client_key, engine):
     app = make_app(**MEMORY_JTI)
     with engine.begin() as connection:
         connection.execute(text("drop table feedback"))
-    assert signed(app, client_key).post(FEEDBACK, json={"feedback": [accepted("c")]}).status_code == 500
+    assert signed(app, client_key).post(FEEDBACK, json={"feedback": [accepted("c")]}).status_code == 503
 
 
 # -- cards issued by the hook, then feedback on them ----------------------------------------------------------------
