@@ -143,6 +143,8 @@ class Catalogue:
         self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
         self.absent_words = frozenset(data["absentAnswers"].get("words", ()))
         self.absent_starts = tuple(data["absentAnswers"].get("startWords", ()))
+        self.answer_leads = tuple(data["absentAnswers"].get("leadWords", ()))
+        self.normal_end_words = frozenset(data["absentAnswers"].get("normalEndWords", ()))
         self.absent_contrasts = tuple(data["absentAnswers"].get("contrastWords", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
         self.unknown_words = frozenset(data["absentAnswers"].get("unknownWords", ()))

@@ -39,6 +39,7 @@ from .units import canonical, with_plausible_unit
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
+_CLAUSES = re.compile(r"[,;:]|\.(?!\d)|\s-+\s")  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
 _LEADING_NUMBER = re.compile(r"^[<>~]?\s*(\d+(?:\.\d+)?)")  # "0", "0/10", "3/10", "2 cm"
 PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
 DVT_IMAGING = value_set("dvt-imaging")
@@ -154,6 +155,9 @@ class Relevance:
         self.prophylactic_doses = catalogue.prophylactic_doses
         self.infusion_words = catalogue.text_lists["prophylactic-strength"].get("infusionWords", ())
         self.treatment_above, self.treatment_per_kg = catalogue.treatment_above, catalogue.treatment_per_kg
+        companions = catalogue.text_lists["prophylactic-strength"].get("companionWords", ())
+        self.companion = re.compile(r"\b(?:with|plus|and|\+)?\s*\b(?:%s)\b" % "|".join(map(re.escape, companions))) \
+            if companions else None
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
 
@@ -192,7 +196,8 @@ class Relevance:
             text = _all_text(concept)
             if not memberships and names_a(self.anticoagulant_words, text):
                 memberships = frozenset({"anticoagulants"})
-            order_text = text + " " + _order_text(raw)
+            order_text = text + " " + _order_text(raw) + "".join(
+                f" {_plain(value)} {unit}" for value, unit, kind in _structured_doses(raw) if kind == "dose")
             prophylactic_heparin = (names_word(self.prophylaxis_words, order_text)
                                     and names_a(self.prophylaxis_medicines, text))
             if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, order_text) \
@@ -200,7 +205,7 @@ class Relevance:
                 memberships = memberships - {"anticoagulants"}  # a flush or lock; a heparin at prophylaxis
             elif "anticoagulants" in memberships and _names_dose(self.prophylactic_doses, order_text):
                 memberships = memberships | {PROPHYLACTIC_STRENGTH}  # exposure, not a DVT's treatment
-            if PROPHYLACTIC_STRENGTH in memberships and (names_a(self.infusion_words, order_text.lower())
+            if PROPHYLACTIC_STRENGTH in memberships and (names_a(self.infusion_words, _affirmed(order_text.lower()))
                                                          or _has_rate(raw) or self._treatment_dose(raw, text)):
                 memberships = memberships - {PROPHYLACTIC_STRENGTH}  # an infusion or the dose written treats
             found = Memberships(memberships)
@@ -215,11 +220,17 @@ class Relevance:
         medicine = next((m for m in self.treatment_above if m in named), None)
         above = self.treatment_above.get(medicine)
         per_kg = self.treatment_per_kg.get(medicine)
-        amounts = [_amount_in(text) for text in _dosage_texts(raw)]
+        texts = _dosage_texts(raw)
+        if self.companion is not None:  # "with aspirin 75 mg": that dose is the aspirin's
+            texts = [self.companion.split(text.lower(), maxsplit=1)[0] for text in texts]
+        amounts = [_amount_in(text) for text in texts]
         amounts = [a for found in amounts for a in found] + _structured_doses(raw)
+        # The product's own strength ("enoxaparin 20 MG/0.2 ML"), for a dose given as a number of syringes.
+        strength = next((value for value, unit, kind in _amount_in(named) if kind == "dose" and above
+                         and unit == above[1]), None)
         for value, unit, kind in amounts:
-            if kind == "count" and value > 1:
-                return True  # two tablets or syringes a dose: prophylactic regimens take one
+            if kind == "count" and value > 1 and above and strength is not None and value * strength > above[0]:
+                return True  # "2 tablets" of 2.5 mg is 5 mg; 2 syringes of 20 mg is still 40 mg
             if kind == "per-kg" and per_kg and unit == per_kg[1] and value >= per_kg[0]:
                 return True
             if kind == "dose" and above and unit == above[1] and value > above[0]:
@@ -290,10 +301,18 @@ def _order_text(raw: dict) -> str:
 _DOSE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|units)\b(\s*/\s*kg\b)?")
 _COUNT = re.compile(r"\b([2-9]|two|three|four)\s*(?:x\s*|×\s*)?(?:tablets?|tabs?|syringes?|capsules?|caps?)\b"
                     r"|\b([2-9])\s*(?:x|×)\s*\d")
+_DAILY_TOTAL_AFTER = re.compile(r"\s*(?:per\s+(?:day|24\s*h)|/\s*(?:day|d|24\s*h)\b|a\s+day|daily\s+total|in\s+24)")
+_TOTAL_BEFORE = re.compile(r"\btotal(?:\s+(?:daily\s+)?(?:dose\s+)?(?:of\s+)?)?\s*$")
 _COUNT_UNITS = {"tablet", "tablets", "tab", "tabs", "{tablet}", "{tbl}", "tbl", "syringe", "syringes", "{syringe}",
                 "capsule", "capsules", "{capsule}", "cap"}
 _UNIT_NAMES = {"mg": "mg", "milligram": "mg", "milligrams": "mg", "u": "units", "[iu]": "units", "iu": "units",
                "unit": "units", "units": "units", "unt": "units", "[u]": "units"}
+
+
+def _affirmed(text: str) -> str:
+    """The text without its negated clauses: "Not for continuous infusion", "no aPTT monitoring" say nothing
+    of an infusion."""
+    return " ".join(c for c in re.split(r"[.;,\n]", text) if not re.search(r"\b(?:not|no|never|avoid|without)\b", c))
 
 
 def _dosage_texts(raw: dict) -> list[str]:
@@ -310,10 +329,12 @@ def _dosage_texts(raw: dict) -> list[str]:
 
 
 def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
-    """Doses named in a dosage text: (value, "mg"/"units", "dose"/"per-kg"), and tablet counts."""
+    """Single doses named in a dosage text: (value, "mg"/"units", "dose"/"per-kg"), and tablet counts. A daily
+    total ("15,000 units per day", "(total 5 mg/day)") is no single dose and is left out."""
     plain = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower())
     plain = re.sub(r"(\d)\s*(?:unt|iu|\[iu\]|u)\b", r"\1 units", plain)
-    found = [(Decimal(m.group(1)), m.group(2), "per-kg" if m.group(3) else "dose") for m in _DOSE.finditer(plain)]
+    found = [(Decimal(m.group(1)), m.group(2), "per-kg" if m.group(3) else "dose") for m in _DOSE.finditer(plain)
+             if not _DAILY_TOTAL_AFTER.match(plain, m.end()) and not _TOTAL_BEFORE.search(plain[:m.start()])]
     words = {"two": 2, "three": 3, "four": 4}
     for m in _COUNT.finditer(plain):
         count = m.group(1) or m.group(2)
@@ -417,8 +438,12 @@ class _Builder:
         self.unknown_answers = catalogue.unknown_answers
         self.unknown_words = catalogue.unknown_words
         self.present_answers, self.present_words = catalogue.present_answers, catalogue.present_words
-        self.absent_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_starts + catalogue.unknown_starts)))
+        self.absent_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_starts)))
+        self.unknown_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.unknown_starts)))
+        self.normal_end = catalogue.normal_end_words
         self.absent_contrast = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_contrasts)))
+        leads = sorted(catalogue.answer_leads, key=len, reverse=True)
+        self.answer_lead = re.compile(r"^(?:(?:%s)\b\s*)+" % "|".join(map(re.escape, leads))) if leads else None
         self.measurements = catalogue.measurements
         self.confirmation_read = catalogue.confirmation_read
         self.plausible_ranges = catalogue.plausible_ranges
@@ -472,6 +497,7 @@ class _Builder:
         text_only = concept is not None and not concept.coding and isinstance(concept.text, str)
         if text is None and text_only:
             text = _whole_value(concept.text)  # an answer given as text only: read as text
+        text = self._answer_part(text)
         if observation.valueBoolean is False or text == "" or text in self.absent_words or text in self.unknown_words:
             return True
         if concept is not None and any((c.system, c.code) in self.unknown_answers for c in concept.coding or ()):
@@ -480,15 +506,29 @@ class _Builder:
                              and observation.valueCodeableConcept is None and observation.valueBoolean is None
                              or _flags(observation) & self.hygiene["negativeInterpretation"]):
             return True
-        clauses = [c.strip() for c in re.split(r"[,;:]", text)] if text else []
-        if clauses and all(self.absent_start.match(c) for c in clauses if c) and not self.absent_contrast.search(text):
+        if text and self._not_the_finding(text):
             return True  # "No SOB at rest or on exertion", "No SOB, no chest pain"; not "Not at rest, breathless on exertion"
         if concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ()):
             return True
         return not measured and not self._affirms(observation, text, text_only, by_value)
 
+    def _answer_part(self, text: str | None) -> str | None:
+        """The answer in a text: without a leading "label:" or "label?" of up to three words (the question),
+        or a leading subject or reporting word ("Patient not breathless", "Pt states no SOB")."""
+        if not text:
+            return text
+        for mark in (":", "?"):
+            question, _, answer = text.partition(mark)
+            if answer.strip() and question.strip() and len(question.split()) <= 3:
+                text = answer.strip()
+                break
+        if self.answer_lead is not None:
+            text = self.answer_lead.sub("", text).strip() or text
+        return text
+
     def _affirms(self, observation, text: str | None, text_only: bool, by_value: frozenset[str]) -> bool:
-        """A finding's answer that says it is there; anything not recognised as such is not known."""
+        """A finding's answer that says it is there. Recognised absent and unknown answers were set aside
+        before this; what is left and not recognised here counts too (fail-safe), shown as written."""
         if observation.valueBoolean is True:
             return True
         number = observation.valueInteger if observation.valueInteger is not None else (
@@ -497,16 +537,46 @@ class _Builder:
             return number > 0  # a score or a count: 0 is none
         concept = observation.valueCodeableConcept
         if concept is not None and not text_only:
-            return bool(by_value) or any((c.system, c.code) in self.present_answers for c in concept.coding or ())
-        if text is not None:
-            if text in self.present_words:
+            if by_value or any((c.system, c.code) in self.present_answers for c in concept.coding or ()):
                 return True
+            # A code outside every list (a local flowsheet's "Yes" or "Unable to assess"): read by its text.
+            words = self._answer_part(_whole_value(_concept_text(concept)))
+            if words is None or words == "":
+                return True  # nothing to read it by: it still names an answer to this finding (fail-safe)
+            return not self._not_the_finding(words)
+        if text is not None:
             lead = _LEADING_NUMBER.match(text)
-            if lead:
+            if lead and not (text in self.present_words):
                 return Decimal(lead.group(1)) > 0  # "0", "0/10" absent; "3/10", "2 cm" there
-            return any(word in self.present_words for word in _WORDS.findall(text))
+            return True  # recognised as affirmative, or not recognised at all: the fail-safe reading
         # No value[x] we read: the Observation records the finding itself (or a range, a time of onset).
         return True
+
+    def _not_the_finding(self, text: str) -> bool:
+        """A text answer recognised as absent or unknown: every clause unknown ("Unable to assess - sedated"),
+        or every clause absent with no contrast or course word ("No SOB. No chest pain"; not "Not able to
+        complete sentences", "No SOB at rest but breathless on exertion")."""
+        if text in self.absent_words or text in self.unknown_words:
+            return True
+        clauses = [c.strip() for c in _CLAUSES.split(text) if c.strip()]
+        if not clauses:
+            return False
+        first, rest = clauses[0], clauses[1:]
+        # What follows the answer may explain it ("Unknown - pt confused", "Nil SOB. Mobilising well"); a clause
+        # naming the finding or its course afterwards is an answer of its own ("No chest pain. SOB on exertion").
+        explained = all(self._absent_clause(c) or not self._names_presence(c) for c in rest)
+        if (self.unknown_start.match(first) or first in self.unknown_words) and explained:
+            return True
+        return self._absent_clause(first) and explained and not self.absent_contrast.search(text)
+
+    def _names_presence(self, clause: str) -> bool:
+        return any(word in self.present_words for word in _WORDS.findall(clause)) or bool(_LEADING_NUMBER.match(clause))
+
+    def _absent_clause(self, clause: str) -> bool:
+        if clause in self.absent_words or self.absent_start.match(clause) or self.unknown_start.match(clause):
+            return True
+        words = clause.split()
+        return len(words) <= 4 and words[-1] in self.normal_end  # "Chest clear", "Lying flat comfortably"
 
     def observation(self, observation, relevant: Memberships) -> list[Fact]:
         """The Observation as a fact, and each component that is a measurement as a fact of its own (the

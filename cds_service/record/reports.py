@@ -22,6 +22,8 @@ class ReportReader:
         self.excluded = tuple(lists["excludedWords"])
         self.joins = frozenset(lists["joinPhrases"])
         self.normal = tuple(lists["normalWords"])
+        self.vessel = re.compile(r"\b(?:%s)\b" % _any(lists.get("vesselWords", ())))
+        self.normal_phrase = re.compile(r"\b(?:%s)\b" % _any(lists.get("normalPhrases", ())))
         self.positive = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists["positiveWords"]))
         self.clot = re.compile(r"\b(?:%s)\b" % _any(lists["clotWords"]))
         self.hedge = re.compile(r"\b(?:%s)\b" % _any(lists["hedgeWords"]))
@@ -90,7 +92,13 @@ class ReportReader:
         # A positive finding needs no clot word: "non-compressible popliteal vein with absent flow".
         if any(self.positive.search(s) for s in sentences if s not in naming):
             return False
+        # Nor does one the reader has no word for: a sentence about a vessel must be read as negative or normal.
+        if any(self.vessel.search(s) and not self._normal_sentence(s) for s in sentences if s not in naming):
+            return False
         return bool(naming) or any(s.startswith(self.normal) for s in sentences)
+
+    def _normal_sentence(self, sentence: str) -> bool:
+        return sentence.startswith(self.normal) or bool(self.normal_phrase.search(sentence))
 
     def sides(self, text: object) -> frozenset[str]:
         """The side value sets the text names: both legs when it says so or names both. Only the sentences

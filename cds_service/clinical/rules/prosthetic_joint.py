@@ -13,7 +13,7 @@ sepsis do; a replaced knee on the other side still can.
 """
 from __future__ import annotations
 
-from ...content.catalogue import topic, value_set, window
+from ...content.catalogue import topic, value_set
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding
@@ -21,7 +21,6 @@ from .septic_arthritis import EFFUSION, raised_markers, with_sepsis
 
 PROSTHETIC_JOINT_INFECTION = topic("prosthetic-joint-infection")
 KNEE_PROSTHESIS, CODED_INFECTION = value_set("knee-prosthesis"), value_set("prosthetic-knee-infection")
-COURSE = window("prosthetic-infection-course")  # a confirmed infection this recent is under treatment
 
 
 def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
@@ -37,16 +36,10 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     # A coded, unconfirmed prosthesis infection with a painful or swollen knee is enough (IDSA rec 1).
     infections = record.current(CODED_INFECTION, signals.FINDING, undated=True)
     coded = [f for f in infections if not f.confirmed]
-    known = [f for f in record.current(CODED_INFECTION) if f.confirmed and f.when is not None
-             and not record.older_than(f, COURSE)]
-    if known and not coded:
+    if not coded:
         # The known infection's knee is under care; only a replaced knee on another side is a new suspicion.
-        treated = {signals.side(f) for f in known}
-        if None in treated or "both" in treated:
-            local = []
-        else:
-            local = [f for f in local if signals.side(f) is not None and signals.side(f) not in treated
-                     and signals.side(f) != "both"]
+        under_care = signals.under_known_prosthetic_infection(record, local)
+        local = [f for f in local if f not in under_care]
     inflammation = signals.fever(record) + raised_markers(record) + coded + signals.coded_sepsis(record)
     septic = signals.sepsis_high_risk(record) if infections and not coded else None
     if septic:
@@ -54,6 +47,8 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     if not local or not inflammation:
         return None
     finding = Finding(PROSTHETIC_JOINT_INFECTION, "critical")
-    finding.add(prosthesis[:1] + local + inflammation)
+    # The replaced knee as evidence: not a known, treated infection of the other knee (old news on this card).
+    known = signals.known_prosthetic_infection(record)
+    finding.add(([f for f in prosthesis if f not in known] or prosthesis)[:1] + local + inflammation)
     with_sepsis(finding, signals.sepsis_high_risk(record) if septic is None else septic)
     return finding

@@ -33,6 +33,9 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     coded = record.current(SEPTIC, signals.FINDING)
     diagnosed = [f for f in coded if not f.confirmed]
     effusion = record.current(EFFUSION, signals.FINDING)
+    # A replaced knee under treatment for its known infection is not a native joint to aspirate.
+    replaced = signals.under_known_prosthetic_infection(record, effusion)
+    effusion = [f for f in effusion if f not in replaced]
     inflammation = signals.fever(record) + raised_markers(record) + signals.coded_sepsis(record)
     known = known_septic_arthritis(record)
     # While it is known, its effusion with fever or raised markers is the known infection, not a suspicion.

@@ -39,6 +39,7 @@ ANTICOAGULANT_CHOICE = {key: phrase("common", f"anticoagulant-choice.{key}")
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
 IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
 DVT_UPPER_LIMB = value_set("dvt-upper-limb")
+PROSTHETIC_INFECTION, PROSTHETIC_COURSE = value_set("prosthetic-knee-infection"), window("prosthetic-infection-course")
 DVT_IMAGING, PE_IMAGING = value_set("dvt-imaging"), value_set("pe-imaging")
 SYSTEMIC_OEDEMA = value_set("systemic-oedema-cause")
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
@@ -223,6 +224,23 @@ def suspected_pe(record: PatientRecord) -> list[Fact]:
 def active_pe(record: PatientRecord) -> list[Fact]:
     """A confirmed, current PE that began within about 6 months, or an older one while anticoagulated."""
     return _clots_under_way(record, PE)
+
+
+def known_prosthetic_infection(record: PatientRecord) -> list[Fact]:
+    """A confirmed, active knee-prosthesis infection (any encounter character) that began within its treatment
+    course: known and under care, so its knee's pain, effusion, fever and markers raise no new suspicion."""
+    return [f for f in record.current(PROSTHETIC_INFECTION) if f.confirmed and f.when is not None
+            and not record.older_than(f, PROSTHETIC_COURSE)]
+
+
+def under_known_prosthetic_infection(record: PatientRecord, facts: list[Fact]) -> list[Fact]:
+    """The knee findings that belong to a known prosthetic infection's knee (its side, or any when unsided)."""
+    treated = {side(f) for f in known_prosthetic_infection(record)}
+    if not treated:
+        return []
+    if None in treated or "both" in treated:
+        return list(facts)
+    return [f for f in facts if side(f) in treated or side(f) in (None, "both")]
 
 
 def pe_under_treatment(record: PatientRecord) -> list[Fact]:
