@@ -74,6 +74,9 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
 def gunicorn_options(args: argparse.Namespace, settings: dict) -> dict:
     return {
         "bind": f"{args.host}:{args.port}",
@@ -83,6 +86,9 @@ def gunicorn_options(args: argparse.Namespace, settings: dict) -> dict:
         "graceful_timeout": 10,
         "keepalive": 5,
         "accesslog": "-" if args.access_log else None,
+        # The path without its query, and no Referer: a browser client's Referer is the page that called, e.g.
+        # the sandbox's "?patientId=...&fhirServiceUrl=..." (gunicorn's default format logs both verbatim).
+        "access_log_format": ACCESS_LOG_FORMAT,
         "errorlog": "-",
         "loglevel": args.log_level,
         "preload_app": False,

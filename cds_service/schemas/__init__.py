@@ -120,6 +120,8 @@ def safe_message(error: ValidationError) -> str:
         return "does not have the required format"
     if keyword in ("minItems", "minLength", "minProperties"):
         return "must not be empty"
+    if keyword == "maxItems":
+        return f"more than {error.validator_value} entries"
     if keyword == "maxLength":
         return f"longer than {error.validator_value} characters"
     if keyword == "not" and error.instance is None:

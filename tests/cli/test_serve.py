@@ -117,3 +117,27 @@ def test_aud_follows_neither_the_host_header_nor_x_forwarded_proto(served):
     https_aud = base.replace("http://", "https://") + "/cds-services"
     assert _get(http, base, key.token(ISSUER, https_aud), **{"X-Forwarded-Proto": "https"}).status_code == 401
     assert _get(http, base, key.token(ISSUER, base + "/cds-services")).status_code == 200
+
+
+def test_the_access_log_writes_no_query_string_and_no_referer():
+    import re
+
+    from gunicorn.glogging import Logger
+
+    cfg = cli._Gunicorn(cli.gunicorn_options(_args(access_log=True), {**config.DEFAULTS})).cfg
+    fields = set(re.findall(r"%\((\w+|\{[^}]+\}\w)\)s", cfg.access_log_format))
+    assert fields and not fields & {"r", "q", "f", "{referer}i", "{referrer}i"}
+
+    class Response:
+        status, response_length, sent, headers = "200 OK", 2, 2, []
+
+    class Request:
+        headers = [("REFERER", "http://sandbox.example/?patientId=pat-77&fhirServiceUrl=x")]
+
+    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/cds-services?patient=pat-77", "PATH_INFO": "/cds-services",
+               "QUERY_STRING": "patient=pat-77", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
+               "HTTP_REFERER": "http://sandbox.example/?patientId=pat-77&fhirServiceUrl=x",
+               "HTTP_USER_AGENT": "test"}
+    import datetime
+    line = cfg.access_log_format % Logger(cfg).atoms(Response(), Request(), environ, datetime.timedelta(seconds=0.01))
+    assert "/cds-services" in line and "pat-77" not in line and "sandbox.example" not in line

@@ -105,3 +105,13 @@ def test_a_failed_write_logs_no_bound_value(app, client, caplog):
     assert "refused by the test" in logged  # the error itself is logged, for whoever fixes the database
     assert comment not in logged and comment not in caplog.text
     assert entry["card"] not in logged
+
+
+def test_feedback_is_bounded_per_request(app, client):
+    entries = [accepted(str(uuid.uuid4())) for _ in range(101)]
+    response = client.post(FEEDBACK, json={"feedback": entries})
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["diagnostics"] == "feedback: more than 100 entries"
+    assert rows(app) == []
+    assert client.post(FEEDBACK, json={"feedback": entries[:100]}).status_code == 200
+    assert len(rows(app)) == 100
