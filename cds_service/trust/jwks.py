@@ -2,6 +2,10 @@
 
 An unknown kid refreshes the set once, and never faster than JWKS_MIN_REFRESH_SECONDS, so a stream of
 tokens with made-up kids cannot turn the service into a key-fetching amplifier.
+
+No valid call waits on a key server it does not need (a bulkhead; issue "Hardening II": a 2.5 s key server
+held every call of that issuer for 2.5 s behind one lock). A token whose kid is cached is verified at once;
+a stale set is refreshed in the background. Only a kid not yet known waits for the one fetch in flight.
 """
 from __future__ import annotations
 
@@ -28,6 +32,7 @@ class _CachedSet:
     keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     fetched_at: float = 0.0
     attempted_at: float = float("-inf")
+    fetching: threading.Event | None = None  # set when the fetch in flight ends
 
 
 def parse_jwk_set(data: object) -> dict[str, jwt.PyJWK]:
@@ -64,13 +69,37 @@ class KeySets:
             cached = self._sets.setdefault(jku, _CachedSet())
             now = time.monotonic()
             stale = now - cached.fetched_at > self._cache_seconds
-            if (stale or kid not in cached.keys) and now - cached.attempted_at >= self._min_refresh:
-                cached.attempted_at = now
-                self._refresh(jku, cached)
-            try:
-                return cached.keys[kid]
-            except KeyError:
-                raise KeyNotFound(f"kid not in the JWK Set at {jku}") from None
+            due = now - cached.attempted_at >= self._min_refresh and cached.fetching is None
+            key = cached.keys.get(kid)
+            if key is not None:
+                if stale and due:  # serve the cached key; refresh behind it
+                    threading.Thread(target=self._fetch, args=(jku, cached, self._start(cached, now)),
+                                     name="jwks-refresh", daemon=True).start()
+                return key
+            done = self._start(cached, now) if due else cached.fetching
+            mine = due
+        if mine:
+            self._fetch(jku, cached, done)
+        elif done is not None:
+            done.wait(self._timeout + 1)  # the fetch in flight may bring this kid
+        try:
+            return cached.keys[kid]
+        except KeyError:
+            raise KeyNotFound(f"kid not in the JWK Set at {jku}") from None
+
+    @staticmethod
+    def _start(cached: _CachedSet, now: float) -> threading.Event:
+        cached.attempted_at = now
+        cached.fetching = threading.Event()
+        return cached.fetching
+
+    def _fetch(self, jku: str, cached: _CachedSet, done: threading.Event) -> None:
+        try:
+            self._refresh(jku, cached)
+        finally:
+            with self._lock:
+                cached.fetching = None
+            done.set()
 
     def _refresh(self, jku: str, cached: _CachedSet) -> None:
         try:

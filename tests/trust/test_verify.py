@@ -236,3 +236,34 @@ def test_clock_skew_edges(app, client_key):
     # iat just inside / just outside the leeway in the future
     assert call(app, client_key.token(ISSUER, BASE_URL + DISCOVERY, now=now + leeway - 5)).status_code == 200
     assert_bare_401(call(app, client_key.token(ISSUER, BASE_URL + DISCOVERY, now=now + leeway + 5)))
+
+
+def test_a_slow_key_server_holds_only_the_tokens_that_need_it(tmp_path):
+    """A stale set is refreshed behind the cached keys: a token whose kid is known is answered at once while
+    the key server takes 2 s; a token with a new kid waits for that one fetch and finds its key."""
+    import threading
+    import time as clock
+    first, second = ClientKey("ES384"), ClientKey("ES384")
+    with StubServer() as stub:
+        jku = stub.url + "/jwks"
+        stub.routes["/jwks"] = (200, first.jwks())
+        app = create_app(make_config(tmp_path, first, TRUSTED_ISSUERS=[{"iss": ISSUER, "jku": jku}],
+                                     JWKS_CACHE_SECONDS=0, JWKS_MIN_REFRESH_SECONDS=0))
+        assert call(app, first.token(ISSUER, BASE_URL + DISCOVERY)).status_code == 200  # keys fetched
+        stub.delay = 2.0
+        stub.routes["/jwks"] = (200, {"keys": [first.public_jwk, second.public_jwk]})
+        started = clock.perf_counter()
+        assert call(app, first.token(ISSUER, BASE_URL + DISCOVERY)).status_code == 200  # stale: refreshed behind
+        assert clock.perf_counter() - started < 1.0
+        results = {}
+
+        def new_kid():
+            results["new"] = call(app, second.token(ISSUER, BASE_URL + DISCOVERY)).status_code
+        waiting = threading.Thread(target=new_kid)
+        waiting.start()
+        started = clock.perf_counter()
+        for _ in range(3):  # while the refresh is in flight
+            assert call(app, first.token(ISSUER, BASE_URL + DISCOVERY)).status_code == 200
+        assert clock.perf_counter() - started < 1.0
+        waiting.join(10)
+        assert results["new"] == 200  # it waited for the fetch in flight and found the rotated key
