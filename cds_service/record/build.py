@@ -302,6 +302,8 @@ _DOSE = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(mg|units)\b(\s*/\s*kg\b)?")
 _COUNT = re.compile(r"\b([2-9]|two|three|four)\s*(?:x\s*|×\s*)?(?:tablets?|tabs?|syringes?|capsules?|caps?)\b"
                     r"|\b([2-9])\s*(?:x|×)\s*\d")
 _DAILY_TOTAL_AFTER = re.compile(r"\s*(?:per\s+(?:day|24\s*h)|/\s*(?:day|d|24\s*h)\b|a\s+day|daily\s+total|in\s+24)")
+_CONCENTRATION_AFTER = re.compile(r"\s*(?:/|per)\s*(?:ml|mL|0\.\d+\s*ml|\d+\s*ml)\b|\s*(?:daily\s+)?in\s+(?:\w+\s+)?divided")
+_FROM_BEFORE = re.compile(r"\b(?:from|previously|was|instead of|down from|up from)\s*$")
 _TOTAL_BEFORE = re.compile(r"\btotal(?:\s+(?:daily\s+)?(?:dose\s+)?(?:of\s+)?)?\s*$")
 _COUNT_UNITS = {"tablet", "tablets", "tab", "tabs", "{tablet}", "{tbl}", "tbl", "syringe", "syringes", "{syringe}",
                 "capsule", "capsules", "{capsule}", "cap"}
@@ -334,7 +336,12 @@ def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
     plain = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower())
     plain = re.sub(r"(\d)\s*(?:unt|iu|\[iu\]|u)\b", r"\1 units", plain)
     found = [(Decimal(m.group(1)), m.group(2), "per-kg" if m.group(3) else "dose") for m in _DOSE.finditer(plain)
-             if not _DAILY_TOTAL_AFTER.match(plain, m.end()) and not _TOTAL_BEFORE.search(plain[:m.start()])]
+             if not _DAILY_TOTAL_AFTER.match(plain, m.end()) and not _TOTAL_BEFORE.search(plain[:m.start()])
+             and not _CONCENTRATION_AFTER.match(plain, m.end()) and not _FROM_BEFORE.search(plain[:m.start()])]
+    # The first dose written is the anticoagulant's: later numbers are other medicines ("; omeprazole 20 mg"),
+    # a previous dose, a vial; a per-kg dose anywhere still counts.
+    doses = [f for f in found if f[2] == "dose"][:1]
+    found = doses + [f for f in found if f[2] == "per-kg"]
     words = {"two": 2, "three": 3, "four": 4}
     for m in _COUNT.finditer(plain):
         count = m.group(1) or m.group(2)
@@ -567,7 +574,12 @@ class _Builder:
         explained = all(self._absent_clause(c) or not self._names_presence(c) for c in rest)
         if (self.unknown_start.match(first) or first in self.unknown_words) and explained:
             return True
-        return self._absent_clause(first) and explained and not self.absent_contrast.search(text)
+        if not (self._absent_clause(first) and explained):
+            return False
+        # A contrast or course word after the negation keeps the finding: "Not resolved", "No sensation"; the
+        # start word itself ("Resolved 2 days ago", "Sensation normal") is not one.
+        start = self.absent_start.match(first)
+        return not self.absent_contrast.search(text, start.end() if start else 0)
 
     def _names_presence(self, clause: str) -> bool:
         return any(word in self.present_words for word in _WORDS.findall(clause)) or bool(_LEADING_NUMBER.match(clause))
