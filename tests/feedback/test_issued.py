@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text
 from cds_service import create_app
 from cds_service.feedback.issued import IssuedCardsWriter
 from cds_service.feedback.store import FeedbackStore, issued_cards, make_engine
+from tests.conftest import needs_real_timeouts
 from tests.support.fhir_data import prefetch_for
 
 CASE = json.loads((Path(__file__).parents[1] / "scenarios" / "cases" / "02-dvt-wells-likely.json").read_text())
@@ -49,6 +50,7 @@ def test_cards_are_recorded_soon_after_the_answer(tmp_path):
     assert set(recorded) == {card["uuid"] for card in cards} and cards
 
 
+@needs_real_timeouts
 def test_a_stalled_database_does_not_hold_the_hook(tmp_path):
     app = app_for(tmp_path)
     store = app.extensions["cds"].feedback_store
@@ -107,6 +109,7 @@ def test_a_full_queue_drops_and_counts_without_blocking():
     assert len(written) + sum(dropped) == 6 and sum(dropped) >= 3
 
 
+@needs_real_timeouts
 def test_the_writer_thread_ends_when_idle_and_starts_again():
     written = []
     writer = IssuedCardsWriter(written.extend, idle_seconds=0.05)

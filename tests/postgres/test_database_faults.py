@@ -14,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import needs_real_timeouts
 from tests.postgres.test_feedback_on_postgres import FEEDBACK, accepted, signed
 from tests.support.fhir_data import prefetch_for
+
+pytestmark = needs_real_timeouts  # a stalled server is only noticed when the guard's timed wait runs out
 
 CASE = json.loads((Path(__file__).parents[1] / "scenarios" / "cases" / "02-dvt-wells-likely.json").read_text())
 SERVICE = "/cds-services/posterior-knee-pain"
