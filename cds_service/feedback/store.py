@@ -142,6 +142,12 @@ class FeedbackStore:
                 return connection.execute(delete(issued_cards).where(issued_cards.c.issued_at < before)).rowcount
         return self.guard.run(prune)
 
+    def close(self, timeout: float = 5.0) -> None:
+        """Write the queued issued cards, then close every connection (the writer thread would otherwise open
+        one again, and recreate an SQLite file's journal after its folder is gone)."""
+        self.issued.flush(timeout)
+        self.engine.dispose()
+
     def ping(self) -> None:
         """Raises StoreUnavailable when the store cannot answer (readiness)."""
         def select_one():

@@ -94,7 +94,7 @@ def run_check(fhir_server: str, patient_id: str, token: str | None = None, now: 
         finally:
             state.fetch_settings.executor.shutdown(wait=False, cancel_futures=True)
             state.fetch_settings.session.close()
-            state.feedback_store.engine.dispose()  # release the sqlite file before its folder goes
+            state.feedback_store.close()  # write what is queued, then release the sqlite file before its folder goes
 
 
 # ------------------------------------------------------------------------------------------ output

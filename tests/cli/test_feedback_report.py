@@ -92,7 +92,7 @@ def store(tmp_path_factory) -> str:
     for entry in entries[:3], entries[3:]:
         response = client.post(f"{SERVICE}/feedback", json={"feedback": entry})
         assert response.status_code == 200, response.get_data(as_text=True)
-    app.extensions["cds"].feedback_store.engine.dispose()
+    app.extensions["cds"].feedback_store.close()
     return url
 
 
@@ -153,13 +153,13 @@ def test_default_without_configuration_is_the_instance_folder_file_create_app_us
     app = create_app({"REQUIRE_JWT": False})  # FEEDBACK_DATABASE unset: the app picks its default
     assert default_database_url({}) == app.config["FEEDBACK_DATABASE"]
     assert app.config["FEEDBACK_DATABASE"] == f"sqlite:///{tmp_path / 'instance' / 'feedback.sqlite3'}"
-    app.extensions["cds"].feedback_store.engine.dispose()
+    app.extensions["cds"].feedback_store.close()
 
 
 def test_empty_store(capsys, tmp_path):
     url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     app = create_app({"REQUIRE_JWT": False, "FEEDBACK_DATABASE": url})  # creates the tables
-    app.extensions["cds"].feedback_store.engine.dispose()
+    app.extensions["cds"].feedback_store.close()
     code, out, _ = run_cli(capsys, "feedback", "report", "--database", url)
     assert code == 0 and "No cards issued and no feedback recorded yet." in out
     code, out, _ = run_cli(capsys, "feedback", "report", "--database", url, "--json")

@@ -61,7 +61,7 @@ def make_app(tmp_path, client_key, database_url):
     yield make
     for app in apps:
         state = app.extensions["cds"]
-        state.feedback_store.engine.dispose()
+        state.feedback_store.close()
         replay = getattr(state.verifier, "replay", None)
         replay_engine = getattr(replay, "_engine", None)
         if replay_engine is not None:
