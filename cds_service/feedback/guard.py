@@ -38,7 +38,7 @@ class Guard:
         self._down_until = 0.0
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(slots)
-        self._file = _sqlite_file(engine)
+        self._file = sqlite_file(engine)
         self._identity = _identity(self._file) if self._file else None
 
     @property
@@ -97,7 +97,8 @@ class Guard:
             raise StoreUnavailable(f"{self.name} file vanished")
 
 
-def _sqlite_file(engine: Engine) -> str | None:
+def sqlite_file(engine: Engine) -> str | None:
+    """The absolute path of an engine's SQLite file; None for another database or an in-memory one."""
     if engine.dialect.name != "sqlite":
         return None
     database = engine.url.database

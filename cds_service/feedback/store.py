@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import StaticPool
 
-from .guard import Guard, StoreUnavailable
+from .guard import Guard, StoreUnavailable, sqlite_file
 from .issued import IssuedCardsWriter
 
 __all__ = ["FeedbackStore", "StoreUnavailable", "make_engine", "create_tables", "issued_cards", "feedback"]
@@ -111,11 +111,11 @@ def create_tables(metadata_: MetaData, engine: Engine, attempts: int = 5) -> Non
 class FeedbackStore:
     def __init__(self, engine: Engine, issued_retention_days: int | None = None, on_issued_dropped=None):
         self.engine = engine
-        new_file = _sqlite_path(engine) is not None and not os.path.exists(_sqlite_path(engine))
+        path = sqlite_file(engine)
+        new_file = path is not None and not os.path.exists(path)
         create_tables(metadata, engine)
         if new_file:
-            log.warning("feedback store: no database file was there; created a new, empty one at %s",
-                        _sqlite_path(engine))
+            log.warning("feedback store: no database file was there; created a new, empty one at %s", path)
         self.guard = Guard(engine, "feedback store")
         self.issued = IssuedCardsWriter(
             self._write_issued, self._prune_issued, on_drop=on_issued_dropped,
@@ -198,8 +198,3 @@ class FeedbackStore:
     def all_feedback(self) -> list[dict]:
         with self.engine.connect() as connection:
             return [dict(row._mapping) for row in connection.execute(select(feedback).order_by(feedback.c.id))]
-
-
-def _sqlite_path(engine: Engine) -> str | None:
-    database = engine.url.database if engine.dialect.name == "sqlite" else None
-    return os.path.abspath(database) if database and database != ":memory:" else None

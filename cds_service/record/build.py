@@ -317,17 +317,19 @@ def _affirmed(text: str) -> str:
     return " ".join(c for c in re.split(r"[.;,\n]", text) if not re.search(r"\b(?:not|no|never|avoid|without)\b", c))
 
 
-def _dosage_texts(raw: dict) -> list[str]:
-    """The dosage instruction texts of an order, statement or administration (not the product's name)."""
-    texts = []
+def _dosages(raw: dict) -> list[dict]:
+    """The Dosage elements of an order or statement (dosageInstruction, dosage[]) or an administration (dosage)."""
+    found = []
     for element in ("dosageInstruction", "dosage"):
         items = raw.get(element)
         items = [items] if isinstance(items, dict) else items
-        for item in items if isinstance(items, list) else ():
-            value = _get(item, "text")
-            if isinstance(value, str):
-                texts.append(value)
-    return texts
+        found.extend(item for item in (items if isinstance(items, list) else ()) if isinstance(item, dict))
+    return found
+
+
+def _dosage_texts(raw: dict) -> list[str]:
+    """The dosage instruction texts of an order, statement or administration (not the product's name)."""
+    return [item["text"] for item in _dosages(raw) if isinstance(item.get("text"), str)]
 
 
 def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
@@ -352,16 +354,11 @@ def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
 def _structured_doses(raw: dict) -> list[tuple[Decimal, str, str]]:
     """doseAndRate.doseQuantity of an order or statement, or an administration's dosage.dose."""
     quantities = []
-    for element in ("dosageInstruction", "dosage"):
-        items = raw.get(element)
-        items = [items] if isinstance(items, dict) else items
-        for item in items if isinstance(items, list) else ():
-            if not isinstance(item, dict):
-                continue
-            quantities.append(item.get("dose"))
-            for rate in item.get("doseAndRate") if isinstance(item.get("doseAndRate"), list) else ():
-                if isinstance(rate, dict):
-                    quantities.append(rate.get("doseQuantity"))
+    for item in _dosages(raw):
+        quantities.append(item.get("dose"))
+        for rate in item.get("doseAndRate") if isinstance(item.get("doseAndRate"), list) else ():
+            if isinstance(rate, dict):
+                quantities.append(rate.get("doseQuantity"))
     found = []
     for quantity in quantities:
         if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), (int, float)) \

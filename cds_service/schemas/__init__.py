@@ -44,13 +44,9 @@ def validator(name: str) -> Draft202012Validator:
 @lru_cache(maxsize=None)
 def fast_validator(name: str):
     registry = _registry()
-    rs_registry = jsonschema_rs.Registry([(uri, registry.contents(uri)) for uri in _uris()])
+    rs_registry = jsonschema_rs.Registry([(uri, registry.contents(uri)) for uri in registry])
     schema = registry.contents(f"https://posterior-knee-pain.example/schemas/{name}.schema.json")
     return jsonschema_rs.Draft202012Validator(schema, registry=rs_registry)
-
-
-def _uris() -> list[str]:
-    return [uri for uri in _registry()]
 
 
 # Set by the test suite: every instance is then judged by both validators, and a disagreement in the unsafe
