@@ -24,10 +24,17 @@ _DATE_SUFFIXES = ("Date", "DateTime", "Instant")
 
 
 
-def days_since_anchor(today: date | None = None, anchor: date = ANCHOR) -> int:
-    """How many days to move data written for `anchor` so it reads the same on `today` (UTC by default)."""
-    today = today or datetime.now(timezone.utc).date()
-    return (today - anchor).days
+def days_since_anchor(now: datetime | date | None = None, anchor: date = ANCHOR) -> int:
+    """How many whole days to move data written for noon UTC on `anchor` (the scenarios' "now") so it reads
+    the same at `now` (default: this moment). Whole days that have fully passed: before noon, one fewer, or
+    the morning's observations would be moved into the future (and a rule ignores a value not yet taken).
+    A date alone stands for its noon."""
+    if now is None:
+        now = datetime.now(timezone.utc)
+    elif not isinstance(now, datetime):
+        now = datetime(now.year, now.month, now.day, 12, tzinfo=timezone.utc)
+    written_for = datetime(anchor.year, anchor.month, anchor.day, 12, tzinfo=timezone.utc)
+    return (now - written_for) // timedelta(days=1)
 
 
 def is_date_element(name: str) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import copy
-from datetime import date
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -15,6 +15,9 @@ def test_the_anchor_is_the_day_the_scenarios_were_written_for():
     assert days_since_anchor(date(2026, 12, 1)) == 9
     assert days_since_anchor(date(2027, 11, 22)) == 365
     assert days_since_anchor(date(2026, 11, 1)) == -21
+    # Before noon UTC one day fewer: data taken at 09:00 on the anchor day would otherwise be in the future.
+    assert days_since_anchor(datetime(2026, 12, 2, 0, 40, tzinfo=timezone.utc)) == 9
+    assert days_since_anchor(datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)) == 10
     assert isinstance(days_since_anchor(), int)  # today, in UTC
 
 
