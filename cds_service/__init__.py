@@ -1,7 +1,7 @@
 """CDS Hooks service for posterior knee pain (patient-view), DVT red flag first.
 
 `create_app` is imported lazily so that the command line can prepare the process (metrics storage for
-several gunicorn workers) before any of the service's modules, and their libraries, are loaded.
+several worker processes) before any of the service's modules, and their libraries, are loaded.
 """
 from __future__ import annotations
 

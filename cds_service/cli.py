@@ -1,6 +1,6 @@
 """The `cds-service` command.
 
-serve            the service under gunicorn (production-grade: pre-forked workers, timeouts)
+serve            the service under hypercorn (asyncio workers: slow clients hold no thread; README, Serving)
 check            call the hook for one patient of a FHIR server and show the cards (tools/check.py)
 demo load|list   synthetic demo patients, one per card topic, for any FHIR server (tools/demo.py)
 feedback report  acceptance and override rates per card topic and reason (tools/feedback_report.py)
@@ -18,30 +18,14 @@ import tempfile
 import textwrap
 from urllib.parse import urlsplit
 
-from gunicorn.app.base import BaseApplication
-
 from . import config as config_module
 from . import create_app
 from .fhir_dates import parse_moment
 from .observability.logs import configure
 
 
-class _Gunicorn(BaseApplication):
-    def __init__(self, options: dict):
-        self._options = options
-        super().__init__()
-
-    def load_config(self):
-        for key, value in self._options.items():
-            if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
-                self.cfg.set(key, value)
-
-    def load(self):
-        return create_app()  # configuration from CDS_* environment variables
-
-
 def _prepare_metrics_storage() -> None:
-    """Each gunicorn worker is a process: prometheus-client's multiprocess mode keeps each one's values in
+    """Each hypercorn worker is a process: prometheus-client's multiprocess mode keeps each one's values in
     files that /metrics adds up. The directory must exist, empty, before any worker imports the library."""
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not directory:
@@ -53,16 +37,9 @@ def _prepare_metrics_storage() -> None:
             os.remove(os.path.join(directory, name))
 
 
-def _worker_exited(server, worker) -> None:
-    # Not at the top: prometheus-client picks its storage on first import, after PROMETHEUS_MULTIPROC_DIR is set.
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)
-
-
 def serve(args: argparse.Namespace) -> int:
     configure(args.log_level, json_lines=args.log_format == "json")
-    # Checked here, before gunicorn: a worker failing create_app would only say "Worker failed to boot".
+    # Checked here, before the server starts: a worker failing create_app would only log a worker error.
     try:
         settings = {**config_module.DEFAULTS, **config_module.from_environment()}
         config_module.validate(settings)
@@ -70,35 +47,11 @@ def serve(args: argparse.Namespace) -> int:
         _err(f"error: cannot start: {error}\n")
         return EXIT_USAGE
     _prepare_metrics_storage()
-    _Gunicorn(gunicorn_options(args, settings)).run()
-    return 0
+    from hypercorn.run import run  # per command: only `serve` loads the server
 
+    from .serving import hypercorn_config
 
-ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
-
-
-def gunicorn_options(args: argparse.Namespace, settings: dict) -> dict:
-    return {
-        "bind": f"{args.host}:{args.port}",
-        "workers": args.workers,
-        "threads": args.threads,
-        "timeout": 30,
-        "graceful_timeout": 10,
-        "keepalive": 5,
-        "accesslog": "-" if args.access_log else None,
-        # The path without its query, and no Referer: a browser client's Referer is the page that called, e.g.
-        # the sandbox's "?patientId=...&fhirServiceUrl=..." (gunicorn's default format logs both verbatim).
-        "access_log_format": ACCESS_LOG_FORMAT,
-        "errorlog": "-",
-        "loglevel": args.log_level,
-        "preload_app": False,
-        # gunicorn 25+ opens a control socket under $HOME, which a read-only container home refuses.
-        "control_socket_disable": True,
-        "child_exit": _worker_exited,
-        # Whose X-Forwarded-Proto sets the request's scheme: nobody's unless CDS_FORWARDED_ALLOW_IPS says so
-        # (gunicorn would trust 127.0.0.1, or its FORWARDED_ALLOW_IPS variable).
-        "forwarded_allow_ips": ",".join(settings["FORWARDED_ALLOW_IPS"]),
-    }
+    return run(hypercorn_config(args))
 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -210,15 +163,18 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cds-service", description="CDS Hooks service: posterior knee pain")
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser(
-        "serve", help="run the service under gunicorn",
-        description=_wrap("Run the service under gunicorn, configured by CDS_* environment variables (README, "
+        "serve", help="run the service under hypercorn",
+        description=_wrap("Run the service under hypercorn, configured by CDS_* environment variables (README, "
                           "Configuration). With CDS_REQUIRE_JWT true, the default, CDS_PUBLIC_BASE_URL (the URL "
                           "EHRs call) is required: the command refuses to start without it. "
                           "CDS_REQUIRE_JWT=false is for local development only."))
     serve_parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve_parser.add_argument("--port", type=int, default=8080)
     serve_parser.add_argument("--workers", type=int, default=2, help="worker processes (about one per core)")
-    serve_parser.add_argument("--threads", type=int, default=4, help="threads per worker")
+    serve_parser.add_argument("--threads", type=int, default=4,
+                              help="threads per worker, running requests that have fully arrived (default 4)")
+    serve_parser.add_argument("--body-timeout", type=float, default=10.0,
+                              help="seconds a request body may take to arrive after its headers (default 10)")
     serve_parser.add_argument("--log-level", default="info")
     serve_parser.add_argument("--access-log", action="store_true", help="log each request line")
     serve_parser.add_argument("--log-format", choices=("json", "text"), default="json",

@@ -35,8 +35,8 @@ DEFAULTS: dict[str, Any] = {
     # HTTP
     "MAX_CONTENT_LENGTH": 32 * 1024 * 1024,
     "CORS_ORIGINS": ["*"],
-    # Peers whose X-Forwarded-Proto (and gunicorn's other forwarding headers) are believed, passed to
-    # gunicorn's forwarded_allow_ips by `cds-service serve`. Empty: nobody's (gunicorn's own default trusts
+    # Peers whose X-Forwarded-Proto sets the request's scheme under `cds-service serve` (http/buffered.py).
+    # Empty: nobody's (a server's usual default trusts
     # 127.0.0.1, which in a pod is any sidecar). Addresses or networks; "*" trusts every peer.
     "FORWARDED_ALLOW_IPS": [],
     "METRICS_ENABLED": True,  # GET /metrics (Prometheus); keep it off the public ingress (NetworkPolicy)
@@ -113,7 +113,7 @@ def validate(config: Mapping[str, Any]) -> None:
         parse_allowed_server(server)
     for peer in config["FORWARDED_ALLOW_IPS"]:
         if peer != "*":
-            ipaddress.ip_network(peer)  # ValueError names the entry; gunicorn would refuse it later
+            ipaddress.ip_network(peer)  # ValueError names the entry, at start-up
     retention = config["ISSUED_CARDS_RETENTION_DAYS"]
     if not isinstance(retention, int) or isinstance(retention, bool) or retention < 1:
         raise ValueError("ISSUED_CARDS_RETENTION_DAYS must be a whole number of days, at least 1")

@@ -73,7 +73,7 @@ class IssuedCardsWriter:
         return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
 
     def _ensure_thread(self) -> None:
-        # Started on first use, not at construction: a thread does not survive fork, and gunicorn forks.
+        # Started on first use, not at construction: a thread does not survive fork, and a server may fork its workers.
         if self._alive():
             return
         with self._lock:

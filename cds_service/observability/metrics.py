@@ -1,6 +1,6 @@
-"""Prometheus metrics, correct under several gunicorn workers.
+"""Prometheus metrics, correct under several worker processes.
 
-Under gunicorn each worker is a process: prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
+Under `cds-service serve` each worker is a process: prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR,
 set by `cds-service serve` before any worker starts) keeps each worker's values in files that /metrics
 adds up. This module is imported only inside create_app, after that variable is set: prometheus-client
 chooses its storage when it is first imported.

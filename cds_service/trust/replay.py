@@ -1,6 +1,6 @@
 """jti replay store: a token id is accepted once while it could still be valid (best practice: up to an hour).
 
-In memory, per process. Under several gunicorn workers a replayed token could reach a different
+In memory, per process. Under several worker processes a replayed token could reach a different
 worker: the shared store for scale-out is the job of the database-backed store (see README).
 
 When the database cannot be reached, the clinical answer does not wait for it and replay protection does not

@@ -1,5 +1,6 @@
 """`cds-service serve` refuses an unsafe start and trusts no forwarding headers unless told to; started for
-real (gunicorn on 127.0.0.1), a JWT's aud follows neither the Host header nor X-Forwarded-Proto."""
+real (hypercorn on 127.0.0.1), a JWT's aud follows neither the Host header nor X-Forwarded-Proto, and the
+access log carries neither a query string nor a Referer."""
 from __future__ import annotations
 
 import argparse
@@ -24,7 +25,7 @@ ISSUER = "https://ehr.serve.test"
 
 
 def clean_environment(**settings) -> dict:
-    """This interpreter's environment without any CDS_* or gunicorn setting, plus `settings`; the package
+    """This interpreter's environment without any CDS_* or forwarding setting, plus `settings`; the package
     imported from this checkout (python -m from another folder would find the installed copy)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_") and k != "FORWARDED_ALLOW_IPS"}
     env.update(settings, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
@@ -39,12 +40,12 @@ def free_port() -> int:
 
 def serve_command(port: int) -> list[str]:
     return [sys.executable, "-m", "cds_service", "serve", "--port", str(port), "--workers", "1", "--threads", "2",
-            "--log-level", "warning"]
+            "--log-level", "info", "--access-log"]
 
 
 def test_serve_with_its_defaults_refuses_to_start_and_says_which_setting_to_give(tmp_path):
     """REQUIRE_JWT is on by default; without CDS_PUBLIC_BASE_URL the service used to start and check aud
-    against the Host header. Now it exits at once, before gunicorn, naming the setting."""
+    against the Host header. Now it exits at once, before the server starts, naming the setting."""
     port = free_port()
     try:
         done = subprocess.run(serve_command(port), env=clean_environment(), cwd=tmp_path, capture_output=True,
@@ -53,25 +54,42 @@ def test_serve_with_its_defaults_refuses_to_start_and_says_which_setting_to_give
         pytest.fail("cds-service serve started (and served) without CDS_PUBLIC_BASE_URL")
     assert done.returncode == cli.EXIT_USAGE
     assert "CDS_PUBLIC_BASE_URL=https://" in done.stderr and "CDS_REQUIRE_JWT=false" in done.stderr
-    assert "Traceback" not in done.stderr and "Booting worker" not in done.stderr
+    assert "Traceback" not in done.stderr and "Running on" not in done.stderr
 
 
-def _args(**changes) -> argparse.Namespace:
-    values = {"host": "127.0.0.1", "port": 8080, "workers": 1, "threads": 1, "access_log": False,
-              "log_level": "info", **changes}
-    return argparse.Namespace(**values)
+def _scheme_seen(client: str, forwarded_allow_ips: list[str]) -> str:
+    """The wsgi.url_scheme the app sees for a request from `client` carrying X-Forwarded-Proto: https."""
+    import asyncio
 
+    from cds_service.http.buffered import BufferedWSGI
 
-def _gunicorn_config(environment: dict):
-    settings = {**config.DEFAULTS, **config.from_environment(environment)}
-    return cli._Gunicorn(cli.gunicorn_options(_args(), settings)).cfg
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [environ["wsgi.url_scheme"].encode()]
+
+    served = BufferedWSGI(app, max_body=1024, body_timeout=1, threads=1, forwarded_allow_ips=forwarded_allow_ips)
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "scheme": "http",
+             "headers": [(b"x-forwarded-proto", b"https")], "client": (client, 5000), "server": ("127.0.0.1", 80)}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(served(scope, receive, send))
+    return sent[-1]["body"].decode()
 
 
 def test_forwarding_headers_are_trusted_from_nobody_unless_configured():
-    # gunicorn's own default believes X-Forwarded-Proto from 127.0.0.1 (or its FORWARDED_ALLOW_IPS variable).
-    assert _gunicorn_config({}).forwarded_allow_ips == []
-    configured = _gunicorn_config({"CDS_FORWARDED_ALLOW_IPS": "10.0.0.0/8,192.0.2.7"})
-    assert configured.forwarded_allow_ips == ["10.0.0.0/8", "192.0.2.7"]
+    assert config.DEFAULTS["FORWARDED_ALLOW_IPS"] == []
+    assert _scheme_seen("127.0.0.1", []) == "http"  # gunicorn's own default believed 127.0.0.1
+    assert _scheme_seen("10.1.2.3", ["10.0.0.0/8", "192.0.2.7"]) == "https"
+    assert _scheme_seen("192.0.2.8", ["10.0.0.0/8", "192.0.2.7"]) == "http"
+    assert _scheme_seen("192.0.2.8", ["*"]) == "https"
+    assert config.from_environment({"CDS_FORWARDED_ALLOW_IPS": "10.0.0.0/8,192.0.2.7"})["FORWARDED_ALLOW_IPS"] \
+        == ["10.0.0.0/8", "192.0.2.7"]
 
 
 @pytest.fixture
@@ -85,8 +103,9 @@ def served(tmp_path):
     env = clean_environment(CDS_TRUSTED_ISSUERS=str(issuers), CDS_PUBLIC_BASE_URL=base,
                             CDS_FEEDBACK_DATABASE=f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
                             PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(serve_command(port), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, start_new_session=True)
+                               stderr=log, start_new_session=True)
     http = requests.Session()
     http.trust_env = False
     try:
@@ -103,6 +122,7 @@ def served(tmp_path):
         http.close()
         os.killpg(process.pid, signal.SIGTERM)
         process.communicate(timeout=15)
+        log.close()
 
 
 def _get(http, base: str, token: str, **headers):
@@ -119,25 +139,20 @@ def test_aud_follows_neither_the_host_header_nor_x_forwarded_proto(served):
     assert _get(http, base, key.token(ISSUER, base + "/cds-services")).status_code == 200
 
 
-def test_the_access_log_writes_no_query_string_and_no_referer():
-    import re
-
-    from gunicorn.glogging import Logger
-
-    cfg = cli._Gunicorn(cli.gunicorn_options(_args(access_log=True), {**config.DEFAULTS})).cfg
-    fields = set(re.findall(r"%\((\w+|\{[^}]+\}\w)\)s", cfg.access_log_format))
-    assert fields and not fields & {"r", "q", "f", "{referer}i", "{referrer}i"}
-
-    class Response:
-        status, response_length, sent, headers = "200 OK", 2, 2, []
-
-    class Request:
-        headers = [("REFERER", "http://sandbox.example/?patientId=pat-77&fhirServiceUrl=x")]
-
-    environ = {"REQUEST_METHOD": "GET", "RAW_URI": "/cds-services?patient=pat-77", "PATH_INFO": "/cds-services",
-               "QUERY_STRING": "patient=pat-77", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1",
-               "HTTP_REFERER": "http://sandbox.example/?patientId=pat-77&fhirServiceUrl=x",
-               "HTTP_USER_AGENT": "test"}
-    import datetime
-    line = cfg.access_log_format % Logger(cfg).atoms(Response(), Request(), environ, datetime.timedelta(seconds=0.01))
-    assert "/cds-services" in line and "pat-77" not in line and "sandbox.example" not in line
+def test_the_access_log_writes_no_query_string_and_no_referer(served, tmp_path):
+    base, key, http = served
+    referer = "http://sandbox.example/?patientId=pat-77&fhirServiceUrl=x"
+    token = key.token(ISSUER, base + "/cds-services")
+    SECRETS.add(token)
+    answer = http.get(base + "/cds-services?patient=pat-77", timeout=5,
+                      headers={"Authorization": f"Bearer {token}", "Referer": referer})
+    assert answer.status_code == 200
+    log = tmp_path / "serve.log"
+    for _ in range(50):
+        lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        access = [entry["message"] for entry in lines if entry["logger"] == "cds_service.access"]
+        if access:
+            break
+        time.sleep(0.1)
+    assert access and '"GET /cds-services HTTP/1.1" 200' in access[-1]
+    assert not [line for line in log.read_text().splitlines() if "pat-77" in line or "sandbox.example" in line]
