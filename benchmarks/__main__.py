@@ -7,10 +7,10 @@
 - inprocess: latency (p50/p99) of POST /cds-services/posterior-knee-pain through the Flask test client
   for prefetches of 10, 300, 3,000 and 30,000 resources (built from the synthetic cohort), next to a
   baseline Flask endpoint that only parses the same JSON body and returns {"cards": []}.
-- http: throughput and latency under gunicorn (2 workers) with wrk (Debian package `wrk`), same baseline.
+- http: throughput and latency under hypercorn (2 workers) with wrk (Debian package `wrk`), same baseline.
 - fallback: no prefetch; a real FHIR server (sekmet) behind a proxy adding 100 ms to every request:
   total time against the slowest query and against the sum.
-- memory: RSS per gunicorn worker after start-up and after load; start-up time to the first /healthz.
+- memory: RSS per worker process after start-up and after load; start-up time to the first /healthz.
 """
 from __future__ import annotations
 

@@ -115,7 +115,7 @@ def jwt() -> None:
           f"p99 {_percentile(times, 0.99):.2f} ms per call")
 
 
-# -- over HTTP under gunicorn -----------------------------------------------------------------------------
+# -- over HTTP under hypercorn-----------------------------------------------------------------------------
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -137,7 +137,7 @@ def _wait_healthy(port: int, timeout: float = 30) -> float:
 
 @contextmanager
 def _server(kind: str, workers: int = 2):
-    """Our service (`cds-service serve`) or the baseline, under gunicorn with `workers` processes."""
+    """Our service (`cds-service serve`) or the baseline, under hypercorn with `workers` processes."""
     port = _free_port()
     tmp = tempfile.mkdtemp()
     env = dict(os.environ, CDS_REQUIRE_JWT="false", CDS_CLOCK_NOW=CLOCK_NOW, CDS_FHIR_ALLOW_HTTP="true",
@@ -147,8 +147,8 @@ def _server(kind: str, workers: int = 2):
         command = [str(bin_dir / "cds-service"), "serve", "--port", str(port), "--workers", str(workers),
                    "--threads", "1", "--log-level", "warning"]
     else:
-        command = [str(bin_dir / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level",
-                   "warning", "benchmarks.baseline:create_baseline()"]
+        command = [str(bin_dir / "hypercorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level",
+                   "warning", "wsgi:benchmarks.baseline:create_baseline()"]
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)
@@ -193,7 +193,7 @@ def http(seconds: int = 15) -> None:
     if not shutil.which("wrk"):
         print("\n## HTTP: skipped — install the load generator: apt-get install wrk")
         return
-    print(f"\n## HTTP under gunicorn (2 workers, 1 thread each), wrk 2 threads × 4 connections, {seconds} s "
+    print(f"\n## HTTP under hypercorn (2 workers, 1 thread each), wrk 2 threads × 4 connections, {seconds} s "
           "each; the load generator shares the 2 cores")
     print("| resources | service req/s | p50 | p99 | errors | baseline req/s | p50 | p99 | throughput ratio |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -403,7 +403,7 @@ def soak(target_requests: int = 50_000, minimum_seconds: int = 60, chunk_seconds
             errors += result["errors"]
             elapsed += chunk_seconds
         after = {pid: _rss_kib(pid) for pid in workers if os.path.exists(f"/proc/{pid}")}
-    print(f"\n## Soak: {total:,} requests in {elapsed} s under gunicorn (2 workers), 10-resource prefetch, "
+    print(f"\n## Soak: {total:,} requests in {elapsed} s under hypercorn (2 workers), 10-resource prefetch, "
           f"wrk 2 threads × 4 connections")
     print(f"errors: {errors}; throughput {total / elapsed:.0f} req/s; p99 per {chunk_seconds} s window: "
           + ", ".join(f"{w['p99']:.1f} ms" for w in windows))

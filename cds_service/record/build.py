@@ -33,7 +33,7 @@ from ..content.catalogue import Catalogue, value_set
 from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
-from .reports import ReportReader
+from .reports import NEGATIVE, UNREAD, ReportReader
 from .units import canonical, with_plausible_unit
 
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
@@ -41,6 +41,10 @@ POSITIVE_RESULT = value_set("positive-result")  # the value set a text result jo
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
 _CLAUSES = re.compile(r"[,;:]|\.(?!\d)|\s-+\s")  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
 _LEADING_NUMBER = re.compile(r"^[<>~]?\s*(\d+(?:\.\d+)?)")  # "0", "0/10", "3/10", "2 cm"
+_NUMBER = re.compile(r"(?<![\w/])(\d+(?:\.\d+)?)")
+_POWER = re.compile(r"(?<![\w/])[0-5]/5\b")
+_SATS = re.compile(r"\b(?:sats|spo2|sao2|saturations?|o2)\b")
+_RATE = re.compile(r"\b(?:rr|resp rate|respiratory rate|resps)\b")
 PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
 DVT_IMAGING = value_set("dvt-imaging")
 IMAGING = frozenset({DVT_IMAGING, value_set("pe-imaging")})  # a study whose result closes a suspicion
@@ -303,6 +307,8 @@ _COUNT = re.compile(r"\b([2-9]|two|three|four)\s*(?:x\s*|×\s*)?(?:tablets?|tabs
                     r"|\b([2-9])\s*(?:x|×)\s*\d")
 _DAILY_TOTAL_AFTER = re.compile(r"\s*(?:per\s+(?:day|24\s*h)|/\s*(?:day|d|24\s*h)\b|a\s+day|daily\s+total|in\s+24)")
 _CONCENTRATION_AFTER = re.compile(r"\s*(?:/|per)\s*(?:ml|mL|0\.\d+\s*ml|\d+\s*ml)\b|\s*(?:daily\s+)?in\s+(?:\w+\s+)?divided")
+_CHANGE_BETWEEN = re.compile(r"→|->|=>|>|\b(?:now|to|changed|reduced|decreased|increased|switched|stepped|"
+                             r"step|stopped|then|thereafter|subsequently)\b")
 _FROM_BEFORE = re.compile(r"\b(?:from|previously|was|instead of|down from|up from)\s*$")
 _TOTAL_BEFORE = re.compile(r"\btotal(?:\s+(?:daily\s+)?(?:dose\s+)?(?:of\s+)?)?\s*$")
 _COUNT_UNITS = {"tablet", "tablets", "tab", "tabs", "{tablet}", "{tbl}", "tbl", "syringe", "syringes", "{syringe}",
@@ -337,12 +343,20 @@ def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
     total ("15,000 units per day", "(total 5 mg/day)") is no single dose and is left out."""
     plain = re.sub(r"(?<=\d),(?=\d{3})", "", text.lower())
     plain = re.sub(r"(\d)\s*(?:unt|iu|\[iu\]|u)\b", r"\1 units", plain)
-    found = [(Decimal(m.group(1)), m.group(2), "per-kg" if m.group(3) else "dose") for m in _DOSE.finditer(plain)
-             if not _DAILY_TOTAL_AFTER.match(plain, m.end()) and not _TOTAL_BEFORE.search(plain[:m.start()])
-             and not _CONCENTRATION_AFTER.match(plain, m.end()) and not _FROM_BEFORE.search(plain[:m.start()])]
+    matches = [m for m in _DOSE.finditer(plain)
+               if not _DAILY_TOTAL_AFTER.match(plain, m.end()) and not _TOTAL_BEFORE.search(plain[:m.start()])
+               and not _CONCENTRATION_AFTER.match(plain, m.end()) and not _FROM_BEFORE.search(plain[:m.start()])]
+    found = [(Decimal(m.group(1)), m.group(2), "per-kg" if m.group(3) else "dose") for m in matches]
     # The first dose written is the anticoagulant's: later numbers are other medicines ("; omeprazole 20 mg"),
-    # a previous dose, a vial; a per-kg dose anywhere still counts.
-    doses = [f for f in found if f[2] == "dose"][:1]
+    # a previous dose, a vial; a per-kg dose anywhere still counts. After a change marker the dose written
+    # after it is the current one: "5 mg BD → 2.5 mg BD", "5mg BD stopped; now 2.5mg BD" (r17 review); only
+    # within a few words, so another medicine's dose further on is not taken for a change.
+    singles = [(f, m) for f, m in zip(found, matches) if f[2] == "dose"]
+    doses = [f for f, _ in singles][:1]
+    for (f, m), (_, before) in zip(singles[1:], singles):  # a chain of changes from the first dose
+        if m.start() - before.end() > 40 or not _CHANGE_BETWEEN.search(plain[before.end():m.start()]):
+            break
+        doses = [f]
     found = doses + [f for f in found if f[2] == "per-kg"]
     words = {"two": 2, "three": 3, "four": 4}
     for m in _COUNT.finditer(plain):
@@ -446,6 +460,8 @@ class _Builder:
         self.unknown_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.unknown_starts)))
         self.normal_end = catalogue.normal_end_words
         self.absent_contrast = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_contrasts)))
+        self.function = _phrases(catalogue.normal_functions)
+        self.function_negation = _phrases(catalogue.function_negations)
         leads = sorted(catalogue.answer_leads, key=len, reverse=True)
         self.answer_lead = re.compile(r"^(?:(?:%s)\b\s*)+" % "|".join(map(re.escape, leads))) if leads else None
         self.measurements = catalogue.measurements
@@ -518,13 +534,15 @@ class _Builder:
 
     def _answer_part(self, text: str | None) -> str | None:
         """The answer in a text: without a leading "label:" or "label?" of up to three words (the question),
-        or a leading subject or reporting word ("Patient not breathless", "Pt states no SOB")."""
+        or a leading subject or reporting word ("Patient not breathless", "Pt states no SOB"). A question
+        naming a normal function stays, as the answer is about it ("Sensation: absent")."""
         if not text:
             return text
         for mark in (":", "?"):
             question, _, answer = text.partition(mark)
-            if answer.strip() and question.strip() and len(question.split()) <= 3:
-                text = answer.strip()
+            about_function = bool(self.function.search(question))  # "Able to move toes: no"
+            if answer.strip() and question.strip() and len(question.split()) <= (6 if about_function else 3):
+                text = f"{question.strip()} {answer.strip()}" if about_function else answer.strip()
                 break
         if self.answer_lead is not None:
             text = self.answer_lead.sub("", text).strip() or text
@@ -565,6 +583,14 @@ class _Builder:
         clauses = [c.strip() for c in _CLAUSES.split(text) if c.strip()]
         if not clauses:
             return False
+        # A normal function, negated or not, decides its clause (catalogue absentAnswers $functionComment).
+        read = [(clause, self._function_clause(clause)) for clause in clauses]
+        if any(polarity is True for _, polarity in read):
+            return False
+        clauses = [clause for clause, polarity in read if polarity is None]
+        if not clauses:
+            return True
+        text = ", ".join(clauses)
         first, rest = clauses[0], clauses[1:]
         # What follows the answer may explain it ("Unknown - pt confused", "Nil SOB. Mobilising well"); a clause
         # naming the finding or its course afterwards is an answer of its own ("No chest pain. SOB on exertion").
@@ -577,6 +603,33 @@ class _Builder:
         # start word itself ("Resolved 2 days ago", "Sensation normal") is not one.
         start = self.absent_start.match(first)
         return not self.absent_contrast.search(text, start.end() if start else 0)
+
+    def _shown_answer(self, text: str, by_code: frozenset[str]) -> str:
+        """A finding's text answer as the card shows it: marked when the reader counted it only because it
+        could not read it (the fail-safe), so the clinician asks rather than takes it as the finding."""
+        if by_code <= self.measurements.keys():
+            return text
+        answer = self._answer_part(_whole_value(text)) or ""
+        words = set(_WORDS.findall(answer))
+        clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
+        if (answer in self.present_words or words & self.present_words or _LEADING_NUMBER.match(answer)
+                or any(self._function_clause(c) for c in clauses)):
+            return text
+        return f"“{text}” (answer not interpreted: ask now)"
+
+    def _function_clause(self, clause: str) -> bool | None:
+        """True: the clause states the finding (a normal function negated, or measured outside normal);
+        False: its absence (a normal function stated); None: it names no normal function."""
+        numbers = _NUMBER.findall(clause)
+        if numbers and not _POWER.search(clause):
+            if _SATS.search(clause):
+                return Decimal(numbers[0]) < 95
+            if _RATE.search(clause):
+                return Decimal(numbers[0]) > 20
+            return None  # a number the reader cannot place
+        if not self.function.search(clause):
+            return None
+        return bool(self.function_negation.search(clause))
 
     def _names_presence(self, clause: str) -> bool:
         return any(word in self.present_words for word in _WORDS.findall(clause)) or bool(_LEADING_NUMBER.match(clause))
@@ -617,8 +670,12 @@ class _Builder:
             value_text = f"{q.comparator or ''}{_plain(q.value)} {q.unit or q.code or ''}".strip()
         elif observation.valueCodeableConcept is not None:
             value_text = _concept_text(observation.valueCodeableConcept)
+            concept = observation.valueCodeableConcept
+            if value_text and not by_value and not any(
+                    (c.system, c.code) in self.present_answers for c in concept.coding or ()):
+                value_text = self._shown_answer(value_text, by_code)
         elif isinstance(observation.valueString, str):
-            value_text = observation.valueString
+            value_text = self._shown_answer(observation.valueString, by_code)
         elif observation.valueInteger is not None:
             value_text = str(observation.valueInteger)  # a score: the card shows why it counted
         elif observation.valueBoolean is not None:
@@ -650,12 +707,13 @@ class _Builder:
         # the femoral vein, consistent with DVT" is a clot.
         coded = observation.valueBoolean is False or (observation.valueCodeableConcept is not None and any(
             (c.system, c.code) in self.absent_answers for c in observation.valueCodeableConcept.coding or ()))
-        negative = (self.reports.negative(observation.valueString) if observation.valueString
+        reading = self.reports.read(observation.valueString) if observation.valueString else None
+        negative = (reading == NEGATIVE if observation.valueString
                     else coded or bool(flags & self.hygiene["negativeInterpretation"]))
         return Fact("Observation", self._sided(by_code, observation.valueString), when, observation.status in self.hygiene["resultStatus"],
                     self._evidence("Observation", observation, observation.code, when,
                                    value=_concept_text(observation.valueCodeableConcept) or observation.valueString),
-                    negative=negative)
+                    negative=negative, unread=reading == UNREAD)
 
     def report(self, report, relevant: Memberships) -> list[Fact]:
         """A scan's DiagnosticReport: negative when its coded conclusion is a negative answer or its
@@ -668,10 +726,11 @@ class _Builder:
         coded = any((c.system, c.code) in self.absent_answers
                     for concept in (report.conclusionCode or ()) for c in (concept.coding or ()))
         # The words decide when there are any: a coded "Negative" over "nonocclusive thrombus" is not.
-        negative = self.reports.negative(report.conclusion) if report.conclusion else coded
+        reading = self.reports.read(report.conclusion) if report.conclusion else None
+        negative = reading == NEGATIVE if report.conclusion else coded
         return [Fact("DiagnosticReport", self._sided(relevant.by_code, report.conclusion), when, report.status in self.hygiene["resultStatus"],
                      self._evidence("DiagnosticReport", report, report.code, when, value=report.conclusion),
-                     negative=negative)]
+                     negative=negative, unread=reading == UNREAD)]
 
     def _sided(self, memberships: frozenset[str], text) -> frozenset[str]:
         """A leg-vein study coded without a side takes the side its conclusion names (KB §8.7); a CTPA has
@@ -800,3 +859,9 @@ def _age(birth: datetime | None, now: datetime) -> int | None:
         return None
     years = now.year - birth.year - ((now.month, now.day) < (birth.month, birth.day))
     return years
+
+
+def _phrases(words) -> re.Pattern:
+    """Any of the words or phrases as whole words ("0/5", "can't" included)."""
+    return re.compile(r"(?<![\w/'])(?:%s)(?![\w/'])" % "|".join(
+        re.escape(w) for w in sorted(words, key=len, reverse=True)) if words else r"(?!x)x")

@@ -45,6 +45,7 @@ class Fact:
     value_sets_of_value: frozenset[str] = NOTHING  # Observation.valueCodeableConcept memberships
     onset: datetime | None = None  # Condition onset (when the problem began), when recorded
     negative: bool = False  # a test that found nothing (a negative scan, a refuted Condition)
+    unread: bool = False  # a report's text the reader could not place: neither negative nor showing a clot
 
     @property
     def confirmed(self) -> bool:

@@ -1,6 +1,9 @@
 """Reading an imaging report's conclusion, which radiologists write as text (KB §8.7): is it negative for a
-clot, and which leg does it speak of. The words are the catalogue's ("negative-imaging", "report-side");
-anything the reader cannot read as wholly negative is not negative, so a card keeps firing."""
+clot, and which leg does it speak of. The words are the catalogue's ("negative-imaging", "report-side").
+
+Every sentence must be recognised for the report to be negative: a sentence the reader cannot place makes
+the report UNREAD (a card says: read it now), one that names or describes a clot makes it POSITIVE. A word
+list decides only what is recognised as harmless, never what may be ignored."""
 from __future__ import annotations
 
 import re
@@ -9,6 +12,10 @@ from ..content.catalogue import Catalogue, value_set
 
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
 _SENTENCES = re.compile(r"(?:[.;\n]|\bbut\b)+(?!\d)")  # "3.2 cm" stays one sentence
+# "Normal opacification, no filling defect" / "... with no filling defect": two statements.
+_CLAUSES = re.compile(r"\s*,\s*(?=(?:no|nil|normal|without)\b)|\s+with\s+(?=(?:no|nil)\b)")
+NEGATIVE, POSITIVE, UNREAD = "negative", "positive", "unread"
+_WORD = re.compile(r"[a-z0-9][a-z0-9'/-]*")
 
 
 class ReportReader:
@@ -22,10 +29,25 @@ class ReportReader:
         self.excluded = tuple(lists["excludedWords"])
         self.joins = frozenset(lists["joinPhrases"])
         self.normal = tuple(lists["normalWords"])
-        self.vessel = re.compile(r"\b(?:%s)\b" % _any(lists.get("vesselWords", ())))
         self.normal_phrase = re.compile(r"\b(?:%s)\b" % _any(lists.get("normalPhrases", ())))
         self.positive = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists["positiveWords"]))
-        self.clot = re.compile(r"\b(?:%s)\b" % _any(lists["clotWords"]))
+        # Clot words with any plural ("PEs", "DVTs", "PE's"), and any word a clot stem begins (thromboembolism,
+        # thromboemboli, emboli): a clot in a word form the list lacks is still a clot (r17 review).
+        self.clot = re.compile(r"\b(?:(?:%s)(?:'?s|es)?|(?:%s)[\w-]*)\b" % (
+            _any(lists["clotWords"]), _any(lists.get("clotStems", ()))))
+        negating = _any(lists.get("negatingWords", ()))
+        self.negating = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % negating)
+        # A normal vessel function negated: "not collapsing", "doesn't compress", "fails to opacify".
+        self.negated_function = re.compile(r"(?<![\w'])(?:%s)(?![\w'])(?:[\s-]+(?:to|fully|completely|normally|well|"
+                                           r"properly|entirely))*[\s-]*(?:\w+[\s-]+)?(?:%s)" % (
+                                               negating, _any(lists.get("normalFunctionStems", ()))))
+        self.abbreviation = re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % _any(lists.get("positiveAbbreviations", ())))
+        self.normal_term = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("normalTerms", ())))
+        self.incidental = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("incidentalWords", ())))
+        self.vessel = re.compile(r"\b(?:%s)\b" % _any(lists.get("vesselWords", ())))
+        self.known = frozenset(word for name in ("normalTerms", "normalPhrases", "modifierWords", "tailWords", "vesselWords",
+                                                 "incidentalWords", "normalVocabulary", "normalWords")
+                               for term in lists.get(name, ()) for word in term.split())
         self.hedge = re.compile(r"\b(?:%s)\b" % _any(lists["hedgeWords"]))
         sides = catalogue.text_lists["report-side"]
         self.left, self.right = (re.compile(r"\b%s\b" % re.escape(word)) for word in sides["words"])
@@ -33,12 +55,13 @@ class ReportReader:
 
     def _sentences(self, text: str) -> list[str]:
         found = []
-        for sentence in _SENTENCES.split(text.lower()):
-            sentence = " ".join(sentence.replace(",", " ").split())
-            while self.label.match(sentence):
-                sentence = self.label.sub("", sentence, count=1)
-            if sentence:
-                found.append(sentence)
+        for part in _SENTENCES.split(text.lower()):
+            for sentence in _CLAUSES.split(part):
+                sentence = " ".join(sentence.replace(",", " ").split())
+                while self.label.match(sentence):
+                    sentence = self.label.sub("", sentence, count=1)
+                if sentence:
+                    found.append(sentence)
         return found
 
     def _negative_sentence(self, sentence: str) -> bool:
@@ -75,30 +98,53 @@ class ReportReader:
                    for j in self.joins)
 
     def negative(self, text: object) -> bool:
-        """The whole text reads as a negative scan: no sentence hedges, every sentence naming a clot is a
-        negative one, and one sentence is negative or normal."""
+        return self.read(text) == NEGATIVE
+
+    def read(self, text: object) -> str | None:
+        """NEGATIVE when every sentence is negative, normal or about something else and one is negative or
+        normal; UNREAD when a sentence cannot be placed beside one that says no clot; else POSITIVE (a clot
+        named or described, a hedge, or unplaced wording with no "no clot"). None without text."""
         if not isinstance(text, str):
-            return False
+            return None
         sentences = self._sentences(text)
         if not sentences:
-            return False
+            return None
         if " ".join(sentences) in self.words:
-            return True
-        if any(self.hedge.search(s) for s in sentences):
-            return False
-        naming = [s for s in sentences if self.clot.search(s)]
-        if not all(self._negative_sentence(s) for s in naming):
-            return False
-        # A positive finding needs no clot word: "non-compressible popliteal vein with absent flow".
-        if any(self.positive.search(s) for s in sentences if s not in naming):
-            return False
-        # Nor does one the reader has no word for: a sentence about a vessel must be read as negative or normal.
-        if any(self.vessel.search(s) and not self._normal_sentence(s) for s in sentences if s not in naming):
-            return False
-        return bool(naming) or any(s.startswith(self.normal) for s in sentences)
+            return NEGATIVE
+        kinds = [self._sentence(s) for s in sentences]
+        if POSITIVE in kinds:
+            return POSITIVE
+        if UNREAD in kinds or not ({NEGATIVE, "normal"} & set(kinds)):
+            # Unread beside an explicit "no clot" is a report to read; without one, it may describe a clot
+            # in words the reader lacks ("hypoattenuating material in the RLL branches"): not negative.
+            return UNREAD if NEGATIVE in kinds else POSITIVE
+        return NEGATIVE
 
-    def _normal_sentence(self, sentence: str) -> bool:
-        return sentence.startswith(self.normal) or bool(self.normal_phrase.search(sentence))
+    def _sentence(self, sentence: str) -> str:
+        if self.hedge.search(sentence):
+            return POSITIVE
+        described = self.positive.search(sentence) or self.abbreviation.search(sentence)
+        clots = list(self.clot.finditer(sentence))
+        if clots:
+            if self._negative_sentence(sentence):  # "no occlusive or nonocclusive thrombus" is negative
+                return NEGATIVE
+            # A negated clot with words the reader does not know between it and the negation is not read;
+            # a clot described, or a second one named, is shown.
+            return UNREAD if self._starts_negated(sentence) and not described and len(clots) == 1 else POSITIVE
+        if described or self.negated_function.search(sentence):
+            return POSITIVE
+        all_known = all(w in self.known for w in _WORD.findall(sentence) if not w[0].isdigit())
+        if all_known and not self.negating.search(sentence) and (
+                sentence.startswith(self.normal) or self.normal_phrase.search(sentence)
+                or self.normal_term.search(sentence)):
+            return "normal"
+        if self.incidental.search(sentence) and (all_known or not self.vessel.search(sentence)):
+            return "incidental"
+        return UNREAD
+
+    def _starts_negated(self, sentence: str) -> bool:
+        words = sentence.split()
+        return any(words[:len(n.split())] == n.split() for n in self.negations)
 
     def sides(self, text: object) -> frozenset[str]:
         """The side value sets the text names: both legs when it says so or names both. Only the sentences

@@ -229,7 +229,7 @@ def build() -> dict:
                     "tags": ["operations"],
                     "summary": "Prometheus metrics (requests, latency, cards, JWT rejections, fetch errors)",
                     "description": ("Served while METRICS_ENABLED (the default); no JWT, so keep it off the public "
-                                    "ingress. Summed across gunicorn workers."),
+                                    "ingress. Summed across the worker processes."),
                     "security": [],
                     "responses": {
                         "200": {"description": "Prometheus text exposition format.",

@@ -194,7 +194,7 @@ KNOWN_BUGS: dict[str, KnownBug] = {bug.name: bug for bug in [
         "deep-nesting-in-schema-validation", ("RecursionError", "first_error"),
         "A request whose context (or a feedback entry) nests deeply exhausts Python's recursion in jsonschema's "
         "recursive noNullOrEmpty check: 500 instead of 400. Under the default recursion limit (1000, as in a "
-        "gunicorn worker) about 160 levels are enough; orjson accepts up to 1024, so the reproduction uses 1000 "
+        "server worker) about 160 levels are enough; orjson accepts up to 1024, so the reproduction uses 1000 "
         "(hypothesis raises the recursion limit while it runs a test).",
         "cds_service/http/views.py, where the body is checked against its schema (`_validate`): wrap "
         "`schemas.first_error(...)` in `try/except RecursionError: raise BadRequest('the request body is nested too "

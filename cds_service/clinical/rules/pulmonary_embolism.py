@@ -61,7 +61,12 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     if unread and not signals.on_anticoagulant(record):
         # A CTPA that is not read as negative (a clot named, or a hedged, limited or preliminary report) with
         # no anticoagulant on record: the report decides now (NG158 1.2: a PE on CTPA is treated at once).
-        finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-not-negative")
+        # A report the reader could not place, none showing a clot: read it now, but no alarm that it shows
+        # a PE (r17 review: normal CTPAs in unlisted words were critical "PE shown").
+        if all(f.unread for f in unread):
+            finding = Finding(SUSPECTED_PE, "warning", variant="ctpa-unread")
+        else:
+            finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-not-negative")
         finding.add(unread + signals.all_leg_dvt_features(record) + signals.pe_symptoms(record))
         return finding
     found = [(signal, facts, words) for signal, facts, words in

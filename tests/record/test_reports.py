@@ -1,0 +1,81 @@
+"""The report reader on a corpus of real report wordings, in both directions (KB §8.7: only a report negative
+as a whole closes anything). Positive: a clot named in any word form, or described without a clot word, or
+wording the reader cannot place with no "no clot" beside it. Unread: an unplaced sentence beside "no clot".
+Negative: every sentence negative, normal in known words, or about something outside the vessels."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cds_service.content.catalogue import Catalogue
+from cds_service.record.reports import NEGATIVE, POSITIVE, UNREAD, ReportReader
+
+READER = ReportReader(Catalogue.load(Path(__file__).resolve().parents[2] / "cards"))
+
+POSITIVE_REPORTS = [
+    "Multiple bilateral PEs. Normal heart size.",  # r17: plural clot words were unknown, the report negative
+    "Right lower lobe pulmonary thromboembolism. Normal heart size.",
+    "Normal heart size. Acute thromboembolic disease in the right lower lobe.",
+    "Bilateral lower lobe thromboemboli.",
+    "L calf DVTs. Normal proximal veins.",
+    "Normal proximal veins. Calf: not collapsing.",
+    "Normal proximal veins. PTV: NC x2.",
+    "Normal calf veins. Above knee: non compressing with echo-bright contents.",
+    "Calf: doesn't collapse with probe pressure",
+    "Pulmonary arteries adequately opacified with a hypoattenuating focus in a right lower lobe segmental artery.",
+    "Main pulmonary arteries well opacified. Hypoattenuating material in the RLL branches.",
+    "Normal heart. Saddle-shaped defect at the bifurcation.",
+    "Normal opacification of the pulmonary arteries with a non-enhancing segment.",
+    "No compressibility of the femoral vein, consistent with occlusive DVT.",
+    "No central PE, with occlusive emboli in the segmental arteries.",
+    "No DVT in the femoral vein; occlusive thrombus in the posterior tibial vein.",
+    "Superficial thrombosis near the saphenofemoral junction.",
+    "Nil flow in the left popliteal vein. NAD elsewhere.",
+    "The popliteal vein is poorly compressible.",
+    "Non-diagnostic study due to motion.",
+    "Pulmonary trunk 26 mm.",  # no sentence says "no PE": not negative
+    "Proximal veins patent with hypoechoic material in the peroneal veins. No DVT above the knee.",
+]
+UNREAD_REPORTS = [
+    "Pulmonary trunk 26 mm. No PE.",
+    "No DVT. Popliteal vein 9 mm.",
+]
+NEGATIVE_REPORTS = [
+    "No evidence of pulmonary thromboembolism.",
+    "No central or peripheral pulmonary emboli.",
+    "The pulmonary arteries are normal. No PE.",
+    "Adequate contrast opacification of the pulmonary arteries. No PE.",
+    "Satisfactory opacification of the pulmonary arteries. No filling defect.",
+    "Normal opacification, no filling defects.",
+    "Pulmonary arteries opacify well with no filling defect.",
+    "Pulmonary arteries of normal calibre. No PE.",
+    "No acute PE. Normal RV/LV ratio.",
+    "No PE. Incidental 4 mm RUL nodule, no follow-up needed.",
+    "No acute PE. Atelectasis at both bases.",
+    "CTPA performed with IV contrast. No PE.",
+    "No DVT. Incidental Baker's cyst.",
+    "No DVT. Popliteal fossa: 3 cm Baker's cyst medial to the popliteal vein.",
+    "No DVT. Deep veins compressible throughout.",
+    "Left CFV, FV and popliteal vein: compressible, normal flow. Calf veins: compressible. Conclusion: No DVT.",
+    "No DVT. Saphenofemoral junction competent, great saphenous vein of normal calibre.",
+    "No occlusive or non-occlusive thrombus.",
+    "Left leg: NAD, no DVT.",
+    "Nil DVT.",
+    "Normal study",
+]
+
+
+@pytest.mark.parametrize("text", POSITIVE_REPORTS)
+def test_a_clot_named_or_described_in_any_words_is_not_negative(text):
+    assert READER.read(text) == POSITIVE
+
+
+@pytest.mark.parametrize("text", UNREAD_REPORTS)
+def test_an_unplaced_sentence_beside_no_clot_is_a_report_to_read(text):
+    assert READER.read(text) == UNREAD
+
+
+@pytest.mark.parametrize("text", NEGATIVE_REPORTS)
+def test_a_report_negative_as_a_whole_in_standard_wording_is_negative(text):
+    assert READER.read(text) == NEGATIVE
