@@ -144,7 +144,7 @@ def _server(kind: str, workers: int = 2):
                CDS_FEEDBACK_DATABASE=f"sqlite:///{tmp}/feedback.sqlite3", CDS_MAX_CONTENT_LENGTH=str(256 << 20))
     bin_dir = Path(sys.executable).parent
     if kind == "service":
-        command = [str(bin_dir / "cds-service"), "serve", "--port", str(port), "--workers", str(workers),
+        command = [str(bin_dir / "cds-service"), "serve", "--port", str(port), "--metrics-port", "0", "--workers", str(workers),
                    "--threads", "1", "--log-level", "warning"]
     else:
         command = [str(bin_dir / "hypercorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", "--log-level",

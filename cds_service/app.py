@@ -151,7 +151,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return app.response_class(OPENAPI_DOCUMENT, mimetype="application/json")
 
     if app.config["METRICS_ENABLED"]:
-        install_metrics(app)
+        install_metrics(app, route=app.config["METRICS_ROUTE"])
     freeze_start_up_objects()
     return app
 

@@ -47,6 +47,16 @@ def serve(args: argparse.Namespace) -> int:
         _err(f"error: cannot start: {error}\n")
         return EXIT_USAGE
     _prepare_metrics_storage()
+    if args.metrics_port:
+        # The workers (spawned processes) read this; the page is served here, on its own port, instead.
+        os.environ["CDS_METRICS_ROUTE"] = "false"
+        from .observability.metrics import serve_separately
+
+        try:
+            serve_separately(args.metrics_host, args.metrics_port)
+        except OSError as error:
+            _err(f"error: cannot serve metrics on {args.metrics_host}:{args.metrics_port}: {error.strerror}\n")
+            return EXIT_USAGE
     from hypercorn.run import run  # per command: only `serve` loads the server
 
     from .serving import hypercorn_config
@@ -173,6 +183,11 @@ def _parser() -> argparse.ArgumentParser:
     serve_parser.add_argument("--workers", type=int, default=2, help="worker processes (about one per core)")
     serve_parser.add_argument("--threads", type=int, default=4,
                               help="threads per worker, running requests that have fully arrived (default 4)")
+    serve_parser.add_argument("--metrics-port", type=int, default=9100,
+                              help="port of the Prometheus metrics page, apart from the service's (default 9100; "
+                                   "0: GET /metrics on the service's port instead)")
+    serve_parser.add_argument("--metrics-host", default="127.0.0.1",
+                              help="address of the metrics listener (default 127.0.0.1)")
     serve_parser.add_argument("--body-timeout", type=float, default=10.0,
                               help="seconds a request body may take to arrive after its headers (default 10)")
     serve_parser.add_argument("--log-level", default="info")

@@ -39,7 +39,10 @@ DEFAULTS: dict[str, Any] = {
     # Empty: nobody's (a server's usual default trusts
     # 127.0.0.1, which in a pod is any sidecar). Addresses or networks; "*" trusts every peer.
     "FORWARDED_ALLOW_IPS": [],
-    "METRICS_ENABLED": True,  # GET /metrics (Prometheus); keep it off the public ingress (NetworkPolicy)
+    "METRICS_ENABLED": True,  # Prometheus metrics collected
+    # GET /metrics on the service's own port (create_app alone: tests, development). `cds-service serve` turns
+    # it off and serves the page on its own port (--metrics-port), never on the port EHRs and browsers call.
+    "METRICS_ROUTE": True,
     # Fetching from the EHR's FHIR server when prefetch is missing
     "FHIR_CONNECT_TIMEOUT_SECONDS": 2.0,
     "FHIR_READ_TIMEOUT_SECONDS": 5.0,

@@ -10,7 +10,7 @@ from flask import Flask, Response, g, request
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
-def install_metrics(app: Flask) -> None:
+def install_metrics(app: Flask, route: bool = True) -> None:
     from . import metrics
 
     @app.before_request
@@ -29,10 +29,11 @@ def install_metrics(app: Flask) -> None:
             response.headers["X-Request-Id"] = g.request_id
         return response
 
-    @app.get("/metrics")
-    def _metrics():
-        body, content_type = metrics.exposition()
-        return Response(body, content_type=content_type)
+    if route:
+        @app.get("/metrics")
+        def _metrics():
+            body, content_type = metrics.exposition()
+            return Response(body, content_type=content_type)
 
 
 def count_cards(issued) -> None:

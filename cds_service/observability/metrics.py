@@ -25,6 +25,17 @@ REPLAY_FALLBACK = Counter("cds_replay_store_fallback_total",
 JWT_REJECTIONS = Counter("cds_jwt_rejections_total", "Requests refused with 401, by reason", ["reason"])
 
 
+def serve_separately(host: str, port: int):
+    """The metrics page on its own listener (a thread of the process that calls it): every worker's values,
+    no CORS, nothing else served. Returns the server, for a test to stop."""
+    from prometheus_client import multiprocess, start_http_server
+
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)
+    server, _ = start_http_server(port, addr=host, registry=registry)
+    return server
+
+
 def exposition() -> tuple[bytes, str]:
     """The metrics page: every worker's values added up in multiprocess mode, this process's otherwise."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -39,7 +39,8 @@ def free_port() -> int:
 
 
 def serve_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "cds_service", "serve", "--port", str(port), "--workers", "1", "--threads", "2",
+    return [sys.executable, "-m", "cds_service", "serve", "--port", str(port), "--metrics-port", str(free_port()),
+            "--workers", "1", "--threads", "2",
             "--log-level", "info", "--access-log"]
 
 
@@ -156,3 +157,17 @@ def test_the_access_log_writes_no_query_string_and_no_referer(served, tmp_path):
         time.sleep(0.1)
     assert access and '"GET /cds-services HTTP/1.1" 200' in access[-1]
     assert not [line for line in log.read_text().splitlines() if "pat-77" in line or "sandbox.example" in line]
+
+
+def test_serve_refuses_to_start_when_its_metrics_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        metrics_port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "cds_service", "serve", "--port", str(free_port()),
+                               "--metrics-port", str(metrics_port)],
+                              env=clean_environment(CDS_REQUIRE_JWT="false",
+                                                    PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics")),
+                              cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert done.returncode == cli.EXIT_USAGE
+    assert f"cannot serve metrics on 127.0.0.1:{metrics_port}" in done.stderr and "Traceback" not in done.stderr

@@ -44,6 +44,7 @@ COMPOSE = DEPLOY / "compose.yaml"
 KUBERNETES_VERSIONS = ("1.32.0", "1.37.0")
 
 ENTRYPOINT = ["cds-service", "serve", "--host", "0.0.0.0", "--port", "8080"]
+METRICS_PORT = 9100
 CONTAINER_PORT = 8080
 BIN = Path(sys.executable).parent
 
@@ -325,7 +326,10 @@ def test_kustomization_lists_every_manifest_but_the_secret_template():
 def test_deployment_probes_hit_the_health_endpoints_on_the_container_port():
     container = service_container()
     ports = container["ports"]
-    assert [(p["containerPort"], p.get("protocol", "TCP")) for p in ports] == [(CONTAINER_PORT, "TCP")]
+    assert [(p["containerPort"], p.get("protocol", "TCP")) for p in ports] == [(CONTAINER_PORT, "TCP"),
+                                                                                (METRICS_PORT, "TCP")]
+    args = container["args"]
+    assert args[args.index("--metrics-host") + 1] == "0.0.0.0"  # reachable by Prometheus, on its own port
     port_names = {p["name"]: p["containerPort"] for p in ports if "name" in p}
     for probe_name, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz"), ("startupProbe", "/healthz")):
         probe = container[probe_name]["httpGet"]
@@ -411,11 +415,14 @@ def test_service_routes_to_the_container_port():
     assert names.get(port["targetPort"], port["targetPort"]) == CONTAINER_PORT
 
 
-def test_network_policy_ingress_8080_only_and_egress_dns_postgres_https():
+def test_network_policy_ingress_8080_and_metrics_from_monitoring_only_and_egress_dns_postgres_https():
     policy = k8s_object("NetworkPolicy")["spec"]
     assert set(policy["policyTypes"]) == {"Ingress", "Egress"}
     ingress_ports = [(p["protocol"], p["port"]) for rule in policy["ingress"] for p in rule["ports"]]
-    assert ingress_ports == [("TCP", CONTAINER_PORT)]
+    assert ingress_ports == [("TCP", CONTAINER_PORT), ("TCP", METRICS_PORT)]
+    (metrics_rule,) = [rule for rule in policy["ingress"] if rule["ports"][0]["port"] == METRICS_PORT]
+    assert metrics_rule["from"] == [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "monitoring"}}}], "metrics are not open to every source"
     egress_ports = {(p["protocol"], p["port"]) for rule in policy["egress"] for p in rule["ports"]}
     assert egress_ports == {("UDP", 53), ("TCP", 53), ("TCP", 5432), ("TCP", 443)}
     for rule in policy["egress"]:
@@ -569,6 +576,7 @@ def test_service_starts_as_the_deployment_runs_it_and_the_healthcheck_passes(tmp
     entrypoint = [str(BIN / ENTRYPOINT[0]), *ENTRYPOINT[1:]]
     entrypoint[entrypoint.index("0.0.0.0")] = "127.0.0.1"
     entrypoint[entrypoint.index(str(CONTAINER_PORT))] = str(port)
+    entrypoint += ["--metrics-port", str(free_port())]  # 9100 in the pod; any free port on this machine
     log = tmp_path / "serve.log"
     url = f"http://127.0.0.1:{port}/healthz"
     with running([*entrypoint, *args], env=env, cwd=tmp_path, log=log, ready_url=url):

@@ -30,7 +30,7 @@ def free_port() -> int:
 def start_server(database: Path, port: int) -> subprocess.Popen:
     env = dict(os.environ, CDS_REQUIRE_JWT="false", CDS_FEEDBACK_DATABASE=f"sqlite:///{database}",
                CDS_METRICS_ENABLED="false")
-    command = [str(Path(sys.executable).parent / "cds-service"), "serve", "--port", str(port), "--workers", "2",
+    command = [str(Path(sys.executable).parent / "cds-service"), "serve", "--port", str(port), "--metrics-port", "0", "--workers", "2",
                "--threads", "4", "--log-level", "warning"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                start_new_session=True)

@@ -47,7 +47,7 @@ def server(tmp_path_factory):
                             CDS_FEEDBACK_DATABASE=f"sqlite:///{folder / 'feedback.sqlite3'}",
                             PROMETHEUS_MULTIPROC_DIR=str(folder / "metrics"))
     process = subprocess.Popen(
-        [*_python(), "-m", "cds_service", "serve", "--port", str(port), "--workers", "2",
+        [*_python(), "-m", "cds_service", "serve", "--port", str(port), "--metrics-port", "0", "--workers", "2",
          "--body-timeout", str(BODY_TIMEOUT), "--log-level", "warning"],
         env=env, cwd=folder, stdout=subprocess.DEVNULL, stderr=(folder / "serve.log").open("w"),
         start_new_session=True)

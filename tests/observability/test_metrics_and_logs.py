@@ -1,6 +1,7 @@
 """/metrics (Prometheus) and structured logs with the request id and hookInstance, without PHI."""
 from __future__ import annotations
 
+
 import json
 import logging
 import os
@@ -8,8 +9,11 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
+
+import pytest
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -93,16 +97,19 @@ def test_json_log_lines_carry_request_id_and_hook_instance_but_no_patient_data(a
     assert "patient-4711" not in text  # no patient identifiers, names or free text in logs
 
 
-def test_metrics_add_up_across_gunicorn_workers(tmp_path):
-    """Two worker processes behind `cds-service serve`: /metrics counts every request, whichever worker
-    answered it and whichever worker answers the scrape."""
-    port = free_port()
+def test_metrics_add_up_across_workers_on_their_own_port_without_cors(tmp_path):
+    """Two worker processes behind `cds-service serve`: the metrics page, on its own port, counts every
+    request, whichever worker answered it; the service's port (the one EHRs and browsers call) has no
+    /metrics, and the metrics port sends no CORS header."""
+    port, metrics_port = free_port(), free_port()
     env = dict(os.environ, CDS_REQUIRE_JWT="false", CDS_FEEDBACK_DATABASE=f"sqlite:///{tmp_path}/f.sqlite3",
                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
     process = subprocess.Popen([str(Path(sys.executable).parent / "cds-service"), "serve", "--port", str(port),
-                                "--workers", "2", "--threads", "2", "--log-level", "warning"], env=env,
+                                "--metrics-port", str(metrics_port), "--workers", "2", "--threads", "2",
+                                "--log-level", "warning"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
+    browser = {"Origin": "https://sandbox.example"}
     try:
         for _ in range(100):
             try:
@@ -112,10 +119,16 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
                 time.sleep(0.1)
         for _ in range(40):
             urllib.request.urlopen(base + "/cds-services", timeout=5).read()
-        pages = [urllib.request.urlopen(base + "/metrics", timeout=5).read().decode() for _ in range(6)]
+        with pytest.raises(urllib.error.HTTPError) as on_service_port:
+            urllib.request.urlopen(urllib.request.Request(base + "/metrics", headers=browser), timeout=5)
+        answers = [urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{metrics_port}/metrics",
+                                                                 headers=browser), timeout=5) for _ in range(6)]
+        pages = [answer.read().decode() for answer in answers]
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         _, stderr = process.communicate(timeout=15)
+    assert on_service_port.value.code == 404
+    assert not [a for a in answers if a.headers.get("Access-Control-Allow-Origin")]
     for page in pages:
         (count,) = [s.value for family in text_string_to_metric_families(page) for s in family.samples
                     if s.name == "cds_requests_total" and s.labels.get("endpoint") == "/cds-services"]
