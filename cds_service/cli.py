@@ -188,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
                                    "0: GET /metrics on the service's port instead)")
     serve_parser.add_argument("--metrics-host", default="127.0.0.1",
                               help="address of the metrics listener (default 127.0.0.1)")
+    serve_parser.add_argument("--large-bodies", type=int, default=1,
+                              help="request bodies over 1 MiB a worker reads and decodes at once (default 1); "
+                                   "others wait, up to 10 s, then 503")
     serve_parser.add_argument("--body-timeout", type=float, default=10.0,
                               help="seconds a request body may take to arrive after its headers (default 10)")
     serve_parser.add_argument("--log-level", default="info")

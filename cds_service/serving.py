@@ -35,7 +35,7 @@ def hypercorn_config(args: argparse.Namespace) -> Config:
     # Evaluated in each worker (hypercorn splits the path at colons, so the arguments must have none).
     config.application_path = (f"asgi:cds_service.serving:application(threads={args.threads:d}, "
                                f"body_timeout={float(args.body_timeout)!r}, log_level={str(args.log_level)!r}, "
-                               f"json_lines={args.log_format == 'json'!r})")
+                               f"json_lines={args.log_format == 'json'!r}, large_bodies={args.large_bodies:d})")
     return config
 
 
@@ -44,7 +44,7 @@ def hypercorn_config(args: argparse.Namespace) -> Config:
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s HTTP/%(H)s" %(s)s %(B)s %(L)ss "%(a)s"'
 
 
-def application(*, threads: int, body_timeout: float, log_level: str, json_lines: bool):
+def application(*, threads: int, body_timeout: float, log_level: str, json_lines: bool, large_bodies: int = 1):
     """Run in each worker process; the service's settings come from the CDS_* environment, as create_app's."""
     from . import create_app
     from .http.buffered import BufferedWSGI
@@ -53,4 +53,5 @@ def application(*, threads: int, body_timeout: float, log_level: str, json_lines
     configure(log_level, json_lines=json_lines)
     app = create_app()  # configuration from CDS_* environment variables
     return BufferedWSGI(app, max_body=app.config["MAX_CONTENT_LENGTH"], body_timeout=body_timeout,
-                        threads=threads, forwarded_allow_ips=app.config["FORWARDED_ALLOW_IPS"])
+                        threads=threads, forwarded_allow_ips=app.config["FORWARDED_ALLOW_IPS"],
+                        large_bodies=large_bodies)
