@@ -106,6 +106,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             deadline_seconds=app.config["FHIR_FETCH_DEADLINE_SECONDS"],
             allow_http=app.config["FHIR_ALLOW_HTTP"],
             windows=engine.catalogue.windows,
+            server_concurrency=app.config["FHIR_SERVER_CONCURRENCY"],
         ),
         feedback_store=FeedbackStore(
             make_engine(app.config["FEEDBACK_DATABASE"]), app.config["ISSUED_CARDS_RETENTION_DAYS"],

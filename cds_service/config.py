@@ -47,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_CONNECT_TIMEOUT_SECONDS": 2.0,
     "FHIR_READ_TIMEOUT_SECONDS": 5.0,
     "FHIR_FETCH_DEADLINE_SECONDS": 0.4,  # fetching's share of the hook deadline (never more than it allows)
+    # Bulkhead: hook calls fetching from one FHIR server at once, per worker process. One more is answered at
+    # once without fetching (its cards say the data could not be read), so a slow server cannot hold every
+    # request thread and slow down the calls that bring their data in prefetch (`serve --threads`, default 4).
+    "FHIR_SERVER_CONCURRENCY": 3,
     # One deadline for the whole hook (checking the token, fetching, reading the record, the rules): the EHR
     # waits ~0.5 s for cards. Past it, the answer is what the data read so far supports, marked as incomplete.
     "HOOK_DEADLINE_SECONDS": 0.45,

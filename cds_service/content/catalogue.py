@@ -147,6 +147,7 @@ class Catalogue:
         self.normal_end_words = frozenset(data["absentAnswers"].get("normalEndWords", ()))
         self.absent_contrasts = tuple(data["absentAnswers"].get("contrastWords", ()))
         self.normal_functions = tuple(data["absentAnswers"].get("normalFunctionWords", ()))
+        self.recurrence_words = tuple(data["absentAnswers"].get("recurrenceWords", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
         self.unknown_words = frozenset(data["absentAnswers"].get("unknownWords", ()))

@@ -13,12 +13,14 @@ was not.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import requests
 
@@ -51,6 +53,18 @@ class FetchSettings:
     deadline_seconds: float
     allow_http: bool
     windows: Mapping[str, timedelta] = field(default_factory=dict)  # catalogue windows, for bounded templates
+    server_concurrency: int = 3  # hook calls fetching from one FHIR server at once (a bulkhead, per process)
+    bulkheads: dict = field(default_factory=dict, compare=False)  # origin -> BoundedSemaphore
+
+
+_BULKHEAD_LOCK = threading.Lock()
+
+
+def _bulkhead(settings: FetchSettings, server: str) -> threading.BoundedSemaphore:
+    parts = urlsplit(server)
+    origin = (parts.scheme.lower(), (parts.hostname or "").lower(), parts.port)
+    with _BULKHEAD_LOCK:
+        return settings.bulkheads.setdefault(origin, threading.BoundedSemaphore(settings.server_concurrency))
 
 
 _NEEDS_FETCH = object()
@@ -241,6 +255,18 @@ def _fetch(body: dict, templates: list[PrefetchTemplate], settings: FetchSetting
     except FetchError as error:
         blame = "fhirAuthorization.access_token" if isinstance(error, UnusableToken) else None
         return {}, [(t.key, f"not prefetched, and it cannot be fetched: {error}") for t in templates], blame
+    bulkhead = _bulkhead(settings, server)
+    if not bulkhead.acquire(blocking=False):
+        return {}, [(t.key, f"not prefetched, and fhirServer is busy: {settings.server_concurrency} calls of this "
+                            "worker are already fetching from it") for t in templates], None
+    try:
+        return _fetch_within(body, templates, settings, fetch_until, since, partial, server, authorization)
+    finally:
+        bulkhead.release()
+
+
+def _fetch_within(body, templates, settings: FetchSettings, fetch_until, since, partial, server: str,
+                  authorization: dict):
     keys = ", ".join(t.key for t in templates)
     started = time.monotonic()
     deadline = started + settings.deadline_seconds

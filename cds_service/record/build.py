@@ -39,7 +39,13 @@ from .units import canonical, with_plausible_unit
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
-_CLAUSES = re.compile(r"[,;:]|\.(?!\d)|\s-+\s")  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
+_CLAUSES = re.compile(r"[,;:]|\.(?!\d)|\s-+\s|\bbut\b")  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
+_YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
+_BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
+_OXYGEN = re.compile(r"\b\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)\b|\b(?:oxygen|nrb|non-rebreathe\w*|venturi|"
+                     r"fio2|hfno|cpap|niv|high[- ]flow|nasal|mask|nc)\b|\bon\s+o2\b|\bo2\s+(?:via|at|\d)")
+_ROOM_AIR = re.compile(r"\b(?:ra|room air|on air|air)\b")
+_REFILL = re.compile(r"\b(?:crt|cap refill|capillary refill)\b")
 _LEADING_NUMBER = re.compile(r"^[<>~]?\s*(\d+(?:\.\d+)?)")  # "0", "0/10", "3/10", "2 cm"
 _NUMBER = re.compile(r"(?<![\w/])(\d+(?:\.\d+)?)")
 _POWER = re.compile(r"(?<![\w/])[0-5]/5\b")
@@ -307,6 +313,8 @@ _COUNT = re.compile(r"\b([2-9]|two|three|four)\s*(?:x\s*|×\s*)?(?:tablets?|tabs
                     r"|\b([2-9])\s*(?:x|×)\s*\d")
 _DAILY_TOTAL_AFTER = re.compile(r"\s*(?:per\s+(?:day|24\s*h)|/\s*(?:day|d|24\s*h)\b|a\s+day|daily\s+total|in\s+24)")
 _CONCENTRATION_AFTER = re.compile(r"\s*(?:/|per)\s*(?:ml|mL|0\.\d+\s*ml|\d+\s*ml)\b|\s*(?:daily\s+)?in\s+(?:\w+\s+)?divided")
+_PLANNED_AFTER = re.compile(r"[^.;]{0,25}?\b(?:if|pending|unless)\b")
+_PLANNED_BEFORE = re.compile(r"\b(?:if|plan|planned|consider|pending)\b[^.;]{0,40}$")
 _CHANGE_BETWEEN = re.compile(r"→|->|=>|>|\b(?:now|to|changed|reduced|decreased|increased|switched|stepped|"
                              r"step|stopped|then|thereafter|subsequently)\b")
 _FROM_BEFORE = re.compile(r"\b(?:from|previously|was|instead of|down from|up from)\s*$")
@@ -345,19 +353,24 @@ def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
     plain = re.sub(r"(\d)\s*(?:unt|iu|\[iu\]|u)\b", r"\1 units", plain)
     matches = [m for m in _DOSE.finditer(plain)
                if not _DAILY_TOTAL_AFTER.match(plain, m.end()) and not _TOTAL_BEFORE.search(plain[:m.start()])
-               and not _CONCENTRATION_AFTER.match(plain, m.end()) and not _FROM_BEFORE.search(plain[:m.start()])]
+               and not _CONCENTRATION_AFTER.match(plain, m.end()) and not _FROM_BEFORE.search(plain[:m.start()])
+               and not _PLANNED_AFTER.match(plain, m.end()) and not _PLANNED_BEFORE.search(plain[:m.start()])]
     found = [(Decimal(m.group(1)), m.group(2), "per-kg" if m.group(3) else "dose") for m in matches]
     # The first dose written is the anticoagulant's: later numbers are other medicines ("; omeprazole 20 mg"),
     # a previous dose, a vial; a per-kg dose anywhere still counts. After a change marker the dose written
-    # after it is the current one: "5 mg BD → 2.5 mg BD", "5mg BD stopped; now 2.5mg BD" (r17 review); only
-    # within a few words, so another medicine's dose further on is not taken for a change.
-    singles = [(f, m) for f, m in zip(found, matches) if f[2] == "dose"]
-    doses = [f for f, _ in singles][:1]
-    for (f, m), (_, before) in zip(singles[1:], singles):  # a chain of changes from the first dose
+    # after it is the current one, per kg or not: "5 mg BD → 2.5 mg BD", "1 mg/kg BD → 40 mg OD" (r17, r18
+    # reviews); only within a few words, so another medicine's dose further on is not taken for a change.
+    # A planned dose ("increase to 1.5 mg/kg if confirmed", "If DVT confirmed give ...") is not current.
+    chain = list(zip(found, matches))
+    current = None
+    for (f, m), (_, before) in zip(chain[1:], chain):
         if m.start() - before.end() > 40 or not _CHANGE_BETWEEN.search(plain[before.end():m.start()]):
             break
-        doses = [f]
-    found = doses + [f for f in found if f[2] == "per-kg"]
+        current = f
+    if current is not None:
+        found = [current]
+    else:
+        found = [f for f in found if f[2] == "dose"][:1] + [f for f in found if f[2] == "per-kg"]
     words = {"two": 2, "three": 3, "four": 4}
     for m in _COUNT.finditer(plain):
         count = m.group(1) or m.group(2)
@@ -461,6 +474,7 @@ class _Builder:
         self.normal_end = catalogue.normal_end_words
         self.absent_contrast = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_contrasts)))
         self.function = _phrases(catalogue.normal_functions)
+        self.recurrence = _phrases(catalogue.recurrence_words)
         self.function_negation = _phrases(catalogue.function_negations)
         leads = sorted(catalogue.answer_leads, key=len, reverse=True)
         self.answer_lead = re.compile(r"^(?:(?:%s)\b\s*)+" % "|".join(map(re.escape, leads))) if leads else None
@@ -538,10 +552,20 @@ class _Builder:
         naming a normal function stays, as the answer is about it ("Sensation: absent")."""
         if not text:
             return text
-        for mark in (":", "?"):
+        bracketed = _BRACKETED_ANSWER.match(text)  # "SOB (no)"
+        if bracketed:
+            text = f"{bracketed.group(1)}: {bracketed.group(2)}"
+        for mark in (":", "?", "=", " - ", " – ", "/"):
             question, _, answer = text.partition(mark)
             about_function = bool(self.function.search(question))  # "Able to move toes: no"
-            if answer.strip() and question.strip() and len(question.split()) <= (6 if about_function else 3):
+            # "SOB - no", "SOB = no", "SOB/no": after these marks only an answer word is an answer ("Denies SOB/CP"
+            # is a list of findings).
+            reply = answer.strip().lower()
+            short = mark in (":", "?") or (reply in self.absent_words or reply in self.unknown_words
+                                           or reply in _YES or bool(self.absent_start.match(reply)))
+            if mark == "/" and (_NUMBER.search(question[-3:]) or _NUMBER.match(answer.strip())):
+                continue  # "3/10", "5/5", "1/2": a score, not a question
+            if answer.strip() and question.strip() and short and len(question.split()) <= (6 if about_function else 3):
                 text = f"{question.strip()} {answer.strip()}" if about_function else answer.strip()
                 break
         if self.answer_lead is not None:
@@ -594,7 +618,8 @@ class _Builder:
         first, rest = clauses[0], clauses[1:]
         # What follows the answer may explain it ("Unknown - pt confused", "Nil SOB. Mobilising well"); a clause
         # naming the finding or its course afterwards is an answer of its own ("No chest pain. SOB on exertion").
-        explained = all(self._absent_clause(c) or not self._names_presence(c) for c in rest)
+        explained = all((self._absent_clause(c) or not self._names_presence(c)) and not self.recurrence.search(c)
+                        for c in rest)
         if (self.unknown_start.match(first) or first in self.unknown_words) and explained:
             return True
         if not (self._absent_clause(first) and explained):
@@ -602,7 +627,9 @@ class _Builder:
         # A contrast or course word after the negation keeps the finding: "Not resolved", "No sensation"; the
         # start word itself ("Resolved 2 days ago", "Sensation normal") is not one.
         start = self.absent_start.match(first)
-        return not self.absent_contrast.search(text, start.end() if start else 0)
+        # Only in the negated clause itself: a course word in a later one ("No chest pain, feels better")
+        # does not undo it; a finding named there was caught above.
+        return not self.absent_contrast.search(first, start.end() if start else 0)
 
     def _shown_answer(self, text: str, by_code: frozenset[str]) -> str:
         """A finding's text answer as the card shows it: marked when the reader counted it only because it
@@ -621,7 +648,11 @@ class _Builder:
         """True: the clause states the finding (a normal function negated, or measured outside normal);
         False: its absence (a normal function stated); None: it names no normal function."""
         numbers = _NUMBER.findall(clause)
+        if _SATS.search(clause) and _OXYGEN.search(clause) and not _ROOM_AIR.search(clause):
+            return True  # a saturation on supplemental oxygen is an oxygen need, whatever its number (r18 review)
         if numbers and not _POWER.search(clause):
+            if _REFILL.search(clause):
+                return Decimal(numbers[0]) > 2 and "<" not in clause  # "CRT <2 sec" is normal
             if _SATS.search(clause):
                 return Decimal(numbers[0]) < 95
             if _RATE.search(clause):
@@ -638,7 +669,8 @@ class _Builder:
         if clause in self.absent_words or self.absent_start.match(clause) or self.unknown_start.match(clause):
             return True
         words = clause.split()
-        return len(words) <= 4 and words[-1] in self.normal_end  # "Chest clear", "Lying flat comfortably"
+        # "Chest clear", "Lying flat comfortably"; not "Knee not dry"
+        return len(words) <= 4 and words[-1] in self.normal_end and not self.function_negation.search(clause)
 
     def observation(self, observation, relevant: Memberships) -> list[Fact]:
         """The Observation as a fact, and each component that is a measurement as a fact of its own (the

@@ -15,6 +15,10 @@ _SENTENCES = re.compile(r"(?:[.;\n]|\bbut\b)+(?!\d)")  # "3.2 cm" stays one sent
 # "Normal opacification, no filling defect" / "... with no filling defect": two statements.
 _CLAUSES = re.compile(r"\s*,\s*(?=(?:no|nil|normal|without)\b)|\s+with\s+(?=(?:no|nil)\b)")
 NEGATIVE, POSITIVE, UNREAD = "negative", "positive", "unread"
+_NEGATED_UNREAD = "negated-unread"  # a negated clot the reader cannot close: "No definite PE", "No central PE"
+_LIST_MARK = re.compile(r"^(?:\d+[.)]|[-•*·–]|\([a-z0-9]\))\s*")
+_ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}:\s*")
+_INLINE_NUMBER = re.compile(r"\s+(?=\d+\)\s)")  # "1) No PE 2) Bibasal atelectasis"
 _WORD = re.compile(r"[a-z0-9][a-z0-9'/-]*")
 
 
@@ -43,6 +47,10 @@ class ReportReader:
                                                negating, _any(lists.get("normalFunctionStems", ()))))
         self.abbreviation = re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % _any(lists.get("positiveAbbreviations", ())))
         self.normal_term = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("normalTerms", ())))
+        self.hedge_qualifier = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("hedgeQualifiers", ())))
+        self.scope_qualifier = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeQualifiers", ())))
+        self.scope_completer = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeCompleters", ())))
+        self.leads = frozenset(lists.get("sentenceLeads", ()))
         self.incidental = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("incidentalWords", ())))
         self.vessel = re.compile(r"\b(?:%s)\b" % _any(lists.get("vesselWords", ())))
         self.known = frozenset(word for name in ("normalTerms", "normalPhrases", "modifierWords", "tailWords", "vesselWords",
@@ -56,13 +64,39 @@ class ReportReader:
     def _sentences(self, text: str) -> list[str]:
         found = []
         for part in _SENTENCES.split(text.lower()):
-            for sentence in _CLAUSES.split(part):
-                sentence = " ".join(sentence.replace(",", " ").split())
-                while self.label.match(sentence):
-                    sentence = self.label.sub("", sentence, count=1)
-                if sentence:
-                    found.append(sentence)
+            for numbered in _INLINE_NUMBER.split(part):
+                for sentence in _CLAUSES.split(numbered):
+                    sentence = " ".join(sentence.replace(",", " ").split())
+                    while True:  # list marks and labels, any ("Impression:", "CTPA:", "1)", "-")
+                        stripped = _LIST_MARK.sub("", self.label.sub("", sentence, count=1), count=1)
+                        stripped = self._unlabelled(stripped)
+                        if stripped == sentence:
+                            break
+                        sentence = stripped
+                    if sentence:
+                        found.append(self._without_leads(sentence))
         return found
+
+    def _unlabelled(self, sentence: str) -> str:
+        """Without a leading label of up to three words ("CTPA:", "Left popliteal vein:"), unless what follows
+        is empty: the label of a positive finding stays readable as its own words ("Calf: not collapsing")."""
+        label = _ANY_LABEL.match(sentence)
+        if label is None or self.incidental.search(label.group(0)):
+            return sentence  # "Technique: ...", "Comparison: none": about the study, read as such
+        rest = sentence[label.end():]
+        return rest if rest.strip() else sentence
+
+    def _without_leads(self, sentence: str) -> str:
+        """ "Today's CTPA shows no PE", "Again no DVT": the words before a negation, when they are only
+        subject, verb or adverb words, are dropped."""
+        words = sentence.split()
+        for index in range(1, min(len(words), 6)):
+            if words[index - 1] not in self.leads:
+                break
+            rest = " ".join(words[index:])
+            if self._starts_negated(rest):
+                return rest
+        return sentence
 
     def _negative_sentence(self, sentence: str) -> bool:
         """A negation, modifier words, the clot, tail words ("no evidence of dvt in either lower extremity");
@@ -114,25 +148,39 @@ class ReportReader:
         kinds = [self._sentence(s) for s in sentences]
         if POSITIVE in kinds:
             return POSITIVE
-        if UNREAD in kinds or not ({NEGATIVE, "normal"} & set(kinds)):
-            # Unread beside an explicit "no clot" is a report to read; without one, it may describe a clot
-            # in words the reader lacks ("hypoattenuating material in the RLL branches"): not negative.
-            return UNREAD if NEGATIVE in kinds else POSITIVE
+        if UNREAD in kinds or _NEGATED_UNREAD in kinds or not ({NEGATIVE, "normal"} & set(kinds)):
+            # Unread beside a "no clot" (closed or not) is a report to read; without one, it may describe a
+            # clot in words the reader lacks ("hypoattenuating material in the RLL branches"): not negative.
+            return UNREAD if {NEGATIVE, _NEGATED_UNREAD} & set(kinds) else POSITIVE
         return NEGATIVE
 
     def _sentence(self, sentence: str) -> str:
         if self.hedge.search(sentence):
             return POSITIVE
-        described = self.positive.search(sentence) or self.abbreviation.search(sentence)
+        negated = self._starts_negated(sentence)
+        # Under a negation a positive word is a stated absence ("No right heart strain"), unless the positive
+        # word is itself a negation ("no flow", "nil opacification", "non-compressible").
+        described = [m for m in self.positive.finditer(sentence)
+                     if not negated or self.negating.match(m.group(0))] or self.abbreviation.search(sentence)
         clots = list(self.clot.finditer(sentence))
+        # "No compressibility of the femoral vein": a normal vessel function negated (not "no filling defect",
+        # a clot word).
+        function_lost = [m for m in self.negated_function.finditer(sentence)
+                         if not any(c.start() < m.end() and m.start() < c.end() for c in clots)]
         if clots:
-            if self._negative_sentence(sentence):  # "no occlusive or nonocclusive thrombus" is negative
-                return NEGATIVE
-            # A negated clot with words the reader does not know between it and the negation is not read;
-            # a clot described, or a second one named, is shown.
-            return UNREAD if self._starts_negated(sentence) and not described and len(clots) == 1 else POSITIVE
-        if described or self.negated_function.search(sentence):
+            if described or function_lost or (len(clots) > 1 and not self._negative_sentence(sentence)):
+                return POSITIVE  # a clot described, or a second one named and not negated
+            if not negated and not self._negative_sentence(sentence):
+                return POSITIVE
+            if self._qualified(sentence):
+                return _NEGATED_UNREAD  # "No definite PE", "No central PE": closes nothing
+            # A negated clot with words the reader does not know between it and the negation is not read.
+            return NEGATIVE if self._negative_sentence(sentence) else _NEGATED_UNREAD
+        if described or function_lost:
             return POSITIVE
+        if negated and (self.positive.search(sentence) or all(
+                w in self.known for w in _WORD.findall(sentence) if not w[0].isdigit() and not self.negating.fullmatch(w))):
+            return "normal"  # "No evidence of right heart strain", "No pleural effusion or consolidation"
         all_known = all(w in self.known for w in _WORD.findall(sentence) if not w[0].isdigit())
         if all_known and not self.negating.search(sentence) and (
                 sentence.startswith(self.normal) or self.normal_phrase.search(sentence)
@@ -141,6 +189,13 @@ class ReportReader:
         if self.incidental.search(sentence) and (all_known or not self.vessel.search(sentence)):
             return "incidental"
         return UNREAD
+
+    def _qualified(self, sentence: str) -> bool:
+        """A hedge ("definite", "obvious") or a scope that leaves part of the tree unnamed ("central" without
+        "segmental", "occlusive" without "non-occlusive")."""
+        if self.hedge_qualifier.search(sentence):
+            return True
+        return bool(self.scope_qualifier.search(sentence)) and not self.scope_completer.search(sentence)
 
     def _starts_negated(self, sentence: str) -> bool:
         words = sentence.split()

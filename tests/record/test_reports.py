@@ -39,6 +39,12 @@ POSITIVE_REPORTS = [
 ]
 UNREAD_REPORTS = [
     "Pulmonary trunk 26 mm. No PE.",
+    # r18: a negation closes only what it names, as it names it
+    "No definite PE.",
+    "No obvious pulmonary embolus.",
+    "No central PE.",
+    "No evidence of occlusive DVT.",
+    "No significant DVT.",
     "No DVT. Popliteal vein 9 mm.",
 ]
 NEGATIVE_REPORTS = [
@@ -63,6 +69,21 @@ NEGATIVE_REPORTS = [
     "Left leg: NAD, no DVT.",
     "Nil DVT.",
     "Normal study",
+    # r18: leading words, list marks and a negated positive word do not make a negative report positive
+    "No PE. No evidence of right heart strain.",
+    "No PE or right heart strain.",
+    "CTPA: No PE.",
+    "CT: no PE.",
+    "Today's CTPA shows no PE.",
+    "Again no PE seen.",
+    "1) No PE 2) Bibasal atelectasis",
+    "- No PE\n- Mild bibasal atelectasis",
+    "No PE. No pulmonary infarct.",
+    "US: no DVT.",
+    "No DVT. No venous occlusion.",
+    "No proximal DVT left leg.",
+    "No central, lobar or segmental PE.",
+    "Comparison: none. No evidence of left lower limb DVT.",
 ]
 
 
