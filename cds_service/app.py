@@ -82,6 +82,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                              app.config["JWKS_TIMEOUT_SECONDS"], session=session),
             replay=_replay_store(app.config),
         )
+        if not app.config["TRUSTED_ISSUERS"]:
+            log.warning("REQUIRE_JWT is on and no issuer is trusted: every call will be refused with 401. Add "
+                        "the EHR's issuer to CDS_TRUSTED_ISSUERS (README, Trust; `cds-service dev-issuer` makes "
+                        "one for local testing).")
     else:
         log.warning("!!! REQUIRE_JWT is false: any caller is trusted. For local development only, "
                     "never in production. !!!")

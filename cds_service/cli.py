@@ -16,6 +16,7 @@ import os
 import sys
 import tempfile
 import textwrap
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import config as config_module
@@ -251,7 +252,49 @@ def _parser() -> argparse.ArgumentParser:
                                     "CDS_FEEDBACK_DATABASE, else instance/feedback.sqlite3)")
     report_parser.add_argument("--json", action="store_true", help="as JSON")
     report_parser.set_defaults(handler=feedback_report)
+
+    issuer_parser = commands.add_parser(
+        "dev-issuer", help="make a local CDS client issuer (key pair + trusted-issuers file) for testing",
+        description=_wrap("Write an ES384 key pair and a TRUSTED_ISSUERS file trusting it into FOLDER, for local "
+                          "development and integration tests (`dev-token` mints tokens with it). Never for "
+                          "production: whoever holds the private key is a trusted EHR."))
+    issuer_parser.add_argument("folder", metavar="FOLDER")
+    issuer_parser.add_argument("--iss", default="https://dev-ehr.localhost", help="the issuer's iss")
+    issuer_parser.set_defaults(handler=dev_issuer)
+    token_parser = commands.add_parser(
+        "dev-token", help="print a client JWT from a dev-issuer folder",
+        description=_wrap("Print a client JWT (ES384, fresh jti) signed by the development issuer in FOLDER, for "
+                          "the Authorization header: `Bearer <token>`. Each token is good for one call "
+                          "(the service refuses a jti twice)."))
+    token_parser.add_argument("folder", metavar="FOLDER")
+    token_parser.add_argument("--aud", required=True, metavar="URL",
+                              help="the URL called: {CDS_PUBLIC_BASE_URL}/cds-services or a service's URL")
+    token_parser.add_argument("--lifetime", type=int, default=300, help="seconds (default 300)")
+    token_parser.set_defaults(handler=dev_token)
     return parser
+
+
+def dev_issuer(args: argparse.Namespace) -> int:
+    from .tools import dev_issuer as tool
+
+    issuers = tool.create(Path(args.folder), args.iss)
+    _err("warning: a development issuer: whoever holds its private key is a trusted EHR. Never in production.\n")
+    _out(f"wrote {issuers} and its private key. Trust it with:\n  export CDS_TRUSTED_ISSUERS={issuers}\n"
+         f"and mint a token with:\n  cds-service dev-token {args.folder} --aud http://127.0.0.1:8080/cds-services\n")
+    return EXIT_OK
+
+
+def dev_token(args: argparse.Namespace) -> int:
+    from .tools import dev_issuer as tool
+
+    try:
+        minted = tool.token(Path(args.folder), args.aud, args.lifetime)
+    except (OSError, ValueError) as error:
+        _err(f"error: no development issuer in {args.folder} ({type(error).__name__}); "
+             "make one with `cds-service dev-issuer FOLDER`\n")
+        return EXIT_USAGE
+    _out(minted + "\n")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,7 +16,9 @@ from urllib.parse import urlsplit
 DEFAULTS: dict[str, Any] = {
     # Trust
     "REQUIRE_JWT": True,
-    "TRUSTED_ISSUERS": [],  # [{"iss": ..., "jku": ...} | {"iss": ..., "jwks": {...}}, optional "tenant"]
+    # [{"iss", "jku"} | {"iss", "jwks"} | {"iss", "jku", "jwks"} (keys pinned for that jku, no fetch; "refresh":
+    # true fetches the jku for a kid not pinned)], each with optional "tenant" and "fhirServers"
+    "TRUSTED_ISSUERS": [],
     # The URL EHRs call; the JWT's aud must be {PUBLIC_BASE_URL}/cds-services/... Required with REQUIRE_JWT:
     # taken from the request instead, aud would follow whatever Host (or X-Forwarded-*) header the caller sent.
     "PUBLIC_BASE_URL": None,
@@ -112,8 +114,11 @@ def validate(config: Mapping[str, Any]) -> None:
     for entry in config["TRUSTED_ISSUERS"]:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("iss"), str):
             raise ValueError("each TRUSTED_ISSUERS entry needs an 'iss' string")
-        if ("jku" in entry) == ("jwks" in entry):
-            raise ValueError(f"trusted issuer {entry['iss']!r} needs exactly one of 'jku' or 'jwks'")
+        if "jku" not in entry and "jwks" not in entry:
+            raise ValueError(f"trusted issuer {entry['iss']!r} needs 'jku' (its JWK Set URL), 'jwks' (its keys), "
+                             "or both (the keys published at that jku, pinned: no fetch)")
+        if entry.get("refresh") and not ("jku" in entry and "jwks" in entry):
+            raise ValueError(f"trusted issuer {entry['iss']!r}: 'refresh' applies to pinned keys ('jku' with 'jwks')")
         for server in entry.get("fhirServers", []):
             parse_allowed_server(server)
     for server in config["FHIR_SERVERS"]:

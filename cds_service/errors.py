@@ -51,7 +51,12 @@ class PreconditionFailed(ServiceError):
 
 
 class Unauthorized(Exception):
-    """The caller is not a trusted CDS client. The reason is for the log only; the answer is a bare 401."""
+    """The caller is not a trusted CDS client. The reason (a fixed phrase, also a metric label) and its
+    detail (what was expected, never the token) are for the log only; the answer is a bare 401."""
+
+    def __init__(self, reason: str, detail: str | None = None):
+        super().__init__(reason)
+        self.detail = detail
 
 
 def operation_outcome(status: int, message: str, expression: str | None = None) -> dict:
@@ -80,7 +85,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Unauthorized)
     def _unauthorized(error: Unauthorized):
-        log.info("rejected client credentials: %s", error)
+        log.info("rejected client credentials: %s%s", error, f" ({error.detail})" if error.detail else "")
         count_rejection(str(error))  # a fixed phrase per cause (trust/verify.py): bounded label values
         return unauthorized_response()
 

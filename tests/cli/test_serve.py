@@ -171,3 +171,41 @@ def test_serve_refuses_to_start_when_its_metrics_port_is_taken(tmp_path):
                               cwd=tmp_path, capture_output=True, text=True, timeout=30)
     assert done.returncode == cli.EXIT_USAGE
     assert f"cannot serve metrics on 127.0.0.1:{metrics_port}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_development_issuer_made_by_the_cli_is_trusted_by_serve(tmp_path):
+    """The documented recipe: `cds-service dev-issuer FOLDER`, serve with its file trusted, and tokens from
+    `cds-service dev-token` are accepted (each once); without them, 401."""
+    folder = tmp_path / "issuer"
+    made = subprocess.run([sys.executable, "-m", "cds_service", "dev-issuer", str(folder)], env=clean_environment(),
+                          capture_output=True, text=True, timeout=30)
+    assert made.returncode == 0 and "Never in production" in made.stderr
+    assert oct((folder / "private-key.pem").stat().st_mode & 0o777) == "0o600"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = clean_environment(CDS_TRUSTED_ISSUERS=str(folder / "trusted-issuers.json"), CDS_PUBLIC_BASE_URL=base,
+                            CDS_FEEDBACK_DATABASE=f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
+                            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    process = subprocess.Popen(serve_command(port), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    http = requests.Session()
+    http.trust_env = False
+    try:
+        for _ in range(150):
+            try:
+                if http.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)
+        minted = subprocess.run([sys.executable, "-m", "cds_service", "dev-token", str(folder), "--aud",
+                                 base + "/cds-services"], env=clean_environment(), capture_output=True, text=True,
+                                timeout=30)
+        token = minted.stdout.strip()
+        SECRETS.add(token)
+        assert http.get(base + "/cds-services", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200
+        assert http.get(base + "/cds-services", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 401
+        assert http.get(base + "/cds-services", timeout=5).status_code == 401
+    finally:
+        http.close()
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate(timeout=15)

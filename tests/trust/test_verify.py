@@ -267,3 +267,45 @@ def test_a_slow_key_server_holds_only_the_tokens_that_need_it(tmp_path):
         assert clock.perf_counter() - started < 1.0
         waiting.join(10)
         assert results["new"] == 200  # it waited for the fetch in flight and found the rotated key
+
+
+def test_pinned_keys_for_a_jku_need_no_fetch_and_refuse_another_jku(tmp_path, caplog):
+    """The public CDS Hooks sandbox always sends its jku. A site pins the keys published there (jku and
+    jwks together): its tokens verify with no network (the key server here would answer 500 and counts
+    every request), another jku or a kid not pinned is refused, and the log says what was expected."""
+    key = ClientKey("ES384")
+    with StubServer() as stub:
+        jku = stub.url + "/.well-known/jwks.json"
+        stub.routes["/.well-known/jwks.json"] = (500, {})
+        app = create_app(make_config(tmp_path, key, TRUSTED_ISSUERS=[{"iss": ISSUER, "jku": jku,
+                                                                       "jwks": key.jwks()}]))
+        for _ in range(3):
+            assert call(app, key.token(ISSUER, BASE_URL + DISCOVERY, headers={"jku": jku})).status_code == 200
+        with caplog.at_level("INFO", logger="cds_service.errors"):
+            assert_bare_401(call(app, key.token(ISSUER, BASE_URL + DISCOVERY, headers={"jku": stub.url + "/x"})))
+            assert_bare_401(call(app, ClientKey("ES384").token(ISSUER, BASE_URL + DISCOVERY, headers={"jku": jku})))
+            assert_bare_401(call(app, key.token(ISSUER, "https://other.example/cds-services", headers={"jku": jku})))
+        assert stub.requests == []  # never fetched
+    logged = " ".join(r.getMessage() for r in caplog.records)
+    assert f"jku not on the allowlist (configured jku for this issuer: {jku})" in logged
+    assert "unknown kid (not among the pinned keys)" in logged
+    assert f"InvalidAudienceError (expected aud {BASE_URL}{DISCOVERY})" in logged
+
+
+def test_pinned_keys_with_refresh_fetch_the_jku_for_a_kid_not_pinned(tmp_path):
+    pinned, rotated = ClientKey("ES384"), ClientKey("ES384")
+    with StubServer() as stub:
+        jku = stub.url + "/jwks"
+        stub.routes["/jwks"] = (200, {"keys": [pinned.public_jwk, rotated.public_jwk]})
+        app = create_app(make_config(tmp_path, pinned, TRUSTED_ISSUERS=[
+            {"iss": ISSUER, "jku": jku, "jwks": pinned.jwks(), "refresh": True}]))
+        assert call(app, pinned.token(ISSUER, BASE_URL + DISCOVERY, headers={"jku": jku})).status_code == 200
+        assert stub.requests == []
+        assert call(app, rotated.token(ISSUER, BASE_URL + DISCOVERY, headers={"jku": jku})).status_code == 200
+        assert len(stub.requests) == 1
+
+
+def test_a_start_up_warning_says_when_jwts_are_required_and_no_issuer_is_trusted(tmp_path, caplog, client_key):
+    with caplog.at_level("WARNING", logger="cds_service.app"):
+        create_app(make_config(tmp_path, client_key, TRUSTED_ISSUERS=[]))
+    assert any("no issuer is trusted: every call will be refused with 401" in r.getMessage() for r in caplog.records)
