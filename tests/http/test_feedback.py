@@ -115,3 +115,14 @@ def test_feedback_is_bounded_per_request(app, client):
     assert rows(app) == []
     assert client.post(FEEDBACK, json={"feedback": entries[:100]}).status_code == 200
     assert len(rows(app)) == 100
+
+
+@pytest.mark.parametrize("member", ["card", "outcome", "outcomeTimestamp"])
+def test_feedback_missing_a_member_names_that_member(app, client, member):
+    """Without `outcome`, the message used to name `acceptedSuggestions` (the accepted-only rule matched an
+    absent outcome): it names what is actually missing."""
+    entry = {key: value for key, value in overridden("card-1").items() if key != member}
+    response = client.post(FEEDBACK, json={"feedback": [entry]})
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["diagnostics"] == f"feedback[0]: missing required member(s): {member}"
+    assert rows(app) == []
