@@ -73,12 +73,31 @@ def check(args: argparse.Namespace) -> int:
     from .tools.check import diagnostics, format_cards, run_check  # per command: `serve` loads no tool code
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
-    result = run_check(args.fhir_server, args.patient, token=token, now=args.now)
+    if args.prefetch:
+        from .tools.check import run_check_request
+        from .tools.dates import days_since_anchor
+        from .tools.examples import moved
+
+        try:
+            body = json.loads(Path(args.prefetch).read_text(encoding="utf-8"))
+            patient = body["context"]["patientId"]
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            _err(f"error: {args.prefetch} is not a hook request with context.patientId ({type(error).__name__})\n")
+            return EXIT_USAGE
+        if not args.as_written:  # written for tools.dates.ANCHOR: moved to today, as `demo load` does
+            body = moved(body, days_since_anchor())
+        result, where = run_check_request(body, now=args.now), f"the prefetch of {args.prefetch}"
+    elif args.fhir_server and args.patient:
+        result, patient, where = run_check(args.fhir_server, args.patient, token=token, now=args.now), \
+            args.patient, args.fhir_server
+    else:
+        _err("error: give --fhir-server and --patient, or --prefetch FILE\n")
+        return EXIT_USAGE
     if args.json and result.body is not None:
         _out(json.dumps(result.body, indent=2, ensure_ascii=False) + "\n", token)
     if result.status == 200 and isinstance(result.body, dict):
         if not args.json:
-            _out(format_cards(result.body, args.patient, args.fhir_server, result.evidence), token)
+            _out(format_cards(result.body, patient, where, result.evidence), token)
         return EXIT_OK
     _err(f"error: the service answered HTTP {result.status}: {diagnostics(result)}\n", token)
     return EXIT_FAILED
@@ -210,9 +229,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EXIT_CODES.format(ok="the service answered 200 (the cards are printed; there may be none)",
                                   failed="the service answered an error (e.g. 412: the FHIR server could not\n"
                                          "     be read); its OperationOutcome diagnostics go to stderr"))
-    check_parser.add_argument("--fhir-server", required=True, type=_fhir_url, metavar="URL",
+    check_parser.add_argument("--prefetch", metavar="FILE",
+                              help="a whole hook request with its prefetch (e.g. examples/*.json) instead of a FHIR "
+                                   "server; its dates are moved from the day it was written for to today")
+    check_parser.add_argument("--as-written", action="store_true",
+                              help="with --prefetch: keep the file's dates (combine with --now)")
+    check_parser.add_argument("--fhir-server", type=_fhir_url, metavar="URL",
                               help="FHIR R4 base URL (https; http is allowed for local servers)")
-    check_parser.add_argument("--patient", required=True, metavar="ID", help="Patient id on that server")
+    check_parser.add_argument("--patient", metavar="ID", help="Patient id on that server")
     check_parser.add_argument("--token", metavar="TOKEN", help=_TOKEN_HELP)
     check_parser.add_argument("--json", action="store_true", help="print the raw CDS Hooks response")
     check_parser.add_argument("--now", type=_iso_time, metavar="ISO",
