@@ -90,9 +90,8 @@ def check(args: argparse.Namespace) -> int:
     elif args.fhir_server and args.patient:
         result, patient, where = run_check(args.fhir_server, args.patient, token=token, now=args.now), \
             args.patient, args.fhir_server
-    else:
-        _err("error: give --fhir-server and --patient, or --prefetch FILE\n")
-        return EXIT_USAGE
+    else:  # main() refuses this before any command runs
+        raise AssertionError("check needs --fhir-server and --patient, or --prefetch")
     if args.json and result.body is not None:
         _out(json.dumps(result.body, indent=2, ensure_ascii=False) + "\n", token)
     if result.status == 200 and isinstance(result.body, dict):
@@ -322,7 +321,10 @@ def dev_token(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "check" and not args.prefetch and not (args.fhir_server and args.patient):
+        parser.error("check needs --fhir-server and --patient, or --prefetch FILE")
     logging.basicConfig(level=args.log_level.upper() if hasattr(args, "log_level") else "WARNING",
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     return args.handler(args)

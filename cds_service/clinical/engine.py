@@ -3,7 +3,7 @@ for each request, the record (record/build.py), the rules and the cards."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +17,8 @@ from ..record.build import Relevance
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INCOMPLETE_CHECK = names.topic("incomplete-check")
+UNINTERPRETED_NOTE = names.phrase("common", "note.uninterpreted-answer")
+_RANK = {"critical": 0, "warning": 1, "info": 2}
 
 @dataclass(frozen=True)
 class Issued:
@@ -66,7 +68,7 @@ class ClinicalEngine:
 
     def issue(self, record: PatientRecord) -> list[Issued]:
         """The cards for this record, each with the finding it came from."""
-        findings = evaluate(record)
+        findings = self._not_critical_on_guesses(record, evaluate(record))
         for kind in sorted(record.unavailable):
             topics, words = self.unread.get(kind, ((), None))
             for finding in findings:
@@ -76,6 +78,22 @@ class ClinicalEngine:
         if incomplete:
             findings.append(incomplete)
         return [Issued(finding, self.templates.render(finding, record.patient_id)) for finding in findings]
+
+    @staticmethod
+    def _not_critical_on_guesses(record: PatientRecord, findings: list[Finding]) -> list[Finding]:
+        """A card that is critical only because of answers the reader could not interpret (counted by the
+        fail-safe, so that no red flag is hidden) is kept, as a warning that says so: the record alone does
+        not make it critical, and an alarm on an unread "Settled" trains clinicians to ignore the real ones
+        (r16-r19 reviews). Decided by evaluating the record again without those answers."""
+        if not any(f.indicator == "critical" for f in findings) or not any(f.uninterpreted for f in record.facts):
+            return findings
+        strict = evaluate(replace(record, facts=[f for f in record.facts if not f.uninterpreted]))
+        critical_anyway = {f.topic for f in strict if f.indicator == "critical"}
+        for finding in findings:
+            if finding.indicator == "critical" and finding.topic not in critical_anyway:
+                finding.indicator = "warning"
+                finding.notes.insert(0, Say(UNINTERPRETED_NOTE))
+        return sorted(findings, key=lambda f: _RANK[f.indicator])
 
     def _incomplete_check(self, record: PatientRecord) -> Finding | None:
         """One info card when a source the catalogue announces could not be read, or was read only in part

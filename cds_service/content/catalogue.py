@@ -148,6 +148,8 @@ class Catalogue:
         self.absent_contrasts = tuple(data["absentAnswers"].get("contrastWords", ()))
         self.normal_functions = tuple(data["absentAnswers"].get("normalFunctionWords", ()))
         self.recurrence_words = tuple(data["absentAnswers"].get("recurrenceWords", ()))
+        self.present_phrases = tuple(data["absentAnswers"].get("presentPhrases", ()))
+        self.finding_stems = tuple(data["absentAnswers"].get("findingStems", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
         self.unknown_words = frozenset(data["absentAnswers"].get("unknownWords", ()))

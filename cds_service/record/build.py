@@ -39,11 +39,23 @@ from .units import canonical, with_plausible_unit
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
-_CLAUSES = re.compile(r"[,;:]|\.(?!\d)|\s-+\s|\bbut\b")  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
+_CLAUSES = re.compile(r"[,;]|:(?!\d)|\.(?!\d)|\s-+\s|\bbut\b")  # not "03:00"  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
+# Not "absent" or "not palpable": "DP absent", "pulses not palpable" are findings.
+_ABSENT_TAIL = re.compile(r"\b(?:negative|neg|-ve|nil|none|not present|not seen)$")
+_PAIN_FREE = re.compile(r"\bpain[- ]free\b")
+_POSITIVE_FLAGS = frozenset({"POS", "A", "AA", "H", "HH", "HU", "DET", "IND"})
+_ROWS = re.compile(r"[;|]|\.(?!\d)\s*|\s--+\s|\s—\s")
 _YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
 _BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
-_OXYGEN = re.compile(r"\b\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)\b|\b(?:oxygen|nrb|non-rebreathe\w*|venturi|"
-                     r"fio2|hfno|cpap|niv|high[- ]flow|nasal|mask|nc)\b|\bon\s+o2\b|\bo2\s+(?:via|at|\d)")
+_OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)(?!\w)|\bon\s+(?:2[2-9]|[3-9]\d|100)\s*%|\b\d+(?:\.\d+)?\s*(?:l/min|lpm)\b"
+                     r"|\b\d+(?:\.\d+)?\s*l\s+(?:o2|oxygen|via|nc|np|nrb|mask|nasal)\b|\b(?:oxygen|nrb|non-rebreathe\w*|"
+                     r"venturi|hfno|hfnc|optiflow|airvo|cpap|niv|high[- ]flow|nasal cannula|nasal prongs|nasal specs|"
+                     r"face mask|mask)\b|\bon\s+o2\b|\bo2\s+(?:via|at|\d)|\bfio2\s*(?:0?\.(?:2[2-9]|[3-9]\d*)|1\.0|"
+                     r"(?:2[2-9]|[3-9]\d|100)\s*%?)\b")
+_NEGATED_LOSS = re.compile(r"\b(?:no|nil|not|without|denies)\s+(?:\w+\s+){0,2}(?:loss|lost|impairment|impaired|"
+                           r"deficit|deficits|reduction|weakness|change|problems?|issues?|difficult(?:y|ies)|"
+                           r"concerns?)\b")
+_FIO2 = re.compile(r"\bfio2\s*:?\s*(\d+(?:\.\d+)?)\s*(%?)")
 _ROOM_AIR = re.compile(r"\b(?:ra|room air|on air|air)\b")
 _REFILL = re.compile(r"\b(?:crt|cap refill|capillary refill)\b")
 _LEADING_NUMBER = re.compile(r"^[<>~]?\s*(\d+(?:\.\d+)?)")  # "0", "0/10", "3/10", "2 cm"
@@ -313,8 +325,10 @@ _COUNT = re.compile(r"\b([2-9]|two|three|four)\s*(?:x\s*|×\s*)?(?:tablets?|tabs
                     r"|\b([2-9])\s*(?:x|×)\s*\d")
 _DAILY_TOTAL_AFTER = re.compile(r"\s*(?:per\s+(?:day|24\s*h)|/\s*(?:day|d|24\s*h)\b|a\s+day|daily\s+total|in\s+24)")
 _CONCENTRATION_AFTER = re.compile(r"\s*(?:/|per)\s*(?:ml|mL|0\.\d+\s*ml|\d+\s*ml)\b|\s*(?:daily\s+)?in\s+(?:\w+\s+)?divided")
-_PLANNED_AFTER = re.compile(r"[^.;]{0,25}?\b(?:if|pending|unless)\b")
-_PLANNED_BEFORE = re.compile(r"\b(?:if|plan|planned|consider|pending)\b[^.;]{0,40}$")
+_PLANNED_AFTER = re.compile(r"[^.;]{0,25}?\b(?:if|pending|unless|once\s+(?!daily\b|a\s+day\b|per\b|weekly\b|only\b|"
+                            r"nightly\b|at\b|in\b|each\b|every\b))")
+_PLANNED_BEFORE = re.compile(r"\b(?:if|plan|planned|consider|pending|to be|will be|will|intend|aim)\b[^.;]{0,40}$")
+_RESTATED = re.compile(r"^\s*(?:[a-z]+\s*){0,2}\(\s*$")  # "120 mg (1.5 mg/kg)": the same dose again, per kg
 _CHANGE_BETWEEN = re.compile(r"→|->|=>|>|\b(?:now|to|changed|reduced|decreased|increased|switched|stepped|"
                              r"step|stopped|then|thereafter|subsequently)\b")
 _FROM_BEFORE = re.compile(r"\b(?:from|previously|was|instead of|down from|up from)\s*$")
@@ -363,10 +377,14 @@ def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
     # A planned dose ("increase to 1.5 mg/kg if confirmed", "If DVT confirmed give ...") is not current.
     chain = list(zip(found, matches))
     current = None
-    for (f, m), (_, before) in zip(chain[1:], chain):
-        if m.start() - before.end() > 40 or not _CHANGE_BETWEEN.search(plain[before.end():m.start()]):
+    previous = chain[0][1] if chain else None
+    for f, m in chain[1:]:
+        between = plain[previous.end():m.start()]
+        if _RESTATED.match(between):
+            continue  # the dose restated per kg: the chain goes on from it
+        if m.start() - previous.end() > 40 or not _CHANGE_BETWEEN.search(between):
             break
-        current = f
+        current, previous = f, m
     if current is not None:
         found = [current]
     else:
@@ -475,6 +493,9 @@ class _Builder:
         self.absent_contrast = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_contrasts)))
         self.function = _phrases(catalogue.normal_functions)
         self.recurrence = _phrases(catalogue.recurrence_words)
+        self.present_phrase = _phrases(catalogue.present_phrases)
+        self.finding_stem = re.compile(r"\b(?:%s)" % "|".join(map(re.escape, catalogue.finding_stems))
+                                       if catalogue.finding_stems else r"(?!x)x")
         self.function_negation = _phrases(catalogue.function_negations)
         leads = sorted(catalogue.answer_leads, key=len, reverse=True)
         self.answer_lead = re.compile(r"^(?:(?:%s)\b\s*)+" % "|".join(map(re.escape, leads))) if leads else None
@@ -555,7 +576,7 @@ class _Builder:
         bracketed = _BRACKETED_ANSWER.match(text)  # "SOB (no)"
         if bracketed:
             text = f"{bracketed.group(1)}: {bracketed.group(2)}"
-        for mark in (":", "?", "=", " - ", " – ", "/"):
+        for mark in (":", "?", "=", " - ", " – ", " -- ", " — ", " | ", "/"):
             question, _, answer = text.partition(mark)
             about_function = bool(self.function.search(question))  # "Able to move toes: no"
             # "SOB - no", "SOB = no", "SOB/no": after these marks only an answer word is an answer ("Denies SOB/CP"
@@ -604,6 +625,12 @@ class _Builder:
         complete sentences", "No SOB at rest but breathless on exertion")."""
         if text in self.absent_words or text in self.unknown_words:
             return True
+        if self.present_phrase.search(text):
+            return False  # "came to on the floor" states the finding wherever it stands
+        # A flowsheet row list ("SOB: no; chest pain: no | haemoptysis: nil"): each row's answer, its label dropped.
+        rows = [self._answer_part(row.strip()) for row in _ROWS.split(text) if row.strip()]
+        if len(rows) > 1:
+            text = ", ".join(row for row in rows if row)
         clauses = [c.strip() for c in _CLAUSES.split(text) if c.strip()]
         if not clauses:
             return False
@@ -631,22 +658,31 @@ class _Builder:
         # does not undo it; a finding named there was caught above.
         return not self.absent_contrast.search(first, start.end() if start else 0)
 
-    def _shown_answer(self, text: str, by_code: frozenset[str]) -> str:
-        """A finding's text answer as the card shows it: marked when the reader counted it only because it
-        could not read it (the fail-safe), so the clinician asks rather than takes it as the finding."""
+    def _shown_answer(self, text: str, by_code: frozenset[str], code=None) -> tuple[str, bool]:
+        """A finding's text answer as the card shows it, and whether the reader counted it only because it
+        could not read it (the fail-safe): then it is marked, so the clinician asks rather than takes it as
+        the finding, and it cannot make a card critical on its own (engine)."""
         if by_code <= self.measurements.keys():
-            return text
+            return text, False
         answer = self._answer_part(_whole_value(text)) or ""
         words = set(_WORDS.findall(answer))
         clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
+        display = {w for w in _WORDS.findall((_concept_text(code) or "").lower()) if len(w) > 3}
+        if self.absent_start.match(answer):
+            return text, False  # a negation read as the finding: the reader found what it negates ("No better")
         if (answer in self.present_words or words & self.present_words or _LEADING_NUMBER.match(answer)
-                or any(self._function_clause(c) for c in clauses)):
-            return text
-        return f"“{text}” (answer not interpreted: ask now)"
+                or self.present_phrase.search(answer) or self.finding_stem.search(answer) or words & display
+                or any(self._function_clause(c) is not None for c in clauses)):
+            return text, False
+        return f"“{text}” (answer not interpreted: ask now)", True
 
     def _function_clause(self, clause: str) -> bool | None:
         """True: the clause states the finding (a normal function negated, or measured outside normal);
         False: its absence (a normal function stated); None: it names no normal function."""
+        fio2 = _FIO2.search(clause)
+        if fio2:  # "FiO2 0.21" is air; more is oxygen given
+            value = Decimal(fio2.group(1))
+            return value > (21 if fio2.group(2) or value > 1 else Decimal("0.21"))
         numbers = _NUMBER.findall(clause)
         if _SATS.search(clause) and _OXYGEN.search(clause) and not _ROOM_AIR.search(clause):
             return True  # a saturation on supplemental oxygen is an oxygen need, whatever its number (r18 review)
@@ -660,15 +696,32 @@ class _Builder:
             return None  # a number the reader cannot place
         if not self.function.search(clause):
             return None
-        return bool(self.function_negation.search(clause))
+        if _NEGATED_LOSS.search(clause):
+            return False  # "no memory loss", "no sensory deficit": the loss is what is negated
+        # The negation must govern the function: just before it ("no sensation", "not managing full
+        # sentences") or after it ("sensation absent", "CRT prolonged"); not "No SOB after mobilising".
+        for match in self.function.finditer(clause):
+            before = clause[:match.start()].split()[-4:]
+            for index, word in enumerate(before):
+                # governed unless a finding stands between ("No SOB after mobilising": the "no" is SOB's)
+                if self.function_negation.fullmatch(word) and not any(
+                        w in self.present_words for w in before[index + 1:]):
+                    return True
+            if self.function_negation.search(clause, match.end()):
+                return True
+        return False
 
     def _names_presence(self, clause: str) -> bool:
-        return any(word in self.present_words for word in _WORDS.findall(clause)) or bool(_LEADING_NUMBER.match(clause))
+        number = _LEADING_NUMBER.match(clause)
+        return any(word in self.present_words for word in _WORDS.findall(clause)) or bool(
+            number and Decimal(number.group(1)) > 0)
 
     def _absent_clause(self, clause: str) -> bool:
         if clause in self.absent_words or self.absent_start.match(clause) or self.unknown_start.match(clause):
             return True
         words = clause.split()
+        if len(words) <= 5 and (_ABSENT_TAIL.search(clause) or _PAIN_FREE.search(clause)):
+            return True  # "Effusion not present", "Patellar tap negative", "Chest pain free since admission"
         # "Chest clear", "Lying flat comfortably"; not "Knee not dry"
         return len(words) <= 4 and words[-1] in self.normal_end and not self.function_negation.search(clause)
 
@@ -696,6 +749,7 @@ class _Builder:
     def _observation_fact(self, observation, by_code, by_value, when, final: bool) -> Fact:
         quantity = None
         value_text = None
+        uninterpreted = False
         if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
             q = observation.valueQuantity
             quantity = self._quantity(q, by_code)
@@ -705,9 +759,9 @@ class _Builder:
             concept = observation.valueCodeableConcept
             if value_text and not by_value and not any(
                     (c.system, c.code) in self.present_answers for c in concept.coding or ()):
-                value_text = self._shown_answer(value_text, by_code)
+                value_text, uninterpreted = self._shown_answer(value_text, by_code, observation.code)
         elif isinstance(observation.valueString, str):
-            value_text = self._shown_answer(observation.valueString, by_code)
+            value_text, uninterpreted = self._shown_answer(observation.valueString, by_code, observation.code)
         elif observation.valueInteger is not None:
             value_text = str(observation.valueInteger)  # a score: the card shows why it counted
         elif observation.valueBoolean is not None:
@@ -722,13 +776,15 @@ class _Builder:
                 high_unit = canonical(reference_range.high.code or reference_range.high.unit)
                 break
         flags = tuple(sorted(interpretation)) if value_text else ()
+        if interpretation & _POSITIVE_FLAGS:
+            uninterpreted = False  # flagged positive by the system that recorded it: read, not guessed
         return Fact("Observation", by_code, when, final,
                     self._evidence("Observation", observation, observation.code, when, value=value_text,
                                    flags=flags),
                     quantity=quantity,
                     comparator=observation.valueQuantity.comparator if observation.valueQuantity else None,
                     interpretation=interpretation, reference_high=high, reference_unit=high_unit,
-                    value_sets_of_value=by_value)
+                    value_sets_of_value=by_value, uninterpreted=uninterpreted)
 
     def _imaging_observation(self, observation, by_code) -> Fact:
         """A scan's result as an Observation: negative when answered absent or negative, flagged normal or

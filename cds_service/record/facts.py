@@ -46,6 +46,7 @@ class Fact:
     onset: datetime | None = None  # Condition onset (when the problem began), when recorded
     negative: bool = False  # a test that found nothing (a negative scan, a refuted Condition)
     unread: bool = False  # a report's text the reader could not place: neither negative nor showing a clot
+    uninterpreted: bool = False  # a finding's text answer counted only because it could not be read (fail-safe)
 
     @property
     def confirmed(self) -> bool:

@@ -16,9 +16,9 @@ _SENTENCES = re.compile(r"(?:[.;\n]|\bbut\b)+(?!\d)")  # "3.2 cm" stays one sent
 _CLAUSES = re.compile(r"\s*,\s*(?=(?:no|nil|normal|without)\b)|\s+with\s+(?=(?:no|nil)\b)")
 NEGATIVE, POSITIVE, UNREAD = "negative", "positive", "unread"
 _NEGATED_UNREAD = "negated-unread"  # a negated clot the reader cannot close: "No definite PE", "No central PE"
-_LIST_MARK = re.compile(r"^(?:\d+[.)]|[-•*·–]|\([a-z0-9]\))\s*")
-_ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}:\s*")
-_INLINE_NUMBER = re.compile(r"\s+(?=\d+\)\s)")  # "1) No PE 2) Bibasal atelectasis"
+_LIST_MARK = re.compile(r"^(?:\d+[.)]|[a-h][.)](?=\s)|(?:i|ii|iii|iv|v|vi|vii|viii)[.)](?=\s)|[-•*·–—]|\([a-z0-9]+\))\s*")
+_ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}(?::|\s[-–—]\s)\s*")  # "CTPA:", "Impression - "
+_INLINE_NUMBER = re.compile(r"\s+(?=(?:\d+|[a-h]|i{1,3}|iv|vi{0,3})\)\s)")  # "1) No PE 2) Bibasal atelectasis"
 _WORD = re.compile(r"[a-z0-9][a-z0-9'/-]*")
 
 
@@ -51,6 +51,8 @@ class ReportReader:
         self.scope_qualifier = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeQualifiers", ())))
         self.scope_completer = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeCompleters", ())))
         self.leads = frozenset(lists.get("sentenceLeads", ()))
+        self.persistence = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("persistenceWords", ())))
+        self.context_labels = frozenset(lists.get("contextLabels", ()))
         self.incidental = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("incidentalWords", ())))
         self.vessel = re.compile(r"\b(?:%s)\b" % _any(lists.get("vesselWords", ())))
         self.known = frozenset(word for name in ("normalTerms", "normalPhrases", "modifierWords", "tailWords", "vesselWords",
@@ -81,6 +83,8 @@ class ReportReader:
         """Without a leading label of up to three words ("CTPA:", "Left popliteal vein:"), unless what follows
         is empty: the label of a positive finding stays readable as its own words ("Calf: not collapsing")."""
         label = _ANY_LABEL.match(sentence)
+        if label is not None and re.sub(r"[\s:–—-]+$", "", label.group(0)) in self.context_labels:
+            return "technique"  # "History: ?PE": the question asked, not a finding (an incidental word)
         if label is None or self.incidental.search(label.group(0)):
             return sentence  # "Technique: ...", "Comparison: none": about the study, read as such
         rest = sentence[label.end():]
@@ -106,7 +110,9 @@ class ReportReader:
             return False
         end = match.end()
         second = self.clot.search(sentence, end)
-        if second is not None and self._joined(sentence[end:second.start()]):
+        between = sentence[end:second.start()] if second is not None else ""
+        if second is not None and (self._joined(between) or all(w in self.modifiers for w in between.split())):
+            # "filling defect to suggest PE"; "no saddle embolus or PE" (a list of clots, all negated)
             end, second = second.end(), self.clot.search(sentence, second.end())  # "filling defect to suggest PE"
         if second is not None:
             return False
@@ -172,6 +178,8 @@ class ReportReader:
                 return POSITIVE  # a clot described, or a second one named and not negated
             if not negated and not self._negative_sentence(sentence):
                 return POSITIVE
+            if self.persistence.search(sentence):
+                return POSITIVE  # "No change in the PE", "No resolution of the thrombus": it is still there
             if self._qualified(sentence):
                 return _NEGATED_UNREAD  # "No definite PE", "No central PE": closes nothing
             # A negated clot with words the reader does not know between it and the negation is not read.

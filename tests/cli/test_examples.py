@@ -39,4 +39,6 @@ def test_check_with_a_file_that_is_not_a_hook_request_is_a_usage_error(tmp_path,
     path.write_text('{"resourceType": "Patient"}')
     assert cli.main(["check", "--prefetch", str(path)]) == cli.EXIT_USAGE
     assert "not a hook request" in capsys.readouterr().err
-    assert cli.main(["check"]) == cli.EXIT_USAGE
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["check"])
+    assert stop.value.code == cli.EXIT_USAGE and "--prefetch" in capsys.readouterr().err

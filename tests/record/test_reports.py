@@ -35,6 +35,10 @@ POSITIVE_REPORTS = [
     "The popliteal vein is poorly compressible.",
     "Non-diagnostic study due to motion.",
     "Pulmonary trunk 26 mm.",  # no sentence says "no PE": not negative
+    # r19: a negated clot with a persistence word is still there
+    "No change in the right lower lobe PE.",
+    "No resolution of the previously seen PE.",
+    "No improvement in clot burden.",
     "Proximal veins patent with hypoechoic material in the peroneal veins. No DVT above the knee.",
 ]
 UNREAD_REPORTS = [
@@ -84,6 +88,14 @@ NEGATIVE_REPORTS = [
     "No proximal DVT left leg.",
     "No central, lobar or segmental PE.",
     "Comparison: none. No evidence of left lower limb DVT.",
+    # r19: history and request lines are the question; more label and list forms
+    "Indication: ?PE. No PE.",
+    "Clinical details: known L calf DVT, now SOB ?PE.\nConclusion: No pulmonary embolus.",
+    "Impression - no PE.",
+    "a) No PE. b) No pneumothorax.",
+    "i) No PE ii) Bibasal atelectasis",
+    "No saddle embolus or PE.",
+    "No DVT or superficial thrombophlebitis.",
 ]
 
 
