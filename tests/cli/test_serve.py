@@ -4,6 +4,7 @@ access log carries neither a query string nor a Referer."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -93,12 +94,10 @@ def test_forwarding_headers_are_trusted_from_nobody_unless_configured():
         == ["10.0.0.0/8", "192.0.2.7"]
 
 
-@pytest.fixture
-def served(tmp_path):
-    """cds-service serve with JWTs required, one trusted issuer, PUBLIC_BASE_URL its loopback URL."""
-    key = ClientKey("ES384")
-    issuers = tmp_path / "issuers.json"
-    issuers.write_text(json.dumps([{"iss": ISSUER, "jwks": key.jwks()}]))
+@contextlib.contextmanager
+def started(tmp_path, issuers: Path):
+    """cds-service serve with JWTs required, the issuers in `issuers` trusted, PUBLIC_BASE_URL its loopback
+    URL; yields its base URL and an HTTP session; its log is tmp_path / "serve.log"."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = clean_environment(CDS_TRUSTED_ISSUERS=str(issuers), CDS_PUBLIC_BASE_URL=base,
@@ -118,12 +117,22 @@ def served(tmp_path):
                 time.sleep(0.1)
         else:
             pytest.fail("cds-service serve did not become healthy")
-        yield base, key, http
+        yield base, http
     finally:
         http.close()
         os.killpg(process.pid, signal.SIGTERM)
         process.communicate(timeout=15)
         log.close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """cds-service serve with JWTs required, one trusted issuer, PUBLIC_BASE_URL its loopback URL."""
+    key = ClientKey("ES384")
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(json.dumps([{"iss": ISSUER, "jwks": key.jwks()}]))
+    with started(tmp_path, issuers) as (base, http):
+        yield base, key, http
 
 
 def _get(http, base: str, token: str, **headers):
@@ -181,22 +190,7 @@ def test_a_development_issuer_made_by_the_cli_is_trusted_by_serve(tmp_path):
                           capture_output=True, text=True, timeout=30)
     assert made.returncode == 0 and "Never in production" in made.stderr
     assert oct((folder / "private-key.pem").stat().st_mode & 0o777) == "0o600"
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = clean_environment(CDS_TRUSTED_ISSUERS=str(folder / "trusted-issuers.json"), CDS_PUBLIC_BASE_URL=base,
-                            CDS_FEEDBACK_DATABASE=f"sqlite:///{tmp_path / 'feedback.sqlite3'}",
-                            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
-    process = subprocess.Popen(serve_command(port), env=env, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
-    http = requests.Session()
-    http.trust_env = False
-    try:
-        for _ in range(150):
-            try:
-                if http.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                time.sleep(0.1)
+    with started(tmp_path, folder / "trusted-issuers.json") as (base, http):
         minted = subprocess.run([sys.executable, "-m", "cds_service", "dev-token", str(folder), "--aud",
                                  base + "/cds-services"], env=clean_environment(), capture_output=True, text=True,
                                 timeout=30)
@@ -205,7 +199,3 @@ def test_a_development_issuer_made_by_the_cli_is_trusted_by_serve(tmp_path):
         assert http.get(base + "/cds-services", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 200
         assert http.get(base + "/cds-services", headers={"Authorization": f"Bearer {token}"}, timeout=5).status_code == 401
         assert http.get(base + "/cds-services", timeout=5).status_code == 401
-    finally:
-        http.close()
-        os.killpg(process.pid, signal.SIGTERM)
-        process.communicate(timeout=15)
