@@ -150,6 +150,7 @@ class Catalogue:
         self.recurrence_words = tuple(data["absentAnswers"].get("recurrenceWords", ()))
         self.present_phrases = tuple(data["absentAnswers"].get("presentPhrases", ()))
         self.finding_stems = tuple(data["absentAnswers"].get("findingStems", ()))
+        self.finding_noun_stems = tuple(data["absentAnswers"].get("findingNounStems", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
         self.unknown_words = frozenset(data["absentAnswers"].get("unknownWords", ()))

@@ -44,19 +44,24 @@ _CLAUSES = re.compile(r"[,;]|:(?!\d)|\.(?!\d)|\s-+\s|\bbut\b")  # not "03:00"  #
 _ABSENT_TAIL = re.compile(r"\b(?:negative|neg|-ve|nil|none|not present|not seen)$")
 _PAIN_FREE = re.compile(r"\bpain[- ]free\b")
 _POSITIVE_FLAGS = frozenset({"POS", "A", "AA", "H", "HH", "HU", "DET", "IND"})
+_TIMING = re.compile(r"^(?:\d+[- ]?)?(?:hourly|hrly|daily|overnight|today|tonight|now|this am|this morning|qds|bd|"
+                     r"tds|od|prn|stat|x\s?\d+|\d+\s?x)$")
 _ROWS = re.compile(r"[;|]|\.(?!\d)\s*|\s--+\s|\s—\s")
 _YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
 _BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
 _OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)(?!\w)|\bon\s+(?:2[2-9]|[3-9]\d|100)\s*%|\b\d+(?:\.\d+)?\s*(?:l/min|lpm)\b"
                      r"|\b\d+(?:\.\d+)?\s*l\s+(?:o2|oxygen|via|nc|np|nrb|mask|nasal)\b|\b(?:oxygen|nrb|non-rebreathe\w*|"
                      r"venturi|hfno|hfnc|optiflow|airvo|cpap|niv|high[- ]flow|nasal cannula|nasal prongs|nasal specs|"
-                     r"face mask|mask)\b|\bon\s+o2\b|\bo2\s+(?:via|at|\d)|\bfio2\s*(?:0?\.(?:2[2-9]|[3-9]\d*)|1\.0|"
+                     r"face mask|mask)\b|\b(?:on|with|w/)\s*o2\b|\(\s*\d+(?:\.\d+)?\s*l\s*\)|"
+                     r"\b(?:with|w/)\s*\d+(?:\.\d+)?\s*l\b|\bo2\s+(?:via|at|\d)|\bfio2\s*(?:0?\.(?:2[2-9]|[3-9]\d*)|1\.0|"
                      r"(?:2[2-9]|[3-9]\d|100)\s*%?)\b")
 _NEGATED_LOSS = re.compile(r"\b(?:no|nil|not|without|denies)\s+(?:\w+\s+){0,2}(?:loss|lost|impairment|impaired|"
                            r"deficit|deficits|reduction|weakness|change|problems?|issues?|difficult(?:y|ies)|"
                            r"concerns?)\b")
 _FIO2 = re.compile(r"\bfio2\s*:?\s*(\d+(?:\.\d+)?)\s*(%?)")
 _ROOM_AIR = re.compile(r"\b(?:ra|room air|on air|air)\b")
+_PULSE = re.compile(r"\b(?:dp|pt|dp/pt|pulses?|pedal|dorsalis pedis|posterior tibial|popliteal|femoral)\b")
+_PULSE_GRADE = re.compile(r"\b([0-4])\s*\+")
 _REFILL = re.compile(r"\b(?:crt|cap refill|capillary refill)\b")
 _LEADING_NUMBER = re.compile(r"^[<>~]?\s*(\d+(?:\.\d+)?)")  # "0", "0/10", "3/10", "2 cm"
 _NUMBER = re.compile(r"(?<![\w/])(\d+(?:\.\d+)?)")
@@ -328,7 +333,7 @@ _CONCENTRATION_AFTER = re.compile(r"\s*(?:/|per)\s*(?:ml|mL|0\.\d+\s*ml|\d+\s*ml
 _PLANNED_AFTER = re.compile(r"[^.;]{0,25}?\b(?:if|pending|unless|once\s+(?!daily\b|a\s+day\b|per\b|weekly\b|only\b|"
                             r"nightly\b|at\b|in\b|each\b|every\b))")
 _PLANNED_BEFORE = re.compile(r"\b(?:if|plan|planned|consider|pending|to be|will be|will|intend|aim)\b[^.;]{0,40}$")
-_RESTATED = re.compile(r"^\s*(?:[a-z]+\s*){0,2}\(\s*$")  # "120 mg (1.5 mg/kg)": the same dose again, per kg
+_RESTATED = re.compile(r"^\s*(?:[a-z]+\s*){0,2}(?:[(\[]\s*(?:=|i\.e\.?,?|ie)?|=|i\.e\.?,?)\s*$")  # "120 mg (1.5 mg/kg)": the same dose again, per kg
 _CHANGE_BETWEEN = re.compile(r"→|->|=>|>|\b(?:now|to|changed|reduced|decreased|increased|switched|stepped|"
                              r"step|stopped|then|thereafter|subsequently)\b")
 _FROM_BEFORE = re.compile(r"\b(?:from|previously|was|instead of|down from|up from)\s*$")
@@ -494,6 +499,8 @@ class _Builder:
         self.function = _phrases(catalogue.normal_functions)
         self.recurrence = _phrases(catalogue.recurrence_words)
         self.present_phrase = _phrases(catalogue.present_phrases)
+        self.finding_noun = re.compile(r"(?:%s)[\w-]*" % "|".join(map(re.escape, catalogue.finding_noun_stems))
+                                       if catalogue.finding_noun_stems else r"(?!x)x")
         self.finding_stem = re.compile(r"\b(?:%s)" % "|".join(map(re.escape, catalogue.finding_stems))
                                        if catalogue.finding_stems else r"(?!x)x")
         self.function_negation = _phrases(catalogue.function_negations)
@@ -634,6 +641,7 @@ class _Builder:
         clauses = [c.strip() for c in _CLAUSES.split(text) if c.strip()]
         if not clauses:
             return False
+        list_like = not re.search(r"[;.|]\s*\S", text)  # one comma list ("Denies SOB, CP, haemoptysis")
         # A normal function, negated or not, decides its clause (catalogue absentAnswers $functionComment).
         read = [(clause, self._function_clause(clause)) for clause in clauses]
         if any(polarity is True for _, polarity in read):
@@ -646,9 +654,16 @@ class _Builder:
         # What follows the answer may explain it ("Unknown - pt confused", "Nil SOB. Mobilising well"); a clause
         # naming the finding or its course afterwards is an answer of its own ("No chest pain. SOB on exertion").
         explained = all((self._absent_clause(c) or not self._names_presence(c)) and not self.recurrence.search(c)
-                        for c in rest)
+                        for c in rest if not _TIMING.match(c))
+        # A later clause with a finding's word ("No seizure activity, brief LOC"; "No redness, large effusion")
+        # may state the finding or continue the negated list ("Denies SOB, CP, haemoptysis"): not known, so
+        # counted (no red flag hidden) and marked as not interpreted (never critical on its own).
+        doubtful = any(not self._absent_clause(c) and any(self.finding_noun.fullmatch(w) for w in c.split())
+                       and not (list_like and len(c.split()) <= 3
+                                and all(self.finding_noun.fullmatch(w) or w in ("or", "and") for w in c.split()))
+                       for c in rest)
         if (self.unknown_start.match(first) or first in self.unknown_words) and explained:
-            return True
+            return None if doubtful else True
         if not (self._absent_clause(first) and explained):
             return False
         # A contrast or course word after the negation keeps the finding: "Not resolved", "No sensation"; the
@@ -656,7 +671,9 @@ class _Builder:
         start = self.absent_start.match(first)
         # Only in the negated clause itself: a course word in a later one ("No chest pain, feels better")
         # does not undo it; a finding named there was caught above.
-        return not self.absent_contrast.search(first, start.end() if start else 0)
+        if self.absent_contrast.search(first, start.end() if start else 0):
+            return False
+        return None if doubtful else True
 
     def _shown_answer(self, text: str, by_code: frozenset[str], code=None) -> tuple[str, bool]:
         """A finding's text answer as the card shows it, and whether the reader counted it only because it
@@ -668,6 +685,8 @@ class _Builder:
         words = set(_WORDS.findall(answer))
         clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
         display = {w for w in _WORDS.findall((_concept_text(code) or "").lower()) if len(w) > 3}
+        if self._not_the_finding(answer) is None:
+            return f"“{text}” (answer not interpreted: ask now)", True
         if self.absent_start.match(answer):
             return text, False  # a negation read as the finding: the reader found what it negates ("No better")
         if (answer in self.present_words or words & self.present_words or _LEADING_NUMBER.match(answer)
@@ -687,6 +706,9 @@ class _Builder:
         if _SATS.search(clause) and _OXYGEN.search(clause) and not _ROOM_AIR.search(clause):
             return True  # a saturation on supplemental oxygen is an oxygen need, whatever its number (r18 review)
         if numbers and not _POWER.search(clause):
+            grade = _PULSE_GRADE.search(clause)
+            if grade and _PULSE.search(clause):
+                return int(grade.group(1)) < 2  # 0 absent, 1+ diminished, 2+ normal
             if _REFILL.search(clause):
                 return Decimal(numbers[0]) > 2 and "<" not in clause  # "CRT <2 sec" is normal
             if _SATS.search(clause):

@@ -13,11 +13,12 @@ from ..content.catalogue import Catalogue, value_set
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
 _SENTENCES = re.compile(r"(?:[.;\n]|\bbut\b)+(?!\d)")  # "3.2 cm" stays one sentence
 # "Normal opacification, no filling defect" / "... with no filling defect": two statements.
-_CLAUSES = re.compile(r"\s*,\s*(?=(?:no|nil|normal|without)\b)|\s+with\s+(?=(?:no|nil)\b)")
+_CLAUSES = re.compile(r"\s*,\s*(?=(?:no|nil|normal|without|which)\b)|\s+with\s+(?=(?:no|nil)\b)")
 NEGATIVE, POSITIVE, UNREAD = "negative", "positive", "unread"
 _NEGATED_UNREAD = "negated-unread"  # a negated clot the reader cannot close: "No definite PE", "No central PE"
 _LIST_MARK = re.compile(r"^(?:\d+[.)]|[a-h][.)](?=\s)|(?:i|ii|iii|iv|v|vi|vii|viii)[.)](?=\s)|[-•*·–—]|\([a-z0-9]+\))\s*")
-_ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}(?::|\s[-–—]\s)\s*")  # "CTPA:", "Impression - "
+_ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}(?::|=|\s[-–—]\s)\s*")  # "CTPA:", "Impression - ", "A ="
+_QUESTION = re.compile(r"^(?:\?|q:|query\b|r/o\b|rule out\b|to exclude\b|exclude\b|\S[^?]*\?$)")
 _INLINE_NUMBER = re.compile(r"\s+(?=(?:\d+|[a-h]|i{1,3}|iv|vi{0,3})\)\s)")  # "1) No PE 2) Bibasal atelectasis"
 _WORD = re.compile(r"[a-z0-9][a-z0-9'/-]*")
 
@@ -151,7 +152,8 @@ class ReportReader:
             return None
         if " ".join(sentences) in self.words:
             return NEGATIVE
-        kinds = [self._sentence(s) for s in sentences]
+        # A question ("? PE", "Query DVT", "Q: PE?") is what was asked, not what was found.
+        kinds = ["incidental" if _QUESTION.match(s) else self._sentence(s) for s in sentences]
         if POSITIVE in kinds:
             return POSITIVE
         if UNREAD in kinds or _NEGATED_UNREAD in kinds or not ({NEGATIVE, "normal"} & set(kinds)):

@@ -96,6 +96,11 @@ NEGATIVE_REPORTS = [
     "i) No PE ii) Bibasal atelectasis",
     "No saddle embolus or PE.",
     "No DVT or superficial thrombophlebitis.",
+    # r20: a question line, "=" labels, a negated list of clots
+    "?PE\nNo PE seen.",
+    "History: Post-op TKR, SOB. Query PE.\nNo PE.",
+    "IMPRESSION = No PE",
+    "No acute PE or chronic thromboembolic disease.",
 ]
 
 
