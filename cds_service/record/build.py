@@ -636,12 +636,13 @@ class _Builder:
             return False  # "came to on the floor" states the finding wherever it stands
         # A flowsheet row list ("SOB: no; chest pain: no | haemoptysis: nil"): each row's answer, its label dropped.
         rows = [self._answer_part(row.strip()) for row in _ROWS.split(text) if row.strip()]
-        if len(rows) > 1:
+        # One comma list ("Denies SOB, CP, haemoptysis") is a row; "No chest pain; gasping" is two.
+        list_like = len(rows) <= 1
+        if not list_like:
             text = ", ".join(row for row in rows if row)
         clauses = [c.strip() for c in _CLAUSES.split(text) if c.strip()]
         if not clauses:
             return False
-        list_like = not re.search(r"[;.|]\s*\S", text)  # one comma list ("Denies SOB, CP, haemoptysis")
         # A normal function, negated or not, decides its clause (catalogue absentAnswers $functionComment).
         read = [(clause, self._function_clause(clause)) for clause in clauses]
         if any(polarity is True for _, polarity in read):
