@@ -63,12 +63,13 @@ class BufferedWSGI:
         if scope["type"] != "http":  # no websockets here
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+        length = int(declared) if declared is not None and declared.isdigit() else None
+        if length is not None and length > self.max_body:
             await _refuse(send, 413, f"The request body is larger than {self.max_body} bytes.")
             return
         slot = _Slot(self.large, self.slot_wait)
         try:
-            if declared is not None and declared.isdigit() and int(declared) > LARGE_BODY:
+            if length is not None and length > LARGE_BODY:
                 await slot.take()
             await self._answer(scope, receive, send, slot)
         except _Busy:
@@ -167,7 +168,6 @@ def _run(app: Callable, environ: dict, large: bool = False) -> tuple[int, list, 
         return _call(app, environ)
     finally:
         if large:
-            del environ
             _TRIM()
 
 

@@ -38,11 +38,12 @@ class _DropInProcessWarning(logging.Filter):
         return "REQUIRE_JWT is false" not in str(record.msg) and "no database file was there" not in str(record.msg)
 
 
-def app_config(fhir_server: str, database_url: str, now: str | None = None) -> dict:
+def app_config(fhir_server: str | None, database_url: str, now: str | None = None) -> dict:
+    """The in-process app for one check: `fhir_server` the only server it may fetch from (None: none)."""
     config = {
         "REQUIRE_JWT": False,
-        "FHIR_SERVERS": [fhir_server],
-        "FHIR_ALLOW_HTTP": urlsplit(fhir_server).scheme == "http",
+        "FHIR_SERVERS": [fhir_server] if fhir_server else [],
+        "FHIR_ALLOW_HTTP": bool(fhir_server) and urlsplit(fhir_server).scheme == "http",
         "FEEDBACK_DATABASE": database_url,
         "FHIR_FETCH_DEADLINE_SECONDS": 30.0,  # a person is waiting, not an EHR with its ~500 ms budget
         "FHIR_CONNECT_TIMEOUT_SECONDS": 10.0,
@@ -74,12 +75,7 @@ def run_check(fhir_server: str, patient_id: str, token: str | None = None, now: 
 
 def run_check_request(body: dict, now: str | None = None) -> CheckResult:
     """Invoke the hook with a whole request (its prefetch, e.g. examples/*.json): no FHIR server, no fetch."""
-    def config(database: str) -> dict:
-        settings = app_config("https://no-fhir-server.invalid", database, now)
-        settings["FHIR_SERVERS"] = []
-        return settings
-
-    return _invoke(config, body)
+    return _invoke(lambda database: app_config(None, database, now), body)
 
 
 def _invoke(make_config, body: dict) -> CheckResult:
