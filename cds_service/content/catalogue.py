@@ -145,6 +145,7 @@ class Catalogue:
         self.absent_starts = tuple(data["absentAnswers"].get("startWords", ()))
         self.answer_leads = tuple(data["absentAnswers"].get("leadWords", ()))
         self.normal_end_words = frozenset(data["absentAnswers"].get("normalEndWords", ()))
+        self.absent_tail_words = tuple(data["absentAnswers"].get("absentTailWords", ()))
         self.absent_contrasts = tuple(data["absentAnswers"].get("contrastWords", ()))
         self.normal_functions = tuple(data["absentAnswers"].get("normalFunctionWords", ()))
         self.recurrence_words = tuple(data["absentAnswers"].get("recurrenceWords", ()))

@@ -40,8 +40,6 @@ HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never antic
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
 _CLAUSES = re.compile(r"[,;]|:(?!\d)|\.(?!\d)|\s-+\s|\bbut\b")  # not "03:00"  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
-# Not "absent" or "not palpable": "DP absent", "pulses not palpable" are findings.
-_ABSENT_TAIL = re.compile(r"\b(?:negative|neg|-ve|nil|none|not present|not seen)$")
 _PAIN_FREE = re.compile(r"\bpain[- ]free\b")
 _POSITIVE_FLAGS = frozenset({"POS", "A", "AA", "H", "HH", "HU", "DET", "IND"})
 _TIMING = re.compile(r"^(?:\d+[- ]?)?(?:hourly|hrly|daily|overnight|today|tonight|now|this am|this morning|qds|bd|"
@@ -499,6 +497,8 @@ class _Builder:
         self.function = _phrases(catalogue.normal_functions)
         self.recurrence = _phrases(catalogue.recurrence_words)
         self.present_phrase = _phrases(catalogue.present_phrases)
+        self.absent_tail = re.compile(r"(?<![\w/'])(?:%s)$" % "|".join(
+            re.escape(w) for w in sorted(catalogue.absent_tail_words, key=len, reverse=True)) or r"(?!x)x")
         self.finding_noun = re.compile(r"(?:%s)[\w-]*" % "|".join(map(re.escape, catalogue.finding_noun_stems))
                                        if catalogue.finding_noun_stems else r"(?!x)x")
         self.finding_stem = re.compile(r"\b(?:%s)" % "|".join(map(re.escape, catalogue.finding_stems))
@@ -743,7 +743,7 @@ class _Builder:
         if clause in self.absent_words or self.absent_start.match(clause) or self.unknown_start.match(clause):
             return True
         words = clause.split()
-        if len(words) <= 5 and (_ABSENT_TAIL.search(clause) or _PAIN_FREE.search(clause)):
+        if len(words) <= 5 and (self.absent_tail.search(clause) or _PAIN_FREE.search(clause)):
             return True  # "Effusion not present", "Patellar tap negative", "Chest pain free since admission"
         # "Chest clear", "Lying flat comfortably"; not "Knee not dry"
         return len(words) <= 4 and words[-1] in self.normal_end and not self.function_negation.search(clause)
