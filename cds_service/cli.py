@@ -3,6 +3,7 @@
 serve            the service under hypercorn (asyncio workers: slow clients hold no thread; README, Serving)
 check            call the hook for one patient of a FHIR server and show the cards (tools/check.py)
 demo load|list   synthetic demo patients, one per card topic, for any FHIR server (tools/demo.py)
+demo serve       the service and a local FHIR server holding the demo patients, on loopback (tools/demo_server.py)
 feedback report  acceptance and override rates per card topic and reason (tools/feedback_report.py)
 
 This module only wires arguments; each command's logic is in cds_service/tools/.
@@ -10,6 +11,7 @@ This module only wires arguments; each command's logic is in cds_service/tools/.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
@@ -62,7 +64,13 @@ def serve(args: argparse.Namespace) -> int:
 
     from .serving import hypercorn_config
 
-    return run(hypercorn_config(args))
+    try:
+        return run(hypercorn_config(args))
+    except OSError as error:  # binding the port, before any worker starts
+        if error.errno not in (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL):
+            raise
+        _err(f"error: cannot serve on {args.host}:{args.port}: {error.strerror}\n")
+        return EXIT_USAGE
 
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -118,6 +126,29 @@ def demo_load(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     _out(demo.format_load(result), token)
     return EXIT_OK
+
+
+def demo_serve(args: argparse.Namespace) -> int:
+    import shutil
+
+    from .tools import demo_server  # per command, as above
+
+    try:
+        server, loaded = demo_server.start(args.fhir_port)
+    except demo_server.DemoServerError as error:
+        _err(f"error: {error}\n")
+        return EXIT_FAILED
+    try:
+        os.environ.update(demo_server.service_environment(server.base_url, server.workdir, args.port))
+        _out(demo_server.banner(server, loaded, args.port))
+        sys.stdout.flush()
+        return serve(argparse.Namespace(
+            host=demo_server.HOST, port=args.port, workers=1, threads=4, metrics_port=0,
+            metrics_host=demo_server.HOST, large_bodies=1, body_timeout=10.0, log_level="info",
+            access_log=True, log_format="text"))
+    finally:
+        server.stop()
+        shutil.rmtree(server.workdir, ignore_errors=True)
 
 
 def demo_list(args: argparse.Namespace) -> int:
@@ -256,6 +287,16 @@ def _parser() -> argparse.ArgumentParser:
     load_parser.add_argument("--patient", action="append", metavar="ID",
                              help="load only this demo patient (repeatable; default: all)")
     load_parser.set_defaults(handler=demo_load)
+    demo_serve_parser = demo_commands.add_parser(
+        "serve", formatter_class=formatter, help="run the service with a local FHIR server holding the demo patients",
+        description=_wrap("Start a FHIR server (sekmet, the `demo` extra) on 127.0.0.1 with every demo patient, "
+                          "dated today, and the service beside it on 127.0.0.1, trusting any caller (a demo, "
+                          "never production; it logs so). Prints a curl command that shows a card and the CDS "
+                          "Hooks sandbox URL. Both stop on Ctrl-C and the FHIR server's data is removed."),
+        epilog=_EXIT_CODES.format(ok="stopped", failed="the FHIR server could not be started or loaded"))
+    demo_serve_parser.add_argument("--port", type=int, default=8080, help="the service's port (default 8080)")
+    demo_serve_parser.add_argument("--fhir-port", type=int, default=8090, help="the FHIR server's port (default 8090)")
+    demo_serve_parser.set_defaults(handler=demo_serve)
     list_parser = demo_commands.add_parser(
         "list", formatter_class=formatter, help="list the demo patients and the card each must give",
         epilog="exit codes:\n  0  listed\n  2  wrong arguments (usage)")
