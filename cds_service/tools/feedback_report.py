@@ -183,34 +183,34 @@ def format_report(report: dict) -> str:
     lines = [f"Feedback store: {report['database']}", ""]
     if not report["topics"]:
         return "\n".join(lines + ["No cards issued and no feedback recorded yet."]) + "\n"
-    rows = [[_topic_label(t["topic"]), t["cardsIssued"], t["feedbackEntries"], t["accepted"], t["overridden"],
-             _percent(t["acceptanceRate"]), _percent(t["overrideRate"])] for t in report["topics"]]
+    rows = [[topic_label(t["topic"]), t["cardsIssued"], t["feedbackEntries"], t["accepted"], t["overridden"],
+             percent(t["acceptanceRate"]), percent(t["overrideRate"])] for t in report["topics"]]
     total = report["totals"]
     rows.append(["total", total["cardsIssued"], total["feedbackEntries"], total["accepted"], total["overridden"],
-                 _percent(total["acceptanceRate"]), _percent(total["overrideRate"])])
+                 percent(total["acceptanceRate"]), percent(total["overrideRate"])])
     lines += ["Per card topic", *_table(["topic", "cards issued", "feedback entries", "accepted", "overridden",
                                          "acceptance rate", "override rate"], rows, total_row=True)]
     lines += ["", "Overrides per topic and reason"]
     if report["overrideReasons"]:
         lines += _table(["topic", "override reason", "count", "share of topic's overrides"],
-                        [[_topic_label(r["topic"]), _reason_label(r), r["count"], _percent(r["shareOfOverrides"])]
+                        [[topic_label(r["topic"]), reason_label(r), r["count"], percent(r["shareOfOverrides"])]
                          for r in report["overrideReasons"]])
     else:
         lines.append("No overrides recorded.")
     return "\n".join(lines) + "\n"
 
 
-def _topic_label(topic: str | None) -> str:
+def topic_label(topic: str | None) -> str:
     return topic if topic is not None else UNKNOWN_TOPIC
 
 
-def _reason_label(reason: dict) -> str:
+def reason_label(reason: dict) -> str:
     if not reason["code"]:
         return NO_REASON
     return f"{reason['code']} ({reason['display']})" if reason["display"] else reason["code"]
 
 
-def _percent(rate: float | None) -> str:
+def percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
 
