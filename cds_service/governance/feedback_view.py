@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..tools.feedback_report import percent, reason_label, topic_label
+from ..tools.feedback_report import NO_REASON, percent, reason_label, topic_label
 from .charts import RowChart, WeekChart, row_chart, week_chart, week_range
 
 SERIES_LABELS = {"cardsIssued": "cards issued", "accepted": "accepted", "overridden": "overridden"}
@@ -72,6 +72,8 @@ def feedback_page(figures: dict, displays: dict[str, dict]) -> FeedbackPage:
         total=TopicRow("total", _cells(figures["totals"])),
         weeks=tuple(per_topic),
         reasons=reasons,
-        reason_chart=row_chart([(f"{r.topic}: {r.reason}", r.count) for r in reasons]),
+        # The chart's labels are the codes, short enough for the plot; the table beside it has the displays.
+        reason_chart=row_chart([(f"{topic_label(r['topic'])}: {r['code'] or NO_REASON}", r["count"])
+                                for r in figures["overrideReasons"]]),
         series_labels=SERIES_LABELS,
     )
