@@ -15,6 +15,7 @@ from flask import Flask, jsonify
 from requests.adapters import HTTPAdapter
 
 from . import config as config_module
+from . import governance
 from .clinical.engine import ClinicalEngine
 from .errors import register_error_handlers
 from .fhir_dates import parse_moment
@@ -122,6 +123,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     cors.install(app)
     app.register_blueprint(cds_blueprint)
+    governance.init_app(app)
 
     @app.get("/healthz")
     def healthz():

@@ -65,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
     # Clinical content
     "VALUESET_DIR": None,  # None: valueset/ beside the package
     "CARDS_DIR": None,  # None: cards/ beside the package
+    # Read-only HTML pages for the people who govern the cards (cds_service/governance): a gallery of every card
+    # from the synthetic demo patients, and the feedback figures as aggregates. No JWT: they hold no patient
+    # data; a site puts them behind its own sign-on or turns them off.
+    "GOVERNANCE_PAGES": True,
     "CLOCK_NOW": None,  # ISO date-time to evaluate "recent" against (reproducing a case, tests); None: now
 }
 
@@ -126,6 +130,8 @@ def validate(config: Mapping[str, Any]) -> None:
     for peer in config["FORWARDED_ALLOW_IPS"]:
         if peer != "*":
             ipaddress.ip_network(peer)  # ValueError names the entry, at start-up
+    if not isinstance(config["GOVERNANCE_PAGES"], bool):
+        raise ValueError("GOVERNANCE_PAGES must be true or false")
     retention = config["ISSUED_CARDS_RETENTION_DAYS"]
     if not isinstance(retention, int) or isinstance(retention, bool) or retention < 1:
         raise ValueError("ISSUED_CARDS_RETENTION_DAYS must be a whole number of days, at least 1")

@@ -50,11 +50,8 @@ def invoke(service_id: str):
     allowlist = tuple(current_app.config["FHIR_SERVERS"]) + (client.fhir_servers if client else ())
     deadline = _hook_deadline()
     reserve = current_app.config["HOOK_RESERVE_SECONDS"]
-    data = resolve_patient_data(body, service.prefetch, state.fetch_settings, allowlist,
-                                fetch_until=deadline - reserve, now=now, relevant=state.engine.relevant(now))
-    record = state.engine.record(data.patient, data.resources, now, unavailable=data.unavailable,
-                                 deadline=deadline, partial=data.partial)
-    issued = service.evaluate(record, state.engine)
+    data, record, issued = answer_hook(service, body, state, now=now, allowlist=allowlist, deadline=deadline,
+                                       reserve=reserve)
     for observe in state.observers:
         observe(record, issued)
     cards = [i.card for i in issued]
@@ -66,6 +63,17 @@ def invoke(service_id: str):
     log.info("hookInstance=%s service=%s cards=%d sources=%s dropped=%s invalid=%s", body["hookInstance"],
              service.id, len(cards), data.origin, dict(data.dropped), dict(record.invalid))
     return jsonify(response)
+
+
+def answer_hook(service, body: dict, state, *, now, allowlist: tuple[str, ...], deadline: float, reserve: float):
+    """The patient's data, record and issued cards for a checked hook request: the one path from a request to
+    its cards, taken by the hook and by the governance gallery (which must show the cards an EHR gets).
+    Nothing is stored here."""
+    data = resolve_patient_data(body, service.prefetch, state.fetch_settings, allowlist,
+                                fetch_until=deadline - reserve, now=now, relevant=state.engine.relevant(now))
+    record = state.engine.record(data.patient, data.resources, now, unavailable=data.unavailable,
+                                 deadline=deadline, partial=data.partial)
+    return data, record, service.evaluate(record, state.engine)
 
 
 def _hook_deadline() -> float:
@@ -147,4 +155,4 @@ def _endpoint_url() -> str:
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + request.path
 
 
-__all__ = ["bp", "Unauthorized"]
+__all__ = ["bp", "answer_hook", "Unauthorized"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import date
 
 from sqlalchemy import case, create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
@@ -66,27 +67,51 @@ def build_report(database_url: str) -> dict:
             if missing:
                 raise ReportError(f"{safe_url(database_url)} has no {' or '.join(sorted(missing))} table: "
                                   "not a feedback store")
-            issued = dict(connection.execute(
-                select(issued_cards.c.topic, func.count()).group_by(issued_cards.c.topic)).all())
-            answers = {row.topic: row for row in connection.execute(
-                select(feedback.c.topic,
-                       func.count().label("entries"),
-                       func.sum(case((feedback.c.outcome == "accepted", 1), else_=0)).label("accepted"),
-                       func.sum(case((feedback.c.outcome == "overridden", 1), else_=0)).label("overridden"))
-                .group_by(feedback.c.topic))}
-            reasons = connection.execute(
-                select(feedback.c.topic, feedback.c.override_reason_system, feedback.c.override_reason_code,
-                       func.max(feedback.c.override_reason_display).label("display"),
-                       func.count().label("count"))
-                .where(feedback.c.outcome == "overridden")
-                .group_by(feedback.c.topic, feedback.c.override_reason_system, feedback.c.override_reason_code)
-            ).all()
+            figures = read_figures(connection)
     except ReportError:
         raise
     except Exception as error:  # a database error: name its kind, not its text (which may quote the URL)
         raise ReportError(f"could not read {safe_url(database_url)} ({type(error).__name__})") from None
     finally:
         engine.dispose()
+    # The command's answer is the report as it always was; the weekly figures are for the governance pages.
+    return {"database": safe_url(database_url), "topics": figures["topics"],
+            "overrideReasons": figures["overrideReasons"], "totals": figures["totals"]}
+
+
+def read_figures(connection) -> dict:
+    """Every figure of the report, read on an open connection to a feedback store: the command and the
+    governance pages (cds_service.governance) both call this, so they cannot disagree.
+
+    topics, overrideReasons and totals are the report's; weeks holds, per ISO week and topic, the cards issued
+    (by when they were issued) and the feedback entries accepted and overridden (by when they reached the
+    service: the server's clock, not the client's outcomeTimestamp). Their sums are the per-topic figures.
+    Aggregates only: no card, hook, patient or user identifier, and no free text, leaves this function."""
+    issued = dict(connection.execute(
+        select(issued_cards.c.topic, func.count()).group_by(issued_cards.c.topic)).all())
+    answers = {row.topic: row for row in connection.execute(
+        select(feedback.c.topic,
+               func.count().label("entries"),
+               func.sum(case((feedback.c.outcome == "accepted", 1), else_=0)).label("accepted"),
+               func.sum(case((feedback.c.outcome == "overridden", 1), else_=0)).label("overridden"))
+        .group_by(feedback.c.topic))}
+    reasons = connection.execute(
+        select(feedback.c.topic, feedback.c.override_reason_system, feedback.c.override_reason_code,
+               func.max(feedback.c.override_reason_display).label("display"),
+               func.count().label("count"))
+        .where(feedback.c.outcome == "overridden")
+        .group_by(feedback.c.topic, feedback.c.override_reason_system, feedback.c.override_reason_code)
+    ).all()
+    # Grouped by day in the database (func.date is SQLite's and PostgreSQL's alike), into ISO weeks here: a
+    # week function is dialect-specific, and the rows are at most topics x days.
+    issued_days = connection.execute(
+        select(issued_cards.c.topic, func.date(issued_cards.c.issued_at).label("day"), func.count().label("n"))
+        .group_by(issued_cards.c.topic, func.date(issued_cards.c.issued_at))).all()
+    answer_days = connection.execute(
+        select(feedback.c.topic, func.date(feedback.c.received_at).label("day"),
+               func.sum(case((feedback.c.outcome == "accepted", 1), else_=0)).label("accepted"),
+               func.sum(case((feedback.c.outcome == "overridden", 1), else_=0)).label("overridden"))
+        .group_by(feedback.c.topic, func.date(feedback.c.received_at))).all()
 
     topics = []
     for topic in sorted(set(issued) | set(answers), key=_topic_order):
@@ -106,13 +131,38 @@ def build_report(database_url: str) -> dict:
     accepted = sum(t["accepted"] for t in topics)
     overridden = sum(t["overridden"] for t in topics)
     return {
-        "database": safe_url(database_url),
         "topics": topics,
         "overrideReasons": reason_rows,
         "totals": {"cardsIssued": sum(t["cardsIssued"] for t in topics), "feedbackEntries": entries,
                    "accepted": accepted, "overridden": overridden,
                    "acceptanceRate": _rate(accepted, entries), "overrideRate": _rate(overridden, entries)},
+        "weeks": _weekly(issued_days, answer_days),
     }
+
+
+def _weekly(issued_days, answer_days) -> list[dict]:
+    """Per (ISO week, topic): cardsIssued, accepted, overridden; weeks oldest first, topics by urgency."""
+    cells: dict[tuple[str, str | None], dict] = {}
+
+    def cell(day, topic):
+        key = (iso_week(day), topic)
+        return cells.setdefault(key, {"week": key[0], "topic": topic, "cardsIssued": 0, "accepted": 0,
+                                      "overridden": 0})
+    for row in issued_days:
+        cell(row.day, row.topic)["cardsIssued"] += int(row.n)
+    for row in answer_days:
+        counts = cell(row.day, row.topic)
+        counts["accepted"] += int(row.accepted or 0)
+        counts["overridden"] += int(row.overridden or 0)
+    return sorted(cells.values(), key=lambda c: (c["week"], _topic_order(c["topic"])))
+
+
+def iso_week(day) -> str:
+    """'2026-W48' for a date, or for the 'YYYY-MM-DD' text SQLite's date() returns."""
+    if isinstance(day, str):
+        day = date.fromisoformat(day[:10])
+    year, week, _ = day.isocalendar()
+    return f"{year:04d}-W{week:02d}"
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -133,34 +183,34 @@ def format_report(report: dict) -> str:
     lines = [f"Feedback store: {report['database']}", ""]
     if not report["topics"]:
         return "\n".join(lines + ["No cards issued and no feedback recorded yet."]) + "\n"
-    rows = [[_topic_label(t["topic"]), t["cardsIssued"], t["feedbackEntries"], t["accepted"], t["overridden"],
-             _percent(t["acceptanceRate"]), _percent(t["overrideRate"])] for t in report["topics"]]
+    rows = [[topic_label(t["topic"]), t["cardsIssued"], t["feedbackEntries"], t["accepted"], t["overridden"],
+             percent(t["acceptanceRate"]), percent(t["overrideRate"])] for t in report["topics"]]
     total = report["totals"]
     rows.append(["total", total["cardsIssued"], total["feedbackEntries"], total["accepted"], total["overridden"],
-                 _percent(total["acceptanceRate"]), _percent(total["overrideRate"])])
+                 percent(total["acceptanceRate"]), percent(total["overrideRate"])])
     lines += ["Per card topic", *_table(["topic", "cards issued", "feedback entries", "accepted", "overridden",
                                          "acceptance rate", "override rate"], rows, total_row=True)]
     lines += ["", "Overrides per topic and reason"]
     if report["overrideReasons"]:
         lines += _table(["topic", "override reason", "count", "share of topic's overrides"],
-                        [[_topic_label(r["topic"]), _reason_label(r), r["count"], _percent(r["shareOfOverrides"])]
+                        [[topic_label(r["topic"]), reason_label(r), r["count"], percent(r["shareOfOverrides"])]
                          for r in report["overrideReasons"]])
     else:
         lines.append("No overrides recorded.")
     return "\n".join(lines) + "\n"
 
 
-def _topic_label(topic: str | None) -> str:
+def topic_label(topic: str | None) -> str:
     return topic if topic is not None else UNKNOWN_TOPIC
 
 
-def _reason_label(reason: dict) -> str:
+def reason_label(reason: dict) -> str:
     if not reason["code"]:
         return NO_REASON
     return f"{reason['code']} ({reason['display']})" if reason["display"] else reason["code"]
 
 
-def _percent(rate: float | None) -> str:
+def percent(rate: float | None) -> str:
     return "-" if rate is None else f"{rate * 100:.1f}%"
 
 

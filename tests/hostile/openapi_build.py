@@ -144,6 +144,38 @@ def _ref(name: str) -> dict:
     return {"$ref": f"#/components/responses/{name}"}
 
 
+def _html(description: str) -> dict:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+def governance_paths() -> dict:
+    """The read-only pages for the people who govern the cards (cds_service/governance; GOVERNANCE_PAGES)."""
+    def page(operation_id: str, summary: str, extra: dict | None = None) -> dict:
+        return {"get": {"operationId": operation_id, "tags": ["governance"], "summary": summary, "security": [],
+                        "responses": {"200": _html("The page."), **(extra or {}),
+                                      "405": _ref("MethodNotAllowed")}}}
+    return {
+        "/governance/": page("governanceIndex", "The governance pages: what each shows"),
+        "/governance/gallery": page(
+            "governanceGallery", "Every card topic and variant as an EHR shows it, from the synthetic demo patients"),
+        "/governance/feedback": page(
+            "governanceFeedback", "Cards issued, accepted and overridden per topic and week, and override reasons "
+                                  "(aggregates of the feedback store)",
+            {"503": {**_html("The feedback store cannot be read now."),
+                     "headers": {"Retry-After": {"description": "Seconds.", "schema": {"type": "string"}}}}}),
+        "/governance/static/{filename}": {"get": {
+            "operationId": "governanceStatic", "tags": ["governance"], "summary": "The pages' style sheet",
+            "security": [],
+            "parameters": [{"name": "filename", "in": "path", "required": True,
+                            "schema": {"type": "string", "enum": ["governance.css"]}}],
+            "responses": {"200": {"description": "The style sheet.",
+                                  "content": {"text/css": {"schema": {"type": "string"}}}},
+                          "304": {"description": "Not modified (conditional request)."},
+                          "404": _error("No such file."),
+                          "405": _ref("MethodNotAllowed")}}},
+    }
+
+
 def build() -> dict:
     service_id = {
         "name": "service_id",
@@ -167,7 +199,7 @@ def build() -> dict:
             "license": {"name": "Proprietary", "identifier": "LicenseRef-Proprietary"},
         },
         "jsonSchemaDialect": "https://spec.openapis.org/oas/3.1/dialect/base",
-        "tags": [{"name": "cds-hooks"}, {"name": "operations"}],
+        "tags": [{"name": "cds-hooks"}, {"name": "operations"}, {"name": "governance"}],
         "security": [{"cdsClientJwt": []}],
         "paths": {
             "/cds-services": {
@@ -263,6 +295,7 @@ def build() -> dict:
                     },
                 },
             },
+            **governance_paths(),
             "/readyz": {
                 "get": {
                     "operationId": "readyz",
