@@ -23,6 +23,16 @@ _DECLARED: set[tuple[str, str, str]] = set()  # (kind, scope, key) of every name
 
 
 @dataclass(frozen=True)
+class FindingWords:
+    """The words (beginnings) of one finding that flowsheets answer in text, and the value sets whose
+    Observations ask about it; red_flag: stated in another finding's answer it is never set aside."""
+    finding: str
+    value_sets: frozenset[str]
+    red_flag: bool
+    stems: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class GiveWay:
     """One give-way rule of the catalogue: a card of `when` (of one of `variants`, if any) makes the cards
     of `yields` give way; with only_if_shown, only when the leading card shows every finding the lesser one
@@ -152,6 +162,8 @@ class Catalogue:
         self.present_phrases = tuple(data["absentAnswers"].get("presentPhrases", ()))
         self.finding_stems = tuple(data["absentAnswers"].get("findingStems", ()))
         self.finding_noun_stems = tuple(data["absentAnswers"].get("findingNounStems", ()))
+        self.finding_words = tuple(FindingWords(g["finding"], frozenset(g["valueSets"]), g["redFlag"], tuple(g["stems"]))
+                                   for g in data["absentAnswers"].get("findingWords", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
         self.unknown_words = frozenset(data["absentAnswers"].get("unknownWords", ()))
@@ -161,9 +173,12 @@ class Catalogue:
         rules = {key: rule for key, rule in data["siteRules"].items() if key != "$comment"}
         self.site_rules = {key: frozenset(rule["removes"]) for key, rule in rules.items() if "removes" in rule}
         self.site_gives = {key: (rule["from"], frozenset(rule["adds"])) for key, rule in rules.items() if "adds" in rule}
+        self.site_texts = {key: (tuple(rule["textWords"]), tuple(rule.get("unlessTextWords", ())))
+                           for key, rule in rules.items() if "textWords" in rule and "removes" in rule}
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
+        self.held_phrases = tuple(data["textMatches"]["anticoagulants"].get("heldPhrases", ()))
         self.text_lists = {key: {name: tuple(m[name]) for name in m if isinstance(m[name], list)}
                            for key, m in data["textMatches"].items()}
         self.prophylactic_doses = {medicine: tuple(doses) for medicine, doses in
@@ -233,7 +248,8 @@ class Catalogue:
         missing += sorted(f"value-set {vs} (catalogue)" for vs in {*self.measurements, *self.plausible_ranges, *self.confirmation_read,
                           *(v for pair, _ in self.shared_codes for v in pair),
                           *self.site_rules, *(v for removed in self.site_rules.values() for v in removed),
-                          *self.site_gives, *(v for source, adds in self.site_gives.values() for v in (source, *adds))}
+                          *self.site_gives, *(v for source, adds in self.site_gives.values() for v in (source, *adds)),
+                          *(v for group in self.finding_words for v in group.value_sets)}
                      if vs not in value_set_ids)
         missing += sorted(f"giveWay: topic {t}" for rule in self.give_way for t in (rule.when, *rule.yields)
                           if t not in self.variants)

@@ -73,6 +73,8 @@ SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("b
 # Where on the body a finding is, as far as the rules ask: its side, or that it is on the leg at all (a
 # numbness on a "Lower limb structure" bodySite is a sign of the leg: KB §8.8 rule 2).
 PLACES = SIDES | {value_set("lower-limb-site")}
+# The oxygen an SpO2 was taken on (US Core's 3151-8 component): a flow above 0 is an oxygen need (KB §8.5, §8.1).
+OXYGEN_FLOW = value_set("inhaled-oxygen-flow")
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
 log = logging.getLogger(__name__)
@@ -176,6 +178,7 @@ class Relevance:
         self.latest = now + windows["future"]
         self.anticoagulant_words = catalogue.text_matches["anticoagulants"]
         self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
+        self.held = _phrases(catalogue.held_phrases)
         self.prophylaxis_words, self.prophylaxis_medicines = catalogue.prophylaxis["anticoagulants"]
         self.prophylactic_doses = catalogue.prophylactic_doses
         self.infusion_words = catalogue.text_lists["prophylactic-strength"].get("infusionWords", ())
@@ -185,6 +188,7 @@ class Relevance:
             if companions else None
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
+        self.site_texts = {site: (_phrases(words), _phrases(unless)) for site, (words, unless) in catalogue.site_texts.items()}
 
     def __call__(self, raw: dict) -> Memberships | None:
         kind = raw.get("resourceType")
@@ -203,6 +207,7 @@ class Relevance:
             by_code = of_concept(raw.get("code"))
             if by_code:
                 by_code = by_code | (of_concept(raw.get("bodySite")) & PLACES)  # "calf swelling", left leg
+                by_code = self._sited_by_text(raw, by_code)
             found = Memberships(by_code, by_value, by_component)
             measured = found.by_code | found.by_component
             if measured and not found.by_value and not raw.get("valueCodeableConcept") \
@@ -226,7 +231,7 @@ class Relevance:
             prophylactic_heparin = (names_word(self.prophylaxis_words, order_text)
                                     and names_a(self.prophylaxis_medicines, text))
             if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, order_text) \
-                    or prophylactic_heparin:
+                    or prophylactic_heparin or self.held.search(" ".join(_dosage_texts(raw)).lower()):
                 memberships = memberships - {"anticoagulants"}  # a flush or lock; a heparin at prophylaxis
             elif "anticoagulants" in memberships and _names_dose(self.prophylactic_doses, order_text):
                 memberships = memberships | {PROPHYLACTIC_STRENGTH}  # exposure, not a DVT's treatment
@@ -285,6 +290,19 @@ class Relevance:
         # The side a scan must cover; the leg an ischaemic sign is on.
         return memberships | (sites & PLACES) if memberships else memberships
 
+    def _sited_by_text(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
+        """A finding's text answer naming the arm, or both legs, and no leg or single side ("L arm swollen after
+        cannula", "Both ankles swollen"): the leg memberships it would give are not the leg's (siteRules)."""
+        value = raw.get("valueCodeableConcept")
+        text = raw.get("valueString") if isinstance(raw.get("valueString"), str) else (
+            value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
+        if not text:
+            return memberships
+        for site, (words, unless) in self.site_texts.items():
+            if words.search(text.lower()) and not unless.search(text.lower()):
+                memberships = memberships - self.site_rules[site]
+        return memberships
+
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         taken = observation_time(raw)
         return taken is not None and taken <= self.latest and any(
@@ -330,10 +348,17 @@ _DAILY_TOTAL_AFTER = re.compile(r"\s*(?:per\s+(?:day|24\s*h)|/\s*(?:day|d|24\s*h
 _CONCENTRATION_AFTER = re.compile(r"\s*(?:/|per)\s*(?:ml|mL|0\.\d+\s*ml|\d+\s*ml)\b|\s*(?:daily\s+)?in\s+(?:\w+\s+)?divided")
 _PLANNED_AFTER = re.compile(r"[^.;]{0,25}?\b(?:if|pending|unless|once\s+(?!daily\b|a\s+day\b|per\b|weekly\b|only\b|"
                             r"nightly\b|at\b|in\b|each\b|every\b))")
-_PLANNED_BEFORE = re.compile(r"\b(?:if|plan|planned|consider|pending|to be|will be|will|intend|aim)\b[^.;]{0,40}$")
+_PLANNED_BEFORE = re.compile(r"\b(?:if|plan|planned|consider|pending|to be|will be|will|intend|aim)\b[^.;]{0,40}$"
+                             # "40 mg until weight known, then 1.5 mg/kg": the step after "then" is to come, unless
+                             # it is a change already made ("then increased to 1.5 mg/kg") (r21 review)
+                             r"|\b(?:then|thereafter|subsequently|followed by)\b(?![^.;]*\b(?:increased|decreased|reduced|"
+                             r"changed|switched|stepped|escalated|titrated|went|now)\b)[^.;]{0,40}$")
+# A dose to be given later: "1.5 mg/kg when weighed", "step down to 40 mg after 3 months", "from tomorrow"
+_FUTURE_AFTER = re.compile(r"[^.;]{0,30}?\b(?:when|after|tomorrow|from\s+(?:next|day|week|\d)|on\s+discharge|"
+                           r"in\s+\d+\s*(?:days?|weeks?|months?))\b")
 _RESTATED = re.compile(r"^\s*(?:[a-z]+\s*){0,2}(?:[(\[]\s*(?:=|i\.e\.?,?|ie)?|=|i\.e\.?,?)\s*$")  # "120 mg (1.5 mg/kg)": the same dose again, per kg
 _CHANGE_BETWEEN = re.compile(r"→|->|=>|>|\b(?:now|to|changed|reduced|decreased|increased|switched|stepped|"
-                             r"step|stopped|then|thereafter|subsequently)\b")
+                             r"step|stopped)\b")
 _FROM_BEFORE = re.compile(r"\b(?:from|previously|was|instead of|down from|up from)\s*$")
 _TOTAL_BEFORE = re.compile(r"\btotal(?:\s+(?:daily\s+)?(?:dose\s+)?(?:of\s+)?)?\s*$")
 _COUNT_UNITS = {"tablet", "tablets", "tab", "tabs", "{tablet}", "{tbl}", "tbl", "syringe", "syringes", "{syringe}",
@@ -371,7 +396,8 @@ def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
     matches = [m for m in _DOSE.finditer(plain)
                if not _DAILY_TOTAL_AFTER.match(plain, m.end()) and not _TOTAL_BEFORE.search(plain[:m.start()])
                and not _CONCENTRATION_AFTER.match(plain, m.end()) and not _FROM_BEFORE.search(plain[:m.start()])
-               and not _PLANNED_AFTER.match(plain, m.end()) and not _PLANNED_BEFORE.search(plain[:m.start()])]
+               and not _PLANNED_AFTER.match(plain, m.end()) and not _PLANNED_BEFORE.search(plain[:m.start()])
+               and not _FUTURE_AFTER.match(plain, m.end())]
     found = [(Decimal(m.group(1)), m.group(2), "per-kg" if m.group(3) else "dose") for m in matches]
     # The first dose written is the anticoagulant's: later numbers are other medicines ("; omeprazole 20 mg"),
     # a previous dose, a vial; a per-kg dose anywhere still counts. After a change marker the dose written
@@ -504,6 +530,10 @@ class _Builder:
         self.finding_stem = re.compile(r"\b(?:%s)" % "|".join(map(re.escape, catalogue.finding_stems))
                                        if catalogue.finding_stems else r"(?!x)x")
         self.function_negation = _phrases(catalogue.function_negations)
+        self.finding_words = catalogue.finding_words
+        self.any_finding_word = _stems(s for g in catalogue.finding_words for s in g.stems)
+        self.red_flag_word = _stems(s for g in catalogue.finding_words if g.red_flag for s in g.stems)
+        self._own_words: dict[frozenset[str], re.Pattern | None] = {}
         leads = sorted(catalogue.answer_leads, key=len, reverse=True)
         self.answer_lead = re.compile(r"^(?:(?:%s)\b\s*)+" % "|".join(map(re.escape, leads))) if leads else None
         self.measurements = catalogue.measurements
@@ -550,7 +580,8 @@ class _Builder:
                      self._evidence("Condition", condition, condition.code, when, verification=state),
                      onset=onset)]
 
-    def _is_absent(self, observation, measured: bool, by_value: frozenset[str] = NOTHING) -> bool:
+    def _is_absent(self, observation, measured: bool, by_value: frozenset[str] = NOTHING,
+                   by_code: frozenset[str] = NOTHING) -> bool:
         """An Observation recording a finding as absent ("calf pain: no") or unknown must not count as the
         finding; for a finding (not a measurement, whose numbers and flags are read where its value is) only
         an answer that affirms it counts (catalogue absentAnswers presentCodes/presentWords)."""
@@ -568,11 +599,12 @@ class _Builder:
                              and observation.valueCodeableConcept is None and observation.valueBoolean is None
                              or _flags(observation) & self.hygiene["negativeInterpretation"]):
             return True
-        if text and self._not_the_finding(text):
+        about = self._words_of(by_code)
+        if text and self._not_the_finding(text, about):
             return True  # "No SOB at rest or on exertion", "No SOB, no chest pain"; not "Not at rest, breathless on exertion"
         if concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ()):
             return True
-        return not measured and not self._affirms(observation, text, text_only, by_value)
+        return not measured and not self._affirms(observation, text, text_only, by_value, about)
 
     def _answer_part(self, text: str | None) -> str | None:
         """The answer in a text: without a leading "label:" or "label?" of up to three words (the question),
@@ -600,7 +632,8 @@ class _Builder:
             text = self.answer_lead.sub("", text).strip() or text
         return text
 
-    def _affirms(self, observation, text: str | None, text_only: bool, by_value: frozenset[str]) -> bool:
+    def _affirms(self, observation, text: str | None, text_only: bool, by_value: frozenset[str],
+                 about: re.Pattern | None = None) -> bool:
         """A finding's answer that says it is there. Recognised absent and unknown answers were set aside
         before this; what is left and not recognised here counts too (fail-safe), shown as written."""
         if observation.valueBoolean is True:
@@ -617,7 +650,7 @@ class _Builder:
             words = self._answer_part(_whole_value(_concept_text(concept)))
             if words is None or words == "":
                 return True  # nothing to read it by: it still names an answer to this finding (fail-safe)
-            return not self._not_the_finding(words)
+            return not self._not_the_finding(words, about)
         if text is not None:
             lead = _LEADING_NUMBER.match(text)
             if lead and not (text in self.present_words):
@@ -626,19 +659,39 @@ class _Builder:
         # No value[x] we read: the Observation records the finding itself (or a range, a time of onset).
         return True
 
-    def _not_the_finding(self, text: str) -> bool:
+    def _words_of(self, by_code: frozenset[str]) -> re.Pattern | None:
+        """The words of the finding an Observation of these value sets asks about (catalogue findingWords)."""
+        if by_code not in self._own_words:
+            stems = [s for g in self.finding_words if g.value_sets & by_code for s in g.stems]
+            self._own_words[by_code] = _stems(stems) if stems else None
+        return self._own_words[by_code]
+
+    def _about_another(self, part: str, about: re.Pattern | None) -> bool:
+        """A row or clause naming another finding's words and none of this one's (catalogue findingWords)."""
+        return about is not None and not about.search(part) and bool(self.any_finding_word.search(part))
+
+    def _not_the_finding(self, text: str, about: re.Pattern | None = None) -> bool | None:
         """A text answer recognised as absent or unknown: every clause unknown ("Unable to assess - sedated"),
         or every clause absent with no contrast or course word ("No SOB. No chest pain"; not "Not able to
         complete sentences", "No SOB at rest but breathless on exertion")."""
         if text in self.absent_words or text in self.unknown_words:
             return True
-        if self.present_phrase.search(text):
-            return False  # "came to on the floor" states the finding wherever it stands
-        # A flowsheet row list ("SOB: no; chest pain: no | haemoptysis: nil"): each row's answer, its label dropped.
-        rows = [self._answer_part(row.strip()) for row in _ROWS.split(text) if row.strip()]
+        # A flowsheet row list ("SOB: no; chest pain: no | haemoptysis: nil"): each row's answer, its label dropped;
+        # a row about another finding is not this one's answer ("SOB: no. Calf pain: yes"), unless it states a red flag.
+        rows, other_red_flag, all_rows = [], False, [r.strip() for r in _ROWS.split(text) if r.strip()]
+        for row in all_rows:
+            if len(all_rows) > 1 and self._about_another(row, about):
+                other_red_flag |= bool(self.red_flag_word.search(row)) and not self._absent_clause(
+                    self._answer_part(row) or row)
+                continue
+            rows.append(self._answer_part(row))
+        if other_red_flag:
+            return None  # "SOB: no. Haemoptysis: yes": a red flag stated beside this answer is never set aside
+        if not rows:
+            return None  # it answers another finding only: not known for this one (counted, marked)
         # One comma list ("Denies SOB, CP, haemoptysis") is a row; "No chest pain; gasping" is two.
-        list_like = len(rows) <= 1
-        if not list_like:
+        list_like = len(all_rows) <= 1
+        if len(rows) < len(all_rows) or not list_like:
             text = ", ".join(row for row in rows if row)
         clauses = [c.strip() for c in _CLAUSES.split(text) if c.strip()]
         if not clauses:
@@ -647,9 +700,27 @@ class _Builder:
         read = [(clause, self._function_clause(clause)) for clause in clauses]
         if any(polarity is True for _, polarity in read):
             return False
+        normal = any(polarity is False for _, polarity in read)
         clauses = [clause for clause, polarity in read if polarity is None]
+        # A clause about another finding is not this one's answer ("No effusion, mild warmth"), unless it states a
+        # red flag ("No SOB, coughing blood").
+        mine = [c for c in clauses if not self._about_another(c, about)]
+        governed = list_like and bool(clauses) and self._absent_clause(clauses[0])  # "Denies SOB, CP or cough"
+        if any(self.red_flag_word.search(c) and not self._absent_clause(c) and not (governed and self._bare_list(c))
+               for c in clauses if c not in mine):
+            return None
+        if clauses and not mine:
+            return True if normal else None
+        clauses = mine
         if not clauses:
             return True
+        # This finding negated by its own words, beside clauses that name no finding at all, is absent: they are
+        # the negation's context ("Fell to the floor, no LOC"; "Dizzy on standing, did not pass out").
+        if about is not None and any(about.search(c) and self._absent_clause(c) for c in clauses) and all(
+                (about.search(c) and self._absent_clause(c)) or self._context(c) for c in clauses):
+            return True
+        if self.present_phrase.search(text):
+            return False  # "came to on the floor" states the finding wherever it stands
         text = ", ".join(clauses)
         first, rest = clauses[0], clauses[1:]
         # What follows the answer may explain it ("Unknown - pt confused", "Nil SOB. Mobilising well"); a clause
@@ -660,9 +731,7 @@ class _Builder:
         # may state the finding or continue the negated list ("Denies SOB, CP, haemoptysis"): not known, so
         # counted (no red flag hidden) and marked as not interpreted (never critical on its own).
         doubtful = any(not self._absent_clause(c) and any(self.finding_noun.fullmatch(w) for w in c.split())
-                       and not (list_like and len(c.split()) <= 3
-                                and all(self.finding_noun.fullmatch(w) or w in ("or", "and") for w in c.split()))
-                       for c in rest)
+                       and not (list_like and self._bare_list(c)) for c in rest)
         if (self.unknown_start.match(first) or first in self.unknown_words) and explained:
             return None if doubtful else True
         if not (self._absent_clause(first) and explained):
@@ -686,7 +755,7 @@ class _Builder:
         words = set(_WORDS.findall(answer))
         clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
         display = {w for w in _WORDS.findall((_concept_text(code) or "").lower()) if len(w) > 3}
-        if self._not_the_finding(answer) is None:
+        if self._not_the_finding(answer, self._words_of(by_code)) is None:
             return f"“{text}” (answer not interpreted: ask now)", True
         if self.absent_start.match(answer):
             return text, False  # a negation read as the finding: the reader found what it negates ("No better")
@@ -734,6 +803,17 @@ class _Builder:
                 return True
         return False
 
+    def _bare_list(self, clause: str) -> bool:
+        """Up to three words, each a finding's noun or "or"/"and": a negated list goes on ("Denies SOB, CP or cough")."""
+        words = clause.split()
+        return len(words) <= 3 and all(self.finding_noun.fullmatch(w) or w in ("or", "and") for w in words)
+
+    def _context(self, clause: str) -> bool:
+        """A clause that names no finding, no present word, no normal function and no number."""
+        return not (self.any_finding_word.search(clause) or self.finding_noun.search(clause)
+                    or any(word in self.present_words for word in _WORDS.findall(clause))
+                    or self.function.search(clause) or _NUMBER.search(clause))
+
     def _names_presence(self, clause: str) -> bool:
         number = _LEADING_NUMBER.match(clause)
         return any(word in self.present_words for word in _WORDS.findall(clause)) or bool(
@@ -757,7 +837,7 @@ class _Builder:
                 return []  # a study cancelled or entered in error is no study
             return [self._imaging_observation(observation, by_code)]
         if self._is_absent(observation, measured=bool(by_code) and by_code <= self.measurements.keys(),
-                           by_value=by_value):
+                           by_value=by_value, by_code=by_code):
             return []
         when = observation_time(observation)
         status = observation.status if isinstance(observation.status, str) else None
@@ -853,8 +933,14 @@ class _Builder:
     def _component(self, observation, component, when, final: bool) -> Fact | None:
         """A component that is a measurement (heart rate in a vital-signs panel, systolic pressure in a
         blood-pressure panel) as its own fact, dated and statused as its Observation."""
-        measured = self.value_sets.of_concept(component.code) & self.measurements.keys()
+        concepts = self.value_sets.of_concept(component.code)
+        measured = concepts & self.measurements.keys()
         q = component.valueQuantity
+        if OXYGEN_FLOW in concepts and q is not None and q.value is not None and q.value > 0:
+            # "SpO2 96 % on 4 L/min": the oxygen given is the finding, whatever the saturation (r21 review)
+            value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
+            return Fact("Observation", frozenset({OXYGEN_FLOW}), when, final,
+                        self._evidence("Observation", observation, component.code, when, value=value_text))
         if not measured or q is None or q.value is None:
             return None
         value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
@@ -970,6 +1056,12 @@ def _age(birth: datetime | None, now: datetime) -> int | None:
         return None
     years = now.year - birth.year - ((now.month, now.day) < (birth.month, birth.day))
     return years
+
+
+def _stems(stems) -> re.Pattern:
+    """Words beginning with any of `stems` (catalogue findingWords)."""
+    stems = sorted(set(stems), key=len, reverse=True)
+    return re.compile(r"\b(?:%s)" % "|".join(map(re.escape, stems)) if stems else r"(?!x)x")
 
 
 def _phrases(words) -> re.Pattern:

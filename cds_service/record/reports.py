@@ -152,8 +152,15 @@ class ReportReader:
             return None
         if " ".join(sentences) in self.words:
             return NEGATIVE
-        # A question ("? PE", "Query DVT", "Q: PE?") is what was asked, not what was found.
-        kinds = ["incidental" if _QUESTION.match(s) else self._sentence(s) for s in sentences]
+        # A question ("? PE", "Query DVT", "Q: PE?") heading the report is what was asked, not what was found;
+        # after a finding, or under a findings label, it is the radiologist's hedge ("No proximal DVT. Query calf
+        # vein thrombosis"; "Findings: ?thrombus"), which closes nothing (r21 review).
+        kinds: list[str] = []
+        for index, sentence in enumerate(sentences):
+            if _QUESTION.match(sentence):
+                kinds.append("incidental" if self._asked(text, index, kinds) else UNREAD)
+            else:
+                kinds.append(self._sentence(sentence))
         if POSITIVE in kinds:
             return POSITIVE
         if UNREAD in kinds or _NEGATED_UNREAD in kinds or not ({NEGATIVE, "normal"} & set(kinds)):
@@ -161,6 +168,17 @@ class ReportReader:
             # clot in words the reader lacks ("hypoattenuating material in the RLL branches"): not negative.
             return UNREAD if {NEGATIVE, _NEGATED_UNREAD} & set(kinds) else POSITIVE
         return NEGATIVE
+
+    @staticmethod
+    def _asked(text: str, index: int, before: list[str]) -> bool:
+        """Whether a question at `index` is the request: nothing but questions and study details before it, and,
+        first in the report, under no label but a question's ("Q:", "Query:")."""
+        if any(kind != "incidental" for kind in before):
+            return False
+        if index > 0:
+            return True
+        label = _ANY_LABEL.match(" ".join(_LIST_MARK.sub("", text.lower().strip(), count=1).split()))
+        return label is None or bool(_QUESTION.match(label.group(0)))
 
     def _sentence(self, sentence: str) -> str:
         if self.hedge.search(sentence):

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -55,6 +56,13 @@ class LocalFhirServer:
         return f"http://{HOST}:{self.port}/fhir"
 
     def start(self, timeout: float = 30.0) -> None:
+        # Another server on the port would answer /metadata below and take the demo patients: refuse first.
+        with socket.socket() as probe:
+            try:
+                probe.bind((HOST, self.port))
+            except OSError as error:
+                raise DemoServerError(f"cannot start the FHIR server on {HOST}:{self.port}: {error.strerror} "
+                                      "(choose another with --fhir-port)") from None
         settings = {"base_url": self.base_url, "host": HOST, "port": self.port,
                     "data_dir": str(self.workdir / "data"), "db_path": str(self.workdir / "sekmet.db"),
                     "own_private_key_path": str(self.workdir / "keys" / "sekmet_private.pem"),

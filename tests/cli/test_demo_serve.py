@@ -81,3 +81,17 @@ def test_a_port_in_use_is_a_clear_error_not_a_traceback(tmp_path):
     assert done.returncode == 2
     assert f"cannot serve on 127.0.0.1:{port}: Address already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_fhir_port_in_use_is_refused_before_anything_is_loaded_into_whatever_listens_there(tmp_path):
+    import socket
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "cds_service", "demo", "serve", "--port", str(free_port()),
+                               "--fhir-port", str(port)], env=clean_environment(), cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"cannot start the FHIR server on 127.0.0.1:{port}: Address already in use" in done.stderr
+    assert "Traceback" not in done.stderr and "Demo FHIR server" not in done.stdout

@@ -50,6 +50,11 @@ UNREAD_REPORTS = [
     "No evidence of occlusive DVT.",
     "No significant DVT.",
     "No DVT. Popliteal vein 9 mm.",
+    # r21: a "?" or "Query" after a finding, or under a findings label, is the radiologist's hedge, not the question
+    "No proximal DVT. Query calf vein thrombosis, suggest repeat in 1 week.",
+    "No DVT in the femoral or popliteal veins. ? thrombus in the right peroneal vein.",
+    "Findings: query thrombus in the right popliteal vein. Conclusion: no DVT.",
+    "No PE. ?Small subsegmental filling defect left lower lobe, likely artefact.",
 ]
 NEGATIVE_REPORTS = [
     "No evidence of pulmonary thromboembolism.",
@@ -99,6 +104,8 @@ NEGATIVE_REPORTS = [
     # r20: a question line, "=" labels, a negated list of clots
     "?PE\nNo PE seen.",
     "History: Post-op TKR, SOB. Query PE.\nNo PE.",
+    "? PE. No PE.",  # r21: a question heading the report is still the request
+    "Indication: ?DVT. No DVT.",
     "IMPRESSION = No PE",
     "No acute PE or chronic thromboembolic disease.",
 ]

@@ -1,4 +1,4 @@
-"""3a. Possible prosthetic knee joint infection — critical (IDSA 2013, Osmon CID 2013;56:e1-25; AAOS PJI
+"""3a. Possible prosthetic knee joint infection — warning, critical when septic (IDSA 2013, Osmon CID 2013;56:e1-25; AAOS PJI
 guideline; ICM 2018; clinical-knowledge.md §8.4).
 
 Criterion: a replaced knee (presence of an artificial knee, a knee replacement of any date, or a coded
@@ -46,9 +46,13 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
         local, inflammation = local or infections, inflammation or infections  # confirmed, now septic
     if not local or not inflammation:
         return None
-    finding = Finding(PROSTHETIC_JOINT_INFECTION, "critical")
+    # KB §8.4 card: critical if septic (NG51 high-risk), otherwise warning — same-day orthopaedic review and
+    # aspiration, not the emergency of sepsis (r21 review S4).
+    finding = Finding(PROSTHETIC_JOINT_INFECTION, "warning")
     # The replaced knee as evidence: not a known, treated infection of the other knee (old news on this card).
     known = signals.known_prosthetic_infection(record)
     finding.add(([f for f in prosthesis if f not in known] or prosthesis)[:1] + local + inflammation)
     with_sepsis(finding, signals.sepsis_high_risk(record) if septic is None else septic)
+    if finding.variant == "septic":
+        finding.indicator = "critical"
     return finding

@@ -21,7 +21,8 @@ PREGNANCY, POSTPARTUM = value_set("pregnancy"), value_set("postpartum")
 PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its value, coded "pregnant"
 PREGNANCY_TEST, POSITIVE_RESULT = value_set("pregnancy-test-observation"), value_set("positive-result")
 PE_FEATURES = tuple(value_set(key) for key in
-                    ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
+                    ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea",
+                     "inhaled-oxygen-flow"))
 TACHYCARDIA_CODED, FEVER_CODED, SEPSIS_CODED = value_set("tachycardia"), value_set("fever"), value_set("sepsis")
 RESIDUAL_PE_SYMPTOMS = frozenset({value_set("dyspnoea"), value_set("pleuritic-chest-pain")})  # for weeks after a PE
 ACTIVE_CANCER, IMMOBILISATION, MAJOR_SURGERY = (
@@ -318,6 +319,14 @@ def adult_physiology(record: PatientRecord) -> bool:
     return record.age is None or record.age >= record.threshold(ADULT_PHYSIOLOGY_AGE)
 
 
+def adult_vte_physiology(record: PatientRecord) -> bool:
+    """The PE triggers from vital signs (HR > 100, RR > 20, SpO₂ < 95 %) are adults' (NG158 covers adults);
+    under 18 NG51's high-risk values for the age replace them, 12 to 17 included (KB §8.1, rule for authors:
+    age-banded physiology in place of the adult HR and RR triggers; r21 review: a 12-year-old's HR of 110
+    beside a swollen leg is not a PE alarm). Unknown age counts as adult."""
+    return record.age is None or record.age >= record.threshold(ADULT_AGE)
+
+
 def _positive(record: PatientRecord, test: Fact) -> bool:
     """Flagged positive or high by the laboratory, valued Positive, or a number above its own reference
     range in the same unit (never above a threshold of ours: hCG assays differ)."""
@@ -336,14 +345,17 @@ def child(record: PatientRecord) -> bool:
 
 def pe_symptoms(record: PatientRecord) -> list[Fact]:
     """A PE coded as suspected; dyspnoea, chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea,
-    recently. Under 12 the vital signs are read against NG51's high-risk values for the age instead of adult
-    thresholds (from 12, NG51 reads them as an adult's: a teenager is not held to laxer limits). The
-    heart rate is read apart (very_fast_heart_rate, tachycardia): what it means depends on the context."""
+    recently. Under 18 the vital signs are read against NG51's high-risk values for the age instead of adult
+    thresholds (adult_vte_physiology). The heart rate is read apart (very_fast_heart_rate, tachycardia): what
+    it means depends on the context."""
     facts = suspected_pe(record)
     for feature in PE_FEATURES:
         facts += record.current(feature, FINDING)
-    if not adult_physiology(record):
-        return facts + paediatric_high_risk(record, heart_rate=False)
+    if not adult_vte_physiology(record):
+        facts += paediatric_high_risk(record, heart_rate=False)
+        # The rule for authors replaces the rate triggers; a saturation below 95 % is no normal at 12 to 17
+        # either (the KB gives teenagers no laxer saturation), so it stays a PE feature from 12.
+        return facts + (below(record, OXYGEN_SATURATION, HYPOXAEMIA) if adult_physiology(record) else [])
     facts += above(record, RESPIRATORY_RATE, TACHYPNOEA)
     facts += below(record, OXYGEN_SATURATION, HYPOXAEMIA)
     return facts
@@ -395,8 +407,9 @@ def coded_sepsis(record: PatientRecord) -> list[Fact]:
 
 
 def tachycardia(record: PatientRecord) -> list[Fact]:
-    """Tachycardia coded, or a heart rate over 100/min from 12 (a younger child's normal rate is higher)."""
-    measured = above(record, HEART_RATE, TACHYCARDIA) if adult_physiology(record) else []
+    """Tachycardia coded, or a heart rate over 100/min from 18 (adult_vte_physiology; a child's or young
+    person's rate is read by very_fast_heart_rate against NG51's band for the age)."""
+    measured = above(record, HEART_RATE, TACHYCARDIA) if adult_vte_physiology(record) else []
     return record.current(TACHYCARDIA_CODED, FINDING) + measured
 
 
