@@ -73,8 +73,6 @@ SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("b
 # Where on the body a finding is, as far as the rules ask: its side, or that it is on the leg at all (a
 # numbness on a "Lower limb structure" bodySite is a sign of the leg: KB §8.8 rule 2).
 PLACES = SIDES | {value_set("lower-limb-site")}
-# The oxygen an SpO2 was taken on (US Core's 3151-8 component): a flow above 0 is an oxygen need (KB §8.5, §8.1).
-OXYGEN_FLOW = value_set("inhaled-oxygen-flow")
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
 log = logging.getLogger(__name__)
@@ -933,14 +931,8 @@ class _Builder:
     def _component(self, observation, component, when, final: bool) -> Fact | None:
         """A component that is a measurement (heart rate in a vital-signs panel, systolic pressure in a
         blood-pressure panel) as its own fact, dated and statused as its Observation."""
-        concepts = self.value_sets.of_concept(component.code)
-        measured = concepts & self.measurements.keys()
+        measured = self.value_sets.of_concept(component.code) & self.measurements.keys()
         q = component.valueQuantity
-        if OXYGEN_FLOW in concepts and q is not None and q.value is not None and q.value > 0:
-            # "SpO2 96 % on 4 L/min": the oxygen given is the finding, whatever the saturation (r21 review)
-            value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
-            return Fact("Observation", frozenset({OXYGEN_FLOW}), when, final,
-                        self._evidence("Observation", observation, component.code, when, value=value_text))
         if not measured or q is None or q.value is None:
             return None
         value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()

@@ -21,8 +21,9 @@ PREGNANCY, POSTPARTUM = value_set("pregnancy"), value_set("postpartum")
 PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its value, coded "pregnant"
 PREGNANCY_TEST, POSITIVE_RESULT = value_set("pregnancy-test-observation"), value_set("positive-result")
 PE_FEATURES = tuple(value_set(key) for key in
-                    ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea",
-                     "inhaled-oxygen-flow"))
+                    ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
+# The oxygen an SpO2 was taken on (US Core's 3151-8), a component or its own Observation: above 0, an oxygen need.
+OXYGEN_FLOW, OXYGEN_NEED = measurement("inhaled-oxygen-flow"), threshold("oxygen-flow")
 TACHYCARDIA_CODED, FEVER_CODED, SEPSIS_CODED = value_set("tachycardia"), value_set("fever"), value_set("sepsis")
 RESIDUAL_PE_SYMPTOMS = frozenset({value_set("dyspnoea"), value_set("pleuritic-chest-pain")})  # for weeks after a PE
 ACTIVE_CANCER, IMMOBILISATION, MAJOR_SURGERY = (
@@ -351,6 +352,7 @@ def pe_symptoms(record: PatientRecord) -> list[Fact]:
     facts = suspected_pe(record)
     for feature in PE_FEATURES:
         facts += record.current(feature, FINDING)
+    facts += above(record, OXYGEN_FLOW, OXYGEN_NEED)  # "SpO2 96 % on 4 L/min": oxygen given, at any age
     if not adult_vte_physiology(record):
         facts += paediatric_high_risk(record, heart_rate=False)
         # The rule for authors replaces the rate triggers; a saturation below 95 % is no normal at 12 to 17
