@@ -179,6 +179,7 @@ class Catalogue:
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
         self.held_phrases = tuple(data["textMatches"]["anticoagulants"].get("heldPhrases", ()))
+        self.unless_held_phrases = tuple(data["textMatches"]["anticoagulants"].get("unlessHeldPhrases", ()))
         self.text_lists = {key: {name: tuple(m[name]) for name in m if isinstance(m[name], list)}
                            for key, m in data["textMatches"].items()}
         self.prophylactic_doses = {medicine: tuple(doses) for medicine, doses in

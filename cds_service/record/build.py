@@ -177,6 +177,7 @@ class Relevance:
         self.anticoagulant_words = catalogue.text_matches["anticoagulants"]
         self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
         self.held = _phrases(catalogue.held_phrases)
+        self.unless_held = _phrases(catalogue.unless_held_phrases)
         self.prophylaxis_words, self.prophylaxis_medicines = catalogue.prophylaxis["anticoagulants"]
         self.prophylactic_doses = catalogue.prophylactic_doses
         self.infusion_words = catalogue.text_lists["prophylactic-strength"].get("infusionWords", ())
@@ -229,7 +230,7 @@ class Relevance:
             prophylactic_heparin = (names_word(self.prophylaxis_words, order_text)
                                     and names_a(self.prophylaxis_medicines, text))
             if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, order_text) \
-                    or prophylactic_heparin or self.held.search(" ".join(_dosage_texts(raw)).lower()):
+                    or prophylactic_heparin or self._held(raw):
                 memberships = memberships - {"anticoagulants"}  # a flush or lock; a heparin at prophylaxis
             elif "anticoagulants" in memberships and _names_dose(self.prophylactic_doses, order_text):
                 memberships = memberships | {PROPHYLACTIC_STRENGTH}  # exposure, not a DVT's treatment
@@ -288,14 +289,20 @@ class Relevance:
         # The side a scan must cover; the leg an ischaemic sign is on.
         return memberships | (sites & PLACES) if memberships else memberships
 
+    def _held(self, raw: dict) -> bool:
+        """An order whose dosage text says it is held now ("ON HOLD", "not given"), not a hold that ended or
+        one only planned ("restarted 19/11", "to be held if platelets < 50") (catalogue heldPhrases)."""
+        text = " ".join(_dosage_texts(raw)).lower()
+        return bool(self.held.search(text)) and not self.unless_held.search(text)
+
     def _sited_by_text(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
         """A finding's text answer naming the arm, or both legs, and no leg or single side ("L arm swollen after
         cannula", "Both ankles swollen"): the leg memberships it would give are not the leg's (siteRules)."""
         value = raw.get("valueCodeableConcept")
         text = raw.get("valueString") if isinstance(raw.get("valueString"), str) else (
             value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
-        if not text:
-            return memberships
+        if not text or raw.get("bodySite"):
+            return memberships  # a bodySite names the site: it wins over words
         for site, (words, unless) in self.site_texts.items():
             if words.search(text.lower()) and not unless.search(text.lower()):
                 memberships = memberships - self.site_rules[site]
@@ -679,8 +686,12 @@ class _Builder:
         rows, other_red_flag, all_rows = [], False, [r.strip() for r in _ROWS.split(text) if r.strip()]
         for row in all_rows:
             if len(all_rows) > 1 and self._about_another(row, about):
-                other_red_flag |= bool(self.red_flag_word.search(row)) and not self._absent_clause(
-                    self._answer_part(row) or row)
+                answer = self._answer_part(row) or row
+                polarity = self._function_clause(answer.lower())
+                if polarity is True:
+                    return False  # "SOB: no. Sats 88% RA": a measured finding beside the answer is never set aside
+                other_red_flag |= bool(self.red_flag_word.search(row)) and polarity is None and not self._absent_clause(
+                    answer)
                 continue
             rows.append(self._answer_part(row))
         if other_red_flag:
@@ -698,6 +709,10 @@ class _Builder:
         read = [(clause, self._function_clause(clause)) for clause in clauses]
         if any(polarity is True for _, polarity in read):
             return False
+        # A normal-function word inside this finding's own words does not make it normal ("Pink spit with clots"
+        # on a haemoptysis Observation; r22 review); a measured value still decides ("Sats 98% on air").
+        read = [(clause, None if polarity is False and not _NUMBER.search(clause)
+                 and self._names_own(self.function.sub(" ", clause), about) else polarity) for clause, polarity in read]
         normal = any(polarity is False for _, polarity in read)
         clauses = [clause for clause, polarity in read if polarity is None]
         # A clause about another finding is not this one's answer ("No effusion, mild warmth"), unless it states a
@@ -723,8 +738,8 @@ class _Builder:
         first, rest = clauses[0], clauses[1:]
         # What follows the answer may explain it ("Unknown - pt confused", "Nil SOB. Mobilising well"); a clause
         # naming the finding or its course afterwards is an answer of its own ("No chest pain. SOB on exertion").
-        explained = all((self._absent_clause(c) or not self._names_presence(c)) and not self.recurrence.search(c)
-                        for c in rest if not _TIMING.match(c))
+        explained = all((self._absent_clause(c) or not (self._names_presence(c) or self._names_own(c, about)))
+                        and not self.recurrence.search(c) for c in rest if not _TIMING.match(c))
         # A later clause with a finding's word ("No seizure activity, brief LOC"; "No redness, large effusion")
         # may state the finding or continue the negated list ("Denies SOB, CP, haemoptysis"): not known, so
         # counted (no red flag hidden) and marked as not interpreted (never critical on its own).
@@ -759,6 +774,7 @@ class _Builder:
             return text, False  # a negation read as the finding: the reader found what it negates ("No better")
         if (answer in self.present_words or words & self.present_words or _LEADING_NUMBER.match(answer)
                 or self.present_phrase.search(answer) or self.finding_stem.search(answer) or words & display
+                or self._names_own(answer, self._words_of(by_code))
                 or any(self._function_clause(c) is not None for c in clauses)):
             return text, False
         return f"“{text}” (answer not interpreted: ask now)", True
@@ -800,6 +816,11 @@ class _Builder:
             if self.function_negation.search(clause, match.end()):
                 return True
         return False
+
+    @staticmethod
+    def _names_own(clause: str, about: re.Pattern | None) -> bool:
+        """The clause names this Observation's finding in its own words ("No injury. Passed out in the shower")."""
+        return about is not None and bool(about.search(clause))
 
     def _bare_list(self, clause: str) -> bool:
         """Up to three words, each a finding's noun or "or"/"and": a negated list goes on ("Denies SOB, CP or cough")."""

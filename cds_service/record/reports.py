@@ -158,7 +158,11 @@ class ReportReader:
         kinds: list[str] = []
         for index, sentence in enumerate(sentences):
             if _QUESTION.match(sentence):
-                kinds.append("incidental" if self._asked(text, index, kinds) else UNREAD)
+                # A hedge about something else ("?Ruptured Baker's cyst", "Query early consolidation") is no
+                # hedged clot (r22 review); a clot, vessel or clot sign named keeps the report open.
+                about_clot = bool(self.clot.search(sentence) or self.vessel.search(sentence)
+                                  or self.positive.search(sentence))
+                kinds.append("incidental" if self._asked(text, index, kinds) or not about_clot else UNREAD)
             else:
                 kinds.append(self._sentence(sentence))
         if POSITIVE in kinds:

@@ -55,6 +55,7 @@ UNREAD_REPORTS = [
     "No DVT in the femoral or popliteal veins. ? thrombus in the right peroneal vein.",
     "Findings: query thrombus in the right popliteal vein. Conclusion: no DVT.",
     "No PE. ?Small subsegmental filling defect left lower lobe, likely artefact.",
+    "No PE. Query right lower lobe infarct.",  # r22: an infarct is a clot's sign
 ]
 NEGATIVE_REPORTS = [
     "No evidence of pulmonary thromboembolism.",
@@ -106,6 +107,8 @@ NEGATIVE_REPORTS = [
     "History: Post-op TKR, SOB. Query PE.\nNo PE.",
     "? PE. No PE.",  # r21: a question heading the report is still the request
     "Indication: ?DVT. No DVT.",
+    "No DVT in the right leg. ?Ruptured Baker's cyst.",  # r22: a hedge about something else is no hedged clot
+    "No pulmonary embolism. Query early consolidation right lower lobe.",
     "IMPRESSION = No PE",
     "No acute PE or chronic thromboembolic disease.",
 ]

@@ -24,6 +24,7 @@ PE_FEATURES = tuple(value_set(key) for key in
                     ("dyspnoea", "pleuritic-chest-pain", "haemoptysis", "syncope", "hypoxaemia", "tachypnoea"))
 # The oxygen an SpO2 was taken on (US Core's 3151-8), a component or its own Observation: above 0, an oxygen need.
 OXYGEN_FLOW, OXYGEN_NEED = measurement("inhaled-oxygen-flow"), threshold("oxygen-flow")
+FIO2, FIO2_NEED = measurement("inhaled-oxygen-concentration"), threshold("oxygen-concentration")
 TACHYCARDIA_CODED, FEVER_CODED, SEPSIS_CODED = value_set("tachycardia"), value_set("fever"), value_set("sepsis")
 RESIDUAL_PE_SYMPTOMS = frozenset({value_set("dyspnoea"), value_set("pleuritic-chest-pain")})  # for weeks after a PE
 ACTIVE_CANCER, IMMOBILISATION, MAJOR_SURGERY = (
@@ -352,7 +353,8 @@ def pe_symptoms(record: PatientRecord) -> list[Fact]:
     facts = suspected_pe(record)
     for feature in PE_FEATURES:
         facts += record.current(feature, FINDING)
-    facts += above(record, OXYGEN_FLOW, OXYGEN_NEED)  # "SpO2 96 % on 4 L/min": oxygen given, at any age
+    # "SpO2 96 % on 4 L/min", "on 40 %": oxygen given is an oxygen need, at any age
+    facts += above(record, OXYGEN_FLOW, OXYGEN_NEED) + above(record, FIO2, FIO2_NEED)
     if not adult_vte_physiology(record):
         facts += paediatric_high_risk(record, heart_rate=False)
         # The rule for authors replaces the rate triggers; a saturation below 95 % is no normal at 12 to 17
