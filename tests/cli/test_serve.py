@@ -160,7 +160,9 @@ def test_the_access_log_writes_no_query_string_and_no_referer(served, tmp_path):
     log = tmp_path / "serve.log"
     for _ in range(50):
         lines = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-        access = [entry["message"] for entry in lines if entry["logger"] == "cds_service.access"]
+        # the readiness poll's /healthz lines come first: wait for this request's own line
+        access = [entry["message"] for entry in lines if entry["logger"] == "cds_service.access"
+                  and "/cds-services" in entry["message"]]
         if access:
             break
         time.sleep(0.1)
