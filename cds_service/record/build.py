@@ -61,6 +61,7 @@ _ROOM_AIR = re.compile(r"\b(?:ra|room air|on air|air)\b")
 _PULSE = re.compile(r"\b(?:dp|pt|dp/pt|pulses?|pedal|dorsalis pedis|posterior tibial|popliteal|femoral)\b")
 _PULSE_GRADE = re.compile(r"\b([0-4])\s*\+")
 _REFILL = re.compile(r"\b(?:crt|cap refill|capillary refill)\b")
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _LEADING_NUMBER = re.compile(r"^[<>~]?\s*(\d+(?:\.\d+)?)")  # "0", "0/10", "3/10", "2 cm"
 _NUMBER = re.compile(r"(?<![\w/])(\d+(?:\.\d+)?)")
 _POWER = re.compile(r"(?<![\w/])[0-5]/5\b")
@@ -539,6 +540,10 @@ class _Builder:
         self.any_finding_word = _stems(s for g in catalogue.finding_words for s in g.stems)
         self.red_flag_word = _stems(s for g in catalogue.finding_words if g.red_flag for s in g.stems)
         self._own_words: dict[frozenset[str], re.Pattern | None] = {}
+        self.intensifier = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.intensifier_starts))
+                                      if catalogue.intensifier_starts else r"(?!x)x")
+        self.history = _phrases(catalogue.history_words)
+        self.negation_words = catalogue.negation_words
         leads = sorted(catalogue.answer_leads, key=len, reverse=True)
         self.answer_lead = re.compile(r"^(?:(?:%s)\b\s*)+" % "|".join(map(re.escape, leads))) if leads else None
         self.measurements = catalogue.measurements
@@ -729,8 +734,8 @@ class _Builder:
             return True
         # This finding negated by its own words, beside clauses that name no finding at all, is absent: they are
         # the negation's context ("Fell to the floor, no LOC"; "Dizzy on standing, did not pass out").
-        if about is not None and any(about.search(c) and self._absent_clause(c) for c in clauses) and all(
-                (about.search(c) and self._absent_clause(c)) or self._context(c) for c in clauses):
+        if about is not None and any(about.search(c) and self._absent_here(c, about) for c in clauses) and all(
+                (about.search(c) and self._absent_here(c, about)) or self._context(c) for c in clauses):
             return True
         if self.present_phrase.search(text):
             return False  # "came to on the floor" states the finding wherever it stands
@@ -738,16 +743,19 @@ class _Builder:
         first, rest = clauses[0], clauses[1:]
         # What follows the answer may explain it ("Unknown - pt confused", "Nil SOB. Mobilising well"); a clause
         # naming the finding or its course afterwards is an answer of its own ("No chest pain. SOB on exertion").
-        explained = all((self._absent_clause(c) or not (self._names_presence(c) or self._names_own(c, about)))
+        # A later clause in this finding's own words states it now, unless it is its history ("SOB: no.
+        # Breathless last year only") or negated ("No, hasn't had any SOB") (r22, r23 reviews).
+        explained = all((self._absent_here(c, about) or (self._names_own(c, about) and self._historical(c))
+                         or not (self._names_presence(c) or self._names_own(c, about)))
                         and not self.recurrence.search(c) for c in rest if not _TIMING.match(c))
         # A later clause with a finding's word ("No seizure activity, brief LOC"; "No redness, large effusion")
         # may state the finding or continue the negated list ("Denies SOB, CP, haemoptysis"): not known, so
         # counted (no red flag hidden) and marked as not interpreted (never critical on its own).
-        doubtful = any(not self._absent_clause(c) and any(self.finding_noun.fullmatch(w) for w in c.split())
-                       and not (list_like and self._bare_list(c)) for c in rest)
+        doubtful = any(not self._absent_here(c, about) and any(self.finding_noun.fullmatch(w) for w in c.split())
+                       and not self._historical(c) and not (list_like and self._bare_list(c)) for c in rest)
         if (self.unknown_start.match(first) or first in self.unknown_words) and explained:
             return None if doubtful else True
-        if not (self._absent_clause(first) and explained):
+        if not (self._absent_here(first, about) and explained):
             return False
         # A contrast or course word after the negation keeps the finding: "Not resolved", "No sensation"; the
         # start word itself ("Resolved 2 days ago", "Sensation normal") is not one.
@@ -817,6 +825,21 @@ class _Builder:
                 return True
         return False
 
+    def _absent_here(self, clause: str, about: re.Pattern | None) -> bool:
+        """Absent as a clause, or this finding's own words just after a negation ("Knee has never swollen")."""
+        if self._absent_clause(clause):
+            return True
+        if about is None or self.intensifier.match(clause):
+            return False
+        for match in about.finditer(clause):
+            if any(word in self.negation_words for word in clause[:match.start()].split()[-3:]):
+                return True
+        return False
+
+    def _historical(self, clause: str) -> bool:
+        """A clause about the past ("Breathless last year only", "Previous syncope 2019"), not "since" then."""
+        return bool(self.history.search(clause) or _YEAR.search(clause)) and "since" not in clause.split()
+
     @staticmethod
     def _names_own(clause: str, about: re.Pattern | None) -> bool:
         """The clause names this Observation's finding in its own words ("No injury. Passed out in the shower")."""
@@ -839,6 +862,8 @@ class _Builder:
             number and Decimal(number.group(1)) > 0)
 
     def _absent_clause(self, clause: str) -> bool:
+        if self.intensifier.match(clause):
+            return False  # "Never been this breathless": the finding, worse than ever
         if clause in self.absent_words or self.absent_start.match(clause) or self.unknown_start.match(clause):
             return True
         words = clause.split()
