@@ -544,6 +544,7 @@ class _Builder:
                                       if catalogue.intensifier_starts else r"(?!x)x")
         self.history = _phrases(catalogue.history_words)
         self.negation_words = catalogue.negation_words
+        self.resolved_words = catalogue.resolved_words
         leads = sorted(catalogue.answer_leads, key=len, reverse=True)
         self.answer_lead = re.compile(r"^(?:(?:%s)\b\s*)+" % "|".join(map(re.escape, leads))) if leads else None
         self.measurements = catalogue.measurements
@@ -755,7 +756,10 @@ class _Builder:
                        and not self._historical(c) and not (list_like and self._bare_list(c)) for c in rest)
         if (self.unknown_start.match(first) or first in self.unknown_words) and explained:
             return None if doubtful else True
-        if not (self._absent_here(first, about) and explained):
+        # History first, denied now ("Prior syncope, none recently"): the denial is the answer (r24 review).
+        denied_after_history = (self._names_own(first, about) and self._historical(first)
+                                and any(self._absent_here(c, about) for c in rest))
+        if not ((self._absent_here(first, about) or denied_after_history) and explained):
             return False
         # A contrast or course word after the negation keeps the finding: "Not resolved", "No sensation"; the
         # start word itself ("Resolved 2 days ago", "Sensation normal") is not one.
@@ -832,8 +836,13 @@ class _Builder:
         if about is None or self.intensifier.match(clause):
             return False
         for match in about.finditer(clause):
-            if any(word in self.negation_words for word in clause[:match.start()].split()[-3:]):
+            if any(word in self.negation_words for word in clause[:match.start()].split()[-3:]) \
+                    and not self.absent_contrast.search(clause, match.end()):  # not "... until today"
                 return True
+            after = clause[match.end():].split()[:4]
+            for index, word in enumerate(after):  # "Breathlessness resolved 2 weeks ago"; not "not resolved"
+                if word in self.resolved_words and not any(w in self.negation_words for w in after[:index]):
+                    return True
         return False
 
     def _historical(self, clause: str) -> bool:
@@ -864,7 +873,10 @@ class _Builder:
     def _absent_clause(self, clause: str) -> bool:
         if self.intensifier.match(clause):
             return False  # "Never been this breathless": the finding, worse than ever
-        if clause in self.absent_words or self.absent_start.match(clause) or self.unknown_start.match(clause):
+        start = self.absent_start.match(clause)
+        if start and self.absent_contrast.search(clause, start.end()):
+            return False  # "Wasn't breathless until today", "Not resolved": the finding is there
+        if clause in self.absent_words or start or self.unknown_start.match(clause):
             return True
         words = clause.split()
         if len(words) <= 5 and (self.absent_tail.search(clause) or _PAIN_FREE.search(clause)):
