@@ -166,6 +166,7 @@ class Catalogue:
         self.history_words = tuple(data["absentAnswers"].get("historyWords", ()))
         self.negation_words = frozenset(data["absentAnswers"].get("negationWords", ()))
         self.resolved_words = frozenset(data["absentAnswers"].get("resolvedWords", ()))
+        self.continuing_denials = tuple(data["absentAnswers"].get("continuingDenials", ()))
         self.finding_words = tuple(FindingWords(g["finding"], frozenset(g["valueSets"]), g["redFlag"], tuple(g["stems"]))
                                    for g in data["absentAnswers"].get("findingWords", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))

@@ -53,7 +53,8 @@ _OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)(?!
                      r"face mask|mask)\b|\b(?:on|with|w/)\s*o2\b|\(\s*\d+(?:\.\d+)?\s*l\s*\)|"
                      r"\b(?:with|w/)\s*\d+(?:\.\d+)?\s*l\b|\bo2\s+(?:via|at|\d)|\bfio2\s*(?:0?\.(?:2[2-9]|[3-9]\d*)|1\.0|"
                      r"(?:2[2-9]|[3-9]\d|100)\s*%?)\b")
-_NEGATED_LOSS = re.compile(r"\b(?:no|nil|not|without|denies)\s+(?:\w+\s+){0,2}(?:loss|lost|impairment|impaired|"
+_NEGATED_LOSS = re.compile(r"\b(?:no|nil|not|never|without|denies|hasn't|hasnt|has not|didn't|did not)\s+"
+                           r"(?:\w+\s+){0,2}(?:loss|lost|impairment|impaired|"
                            r"deficit|deficits|reduction|weakness|change|problems?|issues?|difficult(?:y|ies)|"
                            r"concerns?)\b")
 _FIO2 = re.compile(r"\bfio2\s*:?\s*(\d+(?:\.\d+)?)\s*(%?)")
@@ -545,6 +546,9 @@ class _Builder:
         self.history = _phrases(catalogue.history_words)
         self.negation_words = catalogue.negation_words
         self.resolved_words = catalogue.resolved_words
+        continuing = sorted(catalogue.continuing_denials, key=len, reverse=True)
+        self.continuing = re.compile(r"(?:[\s,]+(?:%s))+[.!]*$" % "|".join(map(re.escape, continuing))
+                                     if continuing else r"(?!x)x")
         leads = sorted(catalogue.answer_leads, key=len, reverse=True)
         self.answer_lead = re.compile(r"^(?:(?:%s)\b\s*)+" % "|".join(map(re.escape, leads))) if leads else None
         self.measurements = catalogue.measurements
@@ -638,7 +642,13 @@ class _Builder:
                 continue  # "3/10", "5/5", "1/2": a score, not a question
             if answer.strip() and question.strip() and short and len(question.split()) <= (6 if about_function else 3):
                 text = f"{question.strip()} {answer.strip()}" if about_function else answer.strip()
+                asked = question.strip().lower().split()
+                if asked and asked[-1] in self.resolved_words and reply in self.absent_words:
+                    text = f"not {asked[-1]}"  # "Syncope resolved? No": not resolved, the finding is there (r25)
                 break
+        asked = re.match(r"^([a-z]+)\s*\?\s*(.+)$", text.lower())
+        if asked and asked.group(1) in self.resolved_words and asked.group(2).strip() in self.absent_words:
+            text = f"not {asked.group(1)}"  # "Syncope: resolved? No": not resolved (r25 review)
         if self.answer_lead is not None:
             text = self.answer_lead.sub("", text).strip() or text
         return text
@@ -746,9 +756,10 @@ class _Builder:
         # naming the finding or its course afterwards is an answer of its own ("No chest pain. SOB on exertion").
         # A later clause in this finding's own words states it now, unless it is its history ("SOB: no.
         # Breathless last year only") or negated ("No, hasn't had any SOB") (r22, r23 reviews).
-        explained = all((self._absent_here(c, about) or (self._names_own(c, about) and self._historical(c))
+        explained = all((self._absent_here(c, about) or self._historical(c)
                          or not (self._names_presence(c) or self._names_own(c, about)))
-                        and not self.recurrence.search(c) for c in rest if not _TIMING.match(c))
+                        and not (self.recurrence.search(c) and not self._absent_here(c, about))
+                        for c in rest if not _TIMING.match(c))
         # A later clause with a finding's word ("No seizure activity, brief LOC"; "No redness, large effusion")
         # may state the finding or continue the negated list ("Denies SOB, CP, haemoptysis"): not known, so
         # counted (no red flag hidden) and marked as not interpreted (never critical on its own).
@@ -757,7 +768,7 @@ class _Builder:
         if (self.unknown_start.match(first) or first in self.unknown_words) and explained:
             return None if doubtful else True
         # History first, denied now ("Prior syncope, none recently"): the denial is the answer (r24 review).
-        denied_after_history = (self._names_own(first, about) and self._historical(first)
+        denied_after_history = (self._historical(first) and (self._names_own(first, about) or len(first.split()) <= 2)
                                 and any(self._absent_here(c, about) for c in rest))
         if not ((self._absent_here(first, about) or denied_after_history) and explained):
             return False
@@ -766,7 +777,7 @@ class _Builder:
         start = self.absent_start.match(first)
         # Only in the negated clause itself: a course word in a later one ("No chest pain, feels better")
         # does not undo it; a finding named there was caught above.
-        if self.absent_contrast.search(first, start.end() if start else 0):
+        if self._contrast(first, start.end() if start else 0):
             return False
         return None if doubtful else True
 
@@ -837,17 +848,25 @@ class _Builder:
             return False
         for match in about.finditer(clause):
             if any(word in self.negation_words for word in clause[:match.start()].split()[-3:]) \
-                    and not self.absent_contrast.search(clause, match.end()):  # not "... until today"
+                    and not self._contrast(clause, match.end()):  # not "... until today"
                 return True
             after = clause[match.end():].split()[:4]
             for index, word in enumerate(after):  # "Breathlessness resolved 2 weeks ago"; not "not resolved"
-                if word in self.resolved_words and not any(w in self.negation_words for w in after[:index]):
+                if word in self.resolved_words and not any(w in self.negation_words for w in after[:index]) \
+                        and not self.recurrence.search(clause, match.end()):  # not "resolved then recurred"
                     return True
         return False
 
+    def _contrast(self, clause: str, after: int) -> bool:
+        """A contrast or course word after `after` ("... until today", "Not resolved"), once the words that say a
+        denial still holds are taken off its end ("No SOB until now", "No haemoptysis as yet": r25 review)."""
+        return bool(self.absent_contrast.search(self.continuing.sub("", clause), after))
+
     def _historical(self, clause: str) -> bool:
         """A clause about the past ("Breathless last year only", "Previous syncope 2019"), not "since" then."""
-        return bool(self.history.search(clause) or _YEAR.search(clause)) and "since" not in clause.split()
+        words = clause.split()
+        return bool(self.history.search(clause) or _YEAR.search(clause)) and not (
+            {"since", "now", "today", "currently", "still"} & set(words))
 
     @staticmethod
     def _names_own(clause: str, about: re.Pattern | None) -> bool:
@@ -857,11 +876,12 @@ class _Builder:
     def _bare_list(self, clause: str) -> bool:
         """Up to three words, each a finding's noun or "or"/"and": a negated list goes on ("Denies SOB, CP or cough")."""
         words = clause.split()
-        return len(words) <= 3 and all(self.finding_noun.fullmatch(w) or w in ("or", "and") for w in words)
+        return len(words) <= 3 and all(self.finding_noun.fullmatch(w) or w in ("or", "and", "nor") for w in words)
 
     def _context(self, clause: str) -> bool:
         """A clause that names no finding, no present word, no normal function and no number."""
         return not (self.any_finding_word.search(clause) or self.finding_noun.search(clause)
+                    or self.recurrence.search(clause)
                     or any(word in self.present_words for word in _WORDS.findall(clause))
                     or self.function.search(clause) or _NUMBER.search(clause))
 
@@ -874,7 +894,7 @@ class _Builder:
         if self.intensifier.match(clause):
             return False  # "Never been this breathless": the finding, worse than ever
         start = self.absent_start.match(clause)
-        if start and self.absent_contrast.search(clause, start.end()):
+        if start and self._contrast(clause, start.end()):
             return False  # "Wasn't breathless until today", "Not resolved": the finding is there
         if clause in self.absent_words or start or self.unknown_start.match(clause):
             return True
