@@ -63,6 +63,7 @@ _PULSE = re.compile(r"\b(?:dp|pt|dp/pt|pulses?|pedal|dorsalis pedis|posterior ti
 _PULSE_GRADE = re.compile(r"\b([0-4])\s*\+")
 _REFILL = re.compile(r"\b(?:crt|cap refill|capillary refill)\b")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_RESOLVED_ASKED = re.compile(r"\b([a-z]+)\s*\?\s*([^?]+)$")  # "... resolved? no": the word asked about, the answer
 _LEADING_NUMBER = re.compile(r"^[<>~]?\s*(\d+(?:\.\d+)?)")  # "0", "0/10", "3/10", "2 cm"
 _NUMBER = re.compile(r"(?<![\w/])(\d+(?:\.\d+)?)")
 _POWER = re.compile(r"(?<![\w/])[0-5]/5\b")
@@ -305,8 +306,9 @@ class Relevance:
             value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
         if not text or raw.get("bodySite"):
             return memberships  # a bodySite names the site: it wins over words
+        text = text.lower()
         for site, (words, unless) in self.site_texts.items():
-            if words.search(text.lower()) and not unless.search(text.lower()):
+            if words.search(text) and not unless.search(text):
                 memberships = memberships - self.site_rules[site]
         return memberships
 
@@ -627,6 +629,10 @@ class _Builder:
         naming a normal function stays, as the answer is about it ("Sensation: absent")."""
         if not text:
             return text
+        # "Syncope resolved? No", "Syncope: resolved? No": not resolved, the finding is there (r25 review)
+        asked = _RESOLVED_ASKED.search(text.lower())
+        if asked and asked.group(1) in self.resolved_words and asked.group(2).strip() in self.absent_words:
+            return f"not {asked.group(1)}"
         bracketed = _BRACKETED_ANSWER.match(text)  # "SOB (no)"
         if bracketed:
             text = f"{bracketed.group(1)}: {bracketed.group(2)}"
@@ -642,13 +648,7 @@ class _Builder:
                 continue  # "3/10", "5/5", "1/2": a score, not a question
             if answer.strip() and question.strip() and short and len(question.split()) <= (6 if about_function else 3):
                 text = f"{question.strip()} {answer.strip()}" if about_function else answer.strip()
-                asked = question.strip().lower().split()
-                if asked and asked[-1] in self.resolved_words and reply in self.absent_words:
-                    text = f"not {asked[-1]}"  # "Syncope resolved? No": not resolved, the finding is there (r25)
                 break
-        asked = re.match(r"^([a-z]+)\s*\?\s*(.+)$", text.lower())
-        if asked and asked.group(1) in self.resolved_words and asked.group(2).strip() in self.absent_words:
-            text = f"not {asked.group(1)}"  # "Syncope: resolved? No": not resolved (r25 review)
         if self.answer_lead is not None:
             text = self.answer_lead.sub("", text).strip() or text
         return text
@@ -791,13 +791,14 @@ class _Builder:
         words = set(_WORDS.findall(answer))
         clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
         display = {w for w in _WORDS.findall((_concept_text(code) or "").lower()) if len(w) > 3}
-        if self._not_the_finding(answer, self._words_of(by_code)) is None:
+        about = self._words_of(by_code)
+        if self._not_the_finding(answer, about) is None:
             return f"“{text}” (answer not interpreted: ask now)", True
         if self.absent_start.match(answer):
             return text, False  # a negation read as the finding: the reader found what it negates ("No better")
         if (answer in self.present_words or words & self.present_words or _LEADING_NUMBER.match(answer)
                 or self.present_phrase.search(answer) or self.finding_stem.search(answer) or words & display
-                or self._names_own(answer, self._words_of(by_code))
+                or self._names_own(answer, about)
                 or any(self._function_clause(c) is not None for c in clauses)):
             return text, False
         return f"“{text}” (answer not interpreted: ask now)", True
