@@ -589,6 +589,11 @@ def test_service_starts_as_the_deployment_runs_it_and_the_healthcheck_passes(tmp
         assert result.returncode == 0, result.stderr
         unauthenticated = http_request("GET", f"http://127.0.0.1:{port}/cds-services")
         assert unauthenticated.status == 401, "REQUIRE_JWT from the ConfigMap is in force"
+        # Ready as soon as one worker serves; the others may still be starting: give them time to say so.
+        deadline = time.monotonic() + 20
+        while (log.read_text(errors="replace").count("Running on http://127.0.0.1") < int(env["WEB_CONCURRENCY"])
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
     output = log.read_text(errors="replace")
     assert "Traceback" not in output, output
     assert output.count("Running on http://127.0.0.1") == int(env["WEB_CONCURRENCY"]), output  # one per worker
