@@ -25,11 +25,13 @@ _DECLARED: set[tuple[str, str, str]] = set()  # (kind, scope, key) of every name
 @dataclass(frozen=True)
 class FindingWords:
     """The words (beginnings) of one finding that flowsheets answer in text, and the value sets whose
-    Observations ask about it; red_flag: stated in another finding's answer it is never set aside."""
+    Observations ask about it; red_flag: stated in another finding's answer it is never set aside, but read
+    as this finding's own answer, unless a not_beside word says it may be something else ('chest wall')."""
     finding: str
     value_sets: frozenset[str]
     red_flag: bool
     stems: tuple[str, ...]
+    not_beside: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,8 @@ class Catalogue:
         self.negation_words = frozenset(data["absentAnswers"].get("negationWords", ()))
         self.resolved_words = frozenset(data["absentAnswers"].get("resolvedWords", ()))
         self.continuing_denials = tuple(data["absentAnswers"].get("continuingDenials", ()))
-        self.finding_words = tuple(FindingWords(g["finding"], frozenset(g["valueSets"]), g["redFlag"], tuple(g["stems"]))
+        self.finding_words = tuple(FindingWords(g["finding"], frozenset(g["valueSets"]), g["redFlag"], tuple(g["stems"]),
+                                                frozenset(g.get("notBeside", ())))
                                    for g in data["absentAnswers"].get("findingWords", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))

@@ -44,6 +44,7 @@ _PAIN_FREE = re.compile(r"\bpain[- ]free\b")
 _POSITIVE_FLAGS = frozenset({"POS", "A", "AA", "H", "HH", "HU", "DET", "IND"})
 _TIMING = re.compile(r"^(?:\d+[- ]?)?(?:hourly|hrly|daily|overnight|today|tonight|now|this am|this morning|qds|bd|"
                      r"tds|od|prn|stat|x\s?\d+|\d+\s?x)$")
+_CONTRAST_SPLIT = re.compile(r"\b(?:but|however|though|although)\b")
 _ROWS = re.compile(r"[;|]|\.(?!\d)\s*|\s--+\s|\s—\s")
 _YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
 _BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
@@ -598,7 +599,7 @@ class _Builder:
                      onset=onset)]
 
     def _is_absent(self, observation, measured: bool, by_value: frozenset[str] = NOTHING,
-                   by_code: frozenset[str] = NOTHING) -> bool:
+                   by_code: frozenset[str] = NOTHING, set_aside: frozenset[str] = NOTHING) -> bool:
         """An Observation recording a finding as absent ("calf pain: no") or unknown must not count as the
         finding; for a finding (not a measurement, whose numbers and flags are read where its value is) only
         an answer that affirms it counts (catalogue absentAnswers presentCodes/presentWords)."""
@@ -617,7 +618,7 @@ class _Builder:
                              or _flags(observation) & self.hygiene["negativeInterpretation"]):
             return True
         about = self._words_of(by_code)
-        if text and self._not_the_finding(text, about):
+        if text and self._not_the_finding(text, about, set_aside):
             return True  # "No SOB at rest or on exertion", "No SOB, no chest pain"; not "Not at rest, breathless on exertion"
         if concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ()):
             return True
@@ -691,7 +692,8 @@ class _Builder:
         """A row or clause naming another finding's words and none of this one's (catalogue findingWords)."""
         return about is not None and not about.search(part) and bool(self.any_finding_word.search(part))
 
-    def _not_the_finding(self, text: str, about: re.Pattern | None = None) -> bool | None:
+    def _not_the_finding(self, text: str, about: re.Pattern | None = None,
+                         set_aside: frozenset[str] = NOTHING) -> bool | None:
         """A text answer recognised as absent or unknown: every clause unknown ("Unable to assess - sedated"),
         or every clause absent with no contrast or course word ("No SOB. No chest pain"; not "Not able to
         complete sentences", "No SOB at rest but breathless on exertion")."""
@@ -707,7 +709,7 @@ class _Builder:
                 if polarity is True:
                     return False  # "SOB: no. Sats 88% RA": a measured finding beside the answer is never set aside
                 other_red_flag |= bool(self.red_flag_word.search(row)) and polarity is None and not self._absent_clause(
-                    answer)
+                    answer) and row not in set_aside  # read as that finding's own answer (_red_flags_beside)
                 continue
             rows.append(self._answer_part(row))
         if other_red_flag:
@@ -736,7 +738,7 @@ class _Builder:
         mine = [c for c in clauses if not self._about_another(c, about)]
         governed = list_like and bool(clauses) and self._absent_clause(clauses[0])  # "Denies SOB, CP or cough"
         if any(self.red_flag_word.search(c) and not self._absent_clause(c) and not (governed and self._bare_list(c))
-               for c in clauses if c not in mine):
+               for c in clauses if c not in mine and c not in set_aside):
             return None
         if clauses and not mine:
             return True if normal else None
@@ -781,7 +783,8 @@ class _Builder:
             return False
         return None if doubtful else True
 
-    def _shown_answer(self, text: str, by_code: frozenset[str], code=None) -> tuple[str, bool]:
+    def _shown_answer(self, text: str, by_code: frozenset[str], code=None,
+                      set_aside: frozenset[str] = NOTHING) -> tuple[str, bool]:
         """A finding's text answer as the card shows it, and whether the reader counted it only because it
         could not read it (the fail-safe): then it is marked, so the clinician asks rather than takes it as
         the finding, and it cannot make a card critical on its own (engine)."""
@@ -792,7 +795,7 @@ class _Builder:
         clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
         display = {w for w in _WORDS.findall((_concept_text(code) or "").lower()) if len(w) > 3}
         about = self._words_of(by_code)
-        if self._not_the_finding(answer, about) is None:
+        if self._not_the_finding(answer, about, set_aside) is None:
             return f"“{text}” (answer not interpreted: ask now)", True
         if self.absent_start.match(answer):
             return text, False  # a negation read as the finding: the reader found what it negates ("No better")
@@ -913,20 +916,87 @@ class _Builder:
             if observation.status in self.hygiene["withdrawnResultStatus"]:
                 return []  # a study cancelled or entered in error is no study
             return [self._imaging_observation(observation, by_code)]
-        if self._is_absent(observation, measured=bool(by_code) and by_code <= self.measurements.keys(),
-                           by_value=by_value, by_code=by_code):
-            return []
+        measured = bool(by_code) and by_code <= self.measurements.keys()
         when = observation_time(observation)
         status = observation.status if isinstance(observation.status, str) else None
         final = status in self.hygiene["resultStatus"]
+        beside = [] if measured else self._red_flags_beside(self._answer_text(observation), by_code)
+        elsewhere = [self._beside_fact(observation, value_sets, finding, when, final)
+                     for value_sets, finding, _ in beside if value_sets]
+        set_aside = frozenset(piece for _, _, piece in beside)
+        if self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code, set_aside=set_aside):
+            return elsewhere
         facts = [self._component(observation, component, when, final) for component in observation.component or ()]
         facts = [f for f in facts if f is not None]
         panel = observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
         if (by_code or by_value) and not panel:
-            facts.insert(0, self._observation_fact(observation, by_code, by_value, when, final))
-        return facts
+            facts.insert(0, self._observation_fact(observation, by_code, by_value, when, final, set_aside))
+        return facts + elsewhere
 
-    def _observation_fact(self, observation, by_code, by_value, when, final: bool) -> Fact:
+    def _red_flags_beside(self, text: str | None, by_code: frozenset[str]) -> list[tuple[frozenset[str] | None, str, str]]:
+        """Red-flag findings stated in their own words in a row or clause about another finding than this
+        Observation's ('Denies SOB. Pleuritic chest pain since this morning' on a dyspnoea Observation), each
+        read as that finding's own answer: present (its value sets, its name, the piece) or absent (None, ...,
+        the piece: 'No SOB. Fainted in 2019, nothing since'); either way the piece is no longer this answer's
+        doubt. A piece its reading cannot place, a question, a history ('Chest pain last year') or one of the
+        group's notBeside words ('Chest wall tender') stays in the answer, marked not interpreted (r24, r25
+        reviews: such a chest pain was only a 'not interpreted' mark on the breathlessness answer)."""
+        about = self._words_of(by_code)
+        written, text = text or "", self._answer_part(text)
+        if about is None or not text:
+            return []
+        all_rows = [r.strip() for r in _ROWS.split(text) if r.strip()]
+        pieces = []  # (as _not_the_finding sees it, its answer)
+        for row in all_rows:
+            if len(all_rows) > 1 and self._about_another(row, about):
+                answer = self._answer_part(row) or row
+                if self._function_clause(answer.lower()) is None:
+                    pieces.append((row, answer))
+                continue
+            answer = self._answer_part(row) if len(all_rows) > 1 else row
+            clauses = [c.strip() for c in _CLAUSES.split(answer or "") if c.strip()]
+            if len(all_rows) <= 1 and clauses and self._absent_clause(clauses[0]):
+                # One negated list ("No SOB, chest pain or haemoptysis"): the negation governs every comma
+                # clause; only what a contrast word sets apart is a statement of its own ("No SOB, but coughed blood").
+                contrasted = _CONTRAST_SPLIT.split(answer, maxsplit=1)
+                clauses = [c.strip() for c in _CLAUSES.split(contrasted[1]) if c.strip()] if len(contrasted) > 1 else []
+            pieces += [(c, c) for c in clauses if self._about_another(c, about) and self._function_clause(c) is None]
+        found = []
+        for piece, answer in pieces:
+            lowered = answer.lower()
+            if re.search(r"(?:\?|\bquery\b|\bq\b|\bpossible\b|\?\s*)\s*" + re.escape(piece.lower()), written) \
+                    or "?" in piece or self.unknown_start.match(lowered):
+                continue  # "No SOB. ?chest pain": a question, still this answer's doubt
+            if self._historical(lowered):
+                found.append((None, "history", piece))  # "No SOB. Chest pain last year": not a finding now
+                continue
+            for group in self.finding_words:
+                sets = frozenset(group.value_sets - self.measurements.keys())
+                if not (group.red_flag and sets) or not _stems(group.stems).search(piece.lower()):
+                    continue
+                if any(w in group.not_beside for w in _WORDS.findall(lowered)):
+                    break
+                reading = self._not_the_finding(lowered, self._words_of(sets))
+                if reading is not None:
+                    found.append((None if reading else sets, group.finding, piece))
+                break
+        return found
+
+    def _beside_fact(self, observation, value_sets: frozenset[str], finding: str, when, final: bool) -> Fact:
+        value = f"“{self._answer_text(observation)}” (read as {finding})"
+        return Fact("Observation", value_sets, when, final,
+                    self._evidence("Observation", observation, observation.code, when, value=value))
+
+    @staticmethod
+    def _answer_text(observation) -> str | None:
+        text = _whole_value(observation.valueString)
+        concept = observation.valueCodeableConcept
+        if text is None and concept is not None and not concept.coding and isinstance(concept.text, str):
+            text = _whole_value(concept.text)
+        return text
+
+    def _observation_fact(self, observation, by_code, by_value, when, final: bool,
+                          set_aside: frozenset[str] = NOTHING) -> Fact:
         quantity = None
         value_text = None
         uninterpreted = False
@@ -939,9 +1009,10 @@ class _Builder:
             concept = observation.valueCodeableConcept
             if value_text and not by_value and not any(
                     (c.system, c.code) in self.present_answers for c in concept.coding or ()):
-                value_text, uninterpreted = self._shown_answer(value_text, by_code, observation.code)
+                value_text, uninterpreted = self._shown_answer(value_text, by_code, observation.code, set_aside)
         elif isinstance(observation.valueString, str):
-            value_text, uninterpreted = self._shown_answer(observation.valueString, by_code, observation.code)
+            value_text, uninterpreted = self._shown_answer(observation.valueString, by_code, observation.code,
+                                                           set_aside)
         elif observation.valueInteger is not None:
             value_text = str(observation.valueInteger)  # a score: the card shows why it counted
         elif observation.valueBoolean is not None:

@@ -21,6 +21,8 @@ _ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}(?::|=|\s[-–—]\s)\s*")  
 _QUESTION = re.compile(r"^(?:\?|q:|query\b|r/o\b|rule out\b|to exclude\b|exclude\b|\S[^?]*\?$)")
 _INLINE_NUMBER = re.compile(r"\s+(?=(?:\d+|[a-h]|i{1,3}|iv|vi{0,3})\)\s)")  # "1) No PE 2) Bibasal atelectasis"
 _WORD = re.compile(r"[a-z0-9][a-z0-9'/-]*")
+# "Query DVT R leg – no evidence of DVT": the question asked, a spaced dash, then the finding (r24 review).
+_ASKED_THEN_DASH = re.compile(r"^((?:\?|q:|query\b|r/o\b|rule out\b|to exclude\b)[^–—]*?)\s+[-–—]+\s+(?=\S)")
 
 
 class ReportReader:
@@ -52,6 +54,8 @@ class ReportReader:
         self.scope_qualifier = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeQualifiers", ())))
         self.scope_completer = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeCompleters", ())))
         self.leads = frozenset(lists.get("sentenceLeads", ()))
+        self.title_words = frozenset(lists.get("studyTitleWords", ()))
+        self.modalities = frozenset(lists.get("studyModalityWords", ()))
         self.persistence = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("persistenceWords", ())))
         self.context_labels = frozenset(lists.get("contextLabels", ()))
         self.incidental = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("incidentalWords", ())))
@@ -67,7 +71,7 @@ class ReportReader:
     def _sentences(self, text: str) -> list[str]:
         found = []
         for part in _SENTENCES.split(text.lower()):
-            for numbered in _INLINE_NUMBER.split(part):
+            for numbered in self._split_asked(part):
                 for sentence in _CLAUSES.split(numbered):
                     sentence = " ".join(sentence.replace(",", " ").split())
                     while True:  # list marks and labels, any ("Impression:", "CTPA:", "1)", "-")
@@ -79,6 +83,18 @@ class ReportReader:
                     if sentence:
                         found.append(self._without_leads(sentence))
         return found
+
+    @staticmethod
+    def _split_asked(part: str) -> list[str]:
+        asked = _ASKED_THEN_DASH.match(part.strip())
+        pieces = [asked.group(1), part.strip()[asked.end():]] if asked else [part]
+        return [numbered for piece in pieces for numbered in _INLINE_NUMBER.split(piece)]
+
+    def _title(self, sentence: str) -> bool:
+        """Only the study's name: its modality and site words, and no clot ('Venous duplex right lower limb')."""
+        words = _WORD.findall(sentence)
+        return (bool(words) and any(w in self.modalities for w in words)
+                and all(w in self.modalities or w in self.title_words for w in words))
 
     def _unlabelled(self, sentence: str) -> str:
         """Without a leading label of up to three words ("CTPA:", "Left popliteal vein:"), unless what follows
@@ -219,6 +235,8 @@ class ReportReader:
                 or self.normal_term.search(sentence)):
             return "normal"
         if self.incidental.search(sentence) and (all_known or not self.vessel.search(sentence)):
+            return "incidental"
+        if self._title(sentence):
             return "incidental"
         return UNREAD
 

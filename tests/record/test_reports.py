@@ -40,6 +40,9 @@ POSITIVE_REPORTS = [
     "No resolution of the previously seen PE.",
     "No improvement in clot burden.",
     "Proximal veins patent with hypoechoic material in the peroneal veins. No DVT above the knee.",
+    "Query DVT R leg – thrombus in the popliteal vein.",  # the question split off, the finding still read
+    "Venous duplex right lower limb. Non-compressible popliteal vein.",  # a title closes nothing
+    "Doppler",  # a title alone says nothing: not negative
 ]
 UNREAD_REPORTS = [
     "Pulmonary trunk 26 mm. No PE.",
@@ -111,6 +114,11 @@ NEGATIVE_REPORTS = [
     "No pulmonary embolism. Query early consolidation right lower lobe.",
     "IMPRESSION = No PE",
     "No acute PE or chronic thromboembolic disease.",
+    # r24/r25: the study's name as its first line, the question asked before a spaced dash, "Clinical query:"
+    "Venous duplex right lower limb\nImpression: No DVT.",
+    "US DOPPLER RIGHT LEG VEINS\nThe femoral and popliteal veins are fully compressible. No DVT.",
+    "Query DVT R leg – no evidence of DVT in the right leg.",
+    "Clinical query: ?DVT right leg. Findings: no deep vein thrombosis in the right leg.",
 ]
 
 
