@@ -161,6 +161,7 @@ class Catalogue:
         self.absent_contrasts = tuple(data["absentAnswers"].get("contrastWords", ()))
         self.normal_functions = tuple(data["absentAnswers"].get("normalFunctionWords", ()))
         self.recurrence_words = tuple(data["absentAnswers"].get("recurrenceWords", ()))
+        self.ischaemic_signs = {kind: tuple(words) for kind, words in data["absentAnswers"].get("ischaemicSigns", {}).items()}
         self.present_phrases = tuple(data["absentAnswers"].get("presentPhrases", ()))
         self.finding_stems = tuple(data["absentAnswers"].get("findingStems", ()))
         self.finding_noun_stems = tuple(data["absentAnswers"].get("findingNounStems", ()))

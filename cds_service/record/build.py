@@ -22,7 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -77,6 +77,8 @@ SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("b
 # Where on the body a finding is, as far as the rules ask: its side, or that it is on the leg at all (a
 # numbness on a "Lower limb structure" bodySite is a sign of the leg: KB §8.8 rule 2).
 PLACES = SIDES | {value_set("lower-limb-site")}
+# The Ps of limb ischaemia a record codes (Appendix A): pallor; numbness, paraesthesia; paralysis or paresis.
+ISCHAEMIC_SIGNS = frozenset(value_set(v) for v in ("pallor", "limb-ischaemia-signs", "paralysis-paresis"))
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
 log = logging.getLogger(__name__)
@@ -558,6 +560,7 @@ class _Builder:
         self.confirmation_read = catalogue.confirmation_read
         self.plausible_ranges = catalogue.plausible_ranges
         self.reports = ReportReader(catalogue)
+        self.ischaemic_sign_words = {kind: _stems(words) for kind, words in catalogue.ischaemic_signs.items()}
         self.for_type = {"Condition": self.condition, "Observation": self.observation,
                          "MedicationRequest": self.medication, "MedicationStatement": self.statement,
                          "MedicationAdministration": self.administration, "Procedure": self.procedure,
@@ -924,14 +927,30 @@ class _Builder:
         elsewhere = [self._beside_fact(observation, value_sets, finding, when, final)
                      for value_sets, finding, _ in beside if value_sets]
         set_aside = frozenset(piece for _, _, piece in beside)
-        if self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code, set_aside=set_aside):
+        signs = self._ischaemic_signs(self._answer_text(observation)) if by_code & ISCHAEMIC_SIGNS else NOTHING
+        if not signs and self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code,
+                                         set_aside=set_aside):
             return elsewhere
         facts = [self._component(observation, component, when, final) for component in observation.component or ()]
         facts = [f for f in facts if f is not None]
         panel = observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
         if (by_code or by_value) and not panel:
-            facts.insert(0, self._observation_fact(observation, by_code, by_value, when, final, set_aside))
+            fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside)
+            facts.insert(0, replace(fact, signs=signs, uninterpreted=fact.uninterpreted and not signs) if signs else fact)
         return facts + elsewhere
+
+    def _ischaemic_signs(self, text: str | None) -> frozenset[str]:
+        """The Ps of limb ischaemia the entry's text states, each clause read on its own (catalogue
+        ischaemicSigns): 'R foot cold, pale, no pulses palpable' names three."""
+        found = set()
+        for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip()):
+            for kind, words in self.ischaemic_sign_words.items():
+                if kind == "motor" and _PULSE.search(clause):
+                    continue  # "PT weak": a weak pulse
+                if words.search(clause) and not self._historical(clause) and (kind == "pulseless" or not (
+                        self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3]))):
+                    found.add(kind)
+        return frozenset(found)
 
     def _red_flags_beside(self, text: str | None, by_code: frozenset[str]) -> list[tuple[frozenset[str] | None, str, str]]:
         """Red-flag findings stated in their own words in a row or clause about another finding than this

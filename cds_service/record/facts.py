@@ -47,6 +47,7 @@ class Fact:
     negative: bool = False  # a test that found nothing (a negative scan, a refuted Condition)
     unread: bool = False  # a report's text the reader could not place: neither negative nor showing a clot
     uninterpreted: bool = False  # a finding's text answer counted only because it could not be read (fail-safe)
+    signs: frozenset[str] = frozenset()  # the Ps of limb ischaemia its text names ("cold, pale, no pulses")
 
     @property
     def confirmed(self) -> bool:

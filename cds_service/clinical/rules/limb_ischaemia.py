@@ -177,4 +177,7 @@ def _after(record: PatientRecord, fact: Fact, known: list[Fact]) -> bool:
 
 
 def _enough(signs: list[Fact], needed) -> bool:
-    return bool(signs) and len({f.evidence.reference for f in signs}) >= needed
+    """Signs in enough entries, or enough Ps named in one entry's text ('R foot cold, pale, no pulses
+    palpable': three; r26 review)."""
+    named = {(f.evidence.reference, kind) for f in signs for kind in (f.signs or {""})}
+    return bool(signs) and len(named) >= needed

@@ -29,11 +29,11 @@ TREATMENT_PHASE, FINDING = window("treatment-phase"), window("finding")
 SYSTOLIC, ADMISSION_SYSTOLIC = signals.SYSTOLIC, threshold("admission-systolic-pressure")
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read): the
-# vital signs' thresholds (signals.ADMISSION_LEVEL), and the systolic pressure.
+# vital signs' thresholds (signals.ADMISSION_LEVEL), the systolic pressure among them.
 ADMISSION_CRITERIA = tuple(
-    (measured, signals.above if high else signals.below, limit, phrase(_PE, f"admit.{measured}"))
-    for measured, limit, high in signals.ADMISSION_LEVEL) + (
-    (SYSTOLIC, signals.below, ADMISSION_SYSTOLIC, phrase(_PE, "admit.systolic-pressure")),)
+    (measured, signals.above if high else signals.below, limit,
+     phrase(_PE, "admit.systolic-pressure" if measured == SYSTOLIC else f"admit.{measured}"))
+    for measured, limit, high in signals.ADMISSION_LEVEL)
 LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(_PE, "admit.temperature")
 ADMIT_PREGNANT, ADMIT_CHILD = phrase(_PE, "admit.pregnant"), phrase(_PE, "admit.child")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
@@ -119,7 +119,11 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
     # A negative CTPA (or a refuted PE) closes what was recorded before it (KB §8.7; NG158: then a leg-vein
     # scan if DVT is suspected, which the DVT card asks for).
-    symptoms = signals.still_open(record, symptoms, signals.PE_IMAGING, signals.PE)
+    # The vital signs re-open it at the immediate-admission level even when the features the test answered
+    # were symptoms (r26 review: HR 140 or SBP 85 the day after a negative CTPA read as 'leg scan in 4 h').
+    symptoms = (signals.still_open(record, symptoms, signals.PE_IMAGING, signals.PE)
+                or signals.still_open(record, _heart_rate_as_pe_feature(record, contexts), signals.PE_IMAGING,
+                                      signals.PE))
     if not symptoms:
         return None
     finding = Finding(SUSPECTED_PE, "critical")

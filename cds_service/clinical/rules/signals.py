@@ -125,7 +125,8 @@ def began(facts: list[Fact]):
 # REMEDY/CKS immediate-admission thresholds of the vital signs: (measurement, threshold, above it?).
 ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
                    (RESPIRATORY_RATE, threshold("admission-respiratory-rate"), True),
-                   (OXYGEN_SATURATION, threshold("admission-oxygen-saturation"), False))
+                   (OXYGEN_SATURATION, threshold("admission-oxygen-saturation"), False),
+                   (SYSTOLIC, threshold("admission-systolic-pressure"), False))
 
 
 def at_admission_level(record: PatientRecord, measurements) -> list[Fact]:
