@@ -18,6 +18,7 @@ Data hygiene lives here, once, for every rule (the catalogue's "recordHygiene", 
 """
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import time
@@ -549,6 +550,10 @@ class _Builder:
         self.intensifier = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.intensifier_starts))
                                       if catalogue.intensifier_starts else r"(?!x)x")
         self.history = _phrases(catalogue.history_words)
+        self.recent = _phrases(catalogue.recent_time_words)
+        self.prior_episode = _phrases(catalogue.prior_episode_words)
+        self.course_asked = catalogue.course_asked_words
+        self.red_flag_sets = frozenset(v for g in catalogue.finding_words if g.red_flag for v in g.value_sets)
         self.negation_words = catalogue.negation_words
         self.resolved_words = catalogue.resolved_words
         continuing = sorted(catalogue.continuing_denials, key=len, reverse=True)
@@ -612,6 +617,9 @@ class _Builder:
         if text is None and text_only:
             text = _whole_value(concept.text)  # an answer given as text only: read as text
         text = self._answer_part(text)
+        about = self._words_of(by_code)
+        if text and self._episode_stated(text, by_code, about):
+            return False  # "No further haemoptysis since Tuesday": it happened (catalogue priorEpisodeWords)
         if observation.valueBoolean is False or text == "" or text in self.absent_words or text in self.unknown_words:
             return True
         if concept is not None and any((c.system, c.code) in self.unknown_answers for c in concept.coding or ()):
@@ -620,12 +628,34 @@ class _Builder:
                              and observation.valueCodeableConcept is None and observation.valueBoolean is None
                              or _flags(observation) & self.hygiene["negativeInterpretation"]):
             return True
-        about = self._words_of(by_code)
         if text and self._not_the_finding(text, about, set_aside):
             return True  # "No SOB at rest or on exertion", "No SOB, no chest pain"; not "Not at rest, breathless on exertion"
         if concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ()):
             return True
         return not measured and not self._affirms(observation, text, text_only, by_value, about)
+
+    def _is_answer_word(self, reply: str) -> bool:
+        return (reply in self.absent_words or reply in self.unknown_words or reply in _YES or reply in self.present_words
+                or bool(self.absent_start.match(reply)))
+
+    def _episode_stated(self, text: str, by_code: frozenset[str], about: re.Pattern | None) -> bool:
+        """A denial of a red-flag finding that says it happened: 'No further haemoptysis since Tuesday', 'No
+        syncope since the collapse at home' - unless a history dates the episode (catalogue priorEpisodeWords)."""
+        if about is None or not by_code & self.red_flag_sets:
+            return False
+        lowered = text.lower()
+        if _YEAR.search(lowered) or (self.history.search(lowered) and not self.recent.search(lowered)):
+            return False
+        if self.prior_episode.search(lowered) and about.search(lowered):
+            return True
+        since = re.search(r"\bsince\b(.*)", lowered)
+        return bool(since and about.search(since.group(1)) and self.absent_start.match(lowered))
+
+    def _recurs(self, clause: str, start: int = 0) -> bool:
+        """A recurrence word not itself denied ('recurred this morning'; not 'not recurred', 'no recurrence',
+        'hasn't returned': r26 review)."""
+        return any(not self.negation_words & set(clause[:m.start()].split()[-2:])
+                   for m in self.recurrence.finditer(clause, start))
 
     def _answer_part(self, text: str | None) -> str | None:
         """The answer in a text: without a leading "label:" or "label?" of up to three words (the question),
@@ -635,10 +665,12 @@ class _Builder:
             return text
         # "Syncope resolved? No", "Syncope: resolved? No": not resolved, the finding is there (r25 review)
         asked = _RESOLVED_ASKED.search(text.lower())
-        if asked and asked.group(1) in self.resolved_words and asked.group(2).strip() in self.absent_words:
-            return f"not {asked.group(1)}"
-        bracketed = _BRACKETED_ANSWER.match(text)  # "SOB (no)"
-        if bracketed:
+        if asked and (asked.group(1) in self.resolved_words or asked.group(1) in self.course_asked) \
+                and asked.group(2).strip() in self.absent_words:
+            # "SOB gone? no" is "SOB not gone": the finding, in its own words when it named them (r26 review)
+            return " ".join(f"{text.lower()[:asked.start(1)].strip(' :-')} not {asked.group(1)}".split())
+        bracketed = _BRACKETED_ANSWER.match(text)  # "SOB (no)"; not "No SOB (hx asthma)", a note (r26 review)
+        if bracketed and self._is_answer_word(bracketed.group(2).strip().lower()):
             text = f"{bracketed.group(1)}: {bracketed.group(2)}"
         for mark in (":", "?", "=", " - ", " – ", " -- ", " — ", " | ", "/"):
             question, _, answer = text.partition(mark)
@@ -751,7 +783,8 @@ class _Builder:
         # This finding negated by its own words, beside clauses that name no finding at all, is absent: they are
         # the negation's context ("Fell to the floor, no LOC"; "Dizzy on standing, did not pass out").
         if about is not None and any(about.search(c) and self._absent_here(c, about) for c in clauses) and all(
-                (about.search(c) and self._absent_here(c, about)) or self._context(c) for c in clauses):
+                (about.search(c) and self._absent_here(c, about)) or self._context(c)
+                or (self._absent_clause(c) and not self.any_finding_word.search(c)) for c in clauses):
             return True
         if self.present_phrase.search(text):
             return False  # "came to on the floor" states the finding wherever it stands
@@ -763,7 +796,8 @@ class _Builder:
         # Breathless last year only") or negated ("No, hasn't had any SOB") (r22, r23 reviews).
         explained = all((self._absent_here(c, about) or self._historical(c)
                          or not (self._names_presence(c) or self._names_own(c, about)))
-                        and not (self.recurrence.search(c) and not self._absent_here(c, about))
+                        and not (self._recurs(c) and not self._absent_here(c, about))
+                        and not self._earlier_then(c)
                         for c in rest if not _TIMING.match(c))
         # A later clause with a finding's word ("No seizure activity, brief LOC"; "No redness, large effusion")
         # may state the finding or continue the negated list ("Denies SOB, CP, haemoptysis"): not known, so
@@ -860,20 +894,29 @@ class _Builder:
             after = clause[match.end():].split()[:4]
             for index, word in enumerate(after):  # "Breathlessness resolved 2 weeks ago"; not "not resolved"
                 if word in self.resolved_words and not any(w in self.negation_words for w in after[:index]) \
-                        and not self.recurrence.search(clause, match.end()):  # not "resolved then recurred"
+                        and not self._recurs(clause, match.end()):  # not "resolved then recurred"
                     return True
         return False
 
     def _contrast(self, clause: str, after: int) -> bool:
         """A contrast or course word after `after` ("... until today", "Not resolved"), once the words that say a
         denial still holds are taken off its end ("No SOB until now", "No haemoptysis as yet": r25 review)."""
-        return bool(self.absent_contrast.search(self.continuing.sub("", clause), after))
+        clause = self.continuing.sub("", clause)
+        # A recurrence word under its own negation is no contrast: "settled, not recurred" (r26 review)
+        return any(not (self.recurrence.fullmatch(m.group(0)) and self.negation_words & set(clause[:m.start()].split()[-2:]))
+                   for m in self.absent_contrast.finditer(clause, after))
 
     def _historical(self, clause: str) -> bool:
         """A clause about the past ("Breathless last year only", "Previous syncope 2019"), not "since" then."""
         words = clause.split()
         return bool(self.history.search(clause) or _YEAR.search(clause)) and not (
-            {"since", "now", "today", "currently", "still"} & set(words))
+            {"since", "now", "today", "currently", "still"} & set(words)) and not self.recent.search(clause)
+
+    def _earlier_then(self, clause: str) -> bool:
+        """ "Not breathless now - was earlier today": a later clause saying it was there within the presentation."""
+        words = clause.split()
+        return bool(words) and words[0] in ("was", "were", "had", "did", "but") and bool(self.recent.search(clause)) \
+            and not self.negation_words & set(words)
 
     @staticmethod
     def _names_own(clause: str, about: re.Pattern | None) -> bool:
@@ -887,8 +930,8 @@ class _Builder:
 
     def _context(self, clause: str) -> bool:
         """A clause that names no finding, no present word, no normal function and no number."""
-        return not (self.any_finding_word.search(clause) or self.finding_noun.search(clause)
-                    or self.recurrence.search(clause)
+        return not (self.any_finding_word.search(clause) or self.finding_noun.search(clause) or self._earlier_then(clause)
+                    or self._recurs(clause)
                     or any(word in self.present_words for word in _WORDS.findall(clause))
                     or self.function.search(clause) or _NUMBER.search(clause))
 
@@ -1083,11 +1126,16 @@ class _Builder:
             (period.end or period.start) if period else None) or as_datetime(report.issued)
         coded = any((c.system, c.code) in self.absent_answers
                     for concept in (report.conclusionCode or ()) for c in (concept.coding or ()))
-        # The words decide when there are any: a coded "Negative" over "nonocclusive thrombus" is not.
-        reading = self.reports.read(report.conclusion) if report.conclusion else None
-        negative = reading == NEGATIVE if report.conclusion else coded
-        return [Fact("DiagnosticReport", self._sided(relevant.by_code, report.conclusion), when, report.status in self.hygiene["resultStatus"],
-                     self._evidence("DiagnosticReport", report, report.code, when, value=report.conclusion),
+        # The words decide when there are any: a coded "Negative" over "nonocclusive thrombus" is not. Without a
+        # conclusion, the report's plain-text form is its words (r26 review: a negative scan whose text was only
+        # in presentedForm was 'not read as negative' and its scan re-ordered).
+        text = report.conclusion if isinstance(report.conclusion, str) and report.conclusion.strip() \
+            else _presented_text(report)
+        reading = self.reports.read(text) if text else None
+        negative = reading == NEGATIVE if text else coded
+        shown = text if text is None or len(text) <= _SHOWN_REPORT else text[:_SHOWN_REPORT].rstrip() + " …"
+        return [Fact("DiagnosticReport", self._sided(relevant.by_code, text), when, report.status in self.hygiene["resultStatus"],
+                     self._evidence("DiagnosticReport", report, report.code, when, value=shown),
                      negative=negative, unread=reading == UNREAD)]
 
     def _sided(self, memberships: frozenset[str], text) -> frozenset[str]:
@@ -1168,6 +1216,31 @@ class _Builder:
         display = " / ".join(dict.fromkeys(displays)) or _concept_text(concept)
         codes = tuple((SYSTEM_NAMES.get(c.system, c.system), c.code) for c in matched)
         return Evidence(f"{kind}/{resource.id or '(no id)'}", display, codes, when, **details)
+
+
+_SHOWN_REPORT = 400  # characters of a report's text a card shows
+_PRESENTED_LIMIT = 64 * 1024  # a plain-text report longer than this is not a radiology conclusion: not read
+
+
+def _presented_text(report) -> str | None:
+    """A report's plain-text presentedForm (base64 data, UTF-8), or None when there is none to read."""
+    for attachment in report.presentedForm or ():
+        content_type = (attachment.contentType or "").split(";")[0].strip().lower()
+        if content_type != "text/plain" or attachment.data is None:
+            continue
+        data = attachment.data
+        raw = data if isinstance(data, bytes) else None
+        if raw is None:
+            try:
+                raw = base64.b64decode(data, validate=True)
+            except (ValueError, TypeError):
+                continue
+        if len(raw) > _PRESENTED_LIMIT:
+            continue
+        text = raw.decode("utf-8", errors="replace").strip()
+        if text:
+            return text
+    return None
 
 
 def _flags(observation) -> set[str]:

@@ -55,6 +55,10 @@ class ReportReader:
         self.scope_completer = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeCompleters", ())))
         self.leads = frozenset(lists.get("sentenceLeads", ()))
         self.title_words = frozenset(lists.get("studyTitleWords", ()))
+        # "Calf veins not visualised (due to oedema)": the study's scope, not a finding
+        self.distal_scope = re.compile(r"^(?:(?:the|left|right|bilateral|both|l|r|lt|rt)\s+)*(?:%s)\s+(?:%s)"
+                                       r"(?:\s+(?:due to|because of|owing to|secondary to)\b.*)?$" % (
+                                           _any(lists.get("distalVesselWords", ())), _any(lists.get("scopeWords", ()))))
         self.modalities = frozenset(lists.get("studyModalityWords", ()))
         self.persistence = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("persistenceWords", ())))
         self.context_labels = frozenset(lists.get("contextLabels", ()))
@@ -201,6 +205,8 @@ class ReportReader:
         return label is None or bool(_QUESTION.match(label.group(0)))
 
     def _sentence(self, sentence: str) -> str:
+        if self.distal_scope.match(sentence) and not self.clot.search(sentence):
+            return "incidental"
         if self.hedge.search(sentence):
             return POSITIVE
         negated = self._starts_negated(sentence)
