@@ -142,13 +142,15 @@ class CardTemplates:
 
 
     def _detail(self, template: dict, variant: dict, finding: Finding, values: "_Values") -> str:
-        """Decision first, then the next step, then why: in a narrow EHR side panel the first lines are what
-        a clinician reads. The source is the card's own `source` (shown under the summary), not repeated."""
+        """The decision is the summary; the detail opens with the next step, then says why: in a narrow EHR
+        side panel (about 40 characters a line) the first lines are what a clinician reads, and a rationale
+        paragraph first pushed step 1 to line 6-9 (r26 review). The source is the card's own `source` (shown
+        under the summary), not repeated."""
         words = self.common
-        parts = [_fill(variant["detail"], values)]
         steps = variant["next_steps"]
-        parts.append(words["section.next-step"] + "\n"
-                     + "\n".join(f"{i}. {_fill(step, values)}" for i, step in enumerate(steps, 1)))
+        parts = [words["section.next-step"] + "\n"
+                 + "\n".join(f"{i}. {_fill(step, values)}" for i, step in enumerate(steps, 1)),
+                 _fill(variant["detail"], values)]
         if finding.notes:
             # A paragraph each, labelled: the sandbox and EHRs render a block quote as plain indented text,
             # which reads as part of the last numbered step.
