@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -276,6 +277,16 @@ class Catalogue:
                           if key not in phrases.get("common", {}))
         if missing:
             raise ValueError(f"the rules name what the catalogue, valueset/ or cards/ lack: {missing}")
+
+
+def compiled_once(catalogue: Catalogue, compile_: Callable[[Catalogue], dict]) -> dict:
+    """compile_(catalogue), built on first use and kept with the catalogue (which is never changed after
+    loading): the readers turn its word lists into some 1,400 escaped patterns, 2 ms that every request paid."""
+    cache = catalogue.__dict__.setdefault("_compiled", {})
+    found = cache.get(compile_)
+    if found is None:
+        found = cache[compile_] = compile_(catalogue)
+    return found
 
 
 @functools.lru_cache(maxsize=1)
