@@ -18,7 +18,6 @@ Data hygiene lives here, once, for every rule (the catalogue's "recordHygiene", 
 """
 from __future__ import annotations
 
-import base64
 import logging
 import re
 import time
@@ -573,6 +572,10 @@ class _Builder:
         self.prior_episode = _phrases(catalogue.prior_episode_words)
         self.course_asked = catalogue.course_asked_words
         self.red_flag_sets = frozenset(v for g in catalogue.finding_words if g.red_flag for v in g.value_sets)
+        # Each red-flag finding a text can state beside another's answer: its coded value sets and its words.
+        self.red_flag_groups = tuple(
+            (g, sets, _stems(g.stems)) for g in catalogue.finding_words
+            for sets in [frozenset(g.value_sets - catalogue.measurements.keys())] if g.red_flag and sets)
         self.negation_words = catalogue.negation_words
         self.resolved_words = catalogue.resolved_words
         continuing = sorted(catalogue.continuing_denials, key=len, reverse=True)
@@ -627,12 +630,9 @@ class _Builder:
         """An Observation recording a finding as absent ("calf pain: no") or unknown must not count as the
         finding; for a finding (not a measurement, whose numbers and flags are read where its value is) only
         an answer that affirms it counts (catalogue absentAnswers presentCodes/presentWords)."""
-        text = _whole_value(observation.valueString)
         concept = observation.valueCodeableConcept
         text_only = concept is not None and not concept.coding and isinstance(concept.text, str)
-        if text is None and text_only:
-            text = _whole_value(concept.text)  # an answer given as text only: read as text
-        text = self._answer_part(text)
+        text = self._answer_part(self._answer_text(observation))
         about = self._words_of(by_code)
         if text and self._episode_stated(text, by_code, about):
             return False  # "No further haemoptysis since Tuesday": it happened (catalogue priorEpisodeWords)
@@ -670,8 +670,11 @@ class _Builder:
     def _recurs(self, clause: str, start: int = 0) -> bool:
         """A recurrence word not itself denied ('recurred this morning'; not 'not recurred', 'no recurrence',
         'hasn't returned': r26 review)."""
-        return any(not self.negation_words & set(clause[:m.start()].split()[-2:])
-                   for m in self.recurrence.finditer(clause, start))
+        return any(not self._denied_before(clause, m.start()) for m in self.recurrence.finditer(clause, start))
+
+    def _denied_before(self, clause: str, position: int) -> bool:
+        """A negation word among the two words before `position` ("not recurred", "hasn't returned")."""
+        return bool(self.negation_words & set(clause[:position].split()[-2:]))
 
     def _answer_part(self, text: str | None) -> str | None:
         """The answer in a text: without a leading "label:" or "label?" of up to three words (the question),
@@ -919,7 +922,7 @@ class _Builder:
         denial still holds are taken off its end ("No SOB until now", "No haemoptysis as yet": r25 review)."""
         clause = self.continuing.sub("", clause)
         # A recurrence word under its own negation is no contrast: "settled, not recurred" (r26 review)
-        return any(not (self.recurrence.fullmatch(m.group(0)) and self.negation_words & set(clause[:m.start()].split()[-2:]))
+        return any(not (self.recurrence.fullmatch(m.group(0)) and self._denied_before(clause, m.start()))
                    for m in self.absent_contrast.finditer(clause, after))
 
     def _historical(self, clause: str) -> bool:
@@ -982,11 +985,12 @@ class _Builder:
         when = observation_time(observation)
         status = observation.status if isinstance(observation.status, str) else None
         final = status in self.hygiene["resultStatus"]
-        beside = [] if measured else self._red_flags_beside(self._answer_text(observation), by_code)
-        elsewhere = [self._beside_fact(observation, value_sets, finding, when, final)
+        answer = self._answer_text(observation)
+        beside = [] if measured else self._red_flags_beside(answer, by_code)
+        elsewhere = [self._beside_fact(observation, answer, value_sets, finding, when, final)
                      for value_sets, finding, _ in beside if value_sets]
         set_aside = frozenset(piece for _, _, piece in beside)
-        signs = self._ischaemic_signs(self._answer_text(observation)) if by_code & ISCHAEMIC_SIGNS else NOTHING
+        signs = self._ischaemic_signs(answer) if by_code & ISCHAEMIC_SIGNS else NOTHING
         if not signs and self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code,
                                          set_aside=set_aside):
             return elsewhere
@@ -1042,15 +1046,14 @@ class _Builder:
         found = []
         for piece, answer in pieces:
             lowered = answer.lower()
-            if re.search(r"(?:\?|\bquery\b|\bq\b|\bpossible\b|\?\s*)\s*" + re.escape(piece.lower()), written) \
+            if re.search(r"(?:\?|\bquery\b|\bq\b|\bpossible\b)\s*" + re.escape(piece.lower()), written) \
                     or "?" in piece or self.unknown_start.match(lowered):
                 continue  # "No SOB. ?chest pain": a question, still this answer's doubt
             if self._historical(lowered):
                 found.append((None, "history", piece))  # "No SOB. Chest pain last year": not a finding now
                 continue
-            for group in self.finding_words:
-                sets = frozenset(group.value_sets - self.measurements.keys())
-                if not (group.red_flag and sets) or not _stems(group.stems).search(piece.lower()):
+            for group, sets, words in self.red_flag_groups:
+                if not words.search(piece.lower()):
                     continue
                 if any(w in group.not_beside for w in _WORDS.findall(lowered)):
                     break
@@ -1060,13 +1063,15 @@ class _Builder:
                 break
         return found
 
-    def _beside_fact(self, observation, value_sets: frozenset[str], finding: str, when, final: bool) -> Fact:
-        value = f"“{self._answer_text(observation)}” (read as {finding})"
+    def _beside_fact(self, observation, answer: str, value_sets: frozenset[str], finding: str, when,
+                     final: bool) -> Fact:
+        value = f"“{answer}” (read as {finding})"
         return Fact("Observation", value_sets, when, final,
                     self._evidence("Observation", observation, observation.code, when, value=value))
 
     @staticmethod
     def _answer_text(observation) -> str | None:
+        """The answer as text: valueString, or a coded answer given as text only."""
         text = _whole_value(observation.valueString)
         concept = observation.valueCodeableConcept
         if text is None and concept is not None and not concept.coding and isinstance(concept.text, str):
@@ -1239,21 +1244,14 @@ _PRESENTED_LIMIT = 64 * 1024  # a plain-text report longer than this is not a ra
 
 
 def _presented_text(report) -> str | None:
-    """A report's plain-text presentedForm (base64 data, UTF-8), or None when there is none to read."""
+    """A report's plain-text presentedForm (UTF-8; the validated model holds its base64 data decoded), or None
+    when there is none to read."""
     for attachment in report.presentedForm or ():
         content_type = (attachment.contentType or "").split(";")[0].strip().lower()
-        if content_type != "text/plain" or attachment.data is None:
-            continue
         data = attachment.data
-        raw = data if isinstance(data, bytes) else None
-        if raw is None:
-            try:
-                raw = base64.b64decode(data, validate=True)
-            except (ValueError, TypeError):
-                continue
-        if len(raw) > _PRESENTED_LIMIT:
+        if content_type != "text/plain" or not isinstance(data, bytes) or len(data) > _PRESENTED_LIMIT:
             continue
-        text = raw.decode("utf-8", errors="replace").strip()
+        text = data.decode("utf-8", errors="replace").strip()
         if text:
             return text
     return None
