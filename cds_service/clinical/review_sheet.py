@@ -34,7 +34,9 @@ card gives way (cards/catalogue.json "giveWay", applied in this order):
 
 - Conditions entered-in-error are ignored; a refuted one is a negative test (it closes a DVT or PE
   suspicion for what was recorded before it); resolved, inactive or in remission (or abated) are history —
-  a resolved DVT scores Wells "previously documented DVT" and is not an active clot.
+  a resolved DVT scores Wells "previously documented DVT" and is not an active clot. A PE feature
+  (breathlessness, chest pain, haemoptysis, syncope) recorded as resolved still counts for the PE card when
+  its episode (abatement, else onset, else recorded date) lies inside the finding window.
 - Observations count only when final, amended or corrected. MedicationRequests and MedicationStatements
   count as current when active (completed or stopped: a course that ended); MedicationAdministrations when
   given within the administration window.

@@ -9,7 +9,8 @@ Data hygiene lives here, once, for every rule (the catalogue's "recordHygiene", 
 "textMatches"):
 - Conditions that are entered-in-error are ignored; a refuted one is no finding but a negative test (it
   closes a DVT or PE suspicion for what was recorded before it); resolved, inactive or in remission (or
-  abated) are history, not current; any other clinical status (and none) is current.
+  abated) are history, not current (a rule may still read a recent episode: PatientRecord.recent_episodes);
+  any other clinical status (and none) is current.
 - Observations count only when final, amended or corrected; one answering the finding "absent" is none.
   An imaging study (leg-vein scan, CTPA) as an Observation or DiagnosticReport is a test, negative or not.
 - MedicationRequests and MedicationStatements count as current when active (completed or stopped: a
@@ -621,9 +622,14 @@ class _Builder:
             state = "unrecorded"
         else:
             state = None
+        ended = as_datetime(condition.abatementDateTime) or as_datetime(
+            condition.abatementPeriod.end if condition.abatementPeriod else None)
+        # A problem that is history says so on the card ("status resolved"): a red flag that came and went
+        # inside its window still counts for some rules (PatientRecord.recent_episodes).
+        status = None if current else (clinical or "abated")
         return [Fact("Condition", memberships, when, current,
-                     self._evidence("Condition", condition, condition.code, when, verification=state),
-                     onset=onset)]
+                     self._evidence("Condition", condition, condition.code, when, verification=state, status=status),
+                     onset=onset, ended=ended)]
 
     def _is_absent(self, observation, measured: bool, by_value: frozenset[str] = NOTHING,
                    by_code: frozenset[str] = NOTHING, set_aside: frozenset[str] = NOTHING) -> bool:

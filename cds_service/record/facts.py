@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -44,6 +44,7 @@ class Fact:
     reference_unit: str | None = None
     value_sets_of_value: frozenset[str] = NOTHING  # Observation.valueCodeableConcept memberships
     onset: datetime | None = None  # Condition onset (when the problem began), when recorded
+    ended: datetime | None = None  # Condition abatement (when the problem ended), when recorded
     negative: bool = False  # a test that found nothing (a negative scan, a refuted Condition)
     unread: bool = False  # a report's text the reader could not place: neither negative nor showing a clot
     uninterpreted: bool = False  # a finding's text answer counted only because it could not be read (fail-safe)
@@ -98,6 +99,16 @@ class PatientRecord:
         require(value_set, "value-set")
         return _newest_first(f for f in self.facts if f.kind == "Condition" and not f.current
                              and not f.negative and value_set in f.value_sets)
+
+    def recent_episodes(self, value_set: Name, window: Name) -> list[Fact]:
+        """Conditions in the value set that are history (resolved, inactive, in remission, abated) but whose
+        episode happened inside the window: a syncope yesterday, recorded as resolved, still happened. The
+        episode is dated by when it ended, else began, else was recorded — so an old problem imported today
+        as resolved is not recent."""
+        require(value_set, "value-set")
+        window_key = require(window, "window")
+        return _newest_first(f for f in self.history(value_set)
+                             if self._inside_window(replace(f, when=f.ended or f.onset or f.when), window_key))
 
     def measurements(self, value_set: Name) -> list[Fact]:
         """Final Observations with a numeric value, coded in the value set, inside the window the catalogue

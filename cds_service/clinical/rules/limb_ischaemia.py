@@ -52,8 +52,11 @@ ACUTE, CRITICAL_SIGNS, PRESENTATION = (
     window("acute-limb-ischaemia"), window("ischaemic-signs-critical"), window("ischaemia-presentation"))
 NEW_FEATURES = window("dvt-new-features")  # after a known occlusion began: new pain or signs
 SIGNS_NEEDED = threshold("ischaemic-signs")
-UNKNOWN = tuple(phrase("acute-limb-ischaemia", key) for key in
-                ("unknown.cold-limb", "unknown.absent-pulses", "unknown.motor-weakness"))
+# What the record rarely codes, to check at the bedside, each with the P (catalogue ischaemicSigns) that, once
+# an entry on the card names it, is no longer unknown.
+UNKNOWN = tuple((phrase("acute-limb-ischaemia", key), kind) for key, kind in
+                (("unknown.cold-limb", "cold"), ("unknown.absent-pulses", "pulseless"),
+                 ("unknown.motor-weakness", "motor")))
 
 
 def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
@@ -94,7 +97,10 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
         finding = _lesser(record, known, anticoagulated, chronic, pain, new, counted, causes, embolic_source, needed)
         if finding is None:
             return None
-    finding.unknown = [Say(p) for p in UNKNOWN]
+    # "R foot cold, pale": the card does not ask for a cold limb (r26 review W-A)
+    named = {kind for f in new if f.evidence in finding.evidence for kind in f.signs}
+    named |= {"motor" for f in new if f.evidence in finding.evidence and PARESIS in f.value_sets}
+    finding.unknown = [Say(p) for p, kind in UNKNOWN if kind not in named]
     return finding
 
 

@@ -5,7 +5,8 @@ recent knee or leg pain, major surgery within 12 weeks, immobilisation, active c
 pregnancy or up to 6 weeks postpartum (the
 PE Wells and PERC items the record can show) — where the PE feature is dyspnoea,
 pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %), tachypnoea (RR > 20) or a heart rate
-over the admission threshold (130/min) recorded recently; thresholds are the catalogue's.
+over the admission threshold (130/min) recorded recently (a symptom recorded as resolved counts when its
+episode lies inside the window: record.recent_episodes); thresholds are the catalogue's.
 Without a respiratory feature the heart rate decides only with a context that explains it (§5.10: a fast
 pulse from pain or fever is common): HR > 100 (or coded tachycardia) beside leg DVT features, a current
 or suspected clot (§1.6, §2.4, Appendix A), recent surgery or immobilisation; HR > 130 beside cancer,

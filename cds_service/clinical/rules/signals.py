@@ -353,7 +353,9 @@ def pe_symptoms(record: PatientRecord) -> list[Fact]:
     it means depends on the context."""
     facts = suspected_pe(record)
     for feature in PE_FEATURES:
-        facts += record.current(feature, FINDING)
+        # An episode recorded as resolved inside the window still happened: a transient syncope or
+        # breathlessness is a PE feature (NG158 §1.1; r26 review S-H: the same story in text fired)
+        facts += record.current(feature, FINDING) + record.recent_episodes(feature, FINDING)
     # "SpO2 96 % on 4 L/min", "on 40 %": oxygen given is an oxygen need, at any age
     facts += above(record, OXYGEN_FLOW, OXYGEN_NEED) + above(record, FIO2, FIO2_NEED)
     if not adult_vte_physiology(record):
