@@ -36,7 +36,7 @@ from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
 from .reports import NEGATIVE, UNREAD, ReportReader
-from .units import canonical, with_plausible_unit
+from .units import canonical, quantity_in_text, with_plausible_unit
 
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
@@ -1002,7 +1002,8 @@ class _Builder:
             return elsewhere
         facts = [self._component(observation, component, when, final) for component in observation.component or ()]
         facts = [f for f in facts if f is not None]
-        panel = observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
+        panel = (observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
+                 and quantity_in_text(_written_value(observation)) is None)
         if (by_code or by_value) and not panel:
             fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside)
             facts.insert(0, replace(fact, signs=signs, uninterpreted=fact.uninterpreted and not signs) if signs else fact)
@@ -1089,10 +1090,17 @@ class _Builder:
         quantity = None
         value_text = None
         uninterpreted = False
+        comparator = None
+        written = _written_value(observation)
+        in_text = quantity_in_text(written) if by_code & self.measurements.keys() else None
         if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
             q = observation.valueQuantity
-            quantity = self._quantity(q, by_code)
+            quantity, comparator = self._quantity(q.value, q.code or q.unit, by_code), q.comparator
             value_text = f"{q.comparator or ''}{_plain(q.value)} {q.unit or q.code or ''}".strip()
+        elif in_text is not None:
+            # A measurement written as text ("40%", "112"): read as its number, never guessed from words
+            comparator, value, unit = in_text
+            quantity, value_text = self._quantity(value, unit, by_code), written.strip()
         elif observation.valueCodeableConcept is not None:
             value_text = _concept_text(observation.valueCodeableConcept)
             concept = observation.valueCodeableConcept
@@ -1121,8 +1129,7 @@ class _Builder:
         return Fact("Observation", by_code, when, final,
                     self._evidence("Observation", observation, observation.code, when, value=value_text,
                                    flags=flags),
-                    quantity=quantity,
-                    comparator=observation.valueQuantity.comparator if observation.valueQuantity else None,
+                    quantity=quantity, comparator=comparator,
                     interpretation=interpretation, reference_high=high, reference_unit=high_unit,
                     value_sets_of_value=by_value, uninterpreted=uninterpreted)
 
@@ -1177,16 +1184,25 @@ class _Builder:
         blood-pressure panel) as its own fact, dated and statused as its Observation."""
         measured = self.value_sets.of_concept(component.code) & self.measurements.keys()
         q = component.valueQuantity
-        if not measured or q is None or q.value is None:
+        if not measured:
             return None
-        value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
+        if q is not None and q.value is not None:
+            value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
+            quantity, comparator = self._quantity(q.value, q.code or q.unit, measured), q.comparator
+        else:
+            written = _written_value(component)
+            in_text = quantity_in_text(written)
+            if in_text is None:
+                return None
+            comparator, value, unit = in_text
+            quantity, value_text = self._quantity(value, unit, measured), written.strip()
         return Fact("Observation", frozenset(measured), when, final,
                     self._evidence("Observation", observation, component.code, when, value=value_text),
-                    quantity=self._quantity(q, measured))
+                    quantity=quantity, comparator=comparator)
 
-    def _quantity(self, q, measured: frozenset[str]) -> tuple[Decimal, str]:
+    def _quantity(self, number, unit_text: str | None, measured: frozenset[str]) -> tuple[Decimal, str]:
         """(value, UCUM unit) as far as the unit can be read without guessing (record/units.py)."""
-        value, unit = Decimal(str(q.value)), canonical(q.code or q.unit)
+        value, unit = Decimal(str(number)), canonical(unit_text)
         ranged = sorted(measured & self.plausible_ranges.keys())
         return with_plausible_unit(value, unit, self.plausible_ranges[ranged[0]]) if ranged else (value, unit)
 
@@ -1243,6 +1259,14 @@ class _Builder:
         display = " / ".join(dict.fromkeys(displays)) or _concept_text(concept)
         codes = tuple((SYSTEM_NAMES.get(c.system, c.system), c.code) for c in matched)
         return Evidence(f"{kind}/{resource.id or '(no id)'}", display, codes, when, **details)
+
+
+def _written_value(element) -> str | None:
+    """An Observation's or component's value as written when it is text or a whole number: a measurement
+    may be recorded either way ("40%", 112), and units.quantity_in_text reads it."""
+    if isinstance(element.valueString, str):
+        return element.valueString
+    return None if element.valueInteger is None else str(element.valueInteger)
 
 
 _SHOWN_REPORT = 400  # characters of a report's text a card shows

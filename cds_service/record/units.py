@@ -7,6 +7,7 @@ every range stays unitless and no rule reads it). Nothing else is guessed.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 # Lower-cased spellings seen in records -> the UCUM code. Only spellings with a single meaning.
@@ -44,3 +45,21 @@ def with_plausible_unit(value: Decimal, unit: str, ranges: dict[str, list]) -> t
     if unit == "1" and "%" in ranges and 0 < value <= 1:
         return value * 100, "%"
     return value, unit
+
+
+_KNOWN = frozenset(_SPELLINGS.values())
+# A whole text that is one number, a comparator before it and a unit after it at most: "40%", "112 bpm",
+# "38.6 °C", "<0.5". A decimal comma is not read (thousands or decimals: a guess either way).
+_NUMBER_TEXT = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d{1,6}(?:\.\d+)?)\s*([^\d\s,][^\d,]*?)?\s*$")
+
+
+def quantity_in_text(text: str | None) -> tuple[str | None, Decimal, str] | None:
+    """(comparator, value, UCUM unit or "") of a measurement recorded as text, when the text is only a number
+    and a unit we know (or none); anything else (words, a range, an unknown unit) is None: not read."""
+    match = _NUMBER_TEXT.match(text or "")
+    if not match:
+        return None
+    unit = canonical(match.group(3))
+    if unit and unit not in _KNOWN:
+        return None
+    return match.group(1), Decimal(match.group(2)), unit
