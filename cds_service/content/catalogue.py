@@ -163,6 +163,10 @@ class Catalogue:
         self.normal_functions = tuple(data["absentAnswers"].get("normalFunctionWords", ()))
         self.recurrence_words = tuple(data["absentAnswers"].get("recurrenceWords", ()))
         self.ischaemic_signs = {kind: tuple(words) for kind, words in data["absentAnswers"].get("ischaemicSigns", {}).items()}
+        self.pulse_words = tuple(data["absentAnswers"].get("pulseWords", ()))
+        self.pulse_loss_words = tuple(data["absentAnswers"].get("pulseLossWords", ()))
+        self.pulse_loss_leads = tuple(data["absentAnswers"].get("pulseLossLeads", ()))
+        self.pulse_loss_not_before = tuple(data["absentAnswers"].get("pulseLossNotBefore", ()))
         self.present_phrases = tuple(data["absentAnswers"].get("presentPhrases", ()))
         self.finding_stems = tuple(data["absentAnswers"].get("findingStems", ()))
         self.finding_noun_stems = tuple(data["absentAnswers"].get("findingNounStems", ()))

@@ -81,6 +81,8 @@ SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("b
 PLACES = SIDES | {value_set("lower-limb-site")}
 # The Ps of limb ischaemia a record codes (Appendix A): pallor; numbness, paraesthesia; paralysis or paresis.
 ISCHAEMIC_SIGNS = frozenset(value_set(v) for v in ("pallor", "limb-ischaemia-signs", "paralysis-paresis"))
+# A pain row may name the Ps too ("Sudden severe R calf pain, foot cold, white, no pulses": r27 review)
+LEG_PAIN_ROWS = frozenset(value_set(v) for v in ("calf-pain", "leg-pain", "knee-pain"))
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
 log = logging.getLogger(__name__)
@@ -589,6 +591,15 @@ class _Builder:
         self.plausible_ranges = catalogue.plausible_ranges
         self.reports = ReportReader(catalogue)
         self.ischaemic_sign_words = {kind: _stems(words) for kind, words in catalogue.ischaemic_signs.items()}
+        pulse = "|".join(map(re.escape, sorted(catalogue.pulse_words, key=len, reverse=True)))
+        loss = "|".join(map(re.escape, sorted(catalogue.pulse_loss_words, key=len, reverse=True)))
+        lead = "|".join(map(re.escape, sorted(catalogue.pulse_loss_leads, key=len, reverse=True)))
+        between = r"(?:[^\s,.;]+\s+){0,2}"  # up to two words, never across a comma or full stop
+        other = "|".join(map(re.escape, catalogue.pulse_loss_not_before))
+        self.pulse_lost = re.compile(
+            rf"(?<![\w/-])(?:(?:{lead})\s+{between}(?:{pulse})(?![\w/])(?!\s+(?:{other})\b)"
+            rf"|(?:{pulse})\s*[:?]?\s+{between}(?:{loss})(?![\w/]))"
+            if pulse and loss and lead else r"(?!x)x")
         return vars(self)
 
     def condition(self, condition, relevant: Memberships) -> list[Fact]:
@@ -996,10 +1007,13 @@ class _Builder:
         elsewhere = [self._beside_fact(observation, answer, value_sets, finding, when, final)
                      for value_sets, finding, _ in beside if value_sets]
         set_aside = frozenset(piece for _, _, piece in beside)
-        signs = self._ischaemic_signs(answer) if by_code & ISCHAEMIC_SIGNS else NOTHING
+        sign_row = bool(by_code & ISCHAEMIC_SIGNS)
+        signs = self._ischaemic_signs(answer) if sign_row else NOTHING
         if not signs and self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code,
                                          set_aside=set_aside):
             return elsewhere
+        if not sign_row and by_code & LEG_PAIN_ROWS:
+            signs = self._ischaemic_signs(answer)  # only once the pain itself is affirmed
         facts = [self._component(observation, component, when, final) for component in observation.component or ()]
         facts = [f for f in facts if f is not None]
         panel = (observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
@@ -1013,6 +1027,9 @@ class _Builder:
         """The Ps of limb ischaemia the entry's text states, each clause read on its own (catalogue
         ischaemicSigns): 'R foot cold, pale, no pulses palpable' names three."""
         found = set()
+        # A pulse stated lost, read on the sentence: its label and answer may sit either side of a ':' or '?'
+        if any(self.pulse_lost.search(s) and not self._historical(s) for s in _ROWS.split(text or "")):
+            found.add("pulseless")
         for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip()):
             for kind, words in self.ischaemic_sign_words.items():
                 if kind == "motor" and _PULSE.search(clause):

@@ -29,11 +29,14 @@ Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CD
   sign that began after it (re-examine the leg: re-occlusion is an emergency);
 - an occlusion or critical limb ischaemia that began more than 2 weeks ago: 'chronic', `warning` (urgent
   vascular referral);
-- the sign criterion met by signs older than the critical window, or an embolic source with the pain and a
-  new sign that does not count (not placed on the leg, or a neurological cause explains it):
-  'examine-pulses', `warning` (examine the foot pulses now).
+- the sign criterion met by signs older than the critical window, one new vascular sign (pallor, cold, a
+  lost pulse) with the pain, or an embolic source with the pain and a new sign that does not count (not
+  placed on the leg, or a neurological cause explains it): 'examine-pulses', `warning` (examine the foot
+  pulses now).
 """
 from __future__ import annotations
+
+from dataclasses import replace
 
 from ...content.catalogue import phrase, threshold, topic, value_set, window
 from ...record.facts import Fact, PatientRecord
@@ -73,7 +76,8 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     embolic_source = record.current(ATRIAL_FIBRILLATION) + dislocation + aneurysm + known
     new = new_signs(record)
     causes = record.current(NEUROLOGICAL_CAUSE)
-    counted = [f for f in new if on_the_leg(record, f, new, dislocation) and not explained(f, causes)]
+    counted = [kept for f in new if on_the_leg(record, f, new, dislocation)
+               for kept in [unexplained(f, causes)] if kept is not None]
     if known:
         # The signs of the known episode are known; only those that began after it are a re-occlusion.
         counted = [f for f in counted if _after(record, f, known)]
@@ -119,8 +123,11 @@ def _lesser(record: PatientRecord, known, anticoagulated, chronic, pain, new, co
         finding.values["acute_days"] = record.catalogue.window(ACUTE).days
         finding.add(chronic + pain)
         return finding
-    not_counted = [f for f in new if f not in counted]
-    if pain and (_enough(counted, needed) or (embolic_source and new)):
+    not_counted = [f for f in new if f.evidence not in {c.evidence for c in counted}]
+    # One new vascular P with the pain (a pale or cold foot, a lost pulse) is not yet the emergency picture,
+    # but only the examination can say so (ACR: the cold, painful leg; r27 review)
+    vascular = [f for f in counted if _kinds(f) & _VASCULAR_KINDS]
+    if pain and (_enough(counted, needed) or (embolic_source and new) or vascular):
         finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="examine-pulses")
         finding.values["critical_hours"] = int(record.catalogue.window(CRITICAL_SIGNS).total_seconds() // 3600)
         reasons = [c for c in causes if any(explained(f, [c]) for f in not_counted)]
@@ -145,6 +152,8 @@ def new_signs(record: PatientRecord) -> list[Fact]:
     or paraplegia code)."""
     signs = (record.current(PALLOR, signals.FINDING) + record.current(SENSORY, signals.FINDING)
              + record.current(PARESIS, signals.FINDING))
+    # A pain entry whose text names Ps ("calf pain, foot cold, white, no pulses") is a sign entry too
+    signs += [f for f in signals.recent_leg_or_knee_pain(record) if f.signs]
     found = []
     for fact in signs:
         if fact not in found and not record.older_than(fact, signals.FINDING) \
@@ -170,10 +179,31 @@ def _placed(sign: Fact) -> bool:
     return signals.LOWER_LIMB in sign.value_sets or signals.side(sign) is not None
 
 
+_NEUROLOGICAL_KINDS = frozenset({"sensory", "motor"})  # catalogue ischaemicSigns kinds a nerve can explain
+_VASCULAR_KINDS = frozenset({"pallor", "cold", "pulseless"})
+_CODED_KIND = {PALLOR: "pallor", SENSORY: "sensory", PARESIS: "motor"}
+
+
 def explained(sign: Fact, causes: list[Fact]) -> bool:
     """Numbness, paraesthesia or paresis beside a current neurological cause is the cause's, not a new P;
-    pallor is never a neurological sign."""
-    return bool(causes) and bool(sign.value_sets & {SENSORY, PARESIS})
+    pallor, cold and pulselessness are never a nerve's."""
+    return bool(causes) and bool(_kinds(sign) & _NEUROLOGICAL_KINDS)
+
+
+def unexplained(sign: Fact, causes: list[Fact]) -> Fact | None:
+    """The sign with the Ps a neurological cause on record does not explain, or None when it explains them
+    all: 'numb R foot, foot cold and pale' beside sciatica is still cold and pale (r27 review)."""
+    kinds = _kinds(sign)
+    kept = kinds - _NEUROLOGICAL_KINDS if causes else kinds
+    if not kept:
+        return None
+    return sign if kept == sign.signs else replace(sign, signs=frozenset(kept))
+
+
+def _kinds(sign: Fact) -> set[str]:
+    """The Ps an entry states: those its text names, else the one its code is (a pallor row answered 'Pulses
+    absent R foot' states a lost pulse, not pallor)."""
+    return set(sign.signs) or {kind for value_set, kind in _CODED_KIND.items() if value_set in sign.value_sets}
 
 
 def _after(record: PatientRecord, fact: Fact, known: list[Fact]) -> bool:
