@@ -492,6 +492,16 @@ def _has_rate(raw: dict) -> bool:
     return False
 
 
+def _as_written(original: str | None, piece: str) -> str:
+    """A piece of a normalised text (lower case, single spaces) as the original writes it, for a card to
+    quote; the piece itself when it cannot be found there."""
+    words = piece.split()
+    if not isinstance(original, str) or not words:
+        return piece
+    found = re.search(r"\s+".join(map(re.escape, words)), original, re.IGNORECASE)
+    return found.group(0) if found else piece
+
+
 def _whole_value(text) -> str | None:
     """A text result as a whole, for an exact match: "Positive." and " POS " alike."""
     return " ".join(text.lower().rstrip(".").split()) if isinstance(text, str) else None
@@ -640,7 +650,7 @@ class _Builder:
         status = None if current else (clinical or "abated")
         return [Fact("Condition", memberships, when, current,
                      self._evidence("Condition", condition, condition.code, when, verification=state, status=status),
-                     onset=onset, ended=ended)]
+                     onset=onset, ended=ended)] + self._red_flags_in_notes(condition, memberships, when, current, "Condition")
 
     def _is_absent(self, observation, measured: bool, by_value: frozenset[str] = NOTHING,
                    by_code: frozenset[str] = NOTHING, set_aside: frozenset[str] = NOTHING) -> bool:
@@ -1009,19 +1019,23 @@ class _Builder:
         set_aside = frozenset(piece for _, _, piece in beside)
         sign_row = bool(by_code & ISCHAEMIC_SIGNS)
         signs = self._ischaemic_signs(answer) if sign_row else NOTHING
+        if not by_code and not by_value:
+            # A panel of findings (a review of systems): each coded component is a finding of its own
+            return [f for component in observation.component or ()
+                    for f in self._component(observation, component, when, final)]
         if not signs and self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code,
                                          set_aside=set_aside):
-            return elsewhere
+            return elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
         if not sign_row and by_code & LEG_PAIN_ROWS:
             signs = self._ischaemic_signs(answer)  # only once the pain itself is affirmed
-        facts = [self._component(observation, component, when, final) for component in observation.component or ()]
-        facts = [f for f in facts if f is not None]
+        facts = [f for component in observation.component or ()
+                 for f in self._component(observation, component, when, final)]
         panel = (observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
                  and quantity_in_text(_written_value(observation)) is None)
         if (by_code or by_value) and not panel:
             fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside)
             facts.insert(0, replace(fact, signs=signs, uninterpreted=fact.uninterpreted and not signs) if signs else fact)
-        return facts + elsewhere
+        return facts + elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
 
     def _ischaemic_signs(self, text: str | None) -> frozenset[str]:
         """The Ps of limb ischaemia the entry's text states, each clause read on its own (catalogue
@@ -1089,7 +1103,9 @@ class _Builder:
 
     def _beside_fact(self, observation, answer: str, value_sets: frozenset[str], finding: str, when,
                      final: bool) -> Fact:
-        value = f"“{answer}” (read as {finding})"
+        written = observation.valueString if isinstance(observation.valueString, str) else (
+            observation.valueCodeableConcept.text if observation.valueCodeableConcept else None)
+        value = f"“{_as_written(written, answer)}” (read as {finding})"  # the nurse's words, as written
         return Fact("Observation", value_sets, when, final,
                     self._evidence("Observation", observation, observation.code, when, value=value))
 
@@ -1196,13 +1212,20 @@ class _Builder:
             return memberships
         return memberships | self.reports.sides(text)
 
-    def _component(self, observation, component, when, final: bool) -> Fact | None:
+    def _component(self, observation, component, when, final: bool) -> list[Fact]:
         """A component that is a measurement (heart rate in a vital-signs panel, systolic pressure in a
-        blood-pressure panel) as its own fact, dated and statused as its Observation."""
-        measured = self.value_sets.of_concept(component.code) & self.measurements.keys()
+        blood-pressure panel) as its own fact, dated and statused as its Observation; one that is a finding
+        (a review-of-systems panel: dyspnoea No, chest pain Yes) read as an Observation of its own, its
+        answer read as any finding's is (r27 review: such a chest pain was never read)."""
+        coded = self.value_sets.of_concept(component.code)
+        measured = coded & self.measurements.keys()
         q = component.valueQuantity
+        if coded and not measured:
+            view = _ComponentView(observation, component)
+            by_code = coded | (self.value_sets.of_concept(observation.bodySite) & PLACES if observation.bodySite else NOTHING)
+            return self.observation(view, Memberships(by_code, self.value_sets.of_concept(component.valueCodeableConcept)))
         if not measured:
-            return None
+            return []
         if q is not None and q.value is not None:
             value_text = f"{_plain(q.value)} {q.unit or q.code or ''}".strip()
             quantity, comparator = self._quantity(q.value, q.code or q.unit, measured), q.comparator
@@ -1210,12 +1233,28 @@ class _Builder:
             written = _written_value(component)
             in_text = quantity_in_text(written)
             if in_text is None:
-                return None
+                return []
             comparator, value, unit = in_text
             quantity, value_text = self._quantity(value, unit, measured), written.strip()
-        return Fact("Observation", frozenset(measured), when, final,
-                    self._evidence("Observation", observation, component.code, when, value=value_text),
-                    quantity=quantity, comparator=comparator)
+        return [Fact("Observation", frozenset(measured), when, final,
+                     self._evidence("Observation", observation, component.code, when, value=value_text),
+                     quantity=quantity, comparator=comparator)]
+
+    def _red_flags_in_notes(self, resource, by_code: frozenset[str], when, current: bool,
+                            kind: str = "Observation") -> list[Fact]:
+        """Red flags a note on the entry states, each read as that finding's own answer, as in a row about
+        another finding (a dyspnoea row 'No' with the note 'c/o pleuritic CP L side since 0600'; a leg-swelling
+        Condition noted 'pleuritic chest pain and SOB since yesterday': r27 review). Only a statement the
+        reading places counts; a note restating the entry's own finding is the entry's answer's business."""
+        texts = [n.text for n in getattr(resource, "note", None) or () if isinstance(n.text, str) and n.text.strip()]
+        facts = []
+        for text in texts:
+            for value_sets, finding, piece in self._red_flags_beside(_whole_value(text) or text.lower(), by_code):
+                if value_sets:
+                    value = f"“{_as_written(text, piece)}” (note, read as {finding})"
+                    facts.append(Fact(kind, value_sets, when, current,
+                                      self._evidence(kind, resource, resource.code, when, value=value)))
+        return facts
 
     def _quantity(self, number, unit_text: str | None, measured: frozenset[str]) -> tuple[Decimal, str]:
         """(value, UCUM unit) as far as the unit can be read without guessing (record/units.py)."""
@@ -1276,6 +1315,24 @@ class _Builder:
         display = " / ".join(dict.fromkeys(displays)) or _concept_text(concept)
         codes = tuple((SYSTEM_NAMES.get(c.system, c.system), c.code) for c in matched)
         return Evidence(f"{kind}/{resource.id or '(no id)'}", display, codes, when, **details)
+
+
+class _ComponentView:
+    """An Observation's component seen as an Observation of its own: its code and answer, the parent's id,
+    status, time and notes."""
+    _OWN = frozenset({"code", "valueQuantity", "valueCodeableConcept", "valueString", "valueBoolean", "valueInteger",
+                      "valueRange", "valueRatio", "valueSampledData", "valueTime", "valueDateTime", "valuePeriod",
+                      "dataAbsentReason", "interpretation", "referenceRange"})
+
+    def __init__(self, observation, component):
+        self._observation, self._component = observation, component
+
+    def __getattr__(self, name: str):
+        if name in self._OWN:
+            return getattr(self._component, name, None)
+        if name in ("component", "note"):
+            return None  # the parent's notes are read once, on the parent
+        return getattr(self._observation, name)
 
 
 def _written_value(element) -> str | None:
