@@ -33,6 +33,7 @@ class FindingWords:
     red_flag: bool
     stems: tuple[str, ...]
     not_beside: frozenset[str] = frozenset()
+    episodic: bool = False  # an event (coughing blood, a faint): once it happened in the presentation, it counts
 
 
 @dataclass(frozen=True)
@@ -174,12 +175,14 @@ class Catalogue:
         self.history_words = tuple(data["absentAnswers"].get("historyWords", ()))
         self.recent_time_words = tuple(data["absentAnswers"].get("recentTimeWords", ()))
         self.prior_episode_words = tuple(data["absentAnswers"].get("priorEpisodeWords", ()))
+        self.episode_over_words = tuple(data["absentAnswers"].get("episodeOverWords", ()))
+        self.course_denied_replies = frozenset(data["absentAnswers"].get("courseDeniedReplies", ()))
         self.course_asked_words = frozenset(data["absentAnswers"].get("courseAskedWords", ()))
         self.negation_words = frozenset(data["absentAnswers"].get("negationWords", ()))
         self.resolved_words = frozenset(data["absentAnswers"].get("resolvedWords", ()))
         self.continuing_denials = tuple(data["absentAnswers"].get("continuingDenials", ()))
         self.finding_words = tuple(FindingWords(g["finding"], frozenset(g["valueSets"]), g["redFlag"], tuple(g["stems"]),
-                                                frozenset(g.get("notBeside", ())))
+                                                frozenset(g.get("notBeside", ())), g.get("episodic", False))
                                    for g in data["absentAnswers"].get("findingWords", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))

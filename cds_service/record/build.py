@@ -583,6 +583,9 @@ class _Builder:
         self.history = _phrases(catalogue.history_words)
         self.recent = _phrases(catalogue.recent_time_words)
         self.prior_episode = _phrases(catalogue.prior_episode_words)
+        self.episode_over = _phrases(catalogue.episode_over_words)
+        self.episodic_sets = frozenset(v for g in catalogue.finding_words if g.red_flag and g.episodic for v in g.value_sets)
+        self.course_denied = catalogue.course_denied_replies
         self.course_asked = catalogue.course_asked_words
         self.red_flag_sets = frozenset(v for g in catalogue.finding_words if g.red_flag for v in g.value_sets)
         # Each red-flag finding a text can state beside another's answer: its coded value sets and its words.
@@ -691,6 +694,8 @@ class _Builder:
             return False
         if self.prior_episode.search(lowered) and about.search(lowered):
             return True
+        if by_code & self.episodic_sets and any(self.episode_over.search(c) and about.search(c) for c in _CLAUSES.split(lowered)):
+            return True  # an event said to be over happened: "Haemoptysis settled since yesterday"; not "no new symptoms"
         since = re.search(r"\bsince\b(.*)", lowered)
         return bool(since and about.search(since.group(1)) and self.absent_start.match(lowered))
 
@@ -712,7 +717,7 @@ class _Builder:
         # "Syncope resolved? No", "Syncope: resolved? No": not resolved, the finding is there (r25 review)
         asked = _RESOLVED_ASKED.search(text.lower())
         if asked and (asked.group(1) in self.resolved_words or asked.group(1) in self.course_asked) \
-                and asked.group(2).strip() in self.absent_words:
+                and (asked.group(2).strip() in self.absent_words or asked.group(2).strip() in self.course_denied):
             # "SOB gone? no" is "SOB not gone": the finding, in its own words when it named them (r26 review)
             return " ".join(f"{text.lower()[:asked.start(1)].strip(' :-')} not {asked.group(1)}".split())
         bracketed = _BRACKETED_ANSWER.match(text)  # "SOB (no)"; not "No SOB (hx asthma)", a note (r26 review)
