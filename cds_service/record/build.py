@@ -41,13 +41,16 @@ from .units import canonical, quantity_in_text, with_plausible_unit
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
-_CLAUSES = re.compile(r"[,;]|:(?!\d)|\.(?!\d)|\s-+\s|\bbut\b")  # not "03:00"  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
+_CLAUSES = re.compile(r"[,;]|:(?!\d)|\.(?!\d)|\s-+\s|\s/\s|\bbut\b")  # not "03:00"  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
 _PAIN_FREE = re.compile(r"\bpain[- ]free\b")
 _POSITIVE_FLAGS = frozenset({"POS", "A", "AA", "H", "HH", "HU", "DET", "IND"})
 _TIMING = re.compile(r"^(?:\d+[- ]?)?(?:hourly|hrly|daily|overnight|today|tonight|now|this am|this morning|qds|bd|"
                      r"tds|od|prn|stat|x\s?\d+|\d+\s?x)$")
 _CONTRAST_SPLIT = re.compile(r"\b(?:but|however|though|although)\b")
 _ROWS = re.compile(r"[;|]|\.(?!\d)\s*|\s--+\s|\s—\s")
+_ASKED = re.compile(r"^[^?]{1,40}\?$")  # a short answer that ends in its only question mark
+_POSITIVE_TAIL = re.compile(r"(?:^|\s)(?:\+{1,3}|\+ve|\+\s?ve|pos|positive)\s*(?:\([^()]*\))?\s*$")
+_LIST_JOINERS = frozenset({"or", "and", "nor", "any", "&", "/", "+"})  # "Denies any SOB, CP or haemoptysis"
 _YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
 _BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
 _OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)(?!\w)|\bon\s+(?:2[2-9]|[3-9]\d|100)\s*%|\b\d+(?:\.\d+)?\s*(?:l/min|lpm)\b"
@@ -837,7 +840,8 @@ class _Builder:
                 (about.search(c) and self._absent_here(c, about)) or self._context(c)
                 or (self._absent_clause(c) and not self.any_finding_word.search(c)) for c in clauses):
             return True
-        if self.present_phrase.search(text):
+        # ("Collapsed at home in 2019" after "No syncope" is its history: r27 review)
+        if any(self.present_phrase.search(c) and not self._historical(c) for c in _CLAUSES.split(text)):
             return False  # "came to on the floor" states the finding wherever it stands
         text = ", ".join(clauses)
         first, rest = clauses[0], clauses[1:]
@@ -883,7 +887,8 @@ class _Builder:
         clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
         display = {w for w in _WORDS.findall((_concept_text(code) or "").lower()) if len(w) > 3}
         about = self._words_of(by_code)
-        if self._not_the_finding(answer, about, set_aside) is None:
+        if self._not_the_finding(answer, about, set_aside) is None or _ASKED.search(answer):
+            # "LOC ?", "Syncope?": the finding asked about, not stated (r27 review)
             return f"“{text}” (answer not interpreted: ask now)", True
         if self.absent_start.match(answer):
             return text, False  # a negation read as the finding: the reader found what it negates ("No better")
@@ -960,8 +965,12 @@ class _Builder:
     def _historical(self, clause: str) -> bool:
         """A clause about the past ("Breathless last year only", "Previous syncope 2019"), not "since" then."""
         words = clause.split()
-        return bool(self.history.search(clause) or _YEAR.search(clause)) and not (
-            {"since", "now", "today", "currently", "still"} & set(words)) and not self.recent.search(clause)
+        if {"since", "now", "today", "currently", "still"} & set(words):
+            return False
+        # A past year dates it whatever place it names ("Collapsed at home in 2019": r27 review)
+        if any(int(year) < self._now.year for year in _YEAR.findall(clause)):
+            return True
+        return bool(self.history.search(clause) or _YEAR.search(clause)) and not self.recent.search(clause)
 
     def _earlier_then(self, clause: str) -> bool:
         """ "Not breathless now - was earlier today": a later clause saying it was there within the presentation."""
@@ -975,9 +984,24 @@ class _Builder:
         return about is not None and bool(about.search(clause))
 
     def _bare_list(self, clause: str) -> bool:
-        """Up to three words, each a finding's noun or "or"/"and": a negated list goes on ("Denies SOB, CP or cough")."""
-        words = clause.split()
-        return len(words) <= 3 and all(self.finding_noun.fullmatch(w) or w in ("or", "and", "nor") for w in words)
+        """Only findings' words and list joiners, up to six words: a negated list goes on ("Denies SOB, CP or
+        cough", "chest pain and haemoptysis", "coughing up blood or blackouts": r27 review)."""
+        words = list(re.finditer(r"\S+", clause))
+        if not words or len(words) > 6:
+            return False
+        covered = [False] * len(words)
+        for match in self.any_finding_word.finditer(clause):  # a finding's words, each to the end of its word
+            for i, word in enumerate(words):
+                if word.start() < match.end() and word.end() > match.start():
+                    covered[i] = True
+        named = False
+        for word, inside in zip(words, covered):
+            text = word.group(0).strip(",.;")
+            if inside or self.finding_noun.fullmatch(text):
+                named = True
+            elif text not in _LIST_JOINERS:
+                return False
+        return named
 
     def _context(self, clause: str) -> bool:
         """A clause that names no finding, no present word, no normal function and no number."""
@@ -1083,8 +1107,11 @@ class _Builder:
             if len(all_rows) <= 1 and clauses and self._absent_clause(clauses[0]):
                 # One negated list ("No SOB, chest pain or haemoptysis"): the negation governs every comma
                 # clause; only what a contrast word sets apart is a statement of its own ("No SOB, but coughed blood").
+                # A positive mark sets a clause apart too: "No SOB, chest pain ++", "Nil SOB / CP ++" (r27 review).
+                marked = [c for c in clauses[1:] if _POSITIVE_TAIL.search(c.lower())]
                 contrasted = _CONTRAST_SPLIT.split(answer, maxsplit=1)
                 clauses = [c.strip() for c in _CLAUSES.split(contrasted[1]) if c.strip()] if len(contrasted) > 1 else []
+                clauses += [c for c in marked if c not in clauses]
             pieces += [(c, c) for c in clauses if self._about_another(c, about) and self._function_clause(c) is None]
         found = []
         for piece, answer in pieces:
@@ -1100,7 +1127,8 @@ class _Builder:
                     continue
                 if any(w in group.not_beside for w in _WORDS.findall(lowered)):
                     break
-                reading = self._not_the_finding(lowered, self._words_of(sets))
+                # "CP ++", "CP +ve (pleuritic)": a positive mark after the finding states it (r27 review)
+                reading = False if _POSITIVE_TAIL.search(lowered) else self._not_the_finding(lowered, self._words_of(sets))
                 if reading is not None:
                     found.append((None if reading else sets, group.finding, piece))
                 break
