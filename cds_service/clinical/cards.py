@@ -73,6 +73,17 @@ class CardTemplates:
             return format(value.normalize(), "f") if value == value.to_integral() else str(value)
         return str(value)
 
+    def _shown(self, topic_key: str, variant: dict, key: str, value: object) -> str:
+        """A value as this variant shows it: a list in the variant's own form ("lists"), without the phrases
+        its words already say (r27 review W4: the pregnancy card said pregnant three times in one sentence)."""
+        shape = variant.get("lists", {}).get(key)
+        if shape is None:
+            return self.say(topic_key, value)
+        omit = set(shape.get("omit", ()))
+        items = [v for v in (value if isinstance(value, list) else [value])
+                 if not (isinstance(v, Say) and v.phrase in omit)]
+        return shape["form"].replace("{items}", self.say(topic_key, items)) if items else ""
+
     def evidence_line(self, evidence: Evidence) -> str:
         """One piece of evidence as the card lists it, in cards/common.json's words."""
         words = self.common
@@ -92,7 +103,7 @@ class CardTemplates:
     def render(self, finding: Finding, patient_id: str) -> dict:
         template = self.topics[finding.topic]
         variant = template["variants"][finding.variant]
-        values = _Values({key: self.say(finding.topic, value) for key, value in finding.values.items()})
+        values = _Values({key: self._shown(finding.topic, variant, key, value) for key, value in finding.values.items()})
         card = {
             "uuid": str(uuid.uuid4()),
             "summary": _fill(variant["summary"], values),
@@ -211,6 +222,10 @@ def _check_references(name: str, template: dict, common: dict) -> None:
     if template["overrideReasons"] not in common["overrideReasons"]:
         raise ValueError(f"{name}: unknown overrideReasons set {template['overrideReasons']!r}")
     for variant_name, variant in template["variants"].items():
+        for key, shape in variant.get("lists", {}).items():
+            unknown = [p for p in shape.get("omit", ()) if p not in template.get("phrases", {})]
+            if unknown or "{" + key + "}" not in variant["detail"] + variant["summary"]:
+                raise ValueError(f"{name}: variant {variant_name} lists {key!r}: not in its text, or omits unknown phrases {unknown}")
         for key in variant.get("suggestions", []):
             if key not in template.get("orders", {}):
                 raise ValueError(f"{name}: variant {variant_name} suggests unknown order {key!r}")

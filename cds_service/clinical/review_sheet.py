@@ -30,6 +30,8 @@ card gives way (cards/catalogue.json "giveWay", applied in this order):
 
 {give_way}
 
+{replaced_knee}
+
 ## Data hygiene and time windows
 
 - Conditions entered-in-error are ignored; a refuted one is a negative test (it closes a DVT or PE
@@ -86,7 +88,11 @@ def render(templates: CardTemplates) -> str:
         f": {rule.why}." for rule in catalogue.give_way)
     refining = "\n".join(f"  - {kind} → {', '.join(sorted(topics))}: \"{templates.common[key]}\""
                           for kind, (topics, key) in catalogue.refining_sources.items())
-    lines = [HEADER.rstrip("\n").format(give_way=give_way, refining=refining)]
+    replaced_knee = (f"A replaced knee (cards/catalogue.json \"replacedKnee\"): "
+                     f"{', '.join(f'`{t}`' for t in catalogue.clinical_topics if t in catalogue.native_joint_only)} "
+                     f"do not fire for a diagnosis of the replaced knee (the same side, or the side unknown on either; "
+                     f"a diagnosis of both knees fires unless both are replaced): {catalogue.native_joint_why}.")
+    lines = [HEADER.rstrip("\n").format(give_way=give_way, refining=refining, replaced_knee=replaced_knee)]
     for key, delta in catalogue.windows.items():
         lines.append(f"| {catalogue.window_words[key]} | {_duration(delta)} |")
     lines.append("\nUndated but active Conditions count (the EHR calls them active); the card says "
@@ -94,6 +100,13 @@ def render(templates: CardTemplates) -> str:
     lines.append("## Thresholds\n\n| Threshold | Value | Source |\n|---|---|---|")
     for key, limit in catalogue.thresholds.items():
         lines.append(f"| `{key}` | {format(limit.value, 'f')} {limit.unit} | {limit.source} |")
+    lines.append(f"\n## Children: NICE NG51 high-risk values by age ({catalogue.paediatric_source})\n\n"
+                 "| Under age | Heart rate ≥ | Respiratory rate ≥ | SpO₂ below (sign of sepsis) |\n|---|---|---|---|")
+    for band in catalogue.paediatric_bands:
+        saturation = band.get("oxygen-saturation")
+        lines.append(f"| {band['underAge']} | {band['heart-rate']} /min | {band['respiratory-rate']} /min | "
+                     f"{f'{saturation} %' if saturation is not None else '— (from 12: oxygen need, sepsis-oxygen-concentration)'} |")
+    lines.append(f"\nUnder 12 a PE feature from SpO₂ is a saturation below {format(catalogue.paediatric_saturation, 'f')} %.")
     for name, score in catalogue.scores.items():
         lines.append(f"\n## Score `{name}` ({score.source})\n\n| Item | Points | Scored from the record as | "
                      f"At the bedside |\n|---|---|---|---|")
@@ -106,6 +119,9 @@ def render(templates: CardTemplates) -> str:
         lines.append(f"## `{topic}` — {t['display']}\n")
         lines.append(f"**Fires when:** {_filled(t['rule'], catalogue)}\n")
         lines.append(f"**Stops firing:** {_filled(t['stops'], catalogue)}\n")
+        if topic in catalogue.native_joint_only:
+            lines.append("**Not for a replaced knee** (catalogue \"replacedKnee\"): a diagnosis of the replaced knee "
+                         "(the same side, or the side unknown on either) does not fire this card.\n")
         lines.append(f"**Source:** [{t['source']['label']}]({t['source']['url']})  ")
         lines.append("**Links:** " + "; ".join(f"[{link['label']}]({link['url']})" for link in t["links"]) + "\n")
         for name, variant in t["variants"].items():

@@ -210,9 +210,13 @@ class Catalogue:
                                  for medicine, dose in strength.get("treatmentPerKgFrom", {}).items()}
         self.prophylaxis = {key: (tuple(m["prophylaxisWords"]), tuple(m.get("prophylaxisOnlyFor", ())))
                             for key, m in data["textMatches"].items() if "prophylaxisWords" in m}
+        # Cards of a native knee joint: not for a replaced knee (clinical/rules/musculoskeletal.py).
+        self.native_joint_only = frozenset(data["replacedKnee"]["nativeJointOnly"])
+        self.native_joint_why = data["replacedKnee"]["why"]
         paediatric = _entries(data["paediatric"])
         self.paediatric_bands = sorted(paediatric["bands"], key=lambda band: band["underAge"])
         self.paediatric_saturation = Decimal(str(paediatric["oxygen-saturation"]))
+        self.paediatric_source = paediatric["source"]
 
     @classmethod
     def load(cls, folder: Path) -> "Catalogue":
@@ -231,6 +235,13 @@ class Catalogue:
     def paediatric_band(self, age: int) -> dict | None:
         """The NG51 high-risk band for a child's age, or None from the oldest band's age on."""
         return next((band for band in self.paediatric_bands if age < band["underAge"]), None)
+
+    def paediatric_sepsis_saturation(self, age: int) -> Decimal | None:
+        """NG51's high-risk SpO2 for the age (below it: a high-risk sign of sepsis), or None where the band
+        gives none (from 12 NG51 reads an oxygen need instead)."""
+        band = self.paediatric_band(age)
+        value = band.get("oxygen-saturation") if band else None
+        return None if value is None else Decimal(str(value))
 
     def window(self, name: Name) -> timedelta:
         return self.windows[require(name, "window")]
@@ -278,6 +289,7 @@ class Catalogue:
                           if rule.line and rule.line not in phrases.get(rule.when, {}))
         missing += sorted(f"giveWay: variant {rule.when}:{v}" for rule in self.give_way for v in rule.variants
                           if v not in self.variants.get(rule.when, ()))
+        missing += sorted(f"replacedKnee: topic {t}" for t in self.native_joint_only if t not in self.variants)
         missing += sorted(f"refiningSources {kind}: topic {t}" for kind, (topics, _) in self.refining_sources.items()
                           for t in topics if t not in self.variants)
         missing += sorted(f"refiningSources {kind}: phrase common:{key}" for kind, (_, key) in self.refining_sources.items()

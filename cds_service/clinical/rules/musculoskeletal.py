@@ -3,7 +3,10 @@ to the Knee; ACR Soft-Tissue Masses; NICE NG226; SVS popliteal artery aneurysm; 
 
 Criterion: a current diagnosis of the cause recorded within the catalogue's "msk" window (14 days: a new
 diagnosis), or any current one together with knee, calf or leg pain recorded in the finding window (14
-days), so an old code alone does not raise a card at every chart opening.
+days), so an old code alone does not raise a card at every chart opening. A card of a native joint
+(catalogue "replacedKnee": osteoarthritis, meniscal or ligament derangement) does not rest on a diagnosis
+of a replaced knee — the same side, or the side unknown on either (signals.on_replaced_knee): a knee
+replacement has no cartilage or menisci left, and its pain is the prosthesis's question (r27 review F5).
 """
 from __future__ import annotations
 
@@ -25,10 +28,14 @@ CAUSES = tuple((topic(card), tuple(value_set(vs) for vs in value_sets)) for card
 
 def musculoskeletal_causes(record: PatientRecord) -> list[Finding]:
     pain = signals.recent_leg_or_knee_pain(record)
+    replaced = signals.replaced_knees(record)
     findings = []
     for card, value_sets in CAUSES:
         recent = [f for vs in value_sets for f in record.current(vs, MSK) if f.when is not None]
         older = [f for vs in value_sets for f in record.current(vs)]
+        if card in record.catalogue.native_joint_only:
+            recent, older = ([f for f in facts if not signals.on_replaced_knee(f, replaced)]
+                             for facts in (recent, older))
         facts = recent or (older if pain else [])
         if facts:
             finding = Finding(card, "info")

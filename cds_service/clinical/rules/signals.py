@@ -52,8 +52,10 @@ PLACES = SIDES | {LOWER_LIMB}  # where a finding is, not what it is
 EPISODE, TREATMENT_PHASE, NEW_FEATURES = (
     window("negative-test-episode"), window("treatment-phase"), window("dvt-new-features"))
 SYSTOLIC = measurement("systolic-blood-pressure")
-SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC = (
-    threshold("sepsis-heart-rate"), threshold("sepsis-respiratory-rate"), threshold("sepsis-systolic-pressure"))
+SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC, SEPSIS_OXYGEN = (
+    threshold("sepsis-heart-rate"), threshold("sepsis-respiratory-rate"), threshold("sepsis-systolic-pressure"),
+    threshold("sepsis-oxygen-concentration"))
+KNEE_PROSTHESIS = value_set("knee-prosthesis")
 
 
 def leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
@@ -247,6 +249,25 @@ def under_known_prosthetic_infection(record: PatientRecord, facts: list[Fact]) -
     return [f for f in facts if side(f) in treated or side(f) in (None, "both")]
 
 
+def replaced_knees(record: PatientRecord) -> list[Fact]:
+    """A replaced knee on record: presence of an artificial knee, a knee replacement of any date, or a coded
+    knee-prosthesis infection (of any status: the prosthesis is there)."""
+    return (record.current(KNEE_PROSTHESIS) + record.procedures(KNEE_PROSTHESIS)
+            + record.current(PROSTHETIC_INFECTION, undated=True))
+
+
+def on_replaced_knee(fact: Fact, replaced: list[Fact]) -> bool:
+    """The fact may be about a replaced knee: the same side, or the side unknown on either. A diagnosis of
+    both knees is so only when both are known replaced (the other knee is still a native joint)."""
+    if not replaced:
+        return False
+    sides = {side(f) for f in replaced}
+    where = side(fact)
+    if where == "both":
+        return "both" in sides or {"left", "right"} <= sides
+    return where is None or None in sides or "both" in sides or where in sides
+
+
 def pe_under_treatment(record: PatientRecord) -> list[Fact]:
     """A PE under full-strength anticoagulation: coded, or shown by a CTPA in the findings window that is not
     read as negative and is not on the problem list yet (between the emergency department and the coding).
@@ -382,7 +403,8 @@ def very_fast_heart_rate(record: PatientRecord) -> list[Fact]:
 
 def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True) -> list[Fact]:
     """Heart rate (unless left out) or respiratory rate at or above the NG51 high-risk value for the child's
-    age, or SpO₂ below the catalogue's paediatric threshold, at any reading in the window."""
+    age, or SpO₂ below the catalogue's paediatric threshold (92 %, above NG51's high-risk 90 %: the PE card
+    reads a low saturation beside a VTE context), at any reading in the window."""
     band = record.catalogue.paediatric_band(record.age)
     if band is None:
         return []
@@ -395,17 +417,30 @@ def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True) -> list
 
 def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
     """A NICE NG51 high-risk sign of sepsis at the worst reading in the window: for 12 and over, heart rate
-    > 130/min, respiratory rate ≥ 25/min or systolic pressure ≤ 90 mmHg; the high-risk rates for
-    the age under 12; or sepsis coded recently (altered mental state, mottled skin or no urine cannot be read
-    from the record)."""
+    > 130/min, respiratory rate ≥ 25/min, systolic pressure ≤ 90 mmHg or an inspired oxygen concentration
+    above 40 % (the table's "new need for oxygen (more than 40 % FiO2) to maintain saturation more than
+    92 %"); under 12, the high-risk heart and respiratory rates for the age and the band's high-risk SpO₂
+    (below 90 % in air, KB §8.1); or sepsis coded recently (altered mental state, mottled skin or no urine
+    cannot be read from the record). From 12 an SpO₂ on air is no NG51 high-risk sign: the KB's table gives
+    none, so SpO₂ 91 % on air is read by the PE and admission rules, not here."""
     coded = coded_sepsis(record)
     if not adult_physiology(record):
-        return coded + paediatric_high_risk(record)
+        band = record.catalogue.paediatric_band(record.age)
+        if band is None:
+            return coded
+        rapid = Decimal(str(band[str(RESPIRATORY_RATE)]))
+        found = very_fast_heart_rate(record) + worst(record, RESPIRATORY_RATE, lambda value: value >= rapid)
+        saturation = record.catalogue.paediatric_sepsis_saturation(record.age)
+        if saturation is not None:
+            # On oxygen or not: a saturation this low with oxygen given is worse than the same on air.
+            found += worst(record, OXYGEN_SATURATION, lambda value: value < saturation, highest=False)
+        return coded + found
     fast, rapid, low = (record.threshold(SEPSIS_HEART_RATE), record.threshold(SEPSIS_RESPIRATORY_RATE),
                         record.threshold(SEPSIS_SYSTOLIC))
     return coded + (worst(record, HEART_RATE, lambda value: value > fast)
             + worst(record, RESPIRATORY_RATE, lambda value: value >= rapid)
-            + worst(record, SYSTOLIC, lambda value: value <= low, highest=False))
+            + worst(record, SYSTOLIC, lambda value: value <= low, highest=False)
+            + above(record, FIO2, SEPSIS_OXYGEN))
 
 
 def coded_sepsis(record: PatientRecord) -> list[Fact]:
