@@ -100,13 +100,19 @@ class CardTemplates:
             parts.append(words["evidence.order-status"].format(status=evidence.status))
         return " — ".join(parts)  # the resource ids travel in each order's reasonReference, not in the text
 
+    def _summary(self, variant: dict, finding: Finding, values) -> str:
+        """The variant's summary; a card demoted because it rests on an uninterpreted answer says first that
+        the answer is to be asked, so a warning never reads as an order for an emergency."""
+        summary = _fill(variant["summary"], values)
+        return self.common["summary.ask-first"].format(summary=summary) if finding.ask_first else summary
+
     def render(self, finding: Finding, patient_id: str) -> dict:
         template = self.topics[finding.topic]
         variant = template["variants"][finding.variant]
         values = _Values({key: self._shown(finding.topic, variant, key, value) for key, value in finding.values.items()})
         card = {
             "uuid": str(uuid.uuid4()),
-            "summary": _fill(variant["summary"], values),
+            "summary": self._summary(variant, finding, values),
             "indicator": finding.indicator,
             "detail": self._detail(template, variant, finding, values),
             "source": {

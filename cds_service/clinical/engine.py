@@ -92,6 +92,7 @@ class ClinicalEngine:
         for finding in findings:
             if finding.indicator == "critical" and finding.topic not in critical_anyway:
                 finding.indicator = "warning"
+                finding.ask_first = True  # the summary opens with "Ask now" (r27 review W1)
                 finding.notes.insert(0, Say(UNINTERPRETED_NOTE))
         return sorted(findings, key=lambda f: _RANK[f.indicator])
 
