@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..content.catalogue import Catalogue, value_set
+from ..content.catalogue import Catalogue, compiled_once, value_set
 
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
 _SENTENCES = re.compile(r"(?:[.;\n]|\bbut\b)+(?!\d)")  # "3.2 cm" stays one sentence
@@ -21,6 +21,7 @@ _ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}(?::|=|\s[-–—]\s)\s*")  
 _QUESTION = re.compile(r"^(?:\?|q:|query\b|r/o\b|rule out\b|to exclude\b|exclude\b|\S[^?]*\?$)")
 _INLINE_NUMBER = re.compile(r"\s+(?=(?:\d+|[a-h]|i{1,3}|iv|vi{0,3})\)\s)")  # "1) No PE 2) Bibasal atelectasis"
 _WORD = re.compile(r"[a-z0-9][a-z0-9'/-]*")
+_STUDY_LABEL = re.compile(r"^([a-z][^:=]{0,80}?)\s*(?::|=|\s[-–—]\s)\s*")  # "Rt leg DVT scan:", any length
 # "Query DVT R leg – no evidence of DVT": the question asked, a spaced dash, then the finding (r24 review).
 _ASKED_THEN_DASH = re.compile(r"^((?:\?|q:|query\b|r/o\b|rule out\b|to exclude\b)[^–—]*?)\s+[-–—]+\s+(?=\S)")
 
@@ -55,11 +56,21 @@ class ReportReader:
         self.scope_completer = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeCompleters", ())))
         self.leads = frozenset(lists.get("sentenceLeads", ()))
         self.title_words = frozenset(lists.get("studyTitleWords", ()))
-        # "Calf veins not visualised (due to oedema)": the study's scope, not a finding
-        self.distal_scope = re.compile(r"^(?:(?:the|left|right|bilateral|both|l|r|lt|rt)\s+)*(?:%s)\s+(?:%s)"
-                                       r"(?:\s+(?:due to|because of|owing to|secondary to)\b.*)?$" % (
-                                           _any(lists.get("distalVesselWords", ())), _any(lists.get("scopeWords", ()))))
+        sides = catalogue.text_lists["report-side"]
+        side_words = (*sides["words"], *sides.get("leftAbbreviations", ()), *sides.get("rightAbbreviations", ()),
+                      *sides["bothWords"], "the")
+        # "Calf veins not visualised (due to oedema)": the study's scope, not a finding; its reason is the study's
+        # too, unless it names a clot or a positive word (checked where it is read)
+        self.distal_scope = re.compile(r"^(?:(?:%s)\s+)*(?:%s)\s+(?:%s)(?:\s+(?P<reason>(?:%s)\b.*))?$" % (
+            _any(side_words), _any(lists.get("distalVesselWords", ())), _any(lists.get("scopeWords", ())),
+            _any(lists.get("scopeReasonLeads", ()))))
         self.modalities = frozenset(lists.get("studyModalityWords", ()))
+        # "Rt leg DVT scan: -ve": a label that is the study's name (its clot word is the question asked)
+        self.clot_words = frozenset(w for term in lists["clotWords"] for w in term.split())
+        # An answer such as "-ve" is a sign, not a list mark
+        signed = [w for w in lists["words"] if w[0] in "-–—"]
+        self.list_mark = re.compile(_LIST_MARK.pattern.replace(r"[-•*·–—]", r"(?!%s)[-•*·–—]" % _any(signed))
+                                    if signed else _LIST_MARK.pattern)
         self.persistence = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("persistenceWords", ())))
         self.context_labels = frozenset(lists.get("contextLabels", ()))
         self.incidental = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("incidentalWords", ())))
@@ -68,8 +79,15 @@ class ReportReader:
                                                  "incidentalWords", "normalVocabulary", "normalWords")
                                for term in lists.get(name, ()) for word in term.split())
         self.hedge = re.compile(r"\b(?:%s)\b" % _any(lists["hedgeWords"]))
-        sides = catalogue.text_lists["report-side"]
-        self.left, self.right = (re.compile(r"\b%s\b" % re.escape(word)) for word in sides["words"])
+        self.proximal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("proximalVeinWords", ())))
+        self.extension = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("extensionWords", ())))
+        self.shown_except = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("shownExceptWords", ())))
+        # "Non-occlusive thrombus" and "non-compressible" are no denial: a hyphen binds the word to the next
+        self.denial = re.compile(r"(?<![\w'-])(?:%s)(?![\w'-])" % _any(lists.get("denialWords", ())))
+        self.distal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("distalVesselWords", ())))
+        self.left, self.right = (
+            re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % _any((word, *sides.get(key, ()))))
+            for word, key in zip(sides["words"], ("leftAbbreviations", "rightAbbreviations")))
         self.both = re.compile(r"\b(?:%s)\b" % _any(sides["bothWords"]))
 
     def _sentences(self, text: str) -> list[str]:
@@ -79,7 +97,7 @@ class ReportReader:
                 for sentence in _CLAUSES.split(numbered):
                     sentence = " ".join(sentence.replace(",", " ").split())
                     while True:  # list marks and labels, any ("Impression:", "CTPA:", "1)", "-")
-                        stripped = _LIST_MARK.sub("", self.label.sub("", sentence, count=1), count=1)
+                        stripped = self.list_mark.sub("", self.label.sub("", sentence, count=1), count=1)
                         stripped = self._unlabelled(stripped)
                         if stripped == sentence:
                             break
@@ -100,9 +118,18 @@ class ReportReader:
         return (bool(words) and any(w in self.modalities for w in words)
                 and all(w in self.modalities or w in self.title_words for w in words))
 
+    def _study_name(self, label: str) -> bool:
+        """A label made of the study's name, its side and the clot it was asked about ("Rt leg DVT scan")."""
+        words = _WORD.findall(label)
+        return (any(w in self.modalities for w in words)
+                and all(w in self.modalities or w in self.title_words or w in self.clot_words for w in words))
+
     def _unlabelled(self, sentence: str) -> str:
         """Without a leading label of up to three words ("CTPA:", "Left popliteal vein:"), unless what follows
         is empty: the label of a positive finding stays readable as its own words ("Calf: not collapsing")."""
+        study = _STUDY_LABEL.match(sentence)
+        if study is not None and sentence[study.end():].strip() and self._study_name(study.group(1)):
+            return sentence[study.end():]
         label = _ANY_LABEL.match(sentence)
         if label is not None and re.sub(r"[\s:–—-]+$", "", label.group(0)) in self.context_labels:
             return "technique"  # "History: ?PE": the question asked, not a finding (an incidental word)
@@ -193,6 +220,21 @@ class ReportReader:
             return UNREAD if {NEGATIVE, _NEGATED_UNREAD} & set(kinds) else POSITIVE
         return NEGATIVE
 
+    def shows_dvt(self, text: object) -> bool:
+        """A leg-vein report that shows a proximal DVT in plain words (catalogue "$shownComment"): read positive,
+        no hedge, question or chronic, known or superficial clot anywhere in it, and one sentence naming a clot
+        and a proximal vein, undenied ("Extensive occlusive thrombus R popliteal and femoral veins"). Positive
+        is wider — any wording that may be a clot, a description without a clot word, a distal clot — and
+        POSITIVE alone never means a DVT to treat: only this does (NG158 1.1.3: scan positive, treat)."""
+        if self.read(text) != POSITIVE:
+            return False
+        sentences = self._sentences(text)
+        if "?" in text or any(self.hedge.search(s) or self.shown_except.search(s) or _QUESTION.match(s)
+                              for s in sentences):
+            return False
+        return any(self.clot.search(s) and self.proximal.search(s) and not self.denial.search(s)
+                   and (not self.distal.search(s) or self.extension.search(s)) for s in sentences)
+
     @staticmethod
     def _asked(text: str, index: int, before: list[str]) -> bool:
         """Whether a question at `index` is the request: nothing but questions and study details before it, and,
@@ -205,7 +247,10 @@ class ReportReader:
         return label is None or bool(_QUESTION.match(label.group(0)))
 
     def _sentence(self, sentence: str) -> str:
-        if self.distal_scope.match(sentence) and not self.clot.search(sentence):
+        scope = self.distal_scope.match(sentence)
+        if scope and not self.clot.search(sentence) and not (
+                scope.group("reason") and (self.positive.search(scope.group("reason"))
+                                           or self.abbreviation.search(scope.group("reason")))):
             return "incidental"
         if self.hedge.search(sentence):
             return POSITIVE
@@ -267,10 +312,23 @@ class ReportReader:
         relevant = ([s for s in sentences if self.clot.search(s)] or [s for s in sentences if s.startswith(self.normal)]
                     or sentences)
         lowered = " ".join(relevant)
+        if not (self.left.search(lowered) or self.right.search(lowered) or self.both.search(lowered)):
+            # The side only in a label the sentences lost ("LLE duplex: negative", "Left leg: NAD, no DVT"):
+            # one side named anywhere answers for that side, never for both legs.
+            lowered = " ".join(text.lower().split())
         left, right = bool(self.left.search(lowered)), bool(self.right.search(lowered))
         if self.both.search(lowered) or (left and right):
             return frozenset({BILATERAL})
         return frozenset({LEFT} if left else {RIGHT} if right else ())
+
+
+def reader_for(catalogue: Catalogue) -> ReportReader:
+    """The catalogue's reader, built once (its word lists become some hundreds of patterns)."""
+    return compiled_once(catalogue, _reader)["reader"]
+
+
+def _reader(catalogue: Catalogue) -> dict:
+    return {"reader": ReportReader(catalogue)}
 
 
 def _any(words) -> str:

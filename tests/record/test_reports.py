@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from cds_service.content.catalogue import Catalogue
-from cds_service.record.reports import NEGATIVE, POSITIVE, UNREAD, ReportReader
+from cds_service.record.reports import BILATERAL, LEFT, NEGATIVE, POSITIVE, RIGHT, UNREAD, ReportReader
 
 READER = ReportReader(Catalogue.load(Path(__file__).resolve().parents[2] / "cards"))
 
@@ -43,6 +43,12 @@ POSITIVE_REPORTS = [
     "Query DVT R leg – thrombus in the popliteal vein.",  # the question split off, the finding still read
     "Venous duplex right lower limb. Non-compressible popliteal vein.",  # a title closes nothing
     "Doppler",  # a title alone says nothing: not negative
+    # r27: a study label and side shorthand change nothing for a clot
+    "Rt leg DVT scan: +ve",
+    "DVT scan: thrombus in the R popliteal vein.",
+    "Calf veins not imaged due to occlusive thrombus.",
+    "Extensive occlusive thrombus R popliteal and femoral veins.",
+    "LLE duplex: non-compressible CFV.",
 ]
 UNREAD_REPORTS = [
     "Pulmonary trunk 26 mm. No PE.",
@@ -119,6 +125,41 @@ NEGATIVE_REPORTS = [
     "US DOPPLER RIGHT LEG VEINS\nThe femoral and popliteal veins are fully compressible. No DVT.",
     "Query DVT R leg – no evidence of DVT in the right leg.",
     "Clinical query: ?DVT right leg. Findings: no deep vein thrombosis in the right leg.",
+    # r27 (F4): side shorthand, a study label before the answer, a reason after the calf-scope sentence
+    "Rt leg DVT scan: -ve",
+    "No evidence of DVT R leg.",
+    "No DVT seen R CFV to popliteal. Calf veins not imaged due to oedema.",
+    "LLE venous duplex: negative",
+    "No DVT in the RLE.",
+    "Lt leg duplex - negative",
+    "No DVT L CFV, FV or PV. Calf veins not assessed because of pain.",
+]
+# r27 (S9): a report that shows a proximal DVT in plain words is a DVT to treat (NG158 1.1.3)...
+SHOWN_REPORTS = [
+    "Extensive occlusive thrombus R popliteal and femoral veins.",
+    "Acute DVT right popliteal vein.",
+    "Non-occlusive thrombus in the left CFV.",
+    "Occlusive thrombus in the peroneal veins extending into the popliteal vein.",
+    "Calf veins not imaged due to oedema. Acute DVT left CFV.",
+    "AMENDED: Non-occlusive thrombus in the right popliteal vein.",
+]
+# ...and every other positive report is one to read: distal, superficial, chronic, known, hedged, described
+# without a clot word, or a clot with no proximal vein named.
+NOT_SHOWN_POSITIVE_REPORTS = [
+    "L calf DVTs. Normal proximal veins.",
+    "No DVT in the femoral vein; occlusive thrombus in the posterior tibial vein.",
+    "Popliteal vein patent, thrombus in peroneal veins.",
+    "Superficial thrombophlebitis of the GSV 2 cm from the SFJ.",
+    "Superficial thrombosis near the saphenofemoral junction.",
+    "Thrombus in the popliteal vein. This is likely chronic.",
+    "Known DVT in the popliteal vein, unchanged.",
+    "Possible thrombus in the popliteal vein.",
+    "DVT popliteal vein?",
+    "Query DVT R leg – thrombus in the popliteal vein.",
+    "Venous duplex right lower limb. Non-compressible popliteal vein.",
+    "Acute DVT R leg.",
+    "Non-diagnostic study due to motion.",
+    "Doppler",
 ]
 
 
@@ -135,3 +176,23 @@ def test_an_unplaced_sentence_beside_no_clot_is_a_report_to_read(text):
 @pytest.mark.parametrize("text", NEGATIVE_REPORTS)
 def test_a_report_negative_as_a_whole_in_standard_wording_is_negative(text):
     assert READER.read(text) == NEGATIVE
+
+
+@pytest.mark.parametrize("text", SHOWN_REPORTS)
+def test_a_proximal_clot_named_plainly_shows_a_dvt(text):
+    assert READER.read(text) == POSITIVE and READER.shows_dvt(text)
+
+
+@pytest.mark.parametrize("text", NOT_SHOWN_POSITIVE_REPORTS + UNREAD_REPORTS + NEGATIVE_REPORTS)
+def test_any_other_report_shows_no_dvt_to_treat(text):
+    assert not READER.shows_dvt(text)
+
+
+@pytest.mark.parametrize("text, side", [
+    ("No evidence of DVT R leg.", RIGHT), ("No DVT in the LLE.", LEFT), ("Rt CFV compressible. No DVT.", RIGHT),
+    ("LLE venous duplex: negative", LEFT), ("Left leg: NAD, no DVT.", LEFT),
+    ("R/O DVT left leg: no DVT", LEFT),  # "r/o" is no side: a left scan never closes the right leg
+    ("No DVT R or L leg.", BILATERAL),
+])
+def test_side_shorthand_names_the_leg(text, side):
+    assert READER.sides(text) == frozenset({side})

@@ -9,6 +9,11 @@ Criteria:
   (or one on the other leg) was recorded after the DVT began (suspected extension: §1.8); `info` only while
   the leg or knee is a current complaint (nothing to act on otherwise). With no anticoagulant on record:
   `warning` (known-dvt, untreated).
+- a leg-vein scan in the findings window that shows a proximal DVT in plain words (signals.dvt_shown_by_scan;
+  not a hedged, limited, distal, superficial or chronic report) is a known DVT, coded or not (NG158 1.1.3:
+  scan positive, diagnose DVT and treat): with no anticoagulant, `warning` known-dvt scan-shown (anticoagulate
+  now, no Wells, D-dimer or repeat scan); on one, as a known DVT under treatment (above), dated from when
+  its leg features began.
 - otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst;
   or leg or knee pain when the record alone already scores Wells ≥ 2) that no negative leg-vein scan or
   refuted DVT has closed (signals.still_open). Closed by a negative scan within 8 days while the record
@@ -54,6 +59,13 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
         return _known_dvt(record, known)
     if signals.pe_under_treatment(record):
         return None  # a PE under treatment (coded or on CTPA): a DVT would change nothing now (NG158: same treatment)
+    shown = signals.dvt_shown_by_scan(record)
+    if shown:
+        # The clot began before the scan found it: with the leg features that led to the scan (treatment
+        # failure is judged from them, not from the scan's date: interim anticoagulation precedes the scan).
+        features = signals.all_leg_dvt_features(record)
+        return _known_dvt(record, shown, began=signals.began(features + shown), untreated="scan-shown",
+                          also=features)
     features = signals.leg_dvt_features(record) or _painful_leg_with_likely_wells(record)
     finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
     if finding and features:
@@ -133,17 +145,17 @@ def _suspected(record: PatientRecord, features) -> Finding:
     return _suspected_dvt(record, features)
 
 
-def _known_dvt(record: PatientRecord, known) -> Finding:
+def _known_dvt(record: PatientRecord, known, began=None, untreated: str = "untreated", also=()) -> Finding:
     # The long-term-use code counts as anticoagulation (a DVT begun after it is a treatment failure), unless
     # a course on record ended after it was recorded (signals.on_anticoagulant).
     treatment = signals.on_anticoagulant(record)
     if not treatment:
-        finding = Finding(KNOWN_DVT, "warning", variant="untreated")
+        finding = Finding(KNOWN_DVT, "warning", variant=untreated)
         choice, facts = signals.anticoagulant_choice(record)
-        finding.add(known + facts)
+        finding.add(known + list(also) + facts)
         finding.values["anticoagulant_choice"] = Say(choice)
         return finding
-    began = signals.began(known)
+    began = began or signals.began(known)
     margin = record.catalogue.window(NEW_FEATURES)
     full = signals.full_strength(treatment)
     if not full and (began is None or began >= record.now - record.catalogue.window(TREATMENT_PHASE)):
@@ -152,7 +164,7 @@ def _known_dvt(record: PatientRecord, known) -> Finding:
         # is a DVT on prophylaxis, not a failure of treatment (§8.2).
         finding = Finding(KNOWN_DVT, "warning", variant="prophylactic-dose")
         choice, facts = signals.anticoagulant_choice(record)
-        finding.add(known + treatment + facts)
+        finding.add(known + list(also) + treatment + facts)
         finding.values["anticoagulant_choice"] = Say(choice)
         return finding
     # An order, a statement, or the long-term-use code recorded before the clot began (Z79.01: on an
@@ -161,7 +173,7 @@ def _known_dvt(record: PatientRecord, known) -> Finding:
     if began and started and all(f.when + margin < began for f in started):
         # The clot began after the anticoagulant was ordered: treatment failure, not a treated DVT.
         finding = Finding(KNOWN_DVT, "warning", variant="treatment-failure")
-        finding.add(known + treatment)
+        finding.add(known + list(also) + treatment)
         return finding
     newer = [f for f in signals.leg_dvt_features(record)
              if began and f.when and f.when > began + margin and _new_kind(record, f, began + margin)]

@@ -14,7 +14,10 @@ previous VTE, a known PE or pregnancy; never beside knee or leg pain alone. A co
 context too, but breathlessness or chest pain beside it counts only when recorded after the PE began and
 with a pulse over 100 (residual symptoms are expected for weeks). Children: NG51's high-risk rates for the age
 instead. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission. A negative CTPA or
-a refuted PE closes the features recorded before it (signals.still_open). A CTPA not read as negative is a
+a refuted PE closes the features recorded before it (signals.still_open); immediate-admission physiology
+(an oxygen need among it) or a new kind of feature after it re-opens the card as 'ctpa-negative-reopened':
+it names the negative CTPA and its date, what is new, and what it answered, and asks for reassessment and
+admission, not the same CTPA again (NG158; REMEDY/CKS, KB §1.6). A CTPA not read as negative is a
 PE: untreated, its own critical variant; under full-strength anticoagulation, a known PE under treatment.
 """
 from __future__ import annotations
@@ -26,7 +29,7 @@ from .finding import Finding, Say
 
 SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
 NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a finding counts as new
-TREATMENT_PHASE, FINDING = window("treatment-phase"), window("finding")
+TREATMENT_PHASE, FINDING, EPISODE = window("treatment-phase"), window("finding"), window("negative-test-episode")
 SYSTOLIC, ADMISSION_SYSTOLIC = signals.SYSTOLIC, threshold("admission-systolic-pressure")
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read): the
@@ -37,6 +40,7 @@ ADMISSION_CRITERIA = tuple(
     for measured, limit, high in signals.ADMISSION_LEVEL)
 LOW_TEMPERATURE, ADMIT_TEMPERATURE = threshold("admission-temperature"), phrase(_PE, "admit.temperature")
 ADMIT_PREGNANT, ADMIT_CHILD = phrase(_PE, "admit.pregnant"), phrase(_PE, "admit.child")
+REOPEN_NEW_FEATURE = phrase(_PE, "reopen.new-feature")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
 NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
 ALARMING_ALONE = frozenset({signals.PE, *(value_set(key) for key in ("haemoptysis", "syncope", "hypoxaemia"))})
@@ -122,11 +126,14 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     # scan if DVT is suspected, which the DVT card asks for).
     # The vital signs re-open it at the immediate-admission level even when the features the test answered
     # were symptoms (r26 review: HR 140 or SBP 85 the day after a negative CTPA read as 'leg scan in 4 h').
+    raised = symptoms + _heart_rate_as_pe_feature(record, contexts)
     symptoms = (signals.still_open(record, symptoms, signals.PE_IMAGING, signals.PE)
                 or signals.still_open(record, _heart_rate_as_pe_feature(record, contexts), signals.PE_IMAGING,
                                       signals.PE))
     if not symptoms:
         return None
+    answered = [f for f in raised if f not in symptoms]
+    ctpas = [t for t in signals.closing_tests(record, answered, signals.PE_IMAGING, signals.PE) if t.kind != "Condition"]
     finding = Finding(SUSPECTED_PE, "critical")
     finding.add(symptoms)
     finding.add(signals.very_fast_heart_rate(record) + signals.tachycardia(record))
@@ -169,6 +176,14 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     if admit:
         finding.variant = "pregnancy" if pregnant else "admit"
         finding.values["admission_reasons"] = admit
+    if ctpas and not pregnant:
+        # What re-opened it is named, and what the CTPA already answered is kept in view: a clinician who sees
+        # only "HR 140" and "order a CTPA" repeats the test instead of looking for what else is wrong (r27 W2).
+        finding.variant = "ctpa-negative-reopened"
+        finding.values["ctpa_date"] = ctpas[0].when.date().isoformat()
+        finding.values["reopen_reasons"] = admit or [Say(REOPEN_NEW_FEATURE,
+                                                          days=record.catalogue.window(EPISODE).days)]
+        finding.add(ctpas[:1] + answered)
     finding.unknown = [Say(UNKNOWN_CONSCIOUSNESS)]
     if record.latest(SYSTOLIC) is None:
         finding.unknown.insert(0, Say(UNKNOWN_SYSTOLIC, threshold=record.threshold(ADMISSION_SYSTOLIC)))

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ...content.catalogue import Name, measurement, phrase, threshold, value_set, window
 from ...record.facts import Fact, PatientRecord
+from ...record.reports import reader_for
 
 FINDING, PREGNANCY_WINDOW, POSTPARTUM_WINDOW, ACUTE_DVT = (
     window("finding"), window("pregnancy"), window("postpartum"), window("acute-dvt"))
@@ -124,11 +125,15 @@ def began(facts: list[Fact]):
     return min((f.onset or f.when for f in facts if (f.onset or f.when)), default=None)
 
 
-# REMEDY/CKS immediate-admission thresholds of the vital signs: (measurement, threshold, above it?).
+# REMEDY/CKS immediate-admission thresholds of the vital signs: (measurement, threshold, above it?). An oxygen
+# need (any flow, FiO2 above air) stands with SpO2 < 91 %: the saturation it buys hides what it would be on air
+# (r27 review S12: SpO2 93 % on 15 L/min after a negative CTPA read as the leg-scan pathway).
 ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
                    (RESPIRATORY_RATE, threshold("admission-respiratory-rate"), True),
                    (OXYGEN_SATURATION, threshold("admission-oxygen-saturation"), False),
-                   (SYSTOLIC, threshold("admission-systolic-pressure"), False))
+                   (SYSTOLIC, threshold("admission-systolic-pressure"), False),
+                   (OXYGEN_FLOW, OXYGEN_NEED, True),
+                   (FIO2, FIO2_NEED, True))
 
 
 def at_admission_level(record: PatientRecord, measurements) -> list[Fact]:
@@ -204,6 +209,20 @@ def _clots_under_way(record: PatientRecord, value_set) -> list[Fact]:
     return under_way
 
 
+def dvt_shown_by_scan(record: PatientRecord) -> list[Fact]:
+    """Final leg-vein scans in the findings window whose report shows a proximal DVT in plain words
+    (ReportReader.shows_dvt), unless a later negative scan of that leg or a refuted DVT undid it: a DVT shown
+    is a DVT known, coded or not yet (NG158 1.1.3: scan positive, diagnose DVT and treat). The record keeps a
+    report's first 400 characters as its shown value; a longer report cannot be read whole here, so it is left
+    to the clinician ('scan-not-negative': read the report)."""
+    reader = reader_for(record.catalogue)
+    shown = [f for f in record.studies(DVT_IMAGING, FINDING) if f.current and not f.negative and not f.unread
+             and isinstance(f.evidence.value, str) and not f.evidence.value.endswith("…")
+             and reader.shows_dvt(f.evidence.value)]
+    undone = record.negative_tests(DVT_IMAGING, DVT)
+    return [f for f in shown if not any(t.when > f.when and _covers(t, f) for t in undone)]
+
+
 def previous_dvt(record: PatientRecord) -> list[Fact]:
     """Wells "previously documented DVT": resolved DVT, a history code, or an "active" DVT no longer under
     way (begun > 6 months ago and untreated, a completed course, undated and untreated)."""
@@ -213,10 +232,11 @@ def previous_dvt(record: PatientRecord) -> list[Fact]:
 
 
 def known_vte(record: PatientRecord) -> list[Fact]:
-    """A current DVT (of the leg, or of the arm within about 6 months), or a PE coded as suspected (a
+    """A current DVT (of the leg, coded or shown by a leg-vein scan; of the arm within about 6 months), or a PE
+    coded as suspected (a
     confirmed PE has its own context, active_pe)."""
     arm = [f for f in record.current(DVT_UPPER_LIMB) if f.confirmed and not record.older_than(f, ACUTE_DVT)]
-    return active_dvt(record) + arm + suspected_pe(record)
+    return active_dvt(record) + dvt_shown_by_scan(record) + arm + suspected_pe(record)
 
 
 def suspected_pe(record: PatientRecord) -> list[Fact]:
