@@ -1214,7 +1214,9 @@ class _Builder:
         return Fact("Observation", self._sided(by_code, observation.valueString), when, observation.status in self.hygiene["resultStatus"],
                     self._evidence("Observation", observation, observation.code, when,
                                    value=_concept_text(observation.valueCodeableConcept) or observation.valueString),
-                    negative=negative, unread=reading == UNREAD)
+                    negative=negative, unread=reading == UNREAD,
+                    shown=bool(observation.valueString) and reading not in (NEGATIVE, UNREAD)
+                    and self.reports.shows_dvt(observation.valueString))
 
     def report(self, report, relevant: Memberships) -> list[Fact]:
         """A scan's DiagnosticReport: negative when its coded conclusion is a negative answer or its
@@ -1236,7 +1238,8 @@ class _Builder:
         shown = text if text is None or len(text) <= _SHOWN_REPORT else text[:_SHOWN_REPORT].rstrip() + " …"
         return [Fact("DiagnosticReport", self._sided(relevant.by_code, text), when, report.status in self.hygiene["resultStatus"],
                      self._evidence("DiagnosticReport", report, report.code, when, value=shown),
-                     negative=negative, unread=reading == UNREAD)]
+                     negative=negative, unread=reading == UNREAD,
+                     shown=bool(text) and reading not in (NEGATIVE, UNREAD) and self.reports.shows_dvt(text))]
 
     def _sided(self, memberships: frozenset[str], text) -> frozenset[str]:
         """A leg-vein study coded without a side takes the side its conclusion names (KB §8.7); a CTPA has

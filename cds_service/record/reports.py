@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..content.catalogue import Catalogue, compiled_once, value_set
+from ..content.catalogue import Catalogue, value_set
 
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
 _SENTENCES = re.compile(r"(?:[.;\n]|\bbut\b)+(?!\d)")  # "3.2 cm" stays one sentence
@@ -320,15 +320,6 @@ class ReportReader:
         if self.both.search(lowered) or (left and right):
             return frozenset({BILATERAL})
         return frozenset({LEFT} if left else {RIGHT} if right else ())
-
-
-def reader_for(catalogue: Catalogue) -> ReportReader:
-    """The catalogue's reader, built once (its word lists become some hundreds of patterns)."""
-    return compiled_once(catalogue, _reader)["reader"]
-
-
-def _reader(catalogue: Catalogue) -> dict:
-    return {"reader": ReportReader(catalogue)}
 
 
 def _any(words) -> str:

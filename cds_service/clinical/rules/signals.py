@@ -7,7 +7,6 @@ from decimal import Decimal
 
 from ...content.catalogue import Name, measurement, phrase, threshold, value_set, window
 from ...record.facts import Fact, PatientRecord
-from ...record.reports import reader_for
 
 FINDING, PREGNANCY_WINDOW, POSTPARTUM_WINDOW, ACUTE_DVT = (
     window("finding"), window("pregnancy"), window("postpartum"), window("acute-dvt"))
@@ -125,15 +124,16 @@ def began(facts: list[Fact]):
     return min((f.onset or f.when for f in facts if (f.onset or f.when)), default=None)
 
 
-# REMEDY/CKS immediate-admission thresholds of the vital signs: (measurement, threshold, above it?). An oxygen
-# need (any flow, FiO2 above air) stands with SpO2 < 91 %: the saturation it buys hides what it would be on air
-# (r27 review S12: SpO2 93 % on 15 L/min after a negative CTPA read as the leg-scan pathway).
+# REMEDY/CKS immediate-admission thresholds of the vital signs: (measurement, threshold, above it?).
 ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
                    (RESPIRATORY_RATE, threshold("admission-respiratory-rate"), True),
                    (OXYGEN_SATURATION, threshold("admission-oxygen-saturation"), False),
-                   (SYSTOLIC, threshold("admission-systolic-pressure"), False),
-                   (OXYGEN_FLOW, OXYGEN_NEED, True),
-                   (FIO2, FIO2_NEED, True))
+                   (SYSTOLIC, threshold("admission-systolic-pressure"), False))
+# What re-opens a PE suspicion a negative CTPA closed: those, or an oxygen need measured after it (any flow,
+# FiO2 above air): the saturation oxygen buys hides what it would be on air (r27 review S12: SpO2 93 % on
+# 15 L/min after a negative CTPA read as the leg-scan pathway). Not an admission criterion in itself: REMEDY
+# lists SpO2 < 91 %, not oxygen given.
+REOPEN_LEVEL = ADMISSION_LEVEL + ((OXYGEN_FLOW, OXYGEN_NEED, True), (FIO2, FIO2_NEED, True))
 
 
 def at_admission_level(record: PatientRecord, measurements) -> list[Fact]:
@@ -146,9 +146,10 @@ def at_admission_level(record: PatientRecord, measurements) -> list[Fact]:
 
 
 def _admission_level_reading(record: PatientRecord, fact: Fact) -> bool:
-    """The reading is past the REMEDY/CKS immediate-admission threshold of its measurement."""
+    """The reading is past the REMEDY/CKS immediate-admission threshold of its measurement, or is an
+    oxygen need (REOPEN_LEVEL)."""
     value = fact.quantity[0]
-    for measured, limit, above_it in ADMISSION_LEVEL:
+    for measured, limit, above_it in REOPEN_LEVEL:
         if measured in fact.value_sets:
             level = record.threshold(limit)
             return value > level if above_it else value < level
@@ -212,13 +213,9 @@ def _clots_under_way(record: PatientRecord, value_set) -> list[Fact]:
 def dvt_shown_by_scan(record: PatientRecord) -> list[Fact]:
     """Final leg-vein scans in the findings window whose report shows a proximal DVT in plain words
     (ReportReader.shows_dvt), unless a later negative scan of that leg or a refuted DVT undid it: a DVT shown
-    is a DVT known, coded or not yet (NG158 1.1.3: scan positive, diagnose DVT and treat). The record keeps a
-    report's first 400 characters as its shown value; a longer report cannot be read whole here, so it is left
-    to the clinician ('scan-not-negative': read the report)."""
-    reader = reader_for(record.catalogue)
-    shown = [f for f in record.studies(DVT_IMAGING, FINDING) if f.current and not f.negative and not f.unread
-             and isinstance(f.evidence.value, str) and not f.evidence.value.endswith("…")
-             and reader.shows_dvt(f.evidence.value)]
+    is a DVT known, coded or not yet (NG158 1.1.3: scan positive, diagnose DVT and treat). The report's whole
+    text is read where the record is built (Fact.shown)."""
+    shown = [f for f in record.studies(DVT_IMAGING, FINDING) if f.current and f.shown and not f.negative and not f.unread]
     undone = record.negative_tests(DVT_IMAGING, DVT)
     return [f for f in shown if not any(t.when > f.when and _covers(t, f) for t in undone)]
 
