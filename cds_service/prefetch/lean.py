@@ -15,7 +15,7 @@ import msgspec
 import orjson
 
 
-class _Head(msgspec.Struct):
+class _Head(msgspec.Struct, omit_defaults=True):
     """The elements record/build.py's Relevance and prefetch/resolve.py read; everything else is skipped."""
     resourceType: Any = None  # noqa: N815 (FHIR element names)
     id: Any = None
@@ -59,7 +59,6 @@ class RawEntries(list):
 _TOP = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _SHELL = msgspec.json.Decoder(_Shell)
 _ENTRY = msgspec.json.Decoder(_Entry)
-_HEAD_FIELDS = _Head.__struct_fields__
 
 
 class Malformed(ValueError):
@@ -125,8 +124,8 @@ def head(entry: msgspec.Raw) -> tuple[dict | None, object]:
         return None, None
     if decoded.resource is None:
         return None, decoded.search
-    resource = decoded.resource
-    return {name: value for name in _HEAD_FIELDS if (value := getattr(resource, name)) is not None}, decoded.search
+    # The elements present, as a dict (an element absent or null is left out: omit_defaults)
+    return msgspec.to_builtins(decoded.resource), decoded.search
 
 
 def whole(entry: msgspec.Raw) -> dict | None:

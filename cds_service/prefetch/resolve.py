@@ -315,12 +315,14 @@ def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, d
     entry (lean prefetch) is checked on its head, and decoded whole only if a rule can use it."""
     resources = []
     lean = isinstance(entries, RawEntries)
+    own = (f"Patient/{patient_id}", f"/Patient/{patient_id}")
     for entry in entries:
-        raw_entry = entry
         if lean:
             resource, search = head(entry)
-            entry = {"resource": resource, "search": search}
-        resource = entry.get("resource") if isinstance(entry, dict) else None
+        elif isinstance(entry, dict):
+            resource, search = entry.get("resource"), entry.get("search")
+        else:
+            resource = search = None
         if not isinstance(resource, dict):
             dropped["entry without a resource"] += 1
             continue
@@ -331,17 +333,16 @@ def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, d
                 label = kind if isinstance(kind, str) and kind.isalpha() and len(kind) <= 64 else "unrecognised type"
                 dropped[f"{label} in {template.key}"] += 1
             continue
-        search = entry.get("search")
         if isinstance(search, dict) and search.get("mode") == "include":
             continue
-        if not _about_patient(resource, patient_id):
+        if not _about_patient(resource, own):
             # Never let another patient's record drive this patient's cards.
             dropped[f"{template.resource_type} of another patient"] += 1
             continue
         if lean:
             if relevant is not None and not relevant(resource):
                 continue  # no rule can use it: never decoded whole
-            resource = whole(raw_entry)
+            resource = whole(entry)
             if resource is None:  # invalid UTF-8, a lone surrogate, a number no double holds: as before, a 400
                 raise BadRequest(f"prefetch.{template.key} holds an entry that is not valid JSON text",
                                  f"prefetch.{template.key}")
@@ -349,9 +350,10 @@ def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, d
     return resources
 
 
-def _about_patient(resource: dict, patient_id: str) -> bool:
+def _about_patient(resource: dict, own: tuple[str, str]) -> bool:
+    """The resource's subject is the patient: own is ("Patient/<id>", "/Patient/<id>")."""
     subject = resource.get("subject")
     reference = subject.get("reference") if isinstance(subject, dict) else None
     if not isinstance(reference, str):
         return True  # a resource with no subject is invalid and will be dropped by validation
-    return reference == f"Patient/{patient_id}" or reference.endswith(f"/Patient/{patient_id}")
+    return reference == own[0] or reference.endswith(own[1])

@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -187,6 +187,10 @@ class Relevance:
         windows = catalogue.windows
         self.oldest = {window: now - windows[window] for window in set(self.measurements.values())}
         self.latest = now + windows["future"]
+        # A date written before the day before a window opens is outside it, whatever its time zone: the day's
+        # ISO text decides without parsing (years of vital signs are most of a long record).
+        self.before_window = {window: (oldest - timedelta(days=1)).strftime("%Y-%m-%d")
+                              for window, oldest in self.oldest.items()}
 
     @staticmethod
     def _compile(catalogue: Catalogue) -> dict:
@@ -216,14 +220,25 @@ class Relevance:
             found = Memberships(self._on_its_site(raw, self.value_sets.of_concept_disambiguated(raw.get("code"))))
         elif kind == "Observation":
             components = raw.get("component") if isinstance(raw.get("component"), list) else ()
+            by_code = of_concept(raw.get("code"))
             by_component = NOTHING
             for component in components:
                 if isinstance(component, dict):
                     by_component = by_component | of_concept(component.get("code"))
+            answered = raw.get("valueCodeableConcept") is not None or raw.get("valueString") is not None
+            if not answered:
+                # Most of a long record, decided first: a code no value set holds, or a measurement (a vital
+                # sign, a panel of them) long before its window. Neither is ever read.
+                measured = by_code | by_component
+                if not measured:
+                    return None
+                if measured <= self.measurements.keys():
+                    day = self._day_taken(raw)
+                    if day is not None and all(day < self.before_window[self.measurements[vs]] for vs in measured):
+                        return None
             by_value = of_concept(raw.get("valueCodeableConcept"))
             if _whole_value(raw.get("valueString")) in self.positive_words:
                 by_value = by_value | {POSITIVE_RESULT}  # "Positive" as text means what the code means
-            by_code = of_concept(raw.get("code"))
             if by_code:
                 by_code = by_code | (of_concept(raw.get("bodySite")) & PLACES)  # "calf swelling", left leg
                 by_code = self._sited_by_text(raw, by_code)
@@ -328,6 +343,19 @@ class Relevance:
             if words.search(text) and not unless.search(text):
                 memberships = memberships - self.site_rules[site]
         return memberships
+
+    @staticmethod
+    def _day_taken(raw: dict) -> str | None:
+        """The day an Observation was taken as its ISO text (YYYY-MM-DD), when observation_time would read it
+        from effectiveDateTime or effectiveInstant; else None."""
+        taken = raw.get("effectiveDateTime")
+        if taken is None:
+            if raw.get("effectivePeriod") is not None:
+                return None
+            taken = raw.get("effectiveInstant")
+        if not isinstance(taken, str) or len(taken) < 10 or DATE.match(taken[:10]) is None:
+            return None
+        return taken[:10]
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         taken = observation_time(raw)
