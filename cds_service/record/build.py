@@ -48,8 +48,12 @@ _TIMING = re.compile(r"^(?:\d+[- ]?)?(?:hourly|hrly|daily|overnight|today|tonigh
                      r"tds|od|prn|stat|x\s?\d+|\d+\s?x)$")
 _CONTRAST_SPLIT = re.compile(r"\b(?:but|however|though|although)\b")
 _ROWS = re.compile(r"[;|]|\.(?!\d)\s*|\s--+\s|\s—\s")
-_ASKED = re.compile(r"^[^?]{1,40}\?$")  # a short answer that ends in its only question mark
-_POSITIVE_TAIL = re.compile(r"(?:^|\s)(?:\+{1,3}|\+ve|\+\s?ve|pos|positive)\s*(?:\([^()]*\))?\s*$")
+# An age in shorthand: "2 yrs ago", "3/12 ago" (months), "6/52" (weeks), "5/7" (days)
+_AGO = re.compile(r"\b(\d{1,3})\s*(?:/\s*(52|12|7)\b|(yrs?|years?|months?|mths?|wks?|weeks?|days?)\s+ago\b)")
+_DAYS_PER = {"52": 7, "12": 30, "7": 1, "yr": 365, "yrs": 365, "year": 365, "years": 365, "month": 30, "months": 30,
+             "mth": 30, "mths": 30, "wk": 7, "wks": 7, "week": 7, "weeks": 7, "day": 1, "days": 1}
+_ASKED = re.compile(r"^[^?]{1,40}\?$|^\?\s*[^?\s][^?]{0,39}$")  # a short answer asked: "LOC ?", "?LOC"
+_POSITIVE_TAIL = re.compile(r"(?:^|\s)(?:\+{1,3}|\+ve|\+\s?ve|pos|positive|yes|y|present)\s*(?:\([^()]*\))?\s*$")
 _LIST_JOINERS = frozenset({"or", "and", "nor", "any", "&", "/", "+"})  # "Denies any SOB, CP or haemoptysis"
 _YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
 _BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
@@ -635,6 +639,7 @@ class _Builder:
         self.plausible_ranges = catalogue.plausible_ranges
         self.reports = ReportReader(catalogue)
         self.ischaemic_sign_words = {kind: _stems(words) for kind, words in catalogue.ischaemic_signs.items()}
+        self.finding_days = catalogue.windows["finding"].days
         pulse = "|".join(map(re.escape, sorted(catalogue.pulse_words, key=len, reverse=True)))
         loss = "|".join(map(re.escape, sorted(catalogue.pulse_loss_words, key=len, reverse=True)))
         lead = "|".join(map(re.escape, sorted(catalogue.pulse_loss_leads, key=len, reverse=True)))
@@ -693,9 +698,11 @@ class _Builder:
         an answer that affirms it counts (catalogue absentAnswers presentCodes/presentWords)."""
         concept = observation.valueCodeableConcept
         text_only = concept is not None and not concept.coding and isinstance(concept.text, str)
-        text = self._answer_part(self._answer_text(observation))
+        written = self._answer_text(observation)
+        text = self._answer_part(written)
         about = self._words_of(by_code)
-        if text and self._episode_stated(text, by_code, about):
+        # the label may be what names the finding: "LOC – nil ongoing, one episode this am"
+        if text and self._episode_stated(written, by_code, about):
             return False  # "No further haemoptysis since Tuesday": it happened (catalogue priorEpisodeWords)
         if observation.valueBoolean is False or text == "" or text in self.absent_words or text in self.unknown_words:
             return True
@@ -728,6 +735,8 @@ class _Builder:
         if by_code & self.episodic_sets and any(self.episode_over.search(c) and about.search(c) for c in _CLAUSES.split(lowered)):
             return True  # an event said to be over happened: "Haemoptysis settled since yesterday"; not "no new symptoms"
         since = re.search(r"\bsince\b(.*)", lowered)
+        if since and by_code & self.episodic_sets and self.recent.search(since.group(1)) and about.search(lowered):
+            return True  # "Nil haemoptysis since Tuesday": an event dates the watch that followed it (r28 review)
         return bool(since and about.search(since.group(1)) and self.absent_start.match(lowered))
 
     def _recurs(self, clause: str, start: int = 0) -> bool:
@@ -840,6 +849,8 @@ class _Builder:
         clauses = [c.strip() for c in _CLAUSES.split(text) if c.strip()]
         if not clauses:
             return False
+        if all(self._historical(c) for c in clauses):
+            return True  # only a history ("Hx of vasovagal syncope", "Syncope 2 yrs ago"): not the finding now
         # A normal function, negated or not, decides its clause (catalogue absentAnswers $functionComment).
         read = [(clause, self._function_clause(clause)) for clause in clauses]
         if any(polarity is True for _, polarity in read):
@@ -998,6 +1009,11 @@ class _Builder:
         # A past year dates it whatever place it names ("Collapsed at home in 2019": r27 review)
         if any(int(year) < self._now.year for year in _YEAR.findall(clause)):
             return True
+        # "2 yrs ago", "3/12 ago", "6/52": history when longer ago than the findings window (r28 review);
+        # "1/52 ago", "3 days ago" are the presentation
+        ago = _AGO.search(clause)
+        if ago:
+            return int(ago.group(1)) * _DAYS_PER[ago.group(2) or ago.group(3)] > self.finding_days
         return bool(self.history.search(clause) or _YEAR.search(clause)) and not self.recent.search(clause)
 
     def _earlier_then(self, clause: str) -> bool:

@@ -19,6 +19,7 @@ _SPELLINGS = {
     "/min": "/min", "{beats}/min": "/min", "beats/min": "/min", "bpm": "/min", "{breaths}/min": "/min",
     "breaths/min": "/min", "per min": "/min", "/minute": "/min", "min-1": "/min",
     "%": "%", "percent": "%", "1": "1", "{ratio}": "1",
+    "l/min": "L/min", "lpm": "L/min", "l": "L/min", "litres": "L/min", "liters": "L/min", "lt": "L/min",
     "mm[hg]": "mm[Hg]", "mmhg": "mm[Hg]", "mm hg": "mm[Hg]",
     "ng/ml": "ng/mL", "ug/l": "ug/L", "µg/l": "ug/L", "μg/l": "ug/L", "mcg/l": "ug/L",
     "mg/l": "mg/L", "ug/ml": "ug/mL", "µg/ml": "ug/mL", "μg/ml": "ug/mL", "mcg/ml": "ug/mL",
@@ -48,14 +49,27 @@ def with_plausible_unit(value: Decimal, unit: str, ranges: dict[str, list]) -> t
 
 
 _KNOWN = frozenset(_SPELLINGS.values())
-# A whole text that is one number, a comparator before it and a unit after it at most: "40%", "112 bpm",
-# "38.6 °C", "<0.5". A decimal comma is not read (thousands or decimals: a guess either way).
-_NUMBER_TEXT = re.compile(r"^\s*(<=|>=|<|>)?\s*(\d{1,6}(?:\.\d+)?)\s*([^\d\s,][^\d,]*?)?\s*$")
+# The measurement's own name before its number, as flowsheets write it ("HR 142 bpm", "Sats: 89%")
+_LABELS = ("hr", "pr", "pulse", "rr", "resp", "resp rate", "spo2", "sao2", "sats", "sat", "o2 sats", "o2", "fio2",
+           "t", "temp", "bp", "sbp", "systolic", "ddimer", "d-dimer", "crp", "wcc", "wbc")
+# What may follow the unit without changing the number: where the saturation was taken ("89% on RA"), or the
+# device the oxygen flows through ("15L NRB", "2 L via NC")
+_CONTEXTS = ("on ra", "ra", "on room air", "room air", "on air", "in air", "air", "at rest", "resting", "via nc", "nc",
+             "via nasal cannula", "nasal cannula", "np", "nasal prongs", "nrb", "via nrb", "non-rebreather",
+             "via mask", "mask", "face mask", "venturi", "hfno", "via hfno")
+_ALT = "|".join(re.escape(w) for w in sorted(_LABELS, key=len, reverse=True))
+_CTX = "|".join(re.escape(w) for w in sorted(_CONTEXTS, key=len, reverse=True))
+# One number, a comparator before it and a unit after it at most: "40%", "112 bpm", "38.6 °C", "<0.5", with
+# the measurement's name before it and a context after it. A decimal comma is not read (thousands or decimals:
+# a guess either way).
+_NUMBER_TEXT = re.compile(rf"^\s*(?:(?:{_ALT})\s*[:=-]?\s*)?(<=|>=|<|>)?\s*(\d{{1,6}}(?:\.\d+)?)\s*"
+                          rf"([^\d\s,(][^\d,(]*?)??\s*(?:\(?\s*(?:{_CTX})\s*\)?)?\s*\.?\s*$", re.IGNORECASE)
 
 
 def quantity_in_text(text: str | None) -> tuple[str | None, Decimal, str] | None:
     """(comparator, value, UCUM unit or "") of a measurement recorded as text, when the text is only a number
-    and a unit we know (or none); anything else (words, a range, an unknown unit) is None: not read."""
+    and a unit we know (or none), the measurement's name before it and a context after it at most; anything
+    else (words, a range, an unknown unit) is None: not read."""
     match = _NUMBER_TEXT.match(text or "")
     if not match:
         return None
