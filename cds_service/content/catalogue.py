@@ -164,6 +164,8 @@ class Catalogue:
         self.normal_functions = tuple(data["absentAnswers"].get("normalFunctionWords", ()))
         self.recurrence_words = tuple(data["absentAnswers"].get("recurrenceWords", ()))
         self.ischaemic_signs = {kind: tuple(words) for kind, words in data["absentAnswers"].get("ischaemicSigns", {}).items()}
+        self.hot_joint_words = {kind: tuple(words) for kind, words in data["absentAnswers"].get("hotJointWords", {}).items()}
+        self.hot_joint_not_with = tuple(data["absentAnswers"].get("hotJointNotWith", ()))
         self.pulse_words = tuple(data["absentAnswers"].get("pulseWords", ()))
         self.pulse_loss_words = tuple(data["absentAnswers"].get("pulseLossWords", ()))
         self.pulse_loss_leads = tuple(data["absentAnswers"].get("pulseLossLeads", ()))

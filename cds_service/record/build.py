@@ -90,6 +90,7 @@ PLACES = SIDES | {value_set("lower-limb-site")}
 ISCHAEMIC_SIGNS = frozenset(value_set(v) for v in ("pallor", "limb-ischaemia-signs", "paralysis-paresis"))
 # A pain row may name the Ps too ("Sudden severe R calf pain, foot cold, white, no pulses": r27 review)
 LEG_PAIN_ROWS = frozenset(value_set(v) for v in ("calf-pain", "leg-pain", "knee-pain"))
+KNEE_PAIN, KNEE_EFFUSION = value_set("knee-pain"), value_set("knee-effusion")
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
 log = logging.getLogger(__name__)
@@ -640,6 +641,8 @@ class _Builder:
         self.reports = ReportReader(catalogue)
         self.ischaemic_sign_words = {kind: _stems(words) for kind, words in catalogue.ischaemic_signs.items()}
         self.finding_days = catalogue.windows["finding"].days
+        self.hot_joint_words = {kind: _stems(words) for kind, words in catalogue.hot_joint_words.items()}
+        self.not_the_knee = _phrases(catalogue.hot_joint_not_with)
         pulse = "|".join(map(re.escape, sorted(catalogue.pulse_words, key=len, reverse=True)))
         loss = "|".join(map(re.escape, sorted(catalogue.pulse_loss_words, key=len, reverse=True)))
         lead = "|".join(map(re.escape, sorted(catalogue.pulse_loss_leads, key=len, reverse=True)))
@@ -1101,6 +1104,10 @@ class _Builder:
             return elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
         if not sign_row and by_code & LEG_PAIN_ROWS:
             signs = self._ischaemic_signs(answer)  # only once the pain itself is affirmed
+        if KNEE_PAIN in by_code and self._hot_joint(answer):
+            # "R knee swollen, hot": a hot swollen knee, read as an effusion (catalogue hotJointWords)
+            elsewhere = elsewhere + [self._beside_fact(observation, answer, frozenset({KNEE_EFFUSION}) | (by_code & PLACES),
+                                                       "a hot or swollen knee", when, final)]
         facts = [f for component in observation.component or ()
                  for f in self._component(observation, component, when, final)]
         panel = (observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
@@ -1109,6 +1116,15 @@ class _Builder:
             fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside)
             facts.insert(0, replace(fact, signs=signs, uninterpreted=fact.uninterpreted and not signs) if signs else fact)
         return facts + elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
+
+    def _hot_joint(self, text: str | None) -> bool:
+        """A clause naming a swollen or hot joint that is neither a denial nor a history."""
+        for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip()):
+            for words in self.hot_joint_words.values():
+                if words.search(clause) and not self._historical(clause) and not self.not_the_knee.search(clause) and not (
+                        self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3])):
+                    return True
+        return False
 
     def _ischaemic_signs(self, text: str | None) -> frozenset[str]:
         """The Ps of limb ischaemia the entry's text states, each clause read on its own (catalogue
