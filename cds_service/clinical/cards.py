@@ -32,6 +32,9 @@ CATEGORIES = {
 }
 
 
+_SUMMARY_LIMIT = 140  # CDS Hooks: a card's summary is under 140 characters
+
+
 @dataclass(frozen=True)
 class CardTemplates:
     topics: dict[str, dict]
@@ -104,7 +107,13 @@ class CardTemplates:
         """The variant's summary; a card demoted because it rests on an uninterpreted answer says first that
         the answer is to be asked, so a warning never reads as an order for an emergency."""
         summary = _fill(variant["summary"], values)
-        return self.common["summary.ask-first"].format(summary=summary) if finding.ask_first else summary
+        if not finding.ask_first:
+            return summary
+        if isinstance(finding.ask_first, tuple):
+            about = self.common["summary.ask-about"].format(findings=" or ".join(finding.ask_first), summary=summary)
+            if len(about) < _SUMMARY_LIMIT:
+                return about
+        return self.common["summary.ask-first"].format(summary=summary)
 
     def render(self, finding: Finding, patient_id: str) -> dict:
         template = self.topics[finding.topic]

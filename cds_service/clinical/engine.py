@@ -92,7 +92,10 @@ class ClinicalEngine:
         for finding in findings:
             if finding.indicator == "critical" and finding.topic not in critical_anyway:
                 finding.indicator = "warning"
-                finding.ask_first = True  # the summary opens with "Ask now" (r27 review W1)
+                # The summary opens with what to ask (r27 W1, r28 W1): the findings the unread answers are about
+                unread = [f for f in record.facts if f.uninterpreted and f.evidence in finding.evidence]
+                finding.ask_first = tuple(dict.fromkeys(
+                    g.finding for f in unread for g in record.catalogue.finding_words if g.value_sets & f.value_sets)) or True
                 finding.notes.insert(0, Say(UNINTERPRETED_NOTE))
         return sorted(findings, key=lambda f: _RANK[f.indicator])
 

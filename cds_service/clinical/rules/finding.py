@@ -46,7 +46,8 @@ class Finding:
     reasons: list[str] = field(default_factory=list)  # references for ServiceRequest.reasonReference
     score: Score | None = None
     basis: list[Evidence] = field(default_factory=list)  # what the criterion fired on (for give-way rules)
-    ask_first: bool = False  # urgent only if an answer the reader could not interpret says so: ask first
+    # urgent only if an answer the reader could not interpret says so: ask first (about these findings)
+    ask_first: bool | tuple[str, ...] = False
 
     def add(self, facts: list[Fact]) -> None:
         for fact in facts:
