@@ -85,6 +85,10 @@ class ReportReader:
         # "Non-occlusive thrombus" and "non-compressible" are no denial: a hyphen binds the word to the next
         self.denial = re.compile(r"(?<![\w'-])(?:%s)(?![\w'-])" % _any(lists.get("denialWords", ())))
         self.distal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("distalVesselWords", ())))
+        # "the popliteal and posterior tibial veins": both sites of the one clot
+        near, far = _any(lists.get("proximalVeinWords", ())), _any(lists.get("distalVesselWords", ()))
+        joined = r"\s*(?:veins?\s*)?(?:,|and|&|\+|plus)\s*(?:the\s+)?"
+        self.co_sites = re.compile(rf"(?<![\w-])(?:(?:{near}){joined}(?:{far})|(?:{far}){joined}(?:{near}))(?![\w-])")
         self.left, self.right = (
             re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % _any((word, *sides.get(key, ()))))
             for word, key in zip(sides["words"], ("leftAbbreviations", "rightAbbreviations")))
@@ -233,7 +237,8 @@ class ReportReader:
                               for s in sentences):
             return False
         return any(self.clot.search(s) and self.proximal.search(s) and not self.denial.search(s)
-                   and (not self.distal.search(s) or self.extension.search(s)) for s in sentences)
+                   and (not self.distal.search(s) or self.extension.search(s) or self.co_sites.search(s))
+                   for s in sentences)
 
     @staticmethod
     def _asked(text: str, index: int, before: list[str]) -> bool:

@@ -67,6 +67,10 @@ UNREAD_REPORTS = [
     "No PE. Query right lower lobe infarct.",  # r22: an infarct is a clot's sign
 ]
 NEGATIVE_REPORTS = [
+    'CTPA: -ve for PE',  # r28 review
+    'CTPA -ve for PE',  # r28 review
+    'R LL venous duplex: NAD',  # r28 review
+
     "No evidence of pulmonary thromboembolism.",
     "No central or peripheral pulmonary emboli.",
     "The pulmonary arteries are normal. No PE.",
@@ -136,6 +140,10 @@ NEGATIVE_REPORTS = [
 ]
 # r27 (S9): a report that shows a proximal DVT in plain words is a DVT to treat (NG158 1.1.3)...
 SHOWN_REPORTS = [
+    'Thrombus seen R pop v.',  # r28 review
+    'Extensive iliofemoral DVT',  # r28 review
+    'Acute DVT involving the right popliteal and posterior tibial veins',  # r28 review
+
     "Extensive occlusive thrombus R popliteal and femoral veins.",
     "Acute DVT right popliteal vein.",
     "Non-occlusive thrombus in the left CFV.",
@@ -146,6 +154,9 @@ SHOWN_REPORTS = [
 # ...and every other positive report is one to read: distal, superficial, chronic, known, hedged, described
 # without a clot word, or a clot with no proximal vein named.
 NOT_SHOWN_POSITIVE_REPORTS = [
+    'Isolated calf DVT in the posterior tibial veins, below the popliteal trifurcation',  # r28 review
+    'Thrombus in the peroneal veins; popliteal vein patent and compressible',  # r28 review
+
     "L calf DVTs. Normal proximal veins.",
     "No DVT in the femoral vein; occlusive thrombus in the posterior tibial vein.",
     "Popliteal vein patent, thrombus in peroneal veins.",
