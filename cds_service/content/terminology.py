@@ -73,9 +73,13 @@ class ValueSets:
         else:
             key = (getattr(coding, "system", None), getattr(coding, "code", None))
         try:
-            return self._index.get(key, NOTHING)
+            found = self._index.get(key, NOTHING)
         except TypeError:  # an unhashable system or code in hostile input
             return NOTHING
+        code = key[1]
+        if not found and isinstance(code, str) and not code.isupper() and code.upper() != code:
+            found = self._index.get((key[0], code.upper()), NOTHING)  # "r06.02": ICD-10-CM codes are upper case
+        return found
 
     def of_concept(self, concept: object) -> frozenset[str]:
         """Every value set any coding of a CodeableConcept (raw dict or model) belongs to."""

@@ -24,6 +24,8 @@ _SPELLINGS = {
     "ng/ml": "ng/mL", "ug/l": "ug/L", "µg/l": "ug/L", "μg/l": "ug/L", "mcg/l": "ug/L",
     "mg/l": "mg/L", "ug/ml": "ug/mL", "µg/ml": "ug/mL", "μg/ml": "ug/mL", "mcg/ml": "ug/mL",
     "mg/dl": "mg/dL", "ng/l": "ng/L",
+    "ng/ml feu": "ng/mL", "ug/ml feu": "ug/mL", "µg/ml feu": "ug/mL", "mg/l feu": "mg/L", "ug/l feu": "ug/L",
+    "feu ng/ml": "ng/mL", "ng/ml (feu)": "ng/mL", "ug/ml (feu)": "ug/mL", "mg/l (feu)": "mg/L",
     "10*9/l": "10*9/L", "10^9/l": "10*9/L", "x10^9/l": "10*9/L", "x10e9/l": "10*9/L",
     "10*3/ul": "10*3/uL", "10^3/ul": "10*3/uL", "x10e3/ul": "10*3/uL", "k/ul": "10*3/uL", "/nl": "10*9/L",
     "10*3/mm3": "10*3/uL", "/ul": "/uL", "/mm3": "/uL",
