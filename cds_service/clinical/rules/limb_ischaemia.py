@@ -32,7 +32,8 @@ Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CD
 - the sign criterion met by signs older than the critical window, one new vascular sign (pallor, cold, a
   lost pulse) with the pain, or an embolic source with the pain and a new sign that does not count (not
   placed on the leg, or a neurological cause explains it): 'examine-pulses', `warning` (examine the foot
-  pulses now).
+  pulses now); more than one new vascular P with no leg or knee pain on record: 'signs-without-pain',
+  `warning` (examine the foot pulses now).
 """
 from __future__ import annotations
 
@@ -127,6 +128,11 @@ def _lesser(record: PatientRecord, known, anticoagulated, chronic, pain, new, co
     # One new vascular P with the pain (a pale or cold foot, a lost pulse) is not yet the emergency picture,
     # but only the examination can say so (ACR: the cold, painful leg; r27 review)
     vascular = [f for f in counted if _kinds(f) & _VASCULAR_KINDS]
+    if not pain and len({k for f in vascular for k in _kinds(f) & _VASCULAR_KINDS}) >= needed:
+        # "R foot cold, white, pulseless" with no pain on record: the pain may be unrecorded (r28 review)
+        finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="signs-without-pain")
+        finding.add(vascular)
+        return finding
     if pain and (_enough(counted, needed) or (embolic_source and new) or vascular):
         finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="examine-pulses")
         finding.values["critical_hours"] = int(record.catalogue.window(CRITICAL_SIGNS).total_seconds() // 3600)
