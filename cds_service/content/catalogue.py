@@ -165,6 +165,7 @@ class Catalogue:
         self.recurrence_words = tuple(data["absentAnswers"].get("recurrenceWords", ()))
         self.ischaemic_signs = {kind: tuple(words) for kind, words in data["absentAnswers"].get("ischaemicSigns", {}).items()}
         self.hot_joint_words = {kind: tuple(words) for kind, words in data["absentAnswers"].get("hotJointWords", {}).items()}
+        self.not_finding_phrases = tuple(data["absentAnswers"].get("notFindingPhrases", ()))
         self.hot_joint_not_with = tuple(data["absentAnswers"].get("hotJointNotWith", ()))
         self.pulse_words = tuple(data["absentAnswers"].get("pulseWords", ()))
         self.pulse_loss_words = tuple(data["absentAnswers"].get("pulseLossWords", ()))

@@ -641,8 +641,11 @@ class _Builder:
         self.reports = ReportReader(catalogue)
         self.ischaemic_sign_words = {kind: _stems(words) for kind, words in catalogue.ischaemic_signs.items()}
         self.finding_days = catalogue.windows["finding"].days
-        self.hot_joint_words = {kind: _stems(words) for kind, words in catalogue.hot_joint_words.items()}
+        self.hot_joint_words = {kind: _phrases(words) for kind, words in catalogue.hot_joint_words.items()}
         self.not_the_knee = _phrases(catalogue.hot_joint_not_with)
+        # with the reading that follows it, if any ("blood glucose 6.2", "blood pressure 120/80")
+        self.not_finding = re.compile(_phrases(catalogue.not_finding_phrases).pattern
+                                      + r"(?:\s*[:=]?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*(?:mmol/l|mmol|mg/dl|mmhg))?)?")
         pulse = "|".join(map(re.escape, sorted(catalogue.pulse_words, key=len, reverse=True)))
         loss = "|".join(map(re.escape, sorted(catalogue.pulse_loss_words, key=len, reverse=True)))
         lead = "|".join(map(re.escape, sorted(catalogue.pulse_loss_leads, key=len, reverse=True)))
@@ -1118,8 +1121,9 @@ class _Builder:
         return facts + elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
 
     def _hot_joint(self, text: str | None) -> bool:
-        """A clause naming a swollen or hot joint that is neither a denial nor a history."""
-        for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip()):
+        """A clause naming a swollen or hot joint that is neither a denial, a question nor a history, nor about
+        another part of the body, a thing, advice or a relative (catalogue hotJointNotWith)."""
+        for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
             for words in self.hot_joint_words.values():
                 if words.search(clause) and not self._historical(clause) and not self.not_the_knee.search(clause) and not (
                         self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3])):
@@ -1202,14 +1206,25 @@ class _Builder:
         return Fact("Observation", value_sets, when, final,
                     self._evidence("Observation", observation, observation.code, when, value=value))
 
-    @staticmethod
-    def _answer_text(observation) -> str | None:
-        """The answer as text: valueString, or a coded answer given as text only."""
+    def _answer_text(self, observation) -> str | None:
+        """The answer as text: valueString, or a coded answer given as text only; the phrases that name no
+        finding ('blood pressure', 'bloods': catalogue notFindingPhrases) set aside."""
         text = _whole_value(observation.valueString)
         concept = observation.valueCodeableConcept
         if text is None and concept is not None and not concept.coding and isinstance(concept.text, str):
             text = _whole_value(concept.text)
-        return text
+        return self._without_other_phrases(text)
+
+    def _without_other_phrases(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        plain = " ".join(self.not_finding.sub(" ", text).split())
+        if plain == text:
+            return text
+        if not (self.any_finding_word.search(plain) or self.finding_noun.search(plain)
+                or set(_WORDS.findall(plain)) & self.present_words):
+            return ""  # it speaks only of things that are not the finding ("Bloods taken"): no answer to it
+        return plain
 
     def _observation_fact(self, observation, by_code, by_value, when, final: bool,
                           set_aside: frozenset[str] = NOTHING) -> Fact:
@@ -1345,7 +1360,8 @@ class _Builder:
         texts = [n.text for n in getattr(resource, "note", None) or () if isinstance(n.text, str) and n.text.strip()]
         facts = []
         for text in texts:
-            for value_sets, finding, piece in self._red_flags_beside(_whole_value(text) or text.lower(), by_code):
+            for value_sets, finding, piece in self._red_flags_beside(
+                    self._without_other_phrases(_whole_value(text)) or text.lower(), by_code):
                 if value_sets:
                     value = f"“{_as_written(text, piece)}” (note, read as {finding})"
                     facts.append(Fact(kind, value_sets, when, current,
