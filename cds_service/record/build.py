@@ -36,7 +36,7 @@ from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
 from .reports import NEGATIVE, UNREAD, ReportReader
-from .units import canonical, quantity_in_text, with_plausible_unit
+from .units import canonical, oxygen_after_saturation, quantity_in_text, with_plausible_unit
 
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
@@ -91,6 +91,7 @@ ISCHAEMIC_SIGNS = frozenset(value_set(v) for v in ("pallor", "limb-ischaemia-sig
 # A pain row may name the Ps too ("Sudden severe R calf pain, foot cold, white, no pulses": r27 review)
 LEG_PAIN_ROWS = frozenset(value_set(v) for v in ("calf-pain", "leg-pain", "knee-pain"))
 KNEE_PAIN, KNEE_EFFUSION = value_set("knee-pain"), value_set("knee-effusion")
+OXYGEN_SATURATION, OXYGEN_FLOW = value_set("oxygen-saturation"), value_set("inhaled-oxygen-flow")
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
 log = logging.getLogger(__name__)
@@ -738,8 +739,15 @@ class _Builder:
             return False
         if self.prior_episode.search(lowered) and about.search(lowered):
             return True
-        if by_code & self.episodic_sets and any(self.episode_over.search(c) and about.search(c) for c in _CLAUSES.split(lowered)):
-            return True  # an event said to be over happened: "Haemoptysis settled since yesterday"; not "no new symptoms"
+        if by_code & self.episodic_sets:
+            clauses = [c.strip() for c in _CLAUSES.split(lowered) if c.strip()]
+            for i, clause in enumerate(clauses):
+                # the event named in the clause, or by a bare label before it ("Haemoptysis - nil ongoing")
+                named = about.search(clause) or (i > 0 and about.search(clauses[i - 1]) and len(clauses[i - 1].split()) <= 2
+                                                 and not self.negation_words & set(clauses[i - 1].split())
+                                                 and not self.any_finding_word.search(clause))
+                if named and self.episode_over.search(clause):
+                    return True  # an event said to be over happened: "settled since yesterday"; not "no new symptoms"
         since = re.search(r"\bsince\b(.*)", lowered)
         if since and by_code & self.episodic_sets and self.recent.search(since.group(1)) and about.search(lowered):
             return True  # "Nil haemoptysis since Tuesday": an event dates the watch that followed it (r28 review)
@@ -1114,11 +1122,24 @@ class _Builder:
         facts = [f for component in observation.component or ()
                  for f in self._component(observation, component, when, final)]
         panel = (observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
-                 and quantity_in_text(_written_value(observation)) is None)
+                 and quantity_in_text(self._measured_text(observation, by_code)) is None)
         if (by_code or by_value) and not panel:
             fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside)
             facts.insert(0, replace(fact, signs=signs, uninterpreted=fact.uninterpreted and not signs) if signs else fact)
+        on_oxygen = oxygen_after_saturation(observation.valueString) if OXYGEN_SATURATION in by_code else None
+        if on_oxygen and on_oxygen[1] > 0:
+            # "95% on 15L NRB": the oxygen the saturation was taken on is an oxygen need of its own (r29 review)
+            facts.append(Fact("Observation", frozenset({OXYGEN_FLOW}), when, final,
+                              self._evidence("Observation", observation, observation.code, when,
+                                             value=observation.valueString.strip()),
+                              quantity=(on_oxygen[1], "L/min")))
         return facts + elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
+
+    def _measured_text(self, observation, by_code: frozenset[str]) -> str | None:
+        """A measurement's value as written, without the oxygen a saturation names ("95% on 15L NRB")."""
+        written = _written_value(observation)
+        on_oxygen = oxygen_after_saturation(written) if OXYGEN_SATURATION in by_code else None
+        return on_oxygen[0] if on_oxygen else written
 
     def _hot_joint(self, text: str | None) -> bool:
         """A clause naming a swollen or hot joint that is neither a denial, a question nor a history, nor about
@@ -1232,7 +1253,7 @@ class _Builder:
         value_text = None
         uninterpreted = False
         comparator = None
-        written = _written_value(observation)
+        written = self._measured_text(observation, by_code)
         in_text = quantity_in_text(written) if by_code & self.measurements.keys() else None
         if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
             q = observation.valueQuantity
@@ -1241,7 +1262,7 @@ class _Builder:
         elif in_text is not None:
             # A measurement written as text ("40%", "112"): read as its number, never guessed from words
             comparator, value, unit = in_text
-            quantity, value_text = self._quantity(value, unit, by_code), written.strip()
+            quantity, value_text = self._quantity(value, unit, by_code), _written_value(observation).strip()
         elif observation.valueCodeableConcept is not None:
             value_text = _concept_text(observation.valueCodeableConcept)
             concept = observation.valueCodeableConcept

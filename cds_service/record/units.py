@@ -52,8 +52,9 @@ def with_plausible_unit(value: Decimal, unit: str, ranges: dict[str, list]) -> t
 
 _KNOWN = frozenset(_SPELLINGS.values())
 # The measurement's own name before its number, as flowsheets write it ("HR 142 bpm", "Sats: 89%")
-_LABELS = ("hr", "pr", "pulse", "rr", "resp", "resp rate", "spo2", "sao2", "sats", "sat", "o2 sats", "o2", "fio2",
-           "t", "temp", "bp", "sbp", "systolic", "ddimer", "d-dimer", "crp", "wcc", "wbc")
+_LABELS = ("hr", "pr", "pulse", "pulse rate", "heart rate", "tachycardic", "tachy", "rr", "resp", "resp rate",
+           "respiratory rate", "spo2", "sao2", "sats", "sat", "o2 sats", "o2", "fio2", "t", "temp", "temperature",
+           "febrile", "pyrexial", "bp", "sbp", "systolic", "ddimer", "d-dimer", "crp", "wcc", "wbc")
 # What may follow the unit without changing the number: where the saturation was taken ("89% on RA"), or the
 # device the oxygen flows through ("15L NRB", "2 L via NC")
 _CONTEXTS = ("on ra", "ra", "on room air", "room air", "on air", "in air", "air", "at rest", "resting", "via nc", "nc",
@@ -79,3 +80,17 @@ def quantity_in_text(text: str | None) -> tuple[str | None, Decimal, str] | None
     if unit and unit not in _KNOWN:
         return None
     return match.group(1), Decimal(match.group(2)), unit
+
+
+# Oxygen written after a saturation: "95% on 15L NRB", "96% on 2L NC", "94 % 4 L via mask"
+_OXYGEN_AFTER = re.compile(r"\s*(?:on|with|via|@)?\s*(\d{1,2}(?:\.\d+)?)\s*(?:l|lpm|l/min|litres?|liters?)\b"
+                           rf"\s*(?:(?:via\s+)?(?:{_CTX}))?\s*\.?\s*$", re.IGNORECASE)
+
+
+def oxygen_after_saturation(text: str | None) -> tuple[str, Decimal] | None:
+    """(the saturation's own text, the oxygen flow in L/min) when a saturation written as text names the oxygen
+    it was taken on; else None. The saturation on oxygen is read, and the oxygen is an oxygen need."""
+    match = _OXYGEN_AFTER.search(text or "")
+    if not match or match.start() == 0:
+        return None
+    return text[:match.start()], Decimal(match.group(1))

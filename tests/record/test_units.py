@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.record.units import quantity_in_text
+from cds_service.record.units import oxygen_after_saturation, quantity_in_text
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -14,6 +14,12 @@ from cds_service.record.units import quantity_in_text
     ("38.6 °C", (None, Decimal("38.6"), "Cel")),
     ("135", (None, Decimal("135"), "")),
     ("<0.5", ("<", Decimal("0.5"), "")),
+    ("89% on RA", (None, Decimal("89"), "%")),
+    ("HR 142 bpm", (None, Decimal("142"), "/min")),
+    ("Sats: 89%", (None, Decimal("89"), "%")),
+    ("15L NRB", (None, Decimal("15"), "L/min")),
+    ("Tachycardic 118", (None, Decimal("118"), "")),
+    ("<150 ng/mL FEU", ("<", Decimal("150"), "ng/mL")),
     (" >= 130 ", (">=", Decimal("130"), "")),
 ])
 def test_a_number_and_a_known_unit_are_read(text, expected):
@@ -21,7 +27,20 @@ def test_a_number_and_a_known_unit_are_read(text, expected):
 
 
 @pytest.mark.parametrize("text", [
-    "sats fine on air", "96% on 4L", "38,6", "120/80", "90-95%", "40 furlongs", "", None, "approx 40%",
+    "sats fine on air", "96% on 4L", "38,6", "no 40%", "120/80", "90-95%", "40 furlongs", "", None, "approx 40%",
 ])
 def test_words_ranges_decimal_commas_and_unknown_units_are_not_read(text):
     assert quantity_in_text(text) is None
+
+
+@pytest.mark.parametrize("text, saturation, flow", [
+    ("Sats 95% on 15L NRB", "Sats 95%", Decimal("15")), ("96% on 2L NC", "96%", Decimal("2")),
+    ("94 % 4 L via mask", "94 %", Decimal("4")),
+])
+def test_the_oxygen_a_saturation_was_taken_on_is_read_apart(text, saturation, flow):
+    assert oxygen_after_saturation(text) == (saturation, flow)
+
+
+@pytest.mark.parametrize("text", ["98%", "95% on RA", "15L", None])
+def test_a_saturation_without_oxygen_names_none(text):
+    assert oxygen_after_saturation(text) is None
