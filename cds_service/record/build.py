@@ -737,7 +737,8 @@ class _Builder:
         lowered = text.lower()
         if _YEAR.search(lowered) or (self.history.search(lowered) and not self.recent.search(lowered)):
             return False
-        if self.prior_episode.search(lowered) and about.search(lowered):
+        # the finding named, or the row's own when the text names no finding ("One episode this am" on a syncope row)
+        if self.prior_episode.search(lowered) and (about.search(lowered) or not self.any_finding_word.search(lowered)):
             return True
         if by_code & self.episodic_sets:
             clauses = [c.strip() for c in _CLAUSES.split(lowered) if c.strip()]
@@ -940,6 +941,8 @@ class _Builder:
         clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
         display = {w for w in _WORDS.findall((_concept_text(code) or "").lower()) if len(w) > 3}
         about = self._words_of(by_code)
+        if self._episode_stated(_whole_value(text) or "", by_code, about):
+            return text, False  # "One episode this am": an episode stated is the finding, read, not guessed
         if self._not_the_finding(answer, about, set_aside) is None or _ASKED.search(answer):
             # "LOC ?", "Syncope?": the finding asked about, not stated (r27 review)
             return f"“{text}” (answer not interpreted: ask now)", True
