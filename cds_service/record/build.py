@@ -53,9 +53,11 @@ _AGO = re.compile(r"\b(\d{1,3})\s*(?:/\s*(52|12|7)\b|(yrs?|years?|months?|mths?|
 _DAYS_PER = {"52": 7, "12": 30, "7": 1, "yr": 365, "yrs": 365, "year": 365, "years": 365, "month": 30, "months": 30,
              "mth": 30, "mths": 30, "wk": 7, "wks": 7, "week": 7, "weeks": 7, "day": 1, "days": 1}
 _ASKED = re.compile(r"^[^?]{1,40}\?$|^\?\s*[^?\s][^?]{0,39}$")  # a short answer asked: "LOC ?", "?LOC"
-_POSITIVE_TAIL = re.compile(r"(?:^|\s)(?:\+{1,3}|\+ve|\+\s?ve|pos|positive|yes|y|present)\s*(?:\([^()]*\))?\s*$")
 _LIST_JOINERS = frozenset({"or", "and", "nor", "any", "&", "/", "+"})  # "Denies any SOB, CP or haemoptysis"
 _YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
+# A positive mark ending a clause: "CP ++", "CP +ve (pleuritic)", "haemoptysis yes"
+_POSITIVE_TAIL = re.compile(r"(?:^|\s)(?:\+{1,3}|\+\s?ve|%s)\s*(?:\([^()]*\))?\s*$" % "|".join(
+    sorted(map(re.escape, _YES - {"+"}), key=len, reverse=True)))
 _BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
 _OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)(?!\w)|\bon\s+(?:2[2-9]|[3-9]\d|100)\s*%|\b\d+(?:\.\d+)?\s*(?:l/min|lpm)\b"
                      r"|\b\d+(?:\.\d+)?\s*l\s+(?:o2|oxygen|via|nc|np|nrb|mask|nasal)\b|\b(?:oxygen|nrb|non-rebreathe\w*|"
@@ -647,11 +649,9 @@ class _Builder:
         # with the reading that follows it, if any ("blood glucose 6.2", "blood pressure 120/80")
         self.not_finding = re.compile(_phrases(catalogue.not_finding_phrases).pattern
                                       + r"(?:\s*[:=]?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*(?:mmol/l|mmol|mg/dl|mmhg))?)?")
-        pulse = "|".join(map(re.escape, sorted(catalogue.pulse_words, key=len, reverse=True)))
-        loss = "|".join(map(re.escape, sorted(catalogue.pulse_loss_words, key=len, reverse=True)))
-        lead = "|".join(map(re.escape, sorted(catalogue.pulse_loss_leads, key=len, reverse=True)))
+        pulse, loss, lead, other = (_alternatives(words) for words in (
+            catalogue.pulse_words, catalogue.pulse_loss_words, catalogue.pulse_loss_leads, catalogue.pulse_loss_not_before))
         between = r"(?:[^\s,.;]+\s+){0,2}"  # up to two words, never across a comma or full stop
-        other = "|".join(map(re.escape, catalogue.pulse_loss_not_before))
         self.pulse_lost = re.compile(
             rf"(?<![\w/-])(?:(?:{lead})\s+{between}(?:{pulse})(?![\w/])(?!\s+(?:{other})\b)"
             rf"|(?:{pulse})\s*[:?]?\s+{between}(?:{loss})(?![\w/]))"
@@ -1124,12 +1124,15 @@ class _Builder:
                                                        "a hot or swollen knee", when, final)]
         facts = [f for component in observation.component or ()
                  for f in self._component(observation, component, when, final)]
+        # "95% on 15L NRB": the saturation's own text, and the oxygen it was taken on
+        written = _written_value(observation)
+        on_oxygen = oxygen_after_saturation(written) if OXYGEN_SATURATION in by_code else None
+        measured_text = on_oxygen[0] if on_oxygen else written
         panel = (observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
-                 and quantity_in_text(self._measured_text(observation, by_code)) is None)
+                 and quantity_in_text(measured_text) is None)
         if (by_code or by_value) and not panel:
-            fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside)
+            fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside, measured_text)
             facts.insert(0, replace(fact, signs=signs, uninterpreted=fact.uninterpreted and not signs) if signs else fact)
-        on_oxygen = oxygen_after_saturation(observation.valueString) if OXYGEN_SATURATION in by_code else None
         if on_oxygen and on_oxygen[1] > 0:
             # "95% on 15L NRB": the oxygen the saturation was taken on is an oxygen need of its own (r29 review)
             facts.append(Fact("Observation", frozenset({OXYGEN_FLOW}), when, final,
@@ -1137,12 +1140,6 @@ class _Builder:
                                              value=observation.valueString.strip()),
                               quantity=(on_oxygen[1], "L/min")))
         return facts + elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
-
-    def _measured_text(self, observation, by_code: frozenset[str]) -> str | None:
-        """A measurement's value as written, without the oxygen a saturation names ("95% on 15L NRB")."""
-        written = _written_value(observation)
-        on_oxygen = oxygen_after_saturation(written) if OXYGEN_SATURATION in by_code else None
-        return on_oxygen[0] if on_oxygen else written
 
     def _hot_joint(self, text: str | None) -> bool:
         """A clause naming a swollen or hot joint that is neither a denial, a question nor a history, nor about
@@ -1251,21 +1248,20 @@ class _Builder:
         return plain
 
     def _observation_fact(self, observation, by_code, by_value, when, final: bool,
-                          set_aside: frozenset[str] = NOTHING) -> Fact:
+                          set_aside: frozenset[str], measured_text: str | None) -> Fact:
+        """measured_text: the value as written, without the oxygen a saturation names (observation())."""
         quantity = None
         value_text = None
         uninterpreted = False
         comparator = None
-        written = self._measured_text(observation, by_code)
-        in_text = quantity_in_text(written) if by_code & self.measurements.keys() else None
+        in_text = self._text_quantity(measured_text, _written_value(observation), by_code) \
+            if by_code & self.measurements.keys() else None
         if observation.valueQuantity is not None and observation.valueQuantity.value is not None:
             q = observation.valueQuantity
             quantity, comparator = self._quantity(q.value, q.code or q.unit, by_code), q.comparator
             value_text = f"{q.comparator or ''}{_plain(q.value)} {q.unit or q.code or ''}".strip()
         elif in_text is not None:
-            # A measurement written as text ("40%", "112"): read as its number, never guessed from words
-            comparator, value, unit = in_text
-            quantity, value_text = self._quantity(value, unit, by_code), _written_value(observation).strip()
+            quantity, comparator, value_text = in_text
         elif observation.valueCodeableConcept is not None:
             value_text = _concept_text(observation.valueCodeableConcept)
             concept = observation.valueCodeableConcept
@@ -1314,8 +1310,7 @@ class _Builder:
                     self._evidence("Observation", observation, observation.code, when,
                                    value=_concept_text(observation.valueCodeableConcept) or observation.valueString),
                     negative=negative, unread=reading == UNREAD,
-                    shown=bool(observation.valueString) and reading not in (NEGATIVE, UNREAD)
-                    and self.reports.shows_dvt(observation.valueString))
+                    shown=self.reports.shows_dvt(observation.valueString, reading))
 
     def report(self, report, relevant: Memberships) -> list[Fact]:
         """A scan's DiagnosticReport: negative when its coded conclusion is a negative answer or its
@@ -1338,7 +1333,7 @@ class _Builder:
         return [Fact("DiagnosticReport", self._sided(relevant.by_code, text), when, report.status in self.hygiene["resultStatus"],
                      self._evidence("DiagnosticReport", report, report.code, when, value=shown),
                      negative=negative, unread=reading == UNREAD,
-                     shown=bool(text) and reading not in (NEGATIVE, UNREAD) and self.reports.shows_dvt(text))]
+                     shown=self.reports.shows_dvt(text, reading))]
 
     def _sided(self, memberships: frozenset[str], text) -> frozenset[str]:
         """A leg-vein study coded without a side takes the side its conclusion names (KB §8.7); a CTPA has
@@ -1366,11 +1361,10 @@ class _Builder:
             quantity, comparator = self._quantity(q.value, q.code or q.unit, measured), q.comparator
         else:
             written = _written_value(component)
-            in_text = quantity_in_text(written)
+            in_text = self._text_quantity(written, written, measured)
             if in_text is None:
                 return []
-            comparator, value, unit = in_text
-            quantity, value_text = self._quantity(value, unit, measured), written.strip()
+            quantity, comparator, value_text = in_text
         return [Fact("Observation", frozenset(measured), when, final,
                      self._evidence("Observation", observation, component.code, when, value=value_text),
                      quantity=quantity, comparator=comparator)]
@@ -1391,6 +1385,15 @@ class _Builder:
                     facts.append(Fact(kind, value_sets, when, current,
                                       self._evidence(kind, resource, resource.code, when, value=value)))
         return facts
+
+    def _text_quantity(self, text: str | None, shown: str | None, measured: frozenset[str]):
+        """(quantity, comparator, the value as the card shows it) of a measurement written as text ("40%",
+        "112"): read as its number, never guessed from words (units.quantity_in_text); else None."""
+        in_text = quantity_in_text(text)
+        if in_text is None:
+            return None
+        comparator, value, unit = in_text
+        return self._quantity(value, unit, measured), comparator, shown.strip()
 
     def _quantity(self, number, unit_text: str | None, measured: frozenset[str]) -> tuple[Decimal, str]:
         """(value, UCUM unit) as far as the unit can be read without guessing (record/units.py)."""
@@ -1552,7 +1555,11 @@ def _stems(stems) -> re.Pattern:
     return re.compile(r"\b(?:%s)" % "|".join(map(re.escape, stems)) if stems else r"(?!x)x")
 
 
+def _alternatives(words) -> str:
+    """The words as one regex alternation, longest first (so "no palpable" is tried before "no")."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
 def _phrases(words) -> re.Pattern:
     """Any of the words or phrases as whole words ("0/5", "can't" included)."""
-    return re.compile(r"(?<![\w/'])(?:%s)(?![\w/'])" % "|".join(
-        re.escape(w) for w in sorted(words, key=len, reverse=True)) if words else r"(?!x)x")
+    return re.compile(r"(?<![\w/'])(?:%s)(?![\w/'])" % _alternatives(words) if words else r"(?!x)x")

@@ -224,13 +224,14 @@ class ReportReader:
             return UNREAD if {NEGATIVE, _NEGATED_UNREAD} & set(kinds) else POSITIVE
         return NEGATIVE
 
-    def shows_dvt(self, text: object) -> bool:
+    def shows_dvt(self, text: object, reading: str | None = None) -> bool:
         """A leg-vein report that shows a proximal DVT in plain words (catalogue "$shownComment"): read positive,
         no hedge, question or chronic, known or superficial clot anywhere in it, and one sentence naming a clot
         and a proximal vein, undenied ("Extensive occlusive thrombus R popliteal and femoral veins"). Positive
         is wider — any wording that may be a clot, a description without a clot word, a distal clot — and
-        POSITIVE alone never means a DVT to treat: only this does (NG158 1.1.3: scan positive, treat)."""
-        if self.read(text) != POSITIVE:
+        POSITIVE alone never means a DVT to treat: only this does (NG158 1.1.3: scan positive, treat).
+        `reading`: the report's read(), when the caller has it already."""
+        if not text or (reading or self.read(text)) != POSITIVE:
             return False
         sentences = self._sentences(text)
         if "?" in text or any(self.hedge.search(s) or self.shown_except.search(s) or _QUESTION.match(s)

@@ -418,17 +418,22 @@ def very_fast_heart_rate(record: PatientRecord) -> list[Fact]:
     return above(record, HEART_RATE, ADMISSION_HEART_RATE)
 
 
-def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True) -> list[Fact]:
+def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True, sepsis: bool = False) -> list[Fact]:
     """Heart rate (unless left out) or respiratory rate at or above the NG51 high-risk value for the child's
     age, or SpO₂ below the catalogue's paediatric threshold (92 %, above NG51's high-risk 90 %: the PE card
-    reads a low saturation beside a VTE context), at any reading in the window."""
+    reads a low saturation beside a VTE context) — for sepsis, below the band's NG51 high-risk SpO₂ (none
+    from 12) — at any reading in the window. On oxygen or not: a saturation this low with oxygen given is
+    worse than the same on air."""
     band = record.catalogue.paediatric_band(record.age)
     if band is None:
         return []
     found = very_fast_heart_rate(record) if heart_rate else []
     high_risk = Decimal(str(band[str(RESPIRATORY_RATE)]))
     found += worst(record, RESPIRATORY_RATE, lambda value: value >= high_risk)
-    saturation = record.catalogue.paediatric_saturation
+    saturation = (record.catalogue.paediatric_sepsis_saturation(record.age) if sepsis
+                  else record.catalogue.paediatric_saturation)
+    if saturation is None:
+        return found
     return found + worst(record, OXYGEN_SATURATION, lambda value: value < saturation, highest=False)
 
 
@@ -442,16 +447,7 @@ def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
     none, so SpO₂ 91 % on air is read by the PE and admission rules, not here."""
     coded = coded_sepsis(record)
     if not adult_physiology(record):
-        band = record.catalogue.paediatric_band(record.age)
-        if band is None:
-            return coded
-        rapid = Decimal(str(band[str(RESPIRATORY_RATE)]))
-        found = very_fast_heart_rate(record) + worst(record, RESPIRATORY_RATE, lambda value: value >= rapid)
-        saturation = record.catalogue.paediatric_sepsis_saturation(record.age)
-        if saturation is not None:
-            # On oxygen or not: a saturation this low with oxygen given is worse than the same on air.
-            found += worst(record, OXYGEN_SATURATION, lambda value: value < saturation, highest=False)
-        return coded + found
+        return coded + paediatric_high_risk(record, sepsis=True)
     fast, rapid, low = (record.threshold(SEPSIS_HEART_RATE), record.threshold(SEPSIS_RESPIRATORY_RATE),
                         record.threshold(SEPSIS_SYSTOLIC))
     return coded + (worst(record, HEART_RATE, lambda value: value > fast)
