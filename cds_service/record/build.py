@@ -36,8 +36,10 @@ from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
 from .reports import NEGATIVE, UNREAD, ReportReader
-from .units import canonical, oxygen_after_saturation, quantity_in_text, with_plausible_unit
+from .units import canonical, oxygen_after_saturation, quantity_in_text, systolic_in_text, with_plausible_unit
 
+SYSTOLIC = value_set("systolic-blood-pressure")
+BLOOD_PRESSURE = frozenset({SYSTOLIC, value_set("blood-pressure-panel")})
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
@@ -1128,8 +1130,10 @@ class _Builder:
         written = _written_value(observation)
         on_oxygen = oxygen_after_saturation(written) if OXYGEN_SATURATION in by_code else None
         measured_text = on_oxygen[0] if on_oxygen else written
+        if by_code & BLOOD_PRESSURE and observation.valueQuantity is None and systolic_in_text(measured_text):
+            by_code = by_code | {SYSTOLIC}  # "85/50" on a blood-pressure panel: its systolic pressure, read
         panel = (observation.valueQuantity is None and by_value == NOTHING and by_code <= self.measurements.keys()
-                 and quantity_in_text(measured_text) is None)
+                 and self._text_quantity(measured_text, "", by_code) is None)
         if (by_code or by_value) and not panel:
             fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside, measured_text)
             facts.insert(0, replace(fact, signs=signs, uninterpreted=fact.uninterpreted and not signs) if signs else fact)
@@ -1391,7 +1395,10 @@ class _Builder:
         "112"): read as its number, never guessed from words (units.quantity_in_text); else None."""
         in_text = quantity_in_text(text)
         if in_text is None:
-            return None
+            systolic = systolic_in_text(text) if measured & BLOOD_PRESSURE else None
+            if systolic is None:
+                return None
+            in_text = None, systolic, "mm[Hg]"  # "85/50": the systolic pressure (r28 review)
         comparator, value, unit = in_text
         return self._quantity(value, unit, measured), comparator, shown.strip()
 

@@ -94,3 +94,18 @@ def oxygen_after_saturation(text: str | None) -> tuple[str, Decimal] | None:
     if not match or match.start() == 0:
         return None
     return text[:match.start()], Decimal(match.group(1))
+
+
+# A blood pressure written as text, systolic over diastolic: "85/50", "BP 85/50 mmHg", "NIBP: 85 / 50"
+_PRESSURE_TEXT = re.compile(r"^\s*(?:(?:bp|nibp|abp|blood pressure)\s*[:=-]?\s*)?(\d{2,3})\s*/\s*(\d{2,3})\s*"
+                            rf"(?:mm\s*\[?hg\]?)?\s*(?:\(?\s*(?:{_CTX})\s*\)?)?\s*\.?\s*$", re.IGNORECASE)
+
+
+def systolic_in_text(text: str | None) -> Decimal | None:
+    """The systolic pressure of a blood pressure written as text ("85/50"), when the text is only the two
+    pressures (a label before, a unit and a context after at most) and the first is the higher; else None."""
+    match = _PRESSURE_TEXT.match(text or "")
+    if not match or int(match.group(1)) <= int(match.group(2)):
+        return None
+    return Decimal(match.group(1))
+

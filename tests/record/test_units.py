@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from cds_service.record.units import oxygen_after_saturation, quantity_in_text
+from cds_service.record.units import oxygen_after_saturation, quantity_in_text, systolic_in_text
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -44,3 +44,16 @@ def test_the_oxygen_a_saturation_was_taken_on_is_read_apart(text, saturation, fl
 @pytest.mark.parametrize("text", ["98%", "95% on RA", "15L", None])
 def test_a_saturation_without_oxygen_names_none(text):
     assert oxygen_after_saturation(text) is None
+
+
+@pytest.mark.parametrize("text, systolic", [
+    ("85/50", Decimal("85")), ("BP 85/50 mmHg", Decimal("85")), ("NIBP: 118 / 76", Decimal("118")),
+    ("85/50 mm Hg (at rest)", Decimal("85")),
+])
+def test_a_blood_pressure_written_as_text_gives_its_systolic(text, systolic):
+    assert systolic_in_text(text) == systolic
+
+
+@pytest.mark.parametrize("text", ["50/85", "85/50 MAP 62", "85", "BP low", "85/50/40", "3/12", "", None])
+def test_a_text_that_is_not_only_two_pressures_is_not_read(text):
+    assert systolic_in_text(text) is None
