@@ -78,6 +78,10 @@ class ReportReader:
         self.known = frozenset(word for name in ("normalTerms", "normalPhrases", "modifierWords", "tailWords", "vesselWords",
                                                  "incidentalWords", "normalVocabulary", "normalWords")
                                for term in lists.get(name, ()) for word in term.split())
+        # The words a label naming only the veins examined is made of ("CFV, FV, pop v:")
+        self.site_words = self.tail | self.modifiers | frozenset(
+            word for name in ("vesselWords", "proximalVeinWords", "distalVesselWords")
+            for term in lists.get(name, ()) for word in _words(term))
         self.hedge = re.compile(r"\b(?:%s)\b" % _any(lists["hedgeWords"]))
         self.proximal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("proximalVeinWords", ())))
         self.extension = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("extensionWords", ())))
@@ -95,11 +99,16 @@ class ReportReader:
         self.both = re.compile(r"\b(?:%s)\b" % _any(sides["bothWords"]))
 
     def _sentences(self, text: str) -> list[str]:
+        return [sentence for sentence, _ in self._labelled(text)]
+
+    def _labelled(self, text: str) -> list[tuple[str, str]]:
+        """Each sentence as read (labels, list marks and leading words dropped) and as written, its label
+        kept: "Popliteal vein: thrombus" is read as "thrombus", and its label says where."""
         found = []
         for part in _SENTENCES.split(text.lower()):
             for numbered in self._split_asked(part):
                 for sentence in _CLAUSES.split(numbered):
-                    sentence = " ".join(sentence.replace(",", " ").split())
+                    sentence = written = " ".join(sentence.replace(",", " ").split())
                     while True:  # list marks and labels, any ("Impression:", "CTPA:", "1)", "-")
                         stripped = self.list_mark.sub("", self.label.sub("", sentence, count=1), count=1)
                         stripped = self._unlabelled(stripped)
@@ -107,7 +116,7 @@ class ReportReader:
                             break
                         sentence = stripped
                     if sentence:
-                        found.append(self._without_leads(sentence))
+                        found.append((self._without_leads(sentence), written))
         return found
 
     @staticmethod
@@ -135,6 +144,9 @@ class ReportReader:
         if study is not None and sentence[study.end():].strip() and self._study_name(study.group(1)):
             return sentence[study.end():]
         label = _ANY_LABEL.match(sentence)
+        if label is None and study is not None and sentence[study.end():].strip() and all(
+                w in self.site_words for w in _words(study.group(1))):
+            return sentence[study.end():]  # "CFV, FV, pop v: no thrombus": a label of the veins, any length
         if label is not None and re.sub(r"[\s:–—-]+$", "", label.group(0)) in self.context_labels:
             return "technique"  # "History: ?PE": the question asked, not a finding (an incidental word)
         if label is None or self.incidental.search(label.group(0)):
@@ -233,13 +245,15 @@ class ReportReader:
         `reading`: the report's read(), when the caller has it already."""
         if not text or (reading or self.read(text)) != POSITIVE:
             return False
-        sentences = self._sentences(text)
+        labelled = self._labelled(text)
         if "?" in text or any(self.hedge.search(s) or self.shown_except.search(s) or _QUESTION.match(s)
-                              for s in sentences):
+                              for s, _ in labelled):
             return False
-        return any(self.clot.search(s) and self.proximal.search(s) and not self.denial.search(s)
-                   and (not self.distal.search(s) or self.extension.search(s) or self.co_sites.search(s))
-                   for s in sentences)
+        # The vein may be the sentence's label ("Popliteal vein: thrombus"); a history or request label's
+        # sentence (read as "technique") names no finding
+        return any(self.clot.search(s) and self.proximal.search(w) and not self.denial.search(w)
+                   and (not self.distal.search(w) or self.extension.search(w) or self.co_sites.search(w))
+                   for s, w in labelled if s != "technique")
 
     @staticmethod
     def _asked(text: str, index: int, before: list[str]) -> bool:
@@ -284,9 +298,9 @@ class ReportReader:
         if described or function_lost:
             return POSITIVE
         if negated and (self.positive.search(sentence) or all(
-                w in self.known for w in _WORD.findall(sentence) if not w[0].isdigit() and not self.negating.fullmatch(w))):
+                w in self.known for w in _words(sentence) if not w[0].isdigit() and not self.negating.fullmatch(w))):
             return "normal"  # "No evidence of right heart strain", "No pleural effusion or consolidation"
-        all_known = all(w in self.known for w in _WORD.findall(sentence) if not w[0].isdigit())
+        all_known = all(w in self.known for w in _words(sentence) if not w[0].isdigit())
         if all_known and not self.negating.search(sentence) and (
                 sentence.startswith(self.normal) or self.normal_phrase.search(sentence)
                 or self.normal_term.search(sentence)):
@@ -330,3 +344,8 @@ class ReportReader:
 
 def _any(words) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+def _words(text: str) -> list[str]:
+    """The words of a sentence, a slashed list split ("cfv/fv/pv compressible": three veins)."""
+    return [piece for word in _WORD.findall(text) for piece in word.split("/") if piece]

@@ -14,6 +14,8 @@ from cds_service.record.reports import BILATERAL, LEFT, NEGATIVE, POSITIVE, RIGH
 READER = ReportReader(Catalogue.load(Path(__file__).resolve().parents[2] / "cards"))
 
 POSITIVE_REPORTS = [
+    'CFV/FV/PV compressible. PTV not compressible',  # a vein list or a vein label (session 2026-12-02)
+    'No thrombus in CFV, FV or pop v. Echogenic material in PTV.',  # a vein list or a vein label (session 2026-12-02)
     "Multiple bilateral PEs. Normal heart size.",  # r17: plural clot words were unknown, the report negative
     "Right lower lobe pulmonary thromboembolism. Normal heart size.",
     "Normal heart size. Acute thromboembolic disease in the right lower lobe.",
@@ -67,6 +69,10 @@ UNREAD_REPORTS = [
     "No PE. Query right lower lobe infarct.",  # r22: an infarct is a clot's sign
 ]
 NEGATIVE_REPORTS = [
+    'No thrombus in CFV, FV or pop v',  # a vein list or a vein label (session 2026-12-02)
+    'No DVT in CFV, FV, pop v',  # a vein list or a vein label (session 2026-12-02)
+    'CFV, FV, pop v: no thrombus',  # a vein list or a vein label (session 2026-12-02)
+    'CFV/FV/PV compressible, no thrombus',  # a vein list or a vein label (session 2026-12-02)
     'CTPA: -ve for PE',  # r28 review
     'CTPA -ve for PE',  # r28 review
     'R LL venous duplex: NAD',  # r28 review
@@ -140,6 +146,9 @@ NEGATIVE_REPORTS = [
 ]
 # r27 (S9): a report that shows a proximal DVT in plain words is a DVT to treat (NG158 1.1.3)...
 SHOWN_REPORTS = [
+    'Popliteal vein: thrombus',  # a vein list or a vein label (session 2026-12-02)
+    'Left popliteal vein: occlusive thrombus',  # a vein list or a vein label (session 2026-12-02)
+    'CFV, FV, pop v: occlusive thrombus',  # a vein list or a vein label (session 2026-12-02)
     'Thrombus seen R pop v.',  # r28 review
     'Extensive iliofemoral DVT',  # r28 review
     'Acute DVT involving the right popliteal and posterior tibial veins',  # r28 review
@@ -154,6 +163,9 @@ SHOWN_REPORTS = [
 # ...and every other positive report is one to read: distal, superficial, chronic, known, hedged, described
 # without a clot word, or a clot with no proximal vein named.
 NOT_SHOWN_POSITIVE_REPORTS = [
+    'Clinical: popliteal DVT query. Thrombus in calf veins',  # a vein list or a vein label (session 2026-12-02)
+    'Left popliteal vein: no thrombus. Left PTV: thrombus',  # a vein list or a vein label (session 2026-12-02)
+    'Calf veins: thrombus. Popliteal vein: normal',  # a vein list or a vein label (session 2026-12-02)
     'Isolated calf DVT in the posterior tibial veins, below the popliteal trifurcation',  # r28 review
     'Thrombus in the peroneal veins; popliteal vein patent and compressible',  # r28 review
 
