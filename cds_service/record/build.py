@@ -786,7 +786,8 @@ class _Builder:
             # "SOB - no", "SOB = no", "SOB/no": after these marks only an answer word is an answer ("Denies SOB/CP"
             # is a list of findings).
             reply = answer.strip().lower()
-            short = mark in (":", "?") or (reply in self.absent_words or reply in self.unknown_words
+            # "?LOC - witness says no": a question asked with a leading "?" is answered by what follows it
+            short = mark in (":", "?") or question.strip().startswith("?") or (reply in self.absent_words or reply in self.unknown_words
                                            or reply in _YES or bool(self.absent_start.match(reply)))
             if mark == "/" and (_NUMBER.search(question[-3:]) or _NUMBER.match(answer.strip())):
                 continue  # "3/10", "5/5", "1/2": a score, not a question
