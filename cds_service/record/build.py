@@ -85,7 +85,8 @@ _SATS = re.compile(r"\b(?:sats|spo2|sao2|saturations?|o2)\b")
 _RATE = re.compile(r"\b(?:rr|resp rate|respiratory rate|resps)\b")
 PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
 DVT_IMAGING = value_set("dvt-imaging")
-IMAGING = frozenset({DVT_IMAGING, value_set("pe-imaging")})  # a study whose result closes a suspicion
+PE_IMAGING = value_set("pe-imaging")
+IMAGING = frozenset({DVT_IMAGING, PE_IMAGING})  # a study whose result closes a suspicion
 SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("bilateral-site")})
 # Where on the body a finding is, as far as the rules ask: its side, or that it is on the leg at all (a
 # numbness on a "Lower limb structure" bodySite is a sign of the leg: KB §8.8 rule 2).
@@ -1315,7 +1316,7 @@ class _Builder:
                     self._evidence("Observation", observation, observation.code, when,
                                    value=_concept_text(observation.valueCodeableConcept) or observation.valueString),
                     negative=negative, unread=reading == UNREAD,
-                    shown=self.reports.shows_dvt(observation.valueString, reading))
+                    shown=self._shows(by_code, observation.valueString, reading))
 
     def report(self, report, relevant: Memberships) -> list[Fact]:
         """A scan's DiagnosticReport: negative when its coded conclusion is a negative answer or its
@@ -1338,7 +1339,11 @@ class _Builder:
         return [Fact("DiagnosticReport", self._sided(relevant.by_code, text), when, report.status in self.hygiene["resultStatus"],
                      self._evidence("DiagnosticReport", report, report.code, when, value=shown),
                      negative=negative, unread=reading == UNREAD,
-                     shown=self.reports.shows_dvt(text, reading))]
+                     shown=self._shows(relevant.by_code, text, reading))]
+
+    def _shows(self, by_code: frozenset[str], text, reading) -> bool:
+        """Whether a study's report shows its clot in plain words: a PE on a CTPA, a proximal DVT on a leg scan."""
+        return (self.reports.shows_pe if PE_IMAGING in by_code else self.reports.shows_dvt)(text, reading)
 
     def _sided(self, memberships: frozenset[str], text) -> frozenset[str]:
         """A leg-vein study coded without a side takes the side its conclusion names (KB §8.7); a CTPA has

@@ -86,6 +86,7 @@ class ReportReader:
         self.proximal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("proximalVeinWords", ())))
         self.extension = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("extensionWords", ())))
         self.shown_except = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("shownExceptWords", ())))
+        self.embolus = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("embolusWords", ())))
         # "Non-occlusive thrombus" and "non-compressible" are no denial: a hyphen binds the word to the next
         self.denial = re.compile(r"(?<![\w'-])(?:%s)(?![\w'-])" % _any(lists.get("denialWords", ())))
         self.distal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("distalVesselWords", ())))
@@ -243,17 +244,26 @@ class ReportReader:
         is wider — any wording that may be a clot, a description without a clot word, a distal clot — and
         POSITIVE alone never means a DVT to treat: only this does (NG158 1.1.3: scan positive, treat).
         `reading`: the report's read(), when the caller has it already."""
-        if not text or (reading or self.read(text)) != POSITIVE:
-            return False
-        labelled = self._labelled(text)
-        if "?" in text or any(self.hedge.search(s) or self.shown_except.search(s) or _QUESTION.match(s)
-                              for s, _ in labelled):
-            return False
-        # The vein may be the sentence's label ("Popliteal vein: thrombus"); a history or request label's
-        # sentence (read as "technique") names no finding
+        # The vein may be the sentence's label ("Popliteal vein: thrombus")
         return any(self.clot.search(s) and self.proximal.search(w) and not self.denial.search(w)
                    and (not self.distal.search(w) or self.extension.search(w) or self.co_sites.search(w))
-                   for s, w in labelled if s != "technique")
+                   for s, w in self._plainly_positive(text, reading))
+
+    def shows_pe(self, text: object, reading: str | None = None) -> bool:
+        """A CTPA report that shows a pulmonary embolism in plain words (catalogue "$shownPeComment"): as
+        shows_dvt, with one sentence naming an embolus, undenied ("Acute bilateral segmental pulmonary emboli").
+        A PE shown on CTPA is treated at once (NG158); any other positive report is one to read."""
+        return any(self.embolus.search(s) and not self.denial.search(w) for s, w in self._plainly_positive(text, reading))
+
+    def _plainly_positive(self, text: object, reading: str | None) -> list[tuple[str, str]]:
+        """The sentences (as read, as written) of a report read positive with no hedge, question or
+        shownExceptWord anywhere in it, a history or request label's sentences left out; else none."""
+        if not text or (reading or self.read(text)) != POSITIVE or "?" in text:
+            return []
+        labelled = self._labelled(text)
+        if any(self.hedge.search(s) or self.shown_except.search(s) or _QUESTION.match(s) for s, _ in labelled):
+            return []
+        return [(s, w) for s, w in labelled if s != "technique"]
 
     @staticmethod
     def _asked(text: str, index: int, before: list[str]) -> bool:

@@ -201,6 +201,43 @@ def test_a_report_negative_as_a_whole_in_standard_wording_is_negative(text):
     assert READER.read(text) == NEGATIVE
 
 
+# r28 (W2): a CTPA that names an embolus plainly is a PE to treat (NG158); a hedge, a chronic or known clot, a
+# thrombus elsewhere or a description without an embolus word is a report to read.
+SHOWN_PE_REPORTS = [
+    "Acute bilateral segmental pulmonary emboli. No right heart strain.",
+    "Multiple bilateral PEs.",
+    "Saddle embolus with RV strain.",
+    "Filling defects in the right lower lobe segmental arteries.",
+    "Right lower lobe pulmonary thromboembolism.",
+]
+NOT_SHOWN_PE_POSITIVE_REPORTS = [
+    "Possible subsegmental PE, likely mixing artefact.",
+    "Chronic thromboembolic disease.",
+    "No acute PE. Known chronic PE unchanged.",
+    "Thrombus in the left atrial appendage.",
+    "Hypoattenuating focus in a segmental artery.",
+    "Subsegmental filling defect may represent PE.",
+    "Limited study. PE in RLL.",
+    "Acute PE with normal RV size.",  # a denial word in the sentence: read, not assumed
+    "Impression: acute PE. History: ?PE",
+]
+
+
+@pytest.mark.parametrize("text", SHOWN_PE_REPORTS)
+def test_an_embolus_named_plainly_shows_a_pe(text):
+    assert READER.read(text) == POSITIVE and READER.shows_pe(text)
+
+
+@pytest.mark.parametrize("text", NOT_SHOWN_PE_POSITIVE_REPORTS + UNREAD_REPORTS + NEGATIVE_REPORTS)
+def test_any_other_report_shows_no_pe_to_treat(text):
+    assert not READER.shows_pe(text)
+
+
+@pytest.mark.parametrize("text", NOT_SHOWN_PE_POSITIVE_REPORTS)
+def test_a_pe_report_that_is_not_plain_is_still_positive(text):
+    assert READER.read(text) == POSITIVE
+
+
 @pytest.mark.parametrize("text", SHOWN_REPORTS)
 def test_a_proximal_clot_named_plainly_shows_a_dvt(text):
     assert READER.read(text) == POSITIVE and READER.shows_dvt(text)

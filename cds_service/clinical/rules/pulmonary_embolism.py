@@ -70,6 +70,12 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # a PE (r17 review: normal CTPAs in unlisted words were critical "PE shown").
         if all(f.unread for f in unread):
             finding = Finding(SUSPECTED_PE, "warning", variant="ctpa-unread")
+        elif any(f.shown and f.current for f in unread):
+            # A final CTPA that shows a PE in plain words: a PE to treat now, not a report to read (r28 W2)
+            finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown")
+            choice, facts = signals.anticoagulant_choice(record)
+            finding.add(facts)
+            finding.values["anticoagulant_choice"] = Say(choice)
         else:
             finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-not-negative")
         finding.add(unread + signals.all_leg_dvt_features(record) + signals.pe_symptoms(record))
