@@ -34,6 +34,9 @@ class FindingWords:
     stems: tuple[str, ...]
     not_beside: frozenset[str] = frozenset()
     episodic: bool = False  # an event (coughing blood, a faint): once it happened in the presentation, it counts
+    baseline: tuple[str, ...] = ()  # clauses saying the finding is at the person's usual level ("unchanged")
+    baseline_tails: tuple[str, ...] = ()  # how a clause may end saying so ("... as normal for her")
+    not_baseline: tuple[str, ...] = ()  # words that make it new again ("worse than usual", "since today")
 
 
 @dataclass(frozen=True)
@@ -183,9 +186,12 @@ class Catalogue:
         self.course_asked_words = frozenset(data["absentAnswers"].get("courseAskedWords", ()))
         self.negation_words = frozenset(data["absentAnswers"].get("negationWords", ()))
         self.resolved_words = frozenset(data["absentAnswers"].get("resolvedWords", ()))
+        self.changed_words = tuple(data["absentAnswers"].get("changedWords", ()))
         self.continuing_denials = tuple(data["absentAnswers"].get("continuingDenials", ()))
         self.finding_words = tuple(FindingWords(g["finding"], frozenset(g["valueSets"]), g["redFlag"], tuple(g["stems"]),
-                                                frozenset(g.get("notBeside", ())), g.get("episodic", False))
+                                                frozenset(g.get("notBeside", ())), g.get("episodic", False),
+                                                tuple(g.get("baselineClauses", ())), tuple(g.get("baselineTails", ())),
+                                                tuple(g.get("notBaselineWords", ())))
                                    for g in data["absentAnswers"].get("findingWords", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
@@ -196,7 +202,8 @@ class Catalogue:
         rules = {key: rule for key, rule in data["siteRules"].items() if key != "$comment"}
         self.site_rules = {key: frozenset(rule["removes"]) for key, rule in rules.items() if "removes" in rule}
         self.site_gives = {key: (rule["from"], frozenset(rule["adds"])) for key, rule in rules.items() if "adds" in rule}
-        self.site_texts = {key: (tuple(rule["textWords"]), tuple(rule.get("unlessTextWords", ())))
+        self.site_texts = {key: (tuple(rule["textWords"]), tuple(rule.get("unlessTextWords", ())),
+                                 tuple(rule.get("sameBothSidesWords", ())))
                            for key, rule in rules.items() if "textWords" in rule and "removes" in rule}
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}

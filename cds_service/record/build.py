@@ -221,7 +221,8 @@ class Relevance:
             if companions else None
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
-        self.site_texts = {site: (_phrases(words), _phrases(unless)) for site, (words, unless) in catalogue.site_texts.items()}
+        self.site_texts = {site: (_phrases(words), _phrases(unless), _phrases(same))
+                           for site, (words, unless, same) in catalogue.site_texts.items()}
         return vars(self)
 
     def __call__(self, raw: dict) -> Memberships | None:
@@ -350,8 +351,9 @@ class Relevance:
         if not text or raw.get("bodySite"):
             return memberships  # a bodySite names the site: it wins over words
         text = text.lower()
-        for site, (words, unless) in self.site_texts.items():
-            if words.search(text) and not unless.search(text):
+        for site, (words, unless, same) in self.site_texts.items():
+            # "R=L": both sides named to say they are the same, not that one differs (r30 review F3)
+            if words.search(text) and not unless.search(same.sub(" ", text)):
                 memberships = memberships - self.site_rules[site]
         return memberships
 
@@ -627,6 +629,11 @@ class _Builder:
         self.prior_episode = _phrases(catalogue.prior_episode_words)
         self.episode_over = _phrases(catalogue.episode_over_words)
         self.episodic_sets = frozenset(v for g in catalogue.finding_words if g.red_flag and g.episodic for v in g.value_sets)
+        # A finding at its usual level ("Chronic SOB, unchanged"): each group's baseline clauses and their exceptions
+        self.baseline = [(g.value_sets, re.compile(r"^(?:%s)$" % _alternatives(g.baseline)),
+                          re.compile(r"(?:^|\s)(?:%s)$" % _alternatives(g.baseline_tails or g.baseline)),
+                          _phrases(g.not_baseline, marks=True)) for g in catalogue.finding_words if g.baseline]
+        self.changed = _phrases(catalogue.changed_words)
         self.course_denied = catalogue.course_denied_replies
         self.course_asked = catalogue.course_asked_words
         self.red_flag_sets = frozenset(v for g in catalogue.finding_words if g.red_flag for v in g.value_sets)
@@ -726,7 +733,19 @@ class _Builder:
             return True  # "No SOB at rest or on exertion", "No SOB, no chest pain"; not "Not at rest, breathless on exertion"
         if concept is not None and any((c.system, c.code) in self.absent_answers for c in concept.coding or ()):
             return True
+        if written and self._at_baseline(written, by_code):
+            return True  # "SOBOE - usual for him, no worse": the usual breathlessness, not a new one (r30 F2)
         return not measured and not self._affirms(observation, text, text_only, by_value, about)
+
+    def _at_baseline(self, text: str, by_code: frozenset[str]) -> bool:
+        """An answer stating the finding at the person's usual level: a clause that is or ends in one of its
+        group's baselineClauses, and no other clause with a notBaselineWord (catalogue "$baselineComment")."""
+        clauses = [c.strip() for c in _CLAUSES.split(text.lower()) if c.strip()]
+        for value_sets, whole, tail, new in self.baseline:
+            if by_code & value_sets and any(whole.match(c) or tail.search(c) for c in clauses) \
+                    and not any(new.search(c) for c in clauses if not whole.match(c)):
+                return True
+        return False
 
     def _is_answer_word(self, reply: str) -> bool:
         return (reply in self.absent_words or reply in self.unknown_words or reply in _YES or reply in self.present_words
@@ -1025,8 +1044,8 @@ class _Builder:
     def _historical(self, clause: str) -> bool:
         """A clause about the past ("Breathless last year only", "Previous syncope 2019"), not "since" then."""
         words = clause.split()
-        if {"since", "now", "today", "currently", "still"} & set(words):
-            return False
+        if {"since", "now", "today", "currently", "still"} & set(words) or self.changed.search(clause):
+            return False  # "SOB worse than usual": a change from the usual, now (r30 review)
         # A past year dates it whatever place it names ("Collapsed at home in 2019": r27 review)
         if any(int(year) < self._now.year for year in _YEAR.findall(clause)):
             return True
@@ -1573,6 +1592,9 @@ def _alternatives(words) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
-def _phrases(words) -> re.Pattern:
-    """Any of the words or phrases as whole words ("0/5", "can't" included)."""
-    return re.compile(r"(?<![\w/'])(?:%s)(?![\w/'])" % _alternatives(words) if words else r"(?!x)x")
+def _phrases(words, marks: bool = False) -> re.Pattern:
+    """Any of the words or phrases as whole words ("0/5", "can't" included); with marks, a word that is only
+    marks ("++") wherever it stands ("SOB++")."""
+    pattern = r"(?<![\w/'])(?:%s)(?![\w/'])" % _alternatives(words) if words else r"(?!x)x"
+    signs = [w for w in words if not any(ch.isalnum() for ch in w)] if marks else []
+    return re.compile(pattern + ("|" + _alternatives(signs) if signs else ""))

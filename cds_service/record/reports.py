@@ -283,6 +283,11 @@ class ReportReader:
                                            or self.abbreviation.search(scope.group("reason")))):
             return "incidental"
         if self.hedge.search(sentence):
+            # "Possible early consolidation", "Probable Baker's cyst": a hedge about a finding outside the
+            # vessels, naming no clot, vessel or clot sign, hedges nothing about a clot (r30 review F1)
+            if self.incidental.search(sentence) and not (self.clot.search(sentence) or self.vessel.search(sentence)
+                                                         or self.positive.search(sentence)):
+                return "incidental"
             return POSITIVE
         negated = self._starts_negated(sentence)
         # Under a negation a positive word is a stated absence ("No right heart strain"), unless the positive

@@ -14,6 +14,9 @@ from cds_service.record.reports import BILATERAL, LEFT, NEGATIVE, POSITIVE, RIGH
 READER = ReportReader(Catalogue.load(Path(__file__).resolve().parents[2] / "cards"))
 
 POSITIVE_REPORTS = [
+    'No PE. Possible filling defect in a subsegmental artery.',  # r30 F1: a hedge about a clot or vessel still counts
+    "No DVT. Possible Baker's cyst; thrombus cannot be excluded.",  # r30 F1: a hedge about a clot or vessel still counts
+    'Possible consolidation. Filling defect in RLL segmental artery.',  # r30 F1: a hedge about a clot or vessel still counts
     'CFV/FV/PV compressible. PTV not compressible',  # a vein list or a vein label (session 2026-12-02)
     'No thrombus in CFV, FV or pop v. Echogenic material in PTV.',  # a vein list or a vein label (session 2026-12-02)
     "Multiple bilateral PEs. Normal heart size.",  # r17: plural clot words were unknown, the report negative
@@ -69,6 +72,11 @@ UNREAD_REPORTS = [
     "No PE. Query right lower lobe infarct.",  # r22: an infarct is a clot's sign
 ]
 NEGATIVE_REPORTS = [
+    'No pulmonary embolism. 3 cm RLL mass, suspicious for malignancy.',  # r30 F1: a hedged incidental finding
+    'No PE. Probable basal atelectasis.',  # r30 F1: a hedged incidental finding
+    'No pulmonary embolus. 5 mm nodule, likely benign; however, follow-up CT in 12 months.',  # r30 F1: a hedged incidental finding
+    'No evidence of pulmonary embolism. Appearances suspicious for right lower lobe pneumonia.',  # r30 F1: a hedged incidental finding
+    "No DVT. Probable Baker's cyst.",  # r30 F1: a hedged incidental finding
     'No thrombus in CFV, FV or pop v',  # a vein list or a vein label (session 2026-12-02)
     'No DVT in CFV, FV, pop v',  # a vein list or a vein label (session 2026-12-02)
     'CFV, FV, pop v: no thrombus',  # a vein list or a vein label (session 2026-12-02)
