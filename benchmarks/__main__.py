@@ -10,6 +10,10 @@
 - http: throughput and latency under hypercorn (2 workers) with wrk (Debian package `wrk`), same baseline.
 - fallback: no prefetch; a real FHIR server (sekmet) behind a proxy adding 100 ms to every request:
   total time against the slowest query and against the sum.
+- long_records: no prefetch; a PE presentation behind 3,000, 20,000 and 100,000 resources of routine history
+  in sekmet, production deadlines: whole-hook time, first card, resources fetched.
+- long_records_indexed: the same against benchmarks/hapi_like.py (HAPI-style paging, indexed and concurrent
+  searches, 400 for an unknown parameter), in its own process.
 - memory: RSS per worker process after start-up and after load; start-up time to the first /healthz.
 """
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """The benchmark suites. Each prints a small table; nothing here is a pass/fail test."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import time
 import urllib.request
 import uuid
 from contextlib import contextmanager
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -299,16 +301,11 @@ def fallback(delay: float = 0.1, repetitions: int = 10) -> None:
           f"{slowest:.0f} ms, sum of queries {total:.0f} ms.")
 
 
-def long_records(sizes: tuple[int, ...] = (3_000, 20_000, 100_000), repetitions: int = 5) -> None:
-    """A PE presentation after years of routine history, no prefetch, sekmet at full speed, the production
-    deadlines: the whole hook's time, the first card, and how much of the record was fetched."""
-    sys.path.insert(0, str(ROOT))
-    from cds_service.config import DEFAULTS
-    from tests.fhir_server import FhirServer
-    from tests.integration.test_long_record import NOW, long_record
+def _counting_searches():
+    """Patch FhirClient.search to count the entries each search returned (how much of the record was
+    fetched); returns (counted, undo)."""
     from cds_service.prefetch import fetch
-
-    counted: list[int] = []  # entries each search returned: how much of the record was fetched
+    counted: list[int] = []
     search = fetch.FhirClient.search
 
     def counting(self, *args, **kwargs):
@@ -317,37 +314,137 @@ def long_records(sizes: tuple[int, ...] = (3_000, 20_000, 100_000), repetitions:
         return entries
     fetch.FhirClient.search = counting
 
+    def undo():
+        fetch.FhirClient.search = search
+    return counted, undo
+
+
+def _long_record_row(tmp: str, base_url: str, token: str, pid: str, n: int, n_resources: int,
+                     repetitions: int, counted: list[int]) -> None:
+    """The hook, no prefetch, production deadlines, `repetitions` times after one warm-up call: one table row."""
+    from cds_service.config import DEFAULTS
+    from tests.integration.test_long_record import NOW
+
+    app = create_app(_app_config(tmp) | {"CLOCK_NOW": NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                         "HOOK_DEADLINE_SECONDS": DEFAULTS["HOOK_DEADLINE_SECONDS"],
+                                         "FHIR_FETCH_DEADLINE_SECONDS": DEFAULTS["FHIR_FETCH_DEADLINE_SECONDS"]})
+    client = app.test_client()
+    body = {"hook": "patient-view", "context": {"userId": "Practitioner/bench", "patientId": pid},
+            "fhirServer": base_url,
+            "fhirAuthorization": {"access_token": token, "token_type": "Bearer",
+                                  "scope": "patient/*.read", "subject": "bench"}}
+    times, first = [], ""
+    for i in range(repetitions + 1):
+        counted.clear()
+        started = time.perf_counter()
+        response = client.post(SERVICE, json=body | {"hookInstance": str(uuid.uuid4())})
+        if i:
+            times.append((time.perf_counter() - started) * 1000)
+        cards = response.get_json()["cards"] if response.status_code == 200 else []
+        first = f"{cards[0]['indicator']}: {cards[0]['summary'][:40]}…" if cards else f"HTTP {response.status_code}"
+    p50 = statistics.median(times)
+    print(f"| {n:,} | {p50:.0f} ms | {max(times):.0f} ms | {p50 / (DEFAULTS['HOOK_DEADLINE_SECONDS'] * 1000):.2f} "
+          f"| {first} | {sum(counted):,} / {n_resources:,} |")
+
+
+def long_records(sizes: tuple[int, ...] = (3_000, 20_000, 100_000), repetitions: int = 5) -> None:
+    """A PE presentation after years of routine history, no prefetch, sekmet at full speed, the production
+    deadlines: the whole hook's time, the first card, and how much of the record was fetched."""
+    sys.path.insert(0, str(ROOT))
+    from cds_service.config import DEFAULTS
+    from tests.fhir_server import FhirServer
+    from tests.integration.test_long_record import long_record
+
+    counted, undo = _counting_searches()
     print("\n## Long records: fallback fetching of a PE presentation behind years of routine history (sekmet, "
           f"no prefetch, hook deadline {DEFAULTS['HOOK_DEADLINE_SECONDS'] * 1000:.0f} ms)")
-    print("| history | whole hook p50 | max | p50 / deadline | first card | resources fetched / in record |")
-    print("|---:|---:|---:|---:|---|---:|")
-    with tempfile.TemporaryDirectory() as tmp, FhirServer(Path(tmp) / "sekmet") as fhir:
-        for n in sizes:
-            pid = f"bench-long-{n}"
-            resources = long_record(pid, n)
-            for start in range(0, len(resources), 2_000):
-                fhir.load_resources(resources[start:start + 2_000])
-            app = create_app(_app_config(tmp) | {"CLOCK_NOW": NOW.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                                                 "HOOK_DEADLINE_SECONDS": DEFAULTS["HOOK_DEADLINE_SECONDS"],
-                                                 "FHIR_FETCH_DEADLINE_SECONDS": DEFAULTS["FHIR_FETCH_DEADLINE_SECONDS"]})
-            client = app.test_client()
-            body = {"hook": "patient-view", "context": {"userId": "Practitioner/bench", "patientId": pid},
-                    "fhirServer": fhir.base_url,
-                    "fhirAuthorization": {"access_token": fhir.token, "token_type": "Bearer",
-                                          "scope": "patient/*.read", "subject": "bench"}}
-            times, first = [], ""
-            for i in range(repetitions + 1):
-                counted.clear()
-                started = time.perf_counter()
-                response = client.post(SERVICE, json=body | {"hookInstance": str(uuid.uuid4())})
-                if i:
-                    times.append((time.perf_counter() - started) * 1000)
-                cards = response.get_json()["cards"] if response.status_code == 200 else []
-                first = f"{cards[0]['indicator']}: {cards[0]['summary'][:40]}…" if cards else f"HTTP {response.status_code}"
-            p50 = statistics.median(times)
-            print(f"| {n:,} | {p50:.0f} ms | {max(times):.0f} ms | {p50 / (DEFAULTS['HOOK_DEADLINE_SECONDS'] * 1000):.2f} "
-                  f"| {first} | {sum(counted):,} / {len(resources):,} |")
-    fetch.FhirClient.search = search
+    print(_LONG_RECORD_HEADER)
+    try:
+        with tempfile.TemporaryDirectory() as tmp, FhirServer(Path(tmp) / "sekmet") as fhir:
+            for n in sizes:
+                pid = f"bench-long-{n}"
+                resources = long_record(pid, n)
+                for start in range(0, len(resources), 2_000):
+                    fhir.load_resources(resources[start:start + 2_000])
+                _long_record_row(tmp, fhir.base_url, fhir.token, pid, n, len(resources), repetitions, counted)
+    finally:
+        undo()
+
+
+_LONG_RECORD_HEADER = ("| history | whole hook p50 | max | p50 / deadline | first card | resources fetched / in record |\n"
+                       "|---:|---:|---:|---:|---|---:|")
+
+
+@contextmanager
+def _hapi_like(ndjson: Path, token: str):
+    """benchmarks/hapi_like.py in its own process (as a FHIR server is: its work is not the service's),
+    serving the resources of `ndjson`; yields (base_url, lines it wrote to stderr once stopped)."""
+    process = subprocess.Popen([sys.executable, "-m", "benchmarks.hapi_like", "--token", token, str(ndjson)],
+                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=os.environ | {"PYTHONPATH": str(ROOT)})
+    said: list[str] = []
+    try:
+        line = process.stdout.readline()
+        if not line.startswith("listening "):
+            raise RuntimeError(f"hapi_like did not start: {line!r} {process.stderr.read()}")
+        yield line.split()[1], said
+    finally:
+        process.terminate()
+        try:
+            _, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+        said.extend(err.splitlines())
+
+
+def long_records_indexed(sizes: tuple[int, ...] = (3_000, 20_000, 100_000), repetitions: int = 5) -> None:
+    """long_records against benchmarks/hapi_like.py instead of sekmet: a server that pages as HAPI FHIR JPA
+    does (20 a page, _count up to 200, _getpages links, 400 for a parameter it does not know) with indexed,
+    concurrent searches. Same record, same deadlines, same columns; then the server's own time for the
+    date-bounded Observation search, and what it refused."""
+    sys.path.insert(0, str(ROOT))
+    import requests
+    from cds_service.config import DEFAULTS
+    from cds_service.prefetch.templates import TEMPLATES
+    from tests.integration.test_long_record import NOW, long_record
+
+    observations = next(t for t in TEMPLATES if t.key == "observations")
+    counted, undo = _counting_searches()
+    print("\n## Long records, indexed server: the same PE presentation behind years of routine history "
+          "(benchmarks/hapi_like.py, HAPI-style paging, its own process; no prefetch, hook deadline "
+          f"{DEFAULTS['HOOK_DEADLINE_SECONDS'] * 1000:.0f} ms)")
+    print(_LONG_RECORD_HEADER)
+    notes = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in sizes:
+                pid = f"bench-long-{n}"
+                token = uuid.uuid4().hex
+                resources = long_record(pid, n)
+                ndjson = Path(tmp) / f"{pid}.ndjson"
+                with ndjson.open("w", encoding="utf-8") as out:
+                    out.writelines(json.dumps(r) + "\n" for r in resources)
+                n_resources = len(resources)
+                del resources
+                with _hapi_like(ndjson, token) as (base_url, said):
+                    _long_record_row(tmp, base_url, token, pid, n, n_resources, repetitions, counted)
+                    # The query the service sends (the catalogue's 14-day "finding" window), alone.
+                    query = observations.fallback(pid, NOW - timedelta(days=14))
+                    url = f"{base_url}/{query}&_count={DEFAULTS['FHIR_PAGE_SIZE']}"
+                    with requests.Session() as session:
+                        alone = []
+                        for _ in range(repetitions + 1):
+                            started = time.perf_counter()
+                            answer = session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                            alone.append((time.perf_counter() - started) * 1000)
+                            assert answer.status_code == 200, answer.status_code
+                notes.append(f"{n:,}: Observation window search alone p50 {statistics.median(alone[1:]):.1f} ms "
+                             f"({len(answer.json().get('entry', []))} entries); server: "
+                             + "; ".join(said))
+    finally:
+        undo()
+    print("\n" + "\n".join(f"- {note}" for note in notes))
 
 
 # -- memory and start-up ---------------------------------------------------------------------------------
@@ -415,5 +512,5 @@ def soak(target_requests: int = 50_000, minimum_seconds: int = 60, chunk_seconds
 
 
 SUITES = {"inprocess": inprocess, "jwt": jwt, "http": http, "fallback": fallback, "long_records": long_records,
-          "memory": memory}
+          "long_records_indexed": long_records_indexed, "memory": memory}
 EXTRA_SUITES = {"soak": soak}  # run by name: python -m benchmarks soak
