@@ -653,6 +653,8 @@ class _Builder:
         self.plausible_ranges = catalogue.plausible_ranges
         self.reports = ReportReader(catalogue)
         self.ischaemic_sign_words = {kind: _stems(words) for kind, words in catalogue.ischaemic_signs.items()}
+        # "no sensation deficit", "no feeling of change": a denial, though its first words name a loss
+        self.loss_not_before = re.compile(r"\s*(?:of\s+)?(?:%s)\b" % _alternatives(catalogue.pulse_loss_not_before))
         self.finding_days = catalogue.windows["finding"].days
         self.hot_joint_words = {kind: _phrases(words) for kind, words in catalogue.hot_joint_words.items()}
         self.not_the_knee = _phrases(catalogue.hot_joint_not_with)
@@ -993,7 +995,7 @@ class _Builder:
             if grade and _PULSE.search(clause):
                 return int(grade.group(1)) < 2  # 0 absent, 1+ diminished, 2+ normal
             if _REFILL.search(clause):
-                return Decimal(numbers[0]) > 2 and "<" not in clause  # "CRT <2 sec" is normal
+                return _slow_refill(clause)
             if _SATS.search(clause):
                 return Decimal(numbers[0]) < 95
             if _RATE.search(clause):
@@ -1184,10 +1186,16 @@ class _Builder:
         if any(self.pulse_lost.search(s) and not self._historical(s) for s in _ROWS.split(text or "")):
             found.add("pulseless")
         for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip()):
+            if _slow_refill(clause) and not self._historical(clause):
+                found.add("pallor")  # "CRT 5 sec": the skin's perfusion (catalogue "$ischaemicSignsComment")
             for kind, words in self.ischaemic_sign_words.items():
                 if kind == "motor" and _PULSE.search(clause):
                     continue  # "PT weak": a weak pulse
-                if words.search(clause) and not self._historical(clause) and (kind == "pulseless" or not (
+                sign = words.search(clause)
+                # a sign worded as a loss ("no feeling in toes", "no sensation below ankle") is no denial of it
+                as_loss = kind == "pulseless" or (sign is not None and sign.group(0).split()[0] in self.negation_words
+                                                  and not self.loss_not_before.match(clause, sign.end()))
+                if sign and not self._historical(clause) and (as_loss or not (
                         self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3]))):
                     found.add(kind)
         return frozenset(found)
@@ -1579,6 +1587,12 @@ def _age(birth: datetime | None, now: datetime) -> int | None:
         return None
     years = now.year - birth.year - ((now.month, now.day) < (birth.month, birth.day))
     return years
+
+
+def _slow_refill(clause: str) -> bool:
+    """A capillary refill stated longer than 2 seconds ("CRT 5 sec", "cap refill >3s"); "CRT <2 sec" is normal."""
+    number = _NUMBER.search(clause) if _REFILL.search(clause) else None
+    return number is not None and Decimal(number.group(1)) > 2 and "<" not in clause
 
 
 def _stems(stems) -> re.Pattern:
