@@ -37,6 +37,7 @@ from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
 from .reports import NEGATIVE, UNREAD, ReportReader
 from .units import canonical, oxygen_after_saturation, quantity_in_text, systolic_in_text, with_plausible_unit
+from .words import alternatives
 
 SYSTOLIC = value_set("systolic-blood-pressure")
 BLOOD_PRESSURE = frozenset({SYSTOLIC, value_set("blood-pressure-panel")})
@@ -58,8 +59,7 @@ _ASKED = re.compile(r"^[^?]{1,40}\?$|^\?\s*[^?\s][^?]{0,39}$")  # a short answer
 _LIST_JOINERS = frozenset({"or", "and", "nor", "any", "&", "/", "+"})  # "Denies any SOB, CP or haemoptysis"
 _YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
 # A positive mark ending a clause: "CP ++", "CP +ve (pleuritic)", "haemoptysis yes"
-_POSITIVE_TAIL = re.compile(r"(?:^|\s)(?:\+{1,3}|\+\s?ve|%s)\s*(?:\([^()]*\))?\s*$" % "|".join(
-    sorted(map(re.escape, _YES - {"+"}), key=len, reverse=True)))
+_POSITIVE_TAIL = re.compile(r"(?:^|\s)(?:\+{1,3}|\+\s?ve|%s)\s*(?:\([^()]*\))?\s*$" % alternatives(_YES - {"+"}))
 _BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
 _OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)(?!\w)|\bon\s+(?:2[2-9]|[3-9]\d|100)\s*%|\b\d+(?:\.\d+)?\s*(?:l/min|lpm)\b"
                      r"|\b\d+(?:\.\d+)?\s*l\s+(?:o2|oxygen|via|nc|np|nrb|mask|nasal)\b|\b(?:oxygen|nrb|non-rebreathe\w*|"
@@ -612,8 +612,7 @@ class _Builder:
         self.function = _phrases(catalogue.normal_functions)
         self.recurrence = _phrases(catalogue.recurrence_words)
         self.present_phrase = _phrases(catalogue.present_phrases)
-        self.absent_tail = re.compile(r"(?<![\w/'])(?:%s)$" % "|".join(
-            re.escape(w) for w in sorted(catalogue.absent_tail_words, key=len, reverse=True)) or r"(?!x)x")
+        self.absent_tail = re.compile(r"(?<![\w/'])(?:%s)$" % alternatives(catalogue.absent_tail_words) or r"(?!x)x")
         self.finding_noun = re.compile(r"(?:%s)[\w-]*" % "|".join(map(re.escape, catalogue.finding_noun_stems))
                                        if catalogue.finding_noun_stems else r"(?!x)x")
         self.finding_stem = re.compile(r"\b(?:%s)" % "|".join(map(re.escape, catalogue.finding_stems))
@@ -630,8 +629,8 @@ class _Builder:
         self.episode_over = _phrases(catalogue.episode_over_words)
         self.episodic_sets = frozenset(v for g in catalogue.finding_words if g.red_flag and g.episodic for v in g.value_sets)
         # A finding at its usual level ("Chronic SOB, unchanged"): each group's baseline clauses and their exceptions
-        self.baseline = [(g.value_sets, re.compile(r"^(?:%s)$" % _alternatives(g.baseline)),
-                          re.compile(r"(?:^|\s)(?:%s)$" % _alternatives(g.baseline_tails or g.baseline)),
+        self.baseline = [(g.value_sets, re.compile(r"^(?:%s)$" % alternatives(g.baseline)),
+                          re.compile(r"(?:^|\s)(?:%s)$" % alternatives(g.baseline_tails or g.baseline)),
                           _phrases(g.not_baseline, marks=True)) for g in catalogue.finding_words if g.baseline]
         self.changed = _phrases(catalogue.changed_words)
         self.course_denied = catalogue.course_denied_replies
@@ -654,14 +653,14 @@ class _Builder:
         self.reports = ReportReader(catalogue)
         self.ischaemic_sign_words = {kind: _stems(words) for kind, words in catalogue.ischaemic_signs.items()}
         # "no sensation deficit", "no feeling of change": a denial, though its first words name a loss
-        self.loss_not_before = re.compile(r"\s*(?:of\s+)?(?:%s)\b" % _alternatives(catalogue.pulse_loss_not_before))
+        self.loss_not_before = re.compile(r"\s*(?:of\s+)?(?:%s)\b" % alternatives(catalogue.pulse_loss_not_before))
         self.finding_days = catalogue.windows["finding"].days
         self.hot_joint_words = {kind: _phrases(words) for kind, words in catalogue.hot_joint_words.items()}
         self.not_the_knee = _phrases(catalogue.hot_joint_not_with)
         # with the reading that follows it, if any ("blood glucose 6.2", "blood pressure 120/80")
         self.not_finding = re.compile(_phrases(catalogue.not_finding_phrases).pattern
                                       + r"(?:\s*[:=]?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*(?:mmol/l|mmol|mg/dl|mmhg))?)?")
-        pulse, loss, lead, other = (_alternatives(words) for words in (
+        pulse, loss, lead, other = (alternatives(words) for words in (
             catalogue.pulse_words, catalogue.pulse_loss_words, catalogue.pulse_loss_leads, catalogue.pulse_loss_not_before))
         between = r"(?:[^\s,.;]+\s+){0,2}"  # up to two words, never across a comma or full stop
         self.pulse_lost = re.compile(
@@ -1597,18 +1596,12 @@ def _slow_refill(clause: str) -> bool:
 
 def _stems(stems) -> re.Pattern:
     """Words beginning with any of `stems` (catalogue findingWords)."""
-    stems = sorted(set(stems), key=len, reverse=True)
-    return re.compile(r"\b(?:%s)" % "|".join(map(re.escape, stems)) if stems else r"(?!x)x")
-
-
-def _alternatives(words) -> str:
-    """The words as one regex alternation, longest first (so "no palpable" is tried before "no")."""
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(r"\b(?:%s)" % alternatives(set(stems)) if stems else r"(?!x)x")
 
 
 def _phrases(words, marks: bool = False) -> re.Pattern:
     """Any of the words or phrases as whole words ("0/5", "can't" included); with marks, a word that is only
     marks ("++") wherever it stands ("SOB++")."""
-    pattern = r"(?<![\w/'])(?:%s)(?![\w/'])" % _alternatives(words) if words else r"(?!x)x"
+    pattern = r"(?<![\w/'])(?:%s)(?![\w/'])" % alternatives(words) if words else r"(?!x)x"
     signs = [w for w in words if not any(ch.isalnum() for ch in w)] if marks else []
-    return re.compile(pattern + ("|" + _alternatives(signs) if signs else ""))
+    return re.compile(pattern + ("|" + alternatives(signs) if signs else ""))

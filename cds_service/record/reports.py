@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from ..content.catalogue import Catalogue, value_set
+from .words import alternatives
 
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
 _SENTENCES = re.compile(r"(?:[.;\n]|\bbut\b)+(?!\d)")  # "3.2 cm" stays one sentence
@@ -30,30 +31,30 @@ class ReportReader:
     def __init__(self, catalogue: Catalogue):
         lists = catalogue.text_lists["negative-imaging"]
         self.words = frozenset(lists["words"])
-        self.label = re.compile(r"^(?:%s)\s*:\s*" % _any(lists["labels"]))
+        self.label = re.compile(r"^(?:%s)\s*:\s*" % alternatives(lists["labels"]))
         self.negations = sorted(lists["negations"], key=len, reverse=True)
         self.modifiers = frozenset(lists["modifierWords"])
         self.tail = frozenset(lists["tailWords"])
         self.excluded = tuple(lists["excludedWords"])
         self.joins = frozenset(lists["joinPhrases"])
         self.normal = tuple(lists["normalWords"])
-        self.normal_phrase = re.compile(r"\b(?:%s)\b" % _any(lists.get("normalPhrases", ())))
-        self.positive = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists["positiveWords"]))
+        self.normal_phrase = re.compile(r"\b(?:%s)\b" % alternatives(lists.get("normalPhrases", ())))
+        self.positive = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists["positiveWords"]))
         # Clot words with any plural ("PEs", "DVTs", "PE's"), and any word a clot stem begins (thromboembolism,
         # thromboemboli, emboli): a clot in a word form the list lacks is still a clot (r17 review).
         self.clot = re.compile(r"\b(?:(?:%s)(?:'?s|es)?|(?:%s)[\w-]*)\b" % (
-            _any(lists["clotWords"]), _any(lists.get("clotStems", ()))))
-        negating = _any(lists.get("negatingWords", ()))
+            alternatives(lists["clotWords"]), alternatives(lists.get("clotStems", ()))))
+        negating = alternatives(lists.get("negatingWords", ()))
         self.negating = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % negating)
         # A normal vessel function negated: "not collapsing", "doesn't compress", "fails to opacify".
         self.negated_function = re.compile(r"(?<![\w'])(?:%s)(?![\w'])(?:[\s-]+(?:to|fully|completely|normally|well|"
                                            r"properly|entirely))*[\s-]*(?:\w+[\s-]+)?(?:%s)" % (
-                                               negating, _any(lists.get("normalFunctionStems", ()))))
-        self.abbreviation = re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % _any(lists.get("positiveAbbreviations", ())))
-        self.normal_term = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("normalTerms", ())))
-        self.hedge_qualifier = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("hedgeQualifiers", ())))
-        self.scope_qualifier = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeQualifiers", ())))
-        self.scope_completer = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("scopeCompleters", ())))
+                                               negating, alternatives(lists.get("normalFunctionStems", ()))))
+        self.abbreviation = re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % alternatives(lists.get("positiveAbbreviations", ())))
+        self.normal_term = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % alternatives(lists.get("normalTerms", ())))
+        self.hedge_qualifier = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("hedgeQualifiers", ())))
+        self.scope_qualifier = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("scopeQualifiers", ())))
+        self.scope_completer = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("scopeCompleters", ())))
         self.leads = frozenset(lists.get("sentenceLeads", ()))
         self.title_words = frozenset(lists.get("studyTitleWords", ()))
         sides = catalogue.text_lists["report-side"]
@@ -62,19 +63,19 @@ class ReportReader:
         # "Calf veins not visualised (due to oedema)": the study's scope, not a finding; its reason is the study's
         # too, unless it names a clot or a positive word (checked where it is read)
         self.distal_scope = re.compile(r"^(?:(?:%s)\s+)*(?:%s)\s+(?:%s)(?:\s+(?P<reason>(?:%s)\b.*))?$" % (
-            _any(side_words), _any(lists.get("distalVesselWords", ())), _any(lists.get("scopeWords", ())),
-            _any(lists.get("scopeReasonLeads", ()))))
+            alternatives(side_words), alternatives(lists.get("distalVesselWords", ())), alternatives(lists.get("scopeWords", ())),
+            alternatives(lists.get("scopeReasonLeads", ()))))
         self.modalities = frozenset(lists.get("studyModalityWords", ()))
         # "Rt leg DVT scan: -ve": a label that is the study's name (its clot word is the question asked)
         self.clot_words = frozenset(w for term in lists["clotWords"] for w in term.split())
         # An answer such as "-ve" is a sign, not a list mark
         signed = [w for w in lists["words"] if w[0] in "-–—"]
-        self.list_mark = re.compile(_LIST_MARK.pattern.replace(r"[-•*·–—]", r"(?!%s)[-•*·–—]" % _any(signed))
+        self.list_mark = re.compile(_LIST_MARK.pattern.replace(r"[-•*·–—]", r"(?!%s)[-•*·–—]" % alternatives(signed))
                                     if signed else _LIST_MARK.pattern)
-        self.persistence = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("persistenceWords", ())))
+        self.persistence = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("persistenceWords", ())))
         self.context_labels = frozenset(lists.get("contextLabels", ()))
-        self.incidental = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % _any(lists.get("incidentalWords", ())))
-        self.vessel = re.compile(r"\b(?:%s)\b" % _any(lists.get("vesselWords", ())))
+        self.incidental = re.compile(r"(?<![\w'])(?:%s)(?![\w'])" % alternatives(lists.get("incidentalWords", ())))
+        self.vessel = re.compile(r"\b(?:%s)\b" % alternatives(lists.get("vesselWords", ())))
         self.known = frozenset(word for name in ("normalTerms", "normalPhrases", "modifierWords", "tailWords", "vesselWords",
                                                  "incidentalWords", "normalVocabulary", "normalWords")
                                for term in lists.get(name, ()) for word in term.split())
@@ -82,22 +83,22 @@ class ReportReader:
         self.site_words = self.tail | self.modifiers | frozenset(
             word for name in ("vesselWords", "proximalVeinWords", "distalVesselWords")
             for term in lists.get(name, ()) for word in _words(term))
-        self.hedge = re.compile(r"\b(?:%s)\b" % _any(lists["hedgeWords"]))
-        self.proximal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("proximalVeinWords", ())))
-        self.extension = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("extensionWords", ())))
-        self.shown_except = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("shownExceptWords", ())))
-        self.embolus = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("embolusWords", ())))
+        self.hedge = re.compile(r"\b(?:%s)\b" % alternatives(lists["hedgeWords"]))
+        self.proximal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("proximalVeinWords", ())))
+        self.extension = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("extensionWords", ())))
+        self.shown_except = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("shownExceptWords", ())))
+        self.embolus = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("embolusWords", ())))
         # "Non-occlusive thrombus" and "non-compressible" are no denial: a hyphen binds the word to the next
-        self.denial = re.compile(r"(?<![\w'-])(?:%s)(?![\w'-])" % _any(lists.get("denialWords", ())))
-        self.distal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % _any(lists.get("distalVesselWords", ())))
+        self.denial = re.compile(r"(?<![\w'-])(?:%s)(?![\w'-])" % alternatives(lists.get("denialWords", ())))
+        self.distal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("distalVesselWords", ())))
         # "the popliteal and posterior tibial veins": both sites of the one clot
-        near, far = _any(lists.get("proximalVeinWords", ())), _any(lists.get("distalVesselWords", ()))
+        near, far = alternatives(lists.get("proximalVeinWords", ())), alternatives(lists.get("distalVesselWords", ()))
         joined = r"\s*(?:veins?\s*)?(?:,|and|&|\+|plus)\s*(?:the\s+)?"
         self.co_sites = re.compile(rf"(?<![\w-])(?:(?:{near}){joined}(?:{far})|(?:{far}){joined}(?:{near}))(?![\w-])")
         self.left, self.right = (
-            re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % _any((word, *sides.get(key, ()))))
+            re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % alternatives((word, *sides.get(key, ()))))
             for word, key in zip(sides["words"], ("leftAbbreviations", "rightAbbreviations")))
-        self.both = re.compile(r"\b(?:%s)\b" % _any(sides["bothWords"]))
+        self.both = re.compile(r"\b(?:%s)\b" % alternatives(sides["bothWords"]))
 
     def _sentences(self, text: str) -> list[str]:
         return [sentence for sentence, _ in self._labelled(text)]
@@ -355,10 +356,6 @@ class ReportReader:
         if self.both.search(lowered) or (left and right):
             return frozenset({BILATERAL})
         return frozenset({LEFT} if left else {RIGHT} if right else ())
-
-
-def _any(words) -> str:
-    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
 def _words(text: str) -> list[str]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from .words import alternatives
+
 # Lower-cased spellings seen in records -> the UCUM code. Only spellings with a single meaning.
 _SPELLINGS = {
     "cel": "Cel", "°c": "Cel", "degc": "Cel", "deg c": "Cel", "degrees c": "Cel", "degree c": "Cel",
@@ -60,8 +62,8 @@ _LABELS = ("hr", "pr", "pulse", "pulse rate", "heart rate", "tachycardic", "tach
 _CONTEXTS = ("on ra", "ra", "on room air", "room air", "on air", "in air", "air", "at rest", "resting", "via nc", "nc",
              "via nasal cannula", "nasal cannula", "np", "nasal prongs", "nrb", "via nrb", "non-rebreather",
              "via mask", "mask", "face mask", "venturi", "hfno", "via hfno")
-_ALT = "|".join(re.escape(w) for w in sorted(_LABELS, key=len, reverse=True))
-_CTX = "|".join(re.escape(w) for w in sorted(_CONTEXTS, key=len, reverse=True))
+_ALT = alternatives(_LABELS)
+_CTX = alternatives(_CONTEXTS)
 # One number, a comparator before it and a unit after it at most: "40%", "112 bpm", "38.6 °C", "<0.5", with
 # the measurement's name before it and a context after it. A decimal comma is not read (thousands or decimals:
 # a guess either way).

@@ -231,29 +231,25 @@ NOT_SHOWN_PE_POSITIVE_REPORTS = [
 ]
 
 
-@pytest.mark.parametrize("text", SHOWN_PE_REPORTS)
-def test_an_embolus_named_plainly_shows_a_pe(text):
-    assert READER.read(text) == POSITIVE and READER.shows_pe(text)
+# Each reader of "shown" (a proximal DVT on a leg scan, a PE on a CTPA) with the reports it must and must not take
+SHOWN = [("shows_dvt", text) for text in SHOWN_REPORTS] + [("shows_pe", text) for text in SHOWN_PE_REPORTS]
+NOT_SHOWN = [("shows_dvt", text) for text in NOT_SHOWN_POSITIVE_REPORTS + UNREAD_REPORTS + NEGATIVE_REPORTS] + [
+    ("shows_pe", text) for text in NOT_SHOWN_PE_POSITIVE_REPORTS + UNREAD_REPORTS + NEGATIVE_REPORTS]
 
 
-@pytest.mark.parametrize("text", NOT_SHOWN_PE_POSITIVE_REPORTS + UNREAD_REPORTS + NEGATIVE_REPORTS)
-def test_any_other_report_shows_no_pe_to_treat(text):
-    assert not READER.shows_pe(text)
+@pytest.mark.parametrize("shows, text", SHOWN)
+def test_a_clot_named_plainly_is_shown(shows, text):
+    assert READER.read(text) == POSITIVE and getattr(READER, shows)(text)
+
+
+@pytest.mark.parametrize("shows, text", NOT_SHOWN)
+def test_any_other_report_shows_no_clot_to_treat(shows, text):
+    assert not getattr(READER, shows)(text)
 
 
 @pytest.mark.parametrize("text", NOT_SHOWN_PE_POSITIVE_REPORTS)
 def test_a_pe_report_that_is_not_plain_is_still_positive(text):
     assert READER.read(text) == POSITIVE
-
-
-@pytest.mark.parametrize("text", SHOWN_REPORTS)
-def test_a_proximal_clot_named_plainly_shows_a_dvt(text):
-    assert READER.read(text) == POSITIVE and READER.shows_dvt(text)
-
-
-@pytest.mark.parametrize("text", NOT_SHOWN_POSITIVE_REPORTS + UNREAD_REPORTS + NEGATIVE_REPORTS)
-def test_any_other_report_shows_no_dvt_to_treat(text):
-    assert not READER.shows_dvt(text)
 
 
 @pytest.mark.parametrize("text, side", [
