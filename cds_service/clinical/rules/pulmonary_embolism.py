@@ -1,7 +1,7 @@
 """1. Possible pulmonary embolism — critical (NICE NG158 §1.2; REMEDY/CKS; clinical-knowledge.md §1.6).
 
 Criterion: a PE feature together with a VTE context — leg DVT features, a current DVT or suspected PE,
-recent knee or leg pain, major surgery within 12 weeks, immobilisation, active cancer, previous VTE,
+recent calf or leg pain (knee pain weakly), major surgery within 12 weeks, immobilisation, active cancer, previous VTE,
 pregnancy or up to 6 weeks postpartum (the
 PE Wells and PERC items the record can show) — where the PE feature is dyspnoea,
 pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %), tachypnoea (RR > 20) or a heart rate
@@ -52,7 +52,8 @@ CONTEXTS = (
     (signals.leg_dvt_features_as_context, phrase(_PE, "context.dvt-features")),
     (signals.known_vte, phrase(_PE, "context.known-clot")),
     (signals.active_pe, phrase(_PE, "context.known-pe")),
-    (signals.leg_or_knee_pain_as_context, phrase(_PE, "context.leg-pain")),
+    (signals.leg_pain_as_context, phrase(_PE, "context.leg-pain")),
+    (signals.knee_pain_as_context, phrase(_PE, "context.knee-pain")),
     (signals.recent_surgery, phrase(_PE, "context.surgery")),
     (signals.immobilised, phrase(_PE, "context.immobilisation")),
     (signals.active_cancer, phrase(_PE, "context.cancer")),
@@ -112,9 +113,9 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         new = [f for f in symptoms if f not in objective and _recorded_after(record, f, clots)]
         fast = signals.tachycardia(record) if new else []
         symptoms = objective or (new + fast if fast else [])
-    if contexts == {signals.leg_or_knee_pain_as_context} and signals.adult_physiology(record):
-        # Knee or leg pain is no VTE risk factor (KB §1.6, §2.4 speak of a leg-DVT presentation; PE Wells'
-        # "signs of DVT" are swelling and tenderness): beside it only what is alarming in itself counts — a
+    if contexts == {signals.knee_pain_as_context} and signals.adult_physiology(record):
+        # Knee pain is no VTE risk factor (KB §1.6, §2.4 speak of a leg-DVT presentation; PE Wells'
+        # "signs of DVT" are swelling and tenderness; NG158's "painful leg" is the leg's): beside it only what is alarming in itself counts — a
         # suspected PE, haemoptysis, syncope, coded hypoxaemia, respiratory rate or SpO₂ at the
         # immediate-admission level — or two objective signs together (SpO₂ < 95 %, RR > 20, HR > 100), or one
         # with chest pain. One sign alone, or a breathlessness code beside one (COPD, heart failure at their
@@ -223,7 +224,7 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
         # Shock beside a clot or DVT signs is high-risk PE until proven otherwise (§1.6: SBP < 90 admits).
         low = signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC) if signals.adult_physiology(record) else []
         return signals.very_fast_heart_rate(record) + signals.tachycardia(record) + low
-    if contexts - {signals.leg_or_knee_pain_as_context}:
+    if contexts - {signals.knee_pain_as_context, signals.leg_pain_as_context}:
         return signals.very_fast_heart_rate(record)
     return []
 

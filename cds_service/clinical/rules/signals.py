@@ -179,8 +179,16 @@ def leg_dvt_features_as_context(record: PatientRecord) -> list[Fact]:
     return all_leg_dvt_features(record, LEG_CONTEXT)
 
 
-def leg_or_knee_pain_as_context(record: PatientRecord) -> list[Fact]:
-    return recent_leg_or_knee_pain(record, LEG_CONTEXT)
+def knee_pain_as_context(record: PatientRecord) -> list[Fact]:
+    """Knee pain within about 3 months: a musculoskeletal complaint, no VTE risk factor (KB §1.6, §2.4)."""
+    return record.current(KNEE_PAIN, LEG_CONTEXT)
+
+
+def leg_pain_as_context(record: PatientRecord) -> list[Fact]:
+    """Calf or leg pain within about 3 months: NG158 1.1.1 names "a swollen or painful leg" among the signs
+    and symptoms of DVT, so beside a PE feature it is a leg context in full (r30 S1: 'pain in leg', SOB and
+    HR 112 gave no card when leg pain was read like knee pain)."""
+    return record.current(CALF_PAIN, LEG_CONTEXT) + record.current(LEG_PAIN, LEG_CONTEXT)
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
