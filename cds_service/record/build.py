@@ -95,6 +95,7 @@ PLACES = SIDES | {value_set("lower-limb-site")}
 ISCHAEMIC_SIGNS = frozenset(value_set(v) for v in ("pallor", "limb-ischaemia-signs", "paralysis-paresis"))
 # A pain row may name the Ps too ("Sudden severe R calf pain, foot cold, white, no pulses": r27 review)
 LEG_PAIN_ROWS = frozenset(value_set(v) for v in ("calf-pain", "leg-pain", "knee-pain"))
+DVT_FEATURE_NAMES = {value_set("leg-swelling"): "leg swelling", value_set("calf-pain"): "calf tenderness"}
 KNEE_PAIN, KNEE_EFFUSION = value_set("knee-pain"), value_set("knee-effusion")
 OXYGEN_SATURATION, OXYGEN_FLOW = value_set("oxygen-saturation"), value_set("inhaled-oxygen-flow")
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
@@ -657,6 +658,13 @@ class _Builder:
         self.finding_days = catalogue.windows["finding"].days
         self.hot_joint_words = {kind: _phrases(words) for kind, words in catalogue.hot_joint_words.items()}
         self.not_the_knee = _phrases(catalogue.hot_joint_not_with)
+        words = dict(catalogue.leg_dvt_words)
+        calf, leg = words.pop("calf", ()), words.pop("leg", ())
+        self.leg_dvt_denied = _phrases(words.pop("denials", ()))  # "non-tender": a denial in one word
+        # the calf or leg its words must name: only the calf's tenderness is a Wells item ('leg sore' is the row's pain)
+        self.leg_dvt_words = {value_set(kind): (_phrases(calf if kind == "calf-pain" else calf + leg), _phrases(found))
+                              for kind, found in words.items()}
+        self.not_this_leg = _phrases(catalogue.leg_dvt_not_with)
         # with the reading that follows it, if any ("blood glucose 6.2", "blood pressure 120/80")
         self.not_finding = re.compile(_phrases(catalogue.not_finding_phrases).pattern
                                       + r"(?:\s*[:=]?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*(?:mmol/l|mmol|mg/dl|mmhg))?)?")
@@ -1137,6 +1145,13 @@ class _Builder:
             # A panel of findings (a review of systems): each coded component is a finding of its own
             return [f for component in observation.component or ()
                     for f in self._component(observation, component, when, final)]
+        if by_code & LEG_PAIN_ROWS:
+            # "L calf swollen and tender" on a knee-pain row: DVT features in the nurse's words (legDvtWords)
+            stated = sorted(self._dvt_features_in_words(answer) - by_code, key=list(DVT_FEATURE_NAMES).index)
+            if stated:  # one entry, as the nurse wrote it: "(read as leg swelling and calf tenderness)"
+                elsewhere = elsewhere + [self._beside_fact(
+                    observation, answer, frozenset(stated) | (by_code & PLACES),
+                    " and ".join(DVT_FEATURE_NAMES[kind] for kind in stated), when, final)]
         if not signs and self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code,
                                          set_aside=set_aside):
             return elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
@@ -1176,6 +1191,21 @@ class _Builder:
                         self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3])):
                     return True
         return False
+
+    def _dvt_features_in_words(self, text: str | None) -> frozenset[str]:
+        """The leg DVT features (leg-swelling, calf-pain) a clause states of the calf or leg that is neither a
+        denial, a question nor a history, nor about both legs, another limb, advice or a relative (catalogue
+        legDvtWords, legDvtNotWith)."""
+        found = set()
+        for clause in (c.strip().lower() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
+            clause = self.leg_dvt_denied.sub(" ", clause)
+            if self._historical(clause) or self.not_this_leg.search(clause):
+                continue
+            for kind, (places, words) in self.leg_dvt_words.items():
+                if places.search(clause) and words.search(clause) and not (self._absent_here(clause, words)
+                                                 or self.negation_words & set(clause.split()[:3])):
+                    found.add(kind)
+        return frozenset(found)
 
     def _ischaemic_signs(self, text: str | None) -> frozenset[str]:
         """The Ps of limb ischaemia the entry's text states, each clause read on its own (catalogue
