@@ -42,6 +42,7 @@ from .words import alternatives
 SYSTOLIC = value_set("systolic-blood-pressure")
 BLOOD_PRESSURE = frozenset({SYSTOLIC, value_set("blood-pressure-panel")})
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
+PREGNANCY, PREGNANCY_STATUS = value_set("pregnancy"), value_set("pregnancy-status-observation")
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
 _CLAUSES = re.compile(r"[,;]|:(?!\d)|\.(?!\d)|\s-+\s|\s/\s|\bbut\b")  # not "03:00"  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
@@ -221,6 +222,7 @@ class Relevance:
         self.companion = re.compile(r"\b(?:with|plus|and|\+)?\s*\b(?:%s)\b" % "|".join(map(re.escape, companions))) \
             if companions else None
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
+        self.pregnant_words = frozenset(catalogue.text_matches.get(PREGNANCY_STATUS, ()))
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
         self.site_texts = {site: (_phrases(words), _phrases(unless), _phrases(same))
                            for site, (words, unless, same) in catalogue.site_texts.items()}
@@ -252,6 +254,8 @@ class Relevance:
             by_value = of_concept(raw.get("valueCodeableConcept"))
             if _whole_value(raw.get("valueString")) in self.positive_words:
                 by_value = by_value | {POSITIVE_RESULT}  # "Positive" as text means what the code means
+            if PREGNANCY_STATUS in by_code and not by_value - {POSITIVE_RESULT} and self._pregnant_in_text(raw):
+                by_value = by_value | {PREGNANCY}  # "Pregnant - 14 weeks" as text: what 77386006 means
             if by_code:
                 by_code = by_code | (of_concept(raw.get("bodySite")) & PLACES)  # "calf swelling", left leg
                 by_code = self._sited_by_text(raw, by_code)
@@ -289,6 +293,14 @@ class Relevance:
         else:
             return None
         return found if found.by_code or found.by_value or found.by_component else None
+
+    def _pregnant_in_text(self, raw: dict) -> bool:
+        """A pregnancy status given as text whose first clause is a pregnant answer (textMatches)."""
+        value = raw.get("valueCodeableConcept")
+        text = raw.get("valueString") if isinstance(raw.get("valueString"), str) else (
+            value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
+        first = _CLAUSES.split(text, maxsplit=1)[0] if text else None
+        return _whole_value(first) in self.pregnant_words
 
     def _treatment_dose(self, raw: dict, medicine_text: str) -> bool:
         """The dose written (dosage text or structured dose) is a treatment dose, whatever the product's
@@ -710,9 +722,9 @@ class _Builder:
             state = None
         ended = as_datetime(condition.abatementDateTime) or as_datetime(
             condition.abatementPeriod.end if condition.abatementPeriod else None)
-        # A problem that is history says so on the card ("status resolved"): a red flag that came and went
+        # A problem that is history says so on the card ("status resolved 2026-11-01"): a red flag that came and went
         # inside its window still counts for some rules (PatientRecord.recent_episodes).
-        status = None if current else (clinical or "abated")
+        status = None if current else (clinical or "abated") + (f" {ended.date().isoformat()}" if ended else "")
         return [Fact("Condition", memberships, when, current,
                      self._evidence("Condition", condition, condition.code, when, verification=state, status=status),
                      onset=onset, ended=ended)] + self._red_flags_in_notes(condition, memberships, when, current, "Condition")

@@ -355,10 +355,16 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
     """A pregnancy Condition dated within a pregnancy's length, or active and undated (the EHR calls it
     current); a pregnancy-status Observation whose value is "pregnant"; a positive hCG test (flagged
     positive by the laboratory, or valued Positive, coded or as text) within a pregnancy's length; delivery
-    within 6 weeks (a delivery code, or a delivery Procedure such as a caesarean section). Patient.gender does
+    within 6 weeks (a delivery code, or a delivery Procedure such as a caesarean section), or a pregnancy
+    Condition that ended within 6 weeks. Patient.gender does
     not override any of these: the record's pregnancy evidence decides (RCOG 37b)."""
     positive_tests = [f for f in record.results(PREGNANCY_TEST, PREGNANCY_WINDOW) if _positive(record, f)]
-    return (record.current(PREGNANCY, PREGNANCY_WINDOW, undated=True) + positive_tests
+    # A pregnancy the record closed (resolved, abated) within 6 weeks: its end is a delivery or a loss, and
+    # the puerperium's risk runs from it (RCOG 37b; r30 review S5: a pregnancy resolved 3 weeks ago got Wells
+    # and D-dimer). Only an abatement date places the end; a resolved pregnancy without one is history.
+    since = record.now - record.catalogue.window(POSTPARTUM_WINDOW)
+    ended = [f for f in record.history(PREGNANCY) if f.ended is not None and since <= f.ended <= record.now]
+    return (record.current(PREGNANCY, PREGNANCY_WINDOW, undated=True) + positive_tests + ended
             + record.current(POSTPARTUM, POSTPARTUM_WINDOW) + record.procedures(POSTPARTUM, POSTPARTUM_WINDOW))
 
 
