@@ -107,6 +107,9 @@ class CardTemplates:
         """The variant's summary; a card demoted because it rests on an uninterpreted answer says first that
         the answer is to be asked, so a warning never reads as an order for an emergency."""
         summary = _fill(variant["summary"], values)
+        if finding.pending:
+            pending = self.common["summary.pending-first"].format(summary=summary)
+            return pending if len(pending) < _SUMMARY_LIMIT else summary
         if not finding.ask_first:
             return summary
         if isinstance(finding.ask_first, tuple):

@@ -18,6 +18,7 @@ from ..record.build import Relevance
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INCOMPLETE_CHECK = names.topic("incomplete-check")
 UNINTERPRETED_NOTE = names.phrase("common", "note.uninterpreted-answer")
+PENDING_NOTE = names.phrase("common", "note.pending-results")
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class ClinicalEngine:
 
     def issue(self, record: PatientRecord) -> list[Issued]:
         """The cards for this record, each with the finding it came from."""
-        findings = self._not_critical_on_guesses(record, evaluate(record))
+        findings = self._pending(record, self._not_critical_on_guesses(record, evaluate(record)))
         for kind in sorted(record.unavailable):
             topics, words = self.unread.get(kind, ((), None))
             for finding in findings:
@@ -98,6 +99,31 @@ class ClinicalEngine:
                     g.finding for f in unread for g in record.catalogue.finding_words if g.value_sets & f.value_sets)) or True
                 finding.notes.insert(0, Say(UNINTERPRETED_NOTE))
         return sorted(findings, key=lambda f: _RANK[f.indicator])
+
+    @staticmethod
+    def _pending(record: PatientRecord, findings: list[Finding]) -> list[Finding]:
+        """Results not yet final are not scored (KB §8.6), but a card they would raise, or make more urgent,
+        is shown as a warning that opens with them (catalogue recordHygiene pendingResultStatus): decided by
+        evaluating the record again with them read as final."""
+        if not any(f.pending for f in record.facts):
+            return findings
+        as_final = evaluate(replace(record, facts=[replace(f, current=True) if f.pending else f for f in record.facts]))
+        shown = {f.topic: f for f in findings}
+        for finding in as_final:
+            now = shown.get(finding.topic)
+            if now is not None and _RANK[now.indicator] <= _RANK[finding.indicator]:
+                continue  # the final results already say as much
+            pending = [f for f in record.facts if f.pending and f.evidence in finding.evidence]
+            if not pending:
+                continue
+            finding.indicator = "warning" if finding.indicator == "critical" else finding.indicator
+            finding.pending = True
+            finding.notes.insert(0, Say(PENDING_NOTE))
+            if now is not None:
+                findings.remove(now)
+            findings.append(finding)
+        order = {topic: index for index, topic in enumerate(record.catalogue.clinical_topics)}
+        return sorted(findings, key=lambda f: (_RANK[f.indicator], order.get(f.topic, len(order))))  # card order
 
     def _incomplete_check(self, record: PatientRecord) -> Finding | None:
         """One info card when a source the catalogue announces could not be read, or was read only in part

@@ -1135,6 +1135,14 @@ class _Builder:
         return len(words) <= 4 and words[-1] in self.normal_end and not self.function_negation.search(clause)
 
     def observation(self, observation, relevant: Memberships) -> list[Fact]:
+        facts = self._observation(observation, relevant)
+        if facts and observation.status in self.hygiene["pendingResultStatus"]:
+            # Not scored (KB §8.6: only final, amended, corrected), but never silent: a monitor's SpO₂ 84 %
+            # posted as preliminary is shown as pending (ClinicalEngine._pending; r31 review S4).
+            facts = [replace(f, pending=True, evidence=replace(f.evidence, status=observation.status)) for f in facts]
+        return facts
+
+    def _observation(self, observation, relevant: Memberships) -> list[Fact]:
         """The Observation as a fact, and each component that is a measurement as a fact of its own (the
         vital-signs panel 85353-1 and the blood-pressure panel 85354-9 carry their values there)."""
         by_code, by_value = relevant.by_code, relevant.by_value

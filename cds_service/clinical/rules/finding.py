@@ -48,6 +48,7 @@ class Finding:
     basis: list[Evidence] = field(default_factory=list)  # what the criterion fired on (for give-way rules)
     # urgent only if an answer the reader could not interpret says so: ask first (about these findings)
     ask_first: bool | tuple[str, ...] = False
+    pending: bool = False  # raised only by results not yet final: the summary opens with that (engine._pending)
 
     def add(self, facts: list[Fact]) -> None:
         for fact in facts:

@@ -185,10 +185,10 @@ def knee_pain_as_context(record: PatientRecord) -> list[Fact]:
 
 
 def leg_pain_as_context(record: PatientRecord) -> list[Fact]:
-    """Calf or leg pain within about 3 months: NG158 1.1.1 names "a swollen or painful leg" among the signs
+    """Leg pain within about 3 months: NG158 1.1.1 names "a swollen or painful leg" among the signs
     and symptoms of DVT, so beside a PE feature it is a leg context in full (r30 S1: 'pain in leg', SOB and
     HR 112 gave no card when leg pain was read like knee pain)."""
-    return record.current(CALF_PAIN, LEG_CONTEXT) + record.current(LEG_PAIN, LEG_CONTEXT)
+    return record.current(LEG_PAIN, LEG_CONTEXT)  # calf pain is a leg DVT feature already
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
