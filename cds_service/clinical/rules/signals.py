@@ -37,6 +37,9 @@ TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("tachycardia"), threshold("tachypnoea"), threshold("hypoxaemia"), threshold("fever"),
     threshold("admission-heart-rate"))
 APS, SEVERE_RENAL = value_set("antiphospholipid-syndrome"), value_set("severe-renal-impairment")
+EGFR, SEVERE_RENAL_EGFR = measurement("egfr"), threshold("severe-renal-egfr")
+# eGFR as laboratories write it: per 1.73 m² (UCUM), or plain mL/min on a code that is per 1.73 m² by definition.
+EGFR_UNITS = frozenset({"mL/min/{1.73_m2}", "mL/min"})
 ANTICOAGULANT_CHOICE = {key: phrase("common", f"anticoagulant-choice.{key}")
                         for key in ("default", "pregnancy", "aps", "renal")}
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
@@ -345,10 +348,23 @@ def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
     pregnancy first (LMWH, never a DOAC), then antiphospholipid syndrome (a VKA), then severe renal
     impairment (heparin or a VKA), else the usual (a DOAC)."""
     for key, facts in (("pregnancy", pregnant_or_postpartum(record)), ("aps", record.current(APS)),
-                       ("renal", record.current(SEVERE_RENAL))):
+                       ("renal", record.current(SEVERE_RENAL) + severe_renal_egfr(record))):
         if facts:
             return ANTICOAGULANT_CHOICE[key], facts
     return ANTICOAGULANT_CHOICE["default"], []
+
+
+def severe_renal_egfr(record: PatientRecord) -> list[Fact]:
+    """The latest eGFR in its window, when it is below the severe-renal-egfr threshold (KB §8.2: under 15,
+    established renal failure). The latest decides: a later value settles an earlier one (a recovered acute
+    kidney injury); "<15" is below, ">90" is not; a reading in another unit is not read."""
+    limit = record.threshold(SEVERE_RENAL_EGFR)
+    readings = [f for f in record.measurements(EGFR) if f.quantity[1] in EGFR_UNITS]  # newest first
+    if not readings:
+        return []
+    value, comparator = readings[0].quantity[0], readings[0].comparator
+    below = value <= limit if comparator in ("<", "<=") else value < limit and comparator not in (">", ">=")
+    return [readings[0]] if below else []
 
 
 def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
