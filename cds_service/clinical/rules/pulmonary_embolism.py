@@ -47,6 +47,8 @@ ALARMING_ALONE = frozenset({signals.PE, *(value_set(key) for key in ("haemoptysi
 OBJECTIVE = (frozenset({signals.OXYGEN_SATURATION}), frozenset({signals.RESPIRATORY_RATE, value_set("tachypnoea")}),
              frozenset({signals.HEART_RATE, signals.TACHYCARDIA_CODED}))
 CHEST_PAIN = frozenset({value_set("pleuritic-chest-pain")})
+CHRONIC_HYPOXAEMIA, SATURATION_FLOOR = value_set("chronic-hypoxaemia"), threshold("chronic-hypoxaemia-saturation-floor")
+LOW_SATURATION = frozenset({signals.OXYGEN_SATURATION, value_set("hypoxaemia")})
 # What makes PE features more than breathlessness: a leg or VTE context (NG158 PE Wells items; PERC).
 CONTEXTS = (
     (signals.leg_dvt_features_as_context, phrase(_PE, "context.dvt-features")),
@@ -121,8 +123,15 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # with chest pain. One sign alone, or a breathlessness code beside one (COPD, heart failure at their
         # baseline), is no PE alarm there: SpO₂ 94 % and RR 22 are PERC's rule-out limits, not triggers.
         # (Not the heart rate alone at that level: pain is a reason for a fast pulse, §5.10.)
-        alarming = [f for f in symptoms if f.value_sets & ALARMING_ALONE] + signals.at_admission_level(
-            record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
+        if record.current(CHRONIC_HYPOXAEMIA):
+            # COPD, fibrosis, home oxygen: a saturation in the BTS target range (88-92 %) is their baseline, no
+            # PE feature beside knee pain alone (r31 F1: COPD at SpO₂ 90 % got 'emergency admission now')
+            floor = record.threshold(SATURATION_FLOOR)
+            symptoms = [f for f in symptoms if not (f.value_sets & LOW_SATURATION and not (
+                f.quantity and signals.OXYGEN_SATURATION in f.value_sets and f.quantity[0] < floor))]
+        alarming = [f for f in symptoms if f.value_sets & ALARMING_ALONE] + [
+            f for f in signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
+            if f in symptoms or signals.OXYGEN_SATURATION not in f.value_sets]
         fast = signals.tachycardia(record)
         objective = {group for f in symptoms + fast for group in OBJECTIVE if f.value_sets & group}
         chest_pain = any(f.value_sets & CHEST_PAIN for f in symptoms)
