@@ -93,6 +93,8 @@ class CardTemplates:
         text = evidence.display or words["evidence.coded-entry"]
         codes = ", ".join(f"{system} {code}" for system, code in evidence.codes)
         parts = [f"{text} ({codes})" if codes else text]
+        if evidence.dosage:  # an order's own words beside its status: "status active" alone hid a "DO NOT GIVE" (r31 S2)
+            parts.append(words["evidence.dosage"].format(dosage=evidence.dosage))
         if evidence.value:
             parts.append(words["evidence.lab-flag"].format(value=evidence.value, flags=", ".join(evidence.flags))
                          if evidence.flags else evidence.value)

@@ -14,7 +14,10 @@ Data hygiene lives here, once, for every rule (the catalogue's "recordHygiene", 
 - Observations count only when final, amended or corrected; one answering the finding "absent" is none.
   An imaging study (leg-vein scan, CTPA) as an Observation or DiagnosticReport is a test, negative or not.
 - MedicationRequests and MedicationStatements count as current when active (completed or stopped: a
-  course that ended); MedicationAdministrations when given; Procedures only when completed (or in progress).
+  course that ended; so is an active one whose own period is over: effectivePeriod, or an order's boundsPeriod
+  and validityPeriod); MedicationAdministrations when given; Procedures only when completed (or in progress).
+  An order not to give it (doNotPerform), or one whose text says it is not being given ("ON HOLD", "DO NOT
+  GIVE", "awaiting bloods": catalogue heldPhrases), is no exposure to the medicine (r31 review S2, KB §8.3).
 - A resource that fails FHIR validation is skipped and counted (PatientRecord.invalid).
 """
 from __future__ import annotations
@@ -272,6 +275,11 @@ class Relevance:
             if not found.by_code & IMAGING:
                 return None
         elif kind in MEDICATION_KINDS:
+            if raw.get("doNotPerform") is True:
+                # An order *not* to give the medicine (FHIR R4 MedicationRequest.doNotPerform) is never exposure to
+                # it, whatever its status: read as an anticoagulant it hid a new DVT as treated (r31 review S2;
+                # KB §1.8, §8.3: classify from what is given).
+                return None
             concept = medication_concept(raw)
             memberships = of_concept(concept)
             text = _all_text(concept)
@@ -350,9 +358,12 @@ class Relevance:
         return memberships | (sites & PLACES) if memberships else memberships
 
     def _held(self, raw: dict) -> bool:
-        """An order whose dosage text says it is held now ("ON HOLD", "not given"), not a hold that ended or
-        one only planned ("restarted 19/11", "to be held if platelets < 50") (catalogue heldPhrases)."""
-        text = " ".join(_dosage_texts(raw)).lower()
+        """An order whose dosage text or note says it is not being given now ("ON HOLD", "DO NOT GIVE -
+        contraindicated", "to start once Hb checked", "patient refuses"), not a hold that ended or one only
+        planned or conditional ("restarted 19/11", "to be held if platelets < 50", "no longer contraindicated")
+        (catalogue heldPhrases, unlessHeldPhrases). The notes count too: a pharmacist's "Not yet started -
+        awaiting OGD" sits there, not in the dosage (r31 review S2, KB §8.3)."""
+        text = " ".join(_dosage_texts(raw) + _note_texts(raw)).lower()
         return bool(self.held.search(text)) and not self.unless_held.search(text)
 
     def _sited_by_text(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
@@ -466,6 +477,13 @@ def _dosages(raw: dict) -> list[dict]:
 def _dosage_texts(raw: dict) -> list[str]:
     """The dosage instruction texts of an order, statement or administration (not the product's name)."""
     return [item["text"] for item in _dosages(raw) if isinstance(item.get("text"), str)]
+
+
+def _note_texts(raw: dict) -> list[str]:
+    """The texts of a raw resource's notes (Annotation.text)."""
+    notes = raw.get("note")
+    return [n["text"] for n in (notes if isinstance(notes, list) else ()) if isinstance(n, dict)
+            and isinstance(n.get("text"), str)]
 
 
 def _amount_in(text: str) -> list[tuple[Decimal, str, str]]:
@@ -1496,8 +1514,22 @@ class _Builder:
         # A proposal or plan is no order (FHIR R4 MedicationRequest.intent): neither current nor a course.
         if request.intent is not None and request.intent not in self.hygiene["orderIntent"]:
             return []
-        return [Fact("MedicationRequest", relevant.by_code, when, request.status in self.hygiene["orderStatus"],
-                     self._evidence("MedicationRequest", request, concept, when, status=request.status))]
+        if request.doNotPerform:
+            return []  # an order not to give it (Relevance drops these first): r31 review S2
+        # An order left "active" whose own period is over (its dosage's boundsPeriod, its dispenseRequest's
+        # validityPeriod: an apixaban order of 2022 never closed) is a course that ended, as a statement whose
+        # effectivePeriod ended is: current treatment it is not (r31 review S2, KB §8.3).
+        current, status = self._course(request.status, self.hygiene["orderStatus"], _order_end(request))
+        return [Fact("MedicationRequest", relevant.by_code, when, current,
+                     self._evidence("MedicationRequest", request, concept, when, status=status,
+                                    dosage=_dosage_shown(request)))]
+
+    def _course(self, status: str | None, current_statuses, ended: datetime | None) -> tuple[bool, str | None]:
+        """(current, status shown) of an order or statement: current when its status is, and the period it
+        gives itself is not over; one whose period is over reads as "completed", an ended course
+        (PatientRecord.ended_courses), whatever its status still says."""
+        current = status in current_statuses and not (ended and ended < self._now)
+        return current, ("completed" if status in current_statuses and not current else status)
 
     def statement(self, statement, relevant: Memberships) -> list[Fact]:
         """Taking it (active, the period not over) or a course that ended; dated from when it began."""
@@ -1505,12 +1537,11 @@ class _Builder:
         period = statement.effectivePeriod
         began = as_datetime(statement.effectiveDateTime) or as_datetime(period.start if period else None) \
             or as_datetime(statement.dateAsserted)
-        ended = as_datetime(period.end if period else None)
-        current = statement.status in self.hygiene["statementStatus"] and not (ended and ended < self._now)
-        status = "completed" if statement.status in self.hygiene["statementStatus"] and not current \
-            else statement.status
+        current, status = self._course(statement.status, self.hygiene["statementStatus"],
+                                       as_datetime(period.end if period else None))
         return [Fact("MedicationStatement", relevant.by_code, began, current,
-                     self._evidence("MedicationStatement", statement, concept, began, status=status))]
+                     self._evidence("MedicationStatement", statement, concept, began, status=status,
+                                    dosage=_dosage_shown(statement)))]
 
     def administration(self, administration, relevant: Memberships) -> list[Fact]:
         """A dose given: current while inside the catalogue's "administration" window (facts.medicines)."""
@@ -1521,7 +1552,7 @@ class _Builder:
         return [Fact("MedicationAdministration", relevant.by_code, when,
                      administration.status in self.hygiene["administrationStatus"],
                      self._evidence("MedicationAdministration", administration, concept, when,
-                                    status=administration.status))]
+                                    status=administration.status, dosage=_dosage_shown(administration)))]
 
     @staticmethod
     def _medicine(resource):
@@ -1543,6 +1574,38 @@ class _Builder:
         display = " / ".join(dict.fromkeys(displays)) or _concept_text(concept)
         codes = tuple((SYSTEM_NAMES.get(c.system, c.system), c.code) for c in matched)
         return Evidence(f"{kind}/{resource.id or '(no id)'}", display, codes, when, **details)
+
+
+def _order_end(request) -> datetime | None:
+    """When a MedicationRequest's own period ends, as far as it says: the later of its dispenseRequest
+    validityPeriod end and its dosage's boundsPeriod end (the latter only when every dosage instruction is
+    bounded: an open-ended line after a bounded loading dose runs on). The later one, so that either period
+    still running keeps the order current."""
+    ends = []
+    dosages = _get(request, "dosageInstruction") or ()
+    bounds = [as_datetime(_get(_get(_get(_get(d, "timing"), "repeat"), "boundsPeriod"), "end")) for d in dosages]
+    if bounds and all(bounds):
+        ends.append(max(bounds))
+    validity = as_datetime(_get(_get(_get(request, "dispenseRequest"), "validityPeriod"), "end"))
+    if validity is not None:
+        ends.append(validity)
+    return max(ends) if ends else None
+
+
+_DOSAGE_SHOWN = 80  # characters of a dosage text on an evidence line
+
+
+def _dosage_shown(resource) -> str | None:
+    """The dosage text of an order, statement or administration as a card shows it beside the medicine: the
+    texts joined, white space collapsed, shortened with an ellipsis. A "DO NOT GIVE" must be visible on the
+    evidence of the treatment it denies (r31 review S2)."""
+    items = _get(resource, "dosageInstruction") or _get(resource, "dosage") or ()
+    items = [items] if not isinstance(items, (list, tuple)) else items
+    texts = [" ".join(t.split()) for t in (_get(d, "text") for d in items) if isinstance(t, str) and t.strip()]
+    text = "; ".join(texts)
+    if not text:
+        return None
+    return text if len(text) <= _DOSAGE_SHOWN else text[:_DOSAGE_SHOWN - 1].rstrip() + "…"
 
 
 class _ComponentView:

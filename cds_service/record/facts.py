@@ -27,6 +27,7 @@ class Evidence:
     flags: tuple[str, ...] = ()  # the laboratory's interpretation codes
     status: str | None = None  # a MedicationRequest's status
     verification: str | None = None  # a Condition not confirmed: "unconfirmed" as recorded, or "unrecorded"
+    dosage: str | None = None  # a medicine's dosage text as written, shortened: "DO NOT GIVE" shows (r31 review S2)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,12 @@
 ones counted, the Patient read field by field."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from cds_service.clinical.engine import ClinicalEngine
+from cds_service.content.catalogue import value_set
 from cds_service.record import patient_demographics
 
 NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
@@ -46,3 +47,79 @@ def test_a_measurement_outside_its_window_is_never_validated():
     record = ENGINE.record({"resourceType": "Patient", "id": "p"}, {"Observation": [fresh, stale_and_broken]}, NOW)
     assert [f.evidence.reference for f in record.facts] == ["Observation/fresh"]
     assert not record.invalid
+
+
+# -- anticoagulant orders not being given (r31 review S2; KB §1.8, §8.3) ------------------------------------
+
+APIXABAN = {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1364445",
+                        "display": "apixaban 5 MG Oral Tablet"}]}
+ANTICOAGULANTS = value_set("anticoagulants")
+
+
+def _days(n: int) -> str:
+    """A date n days from NOW (negative: before), so no test depends on today's date."""
+    return (NOW + timedelta(days=n)).strftime("%Y-%m-%d")
+
+
+def _order(**fields) -> dict:
+    return {"resourceType": "MedicationRequest", "id": "o", "status": "active", "intent": "order",
+            "subject": {"reference": "Patient/p"}, "medicationCodeableConcept": APIXABAN, "authoredOn": _days(-3),
+            **fields}
+
+
+def _treating(order: dict) -> list:
+    record = ENGINE.record({"resourceType": "Patient", "id": "p"}, {"MedicationRequest": [order]}, NOW)
+    return record.medicines(ANTICOAGULANTS)
+
+
+def _bounded(start: int, end: int | None) -> dict:
+    period = {"start": _days(start)} | ({"end": _days(end)} if end is not None else {})
+    return {"text": "5 mg twice daily", "timing": {"repeat": {"boundsPeriod": period}}}
+
+
+@pytest.mark.parametrize("text, note, treating", [
+    ("5 mg BD", None, True),
+    ("DO NOT GIVE - contraindicated, GI bleed", None, False),
+    ("Contraindicated - platelets 18", None, False),
+    ("to start once Hb checked - awaiting bloods", None, False),
+    ("5 mg BD - patient refuses to take", None, False),
+    ("5 mg BD", "Not yet started - awaiting OGD", False),  # the note is read as well as the dosage
+    ("5 mg BD - no longer contraindicated, platelets 160", None, True),
+    ("5 mg BD. Do not give if platelets < 50", None, True),  # a condition, not a hold
+    ("5 mg BD, do not give with NSAIDs", None, True),  # how to give it, not that it is not given
+    ("Held 18/11 for biopsy, restarted 20/11 5 mg BD", None, True),
+])
+def test_an_order_worded_as_not_given_is_no_anticoagulation(text, note, treating):
+    order = _order(dosageInstruction=[{"text": text}], **({"note": [{"text": note}]} if note else {}))
+    assert bool(_treating(order)) is treating
+
+
+def test_an_order_not_to_give_it_is_no_anticoagulation():
+    assert _treating(_order(dosageInstruction=[{"text": "5 mg BD"}], doNotPerform=False))
+    assert not _treating(_order(dosageInstruction=[{"text": "5 mg BD"}], doNotPerform=True))
+
+
+@pytest.mark.parametrize("dosages, validity_end, current", [
+    ([_bounded(-90, -30)], None, False),  # the course it gave itself is over
+    ([_bounded(-90, 60)], None, True),
+    ([_bounded(-90, -30), _bounded(-30, None)], None, True),  # loading dose over, the maintenance line runs on
+    ([{"text": "5 mg BD"}], -30, False),  # a prescription past its validity
+    ([_bounded(-90, 60)], -30, True),  # the dosage still runs: the later end wins
+    ([_bounded(-90, -60)], 30, True),
+])
+def test_an_order_whose_own_period_ended_is_an_ended_course(dosages, validity_end, current):
+    order = _order(dosageInstruction=dosages, authoredOn=_days(-90))
+    if validity_end is not None:
+        order["dispenseRequest"] = {"validityPeriod": {"start": _days(-90), "end": _days(validity_end)}}
+    record = ENGINE.record({"resourceType": "Patient", "id": "p"}, {"MedicationRequest": [order]}, NOW)
+    assert bool(record.medicines(ANTICOAGULANTS)) is current
+    assert bool(record.ended_courses(ANTICOAGULANTS)) is not current  # read as a statement whose period ended
+
+
+def test_the_dosage_text_travels_with_the_evidence_shortened():
+    long = "10 mg twice daily for 7 days then 5 mg twice daily, take with food, review at anticoagulation clinic in 3 months"
+    [fact] = _treating(_order(dosageInstruction=[{"text": "  5 mg\n BD  "}]))
+    assert fact.evidence.dosage == "5 mg BD"
+    [fact] = _treating(_order(dosageInstruction=[{"text": long}]))
+    assert fact.evidence.dosage.endswith("…") and len(fact.evidence.dosage) <= 80
+    assert fact.evidence.dosage.startswith("10 mg twice daily for 7 days then 5 mg twice daily, take with food")
