@@ -88,6 +88,7 @@ def _bounded(start: int, end: int | None) -> dict:
     ("5 mg BD. Do not give if platelets < 50", None, True),  # a condition, not a hold
     ("5 mg BD, do not give with NSAIDs", None, True),  # how to give it, not that it is not given
     ("Held 18/11 for biopsy, restarted 20/11 5 mg BD", None, True),
+    ("5 mg daily, dose per INR clinic - awaiting INR", None, True),  # waiting for a result is no hold
 ])
 def test_an_order_worded_as_not_given_is_no_anticoagulation(text, note, treating):
     order = _order(dosageInstruction=[{"text": text}], **({"note": [{"text": note}]} if note else {}))
