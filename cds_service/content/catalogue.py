@@ -170,6 +170,7 @@ class Catalogue:
         self.hot_joint_words = {kind: tuple(words) for kind, words in data["absentAnswers"].get("hotJointWords", {}).items()}
         self.not_finding_phrases = tuple(data["absentAnswers"].get("notFindingPhrases", ()))
         self.hot_joint_not_with = tuple(data["absentAnswers"].get("hotJointNotWith", ()))
+        self.near_denials = tuple(data["absentAnswers"].get("nearDenials", ()))
         self.leg_dvt_words = {kind: tuple(words) for kind, words in data["absentAnswers"].get("legDvtWords", {}).items()}
         self.leg_dvt_not_with = tuple(data["absentAnswers"].get("legDvtNotWith", ()))
         self.pulse_words = tuple(data["absentAnswers"].get("pulseWords", ()))

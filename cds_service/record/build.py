@@ -22,6 +22,7 @@ Data hygiene lives here, once, for every rule (the catalogue's "recordHygiene", 
 """
 from __future__ import annotations
 
+import difflib
 import logging
 import re
 import time
@@ -688,6 +689,7 @@ class _Builder:
         self.finding_days = catalogue.windows["finding"].days
         self.hot_joint_words = {kind: _phrases(words) for kind, words in catalogue.hot_joint_words.items()}
         self.not_the_knee = _phrases(catalogue.hot_joint_not_with)
+        self.near_denials = catalogue.near_denials
         words = dict(catalogue.leg_dvt_words)
         calf, leg = words.pop("calf", ()), words.pop("leg", ())
         self.leg_dvt_denied = _phrases(words.pop("denials", ()))  # "non-tender": a denial in one word
@@ -981,7 +983,8 @@ class _Builder:
         denied_after_history = (self._historical(first) and (self._names_own(first, about) or len(first.split()) <= 2)
                                 and any(self._absent_here(c, about) for c in rest))
         if not ((self._absent_here(first, about) or denied_after_history) and explained):
-            return False
+            # "denys SOB": a denial misspelt, perhaps: not known, so counted and marked (catalogue nearDenials)
+            return None if self._near_denial(first) and self._names_own(first, about) else False
         # A contrast or course word after the negation keeps the finding: "Not resolved", "No sensation"; the
         # start word itself ("Resolved 2 days ago", "Sensation normal") is not one.
         start = self.absent_start.match(first)
@@ -990,6 +993,12 @@ class _Builder:
         if self._contrast(first, start.end() if start else 0):
             return False
         return None if doubtful else True
+
+    def _near_denial(self, clause: str) -> bool:
+        """The clause opens with a word spelt close to a denial verb that is no start word itself."""
+        word = clause.split()[0] if clause.split() else ""
+        return (len(word) >= 4 and word not in self.near_denials and not self.absent_start.match(clause)
+                and bool(difflib.get_close_matches(word, self.near_denials, n=1, cutoff=0.7)))
 
     def _shown_answer(self, text: str, by_code: frozenset[str], code=None,
                       set_aside: frozenset[str] = NOTHING) -> tuple[str, bool]:
