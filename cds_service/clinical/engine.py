@@ -19,6 +19,12 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INCOMPLETE_CHECK = names.topic("incomplete-check")
 UNINTERPRETED_NOTE = names.phrase("common", "note.uninterpreted-answer")
 PENDING_NOTE = names.phrase("common", "note.pending-results")
+# Entries with no code this service reads that name a finding it checks (r31 review S3)
+UNREAD_ENTRY, UNREAD_ENTRIES = names.phrase("common", "note.unread-entry"), names.phrase("common", "note.unread-entries")
+UNREAD_COUNT = {(kind, many): names.phrase("common", f"unread-entries.{kind}.{'many' if many else 'one'}")
+                for kind in ("Condition", "Observation") for many in (False, True)}
+UNREAD_AND, UNREAD_MORE = names.phrase("common", "unread-entries.and"), names.phrase("common", "unread-entries.more")
+_QUOTED = 5  # the entries a line quotes; the rest are counted
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 
 @dataclass(frozen=True)
@@ -78,6 +84,16 @@ class ClinicalEngine:
         incomplete = self._incomplete_check(record)
         if incomplete:
             findings.append(incomplete)
+        if record.unread_entries:
+            # Never silent: every card says what it could not read; with no card, an incomplete-check card does
+            line, entries, texts = self._unread_line(record)
+            if findings:
+                for finding in findings:
+                    finding.notes.append(line)
+            else:
+                finding = Finding(INCOMPLETE_CHECK, "info", variant="unread-entries")
+                finding.values.update({"line": line, "entries": entries, "texts": texts})
+                findings.append(finding)
         return [Issued(finding, self.templates.render(finding, record.patient_id)) for finding in findings]
 
     @staticmethod
@@ -124,6 +140,19 @@ class ClinicalEngine:
             findings.append(finding)
         order = {topic: index for index, topic in enumerate(record.catalogue.clinical_topics)}
         return sorted(findings, key=lambda f: (_RANK[f.indicator], order.get(f.topic, len(order))))  # card order
+
+    @staticmethod
+    def _unread_line(record: PatientRecord) -> tuple[Say, Say, Say | str]:
+        """The line saying which entries were not read by code: how many of each kind, and their words."""
+        counts = {kind: sum(1 for k, _ in record.unread_entries if k == kind) for kind in ("Condition", "Observation")}
+        parts = [Say(UNREAD_COUNT[(kind, count > 1)], count=count) for kind, count in counts.items() if count]
+        entries = parts[0] if len(parts) == 1 else Say(UNREAD_AND, first=parts[0], second=parts[1])
+        quoted = list(dict.fromkeys(text for _, text in record.unread_entries))
+        texts = ", ".join(f"‘{text}’" for text in quoted[:_QUOTED])
+        if len(quoted) > _QUOTED:
+            texts = Say(UNREAD_MORE, texts=texts, count=len(quoted) - _QUOTED)
+        many = len(record.unread_entries) > 1
+        return Say(UNREAD_ENTRIES if many else UNREAD_ENTRY, entries=entries, texts=texts), entries, texts
 
     def _incomplete_check(self, record: PatientRecord) -> Finding | None:
         """One info card when a source the catalogue announces could not be read, or was read only in part

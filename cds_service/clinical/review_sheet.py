@@ -44,6 +44,7 @@ card gives way (cards/catalogue.json "giveWay", applied in this order):
   given within the administration window.
 - When a refining source could not be read, the cards it could change say so (catalogue "refiningSources"):
 {refining}
+{unread}
 - A fact is recent inside its window (from the evaluation time):
 
 | Kind of fact | Window |
@@ -88,11 +89,23 @@ def render(templates: CardTemplates) -> str:
         f": {rule.why}." for rule in catalogue.give_way)
     refining = "\n".join(f"  - {kind} → {', '.join(sorted(topics))}: \"{templates.common[key]}\""
                           for kind, (topics, key) in catalogue.refining_sources.items())
+    measured = "; ".join(f"{vs}: {', '.join(words)}" for vs, words in catalogue.unread_measurement_words.items())
+    unread = (f"- A Condition or Observation with no coding in a code system the value sets use (text only, a local code, "
+              f"WHO ICD-10) is never read for meaning; when its words name a finding this service checks, every card says so "
+              f"(\"{templates.common['note.unread-entries']}\"), and with no card an incomplete-check card does (catalogue "
+              f"\"unreadEntries\"). Conditions within {_duration(catalogue.windows[catalogue.unread_windows['Condition']])} "
+              f"(or undated), Observations within {_duration(catalogue.windows[catalogue.unread_windows['Observation']])} "
+              f"(one named as a measurement: that measurement's window). The words: value-set displays (not of "
+              f"{', '.join(sorted(catalogue.unread_not_by_display))}), the report reader's clot words, the red-flag "
+              f"findingWords stems (not {', '.join(sorted(catalogue.unread_except_stems))}; whole words only: "
+              f"{', '.join(sorted(catalogue.unread_whole_word_stems))}), the other findingWords stems beside a word naming "
+              f"the leg, a WHO ICD-10 code in a category of our ICD-10-CM codes, and the measurement names ({measured}).")
     replaced_knee = (f"A replaced knee (cards/catalogue.json \"replacedKnee\"): "
                      f"{', '.join(f'`{t}`' for t in catalogue.clinical_topics if t in catalogue.native_joint_only)} "
                      f"do not fire for a diagnosis of the replaced knee (the same side, or the side unknown on either; "
                      f"a diagnosis of both knees fires unless both are replaced): {catalogue.native_joint_why}.")
-    lines = [HEADER.rstrip("\n").format(give_way=give_way, refining=refining, replaced_knee=replaced_knee)]
+    lines = [HEADER.rstrip("\n").format(give_way=give_way, refining=refining, unread=unread,
+                                                   replaced_knee=replaced_knee)]
     for key, delta in catalogue.windows.items():
         lines.append(f"| {catalogue.window_words[key]} | {_duration(delta)} |")
     lines.append("\nUndated but active Conditions count (the EHR calls them active); the card says "

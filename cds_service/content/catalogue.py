@@ -208,6 +208,16 @@ class Catalogue:
         self.site_texts = {key: (tuple(rule["textWords"]), tuple(rule.get("unlessTextWords", ())),
                                  tuple(rule.get("sameBothSidesWords", ())))
                            for key, rule in rules.items() if "textWords" in rule and "removes" in rule}
+        # Entries the service cannot read by code whose words name a finding it checks (r31 review S3)
+        unread = data.get("unreadEntries", {})
+        self.unread_windows: dict[str, str] = dict(unread.get("windows", {}))
+        self.unread_not_by_display = frozenset(unread.get("notByDisplay", ()))
+        self.unread_except_stems = frozenset(unread.get("exceptStems", ()))
+        self.unread_whole_word_stems = frozenset(unread.get("wholeWordStems", ()))
+        self.unread_not_words = tuple(unread.get("notWords", ()))
+        self.unread_measurement_words = {key: tuple(words) for key, words in unread.get("measurementWords", {}).items()}
+        # The words that name a leg (siteRules: an arm's words do not move a text that names one of these)
+        self.lower_limb_words = tuple(rules.get("upper-limb-site", {}).get("unlessTextWords", ()))
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
@@ -270,6 +280,9 @@ class Catalogue:
         for value_set, window_key in self.measurements.items():
             if window_key not in self.windows:
                 raise ValueError(f"cards/catalogue.json: measurement {value_set} is read in unknown window {window_key!r}")
+        for kind, window_key in self.unread_windows.items():
+            if window_key not in self.windows:
+                raise ValueError(f"cards/catalogue.json: unreadEntries reads {kind} in unknown window {window_key!r}")
         for name, score in self.scores.items():
             if score.topic not in self.variants:
                 raise ValueError(f"cards/catalogue.json: score {name} is shown on {score.topic!r}, not a topic")
@@ -294,7 +307,8 @@ class Catalogue:
                           *(v for pair, _ in self.shared_codes for v in pair),
                           *self.site_rules, *(v for removed in self.site_rules.values() for v in removed),
                           *self.site_gives, *(v for source, adds in self.site_gives.values() for v in (source, *adds)),
-                          *(v for group in self.finding_words for v in group.value_sets)}
+                          *(v for group in self.finding_words for v in group.value_sets),
+                          *self.unread_not_by_display}
                      if vs not in value_set_ids)
         missing += sorted(f"giveWay: topic {t}" for rule in self.give_way for t in (rule.when, *rule.yields)
                           if t not in self.variants)
@@ -302,6 +316,8 @@ class Catalogue:
                           if rule.line and rule.line not in phrases.get(rule.when, {}))
         missing += sorted(f"giveWay: variant {rule.when}:{v}" for rule in self.give_way for v in rule.variants
                           if v not in self.variants.get(rule.when, ()))
+        missing += sorted(f"unreadEntries measurementWords: measurement {vs}" for vs in self.unread_measurement_words
+                          if vs not in self.measurements)
         missing += sorted(f"replacedKnee: topic {t}" for t in self.native_joint_only if t not in self.variants)
         missing += sorted(f"refiningSources {kind}: topic {t}" for kind, (topics, _) in self.refining_sources.items()
                           for t in topics if t not in self.variants)

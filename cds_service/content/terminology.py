@@ -3,6 +3,7 @@ into one dict: (system, code) -> the ids of every value set holding it. Matching
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -11,6 +12,10 @@ SNOMED = "http://snomed.info/sct"
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+
+# WHO ICD-10, which ICD-10-CM modifies: no value set holds its codes (never read as ICD-10-CM codes), but a
+# code in a category (its first three characters) our ICD-10-CM codes use is named as unread (r31 review S3).
+ICD10_WHO = ("http://hl7.org/fhir/sid/icd-10", "urn:oid:2.16.840.1.113883.6.3")
 
 SYSTEM_NAMES = {SNOMED: "SNOMED CT", ICD10CM: "ICD-10-CM", LOINC: "LOINC", RXNORM: "RxNorm"}
 
@@ -23,6 +28,15 @@ SYSTEM_ALIASES = {
     LOINC: ("urn:oid:2.16.840.1.113883.6.1", "https://loinc.org"),
     RXNORM: ("urn:oid:2.16.840.1.113883.6.88",),
 }
+
+
+_SEMANTIC_TAG = re.compile(r"\s*\([a-z /]+\)$")  # "Pulmonary embolism (disorder)"
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
+
+
+def plain_words(text: str) -> str:
+    """A text as its lower-case words and numbers, one space apart: "Dyspnea, unspecified" -> "dyspnea unspecified"."""
+    return " ".join(_PLAIN_WORD.findall(text.lower()))
 
 
 def _code_forms(system: str, code: str) -> tuple[str, ...]:
@@ -39,9 +53,23 @@ def _get(obj: object, name: str):
 
 class ValueSets:
     def __init__(self, index: dict[tuple[str, str], frozenset[str]], ids: Iterable[str],
-                 shared_codes: Iterable[tuple[frozenset[str], str]] = ()):
+                 shared_codes: Iterable[tuple[frozenset[str], str]] = (),
+                 displays: dict[str, frozenset[str]] | None = None):
         self._index = index
         self.ids = frozenset(ids)
+        # Every spelling of every code system a value set uses: a coding in none of them (a local code, WHO
+        # ICD-10) is one this service cannot read, whatever it means.
+        self.systems = frozenset(system for system, _ in index)
+        # Each value set's concept displays, in plain words (no semantic tag): what an entry the service
+        # cannot read by code may be named as (record/build.py Relevance._unread_entry).
+        self.displays = dict(displays or {})
+        self._phrases: dict[frozenset[str], frozenset[str]] = {}
+        # Each value set's ICD-10-CM categories (A00), which WHO ICD-10 codes share
+        self.categories: dict[str, frozenset[str]] = defaultdict(frozenset)
+        for (system, code), held in index.items():
+            if system == ICD10CM and isinstance(code, str) and len(code) >= 3:
+                for vs in held:
+                    self.categories[vs] = self.categories[vs] | {code[:3].upper()}
         # Value sets that share codes, and which one a concept coded only with shared codes belongs to
         # (the catalogue's "sharedCodes", each with its reason).
         self.shared_codes = tuple(shared_codes)
@@ -49,12 +77,16 @@ class ValueSets:
     @classmethod
     def load(cls, folder: Path, shared_codes: Iterable[tuple[frozenset[str], str]] = ()) -> "ValueSets":
         members: dict[tuple[str, str], set[str]] = defaultdict(set)
+        displays: dict[str, frozenset[str]] = {}
         ids = []
         for path in sorted(folder.glob("*.json")):
             resource = json.loads(path.read_text(encoding="utf-8"))
             if resource.get("resourceType") != "ValueSet":
                 continue
             ids.append(resource["id"])
+            displays[resource["id"]] = frozenset(
+                plain_words(_SEMANTIC_TAG.sub("", concept["display"])) for include in resource["compose"]["include"]
+                for concept in include["concept"] if isinstance(concept.get("display"), str)) - {""}
             for include in resource["compose"]["include"]:
                 system = include["system"]
                 spellings = (system, system + "/", *SYSTEM_ALIASES.get(system, ()))
@@ -64,7 +96,30 @@ class ValueSets:
                             members[(spelling, code)].add(resource["id"])
         # Every spelling is a key, so a lookup is one dict access: this runs for every coding of every
         # resource in the prefetch, before anything is validated.
-        return cls({key: frozenset(value) for key, value in members.items()}, ids, shared_codes)
+        return cls({key: frozenset(value) for key, value in members.items()}, ids, shared_codes, displays)
+
+    def readable(self, concept: object) -> bool:
+        """Has the CodeableConcept (raw dict or model) a coding in a code system the value sets use?"""
+        codings = _get(concept, "coding") if concept is not None else None
+        return isinstance(codings, list) and any(
+            isinstance(_get(c, "system"), str) and _get(c, "system") in self.systems and _get(c, "code") for c in codings)
+
+    def display_phrases(self, excluded: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+        """The displays (plain words) and the ICD-10-CM categories of every value set but the excluded ones;
+        worked out once per set of exclusions."""
+        found = self._phrases.get(excluded)
+        if found is None:
+            found = self._phrases[excluded] = (
+                frozenset(d for vs, shown in self.displays.items() if vs not in excluded for d in shown),
+                frozenset(c for vs, held in self.categories.items() if vs not in excluded for c in held))
+        return found
+
+    @staticmethod
+    def who_icd10_codes(concept: object) -> list[str]:
+        """The WHO ICD-10 codes of a raw CodeableConcept (upper case, as written)."""
+        codings = _get(concept, "coding") if isinstance(concept, dict) else None
+        return [c["code"].strip().upper() for c in codings if isinstance(c, dict) and c.get("system") in ICD10_WHO
+                and isinstance(c.get("code"), str) and c["code"].strip()] if isinstance(codings, list) else []
 
     def of_coding(self, coding) -> frozenset[str]:
         """Value sets of one Coding (a raw dict or a fhir.resources model)."""

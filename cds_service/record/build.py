@@ -36,7 +36,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from ..content.catalogue import Catalogue, compiled_once, value_set
-from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets
+from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets, plain_words
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord
 from .reports import NEGATIVE, UNREAD, ReportReader
@@ -138,6 +138,9 @@ def build_record(patient: dict, resources: Mapping[str, list], value_sets: Value
             memberships = relevant(raw)
             if memberships is None:
                 continue
+            if memberships.unread is not None:
+                record.unread_entries.append(memberships.unread)  # named, not read: the cards say so
+                continue
             model = parse_resource(raw)
             if model is None:
                 record.invalid[resource_type] += 1
@@ -193,6 +196,8 @@ class Memberships:
     by_code: frozenset[str]
     by_value: frozenset[str] = NOTHING
     by_component: frozenset[str] = NOTHING
+    # An entry with no code this service reads whose words name a finding it checks: (its type, its words)
+    unread: tuple[str, str] | None = None
 
 
 class Relevance:
@@ -208,6 +213,13 @@ class Relevance:
         # ISO text decides without parsing (years of vital signs are most of a long record).
         self.before_window = {window: (oldest - timedelta(days=1)).strftime("%Y-%m-%d")
                               for window, oldest in self.oldest.items()}
+        # The entries this service cannot read by code: the windows they are reported in (r31 review S3)
+        self.unread_oldest = {kind: now - windows[window] for kind, window in self.unread_windows.items()}
+        widest = max([windows[w] for w in self.unread_windows.values()]
+                     + [windows[self.measurements[vs]] for vs in self.unread_measured], default=timedelta(0))
+        self.unread_before = (now - widest - timedelta(days=1)).strftime("%Y-%m-%d")
+        self.unread_named_as, self.unread_categories = value_sets.display_phrases(self.unread_not_by_display)
+        self.unread_longest = max((len(d.split()) for d in self.unread_named_as), default=0)
 
     @staticmethod
     def _compile(catalogue: Catalogue) -> dict:
@@ -227,16 +239,40 @@ class Relevance:
             if companions else None
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.pregnant_words = frozenset(catalogue.text_matches.get(PREGNANCY_STATUS, ()))
+        self.result_status = catalogue.hygiene["resultStatus"]
+        self.ignored_verification = catalogue.hygiene["ignoredVerification"] | catalogue.hygiene["refutedVerification"]
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
         self.site_texts = {site: (_phrases(words), _phrases(unless), _phrases(same))
                            for site, (words, unless, same) in catalogue.site_texts.items()}
+        # What names a finding this service checks, in an entry it cannot read by code (catalogue unreadEntries):
+        # a clot (the report reader's words), a red-flag finding, a leg finding beside a word naming the leg, a
+        # measurement; value-set displays are matched per request (Relevance.__init__: they are the value sets')
+        self.unread_windows = catalogue.unread_windows
+        self.unread_not_by_display = catalogue.unread_not_by_display
+        clots = catalogue.text_lists["negative-imaging"]
+        clot = r"\b(?:(?:%s)(?:'?s|es)?|(?:%s)[\w-]*)\b" % (alternatives(clots["clotWords"]),
+                                                           alternatives(clots.get("clotStems", ())))
+        whole = catalogue.unread_whole_word_stems
+
+        def named(stems) -> str:
+            stems = set(stems) - catalogue.unread_except_stems
+            parts = [r"\b(?:%s)" % alternatives(stems - whole) if stems - whole else "",
+                     _phrases(stems & whole).pattern if stems & whole else ""]
+            return "|".join(p for p in parts if p) or r"(?!x)x"
+        self.unread_alone = re.compile("|".join(
+            [clot, named(s for g in catalogue.finding_words if g.red_flag for s in g.stems)]))
+        self.unread_leg_finding = re.compile(named(s for g in catalogue.finding_words if not g.red_flag for s in g.stems))
+        self.unread_leg = _phrases(catalogue.lower_limb_words)
+        self.unread_measured = {vs: _phrases(words) for vs, words in catalogue.unread_measurement_words.items()}
+        self.unread_not_words = _phrases(catalogue.unread_not_words)
         return vars(self)
 
     def __call__(self, raw: dict) -> Memberships | None:
         kind = raw.get("resourceType")
         of_concept = self.value_sets.of_concept
         if kind == "Condition":
-            found = Memberships(self._on_its_site(raw, self.value_sets.of_concept_disambiguated(raw.get("code"))))
+            found = Memberships(self._on_its_site(raw, self.value_sets.of_concept_disambiguated(raw.get("code")),
+                                                  by_text=True))
         elif kind == "Observation":
             components = raw.get("component") if isinstance(raw.get("component"), list) else ()
             by_code = of_concept(raw.get("code"))
@@ -250,7 +286,7 @@ class Relevance:
                 # sign, a panel of them) long before its window. Neither is ever read.
                 measured = by_code | by_component
                 if not measured:
-                    return None
+                    return self._unread_entry(raw)
                 if measured <= self.measurements.keys():
                     day = self._day_taken(raw)
                     if day is not None and all(day < self.before_window[self.measurements[vs]] for vs in measured):
@@ -301,7 +337,77 @@ class Relevance:
             found = Memberships(memberships)
         else:
             return None
-        return found if found.by_code or found.by_value or found.by_component else None
+        if found.by_code or found.by_value or found.by_component:
+            return found
+        return self._unread_entry(raw) if kind in ("Condition", "Observation") else None
+
+    def _unread_entry(self, raw: dict) -> Memberships | None:
+        """A Condition or Observation with no coding in a code system the value sets use (text only, a local
+        code, WHO ICD-10), dated inside its window, whose words name a finding this service checks: not read,
+        but named on the answer (catalogue unreadEntries; r31 review S3). Its words are never read for meaning:
+        only to say that it is there. None for anything else (an entry coded in SNOMED CT, ICD-10-CM, LOINC
+        outside our value sets is simply not a finding here)."""
+        kind = raw.get("resourceType")
+        if kind == "Observation":
+            # years of flowsheet rows: decided on the day's text first, before any coding or word is read
+            taken = raw.get("effectiveDateTime")
+            if isinstance(taken, str) and taken < self.unread_before:
+                return None
+            if raw.get("status") not in self.result_status:
+                return None
+        readable = self.value_sets.readable
+        code = raw.get("code")
+        if readable(code):
+            return None
+        components = raw.get("component") if isinstance(raw.get("component"), list) else ()
+        if any(isinstance(c, dict) and readable(c.get("code")) for c in components):
+            return None
+        name = _concept_name(code)
+        value = _concept_name(raw.get("valueCodeableConcept")) if isinstance(raw.get("valueCodeableConcept"), dict) \
+            else raw.get("valueString") if isinstance(raw.get("valueString"), str) else None
+        text = self.unread_not_words.sub(" ", " ".join(
+            t for t in (_all_text(code), value if kind == "Observation" else None) if t).lower())
+        # A WHO ICD-10 code in a category our ICD-10-CM codes use (I80.2, I26.9, R06.0): named by its code
+        who = [c for c in self.value_sets.who_icd10_codes(code) if c[:3] in self.unread_categories]
+        if not text.strip() and not who:
+            return None
+        measured = [vs for vs, words in self.unread_measured.items() if words.search(text)] \
+            if kind == "Observation" else []
+        if not (who or measured or self.unread_alone.search(text)
+                or (self.unread_leg_finding.search(text) and self.unread_leg.search(text))
+                or self._named_as_display(text)):
+            return None
+        if kind == "Condition":
+            status = raw.get("verificationStatus")
+            codings = status.get("coding") if isinstance(status, dict) and isinstance(status.get("coding"), list) else ()
+            if any(isinstance(c, dict) and c.get("code") in self.ignored_verification for c in codings):
+                return None
+            onset = raw.get("onsetPeriod") if isinstance(raw.get("onsetPeriod"), dict) else {}
+            dated = [as_datetime(v) for v in (raw.get("recordedDate"), raw.get("onsetDateTime"), onset.get("start"),
+                                              onset.get("end"), raw.get("abatementDateTime"))
+                     if isinstance(v, str)]
+            dated = [d for d in dated if d is not None]
+            if dated and max(dated) < self.unread_oldest["Condition"]:
+                return None
+        else:
+            taken = observation_time(raw)
+            # a row named as a measurement is read in that measurement's window (an old 'Pulse' was never read)
+            oldest = min(self.oldest[self.measurements[vs]] for vs in measured) if measured \
+                else self.unread_oldest["Observation"]
+            if taken is not None and (taken < oldest or taken > self.latest):
+                return None
+        quoted = (f"{name} (ICD-10 {who[0]})" if name and who else name) or (f"ICD-10 {who[0]}" if who else text)
+        if kind == "Observation" and value and name:
+            quoted = f"{name}: {value}"
+        quoted = " ".join(quoted.split())
+        return Memberships(NOTHING, unread=(kind, quoted if len(quoted) <= 80 else quoted[:77].rstrip() + "..."))
+
+    def _named_as_display(self, text: str) -> bool:
+        """The text holds, as whole words, the display of a concept in a value set the rules read."""
+        words = plain_words(text).split()
+        shown = self.unread_named_as
+        return any(" ".join(words[i:j]) in shown for i in range(len(words))
+                   for j in range(i + 1, min(len(words), i + self.unread_longest) + 1))
 
     def _pregnant_in_text(self, raw: dict) -> bool:
         """A pregnancy status given as text whose first clause is a pregnant answer (textMatches)."""
@@ -335,11 +441,19 @@ class Relevance:
                 return True
         return False
 
-    def _on_its_site(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
+    def _on_its_site(self, raw: dict, memberships: frozenset[str], by_text: bool = False) -> frozenset[str]:
         """A Condition's leg memberships as its code, bodySite or laterality place it (KB §8.8; the catalogue's
-        siteRules): a site-less oedema on a leg is leg swelling; on the arm or on both legs it is not."""
+        siteRules): a site-less oedema on a leg is leg swelling; on the arm or on both legs it is not. With
+        `by_text` (a Condition), code.text is a carrier of site when there is no bodySite, as an Observation's
+        text answer is (_sited_by_text): 80068009 'Swelling of limb' as "Swelling L arm after IV cannula" is
+        not the leg (r31 review F2)."""
         if not memberships:
             return memberships
+        if by_text and not raw.get("bodySite"):
+            code = raw.get("code")
+            memberships = self._site_words(code.get("text") if isinstance(code, dict) else None, memberships)
+            if not memberships:
+                return memberships
         of_concept = self.value_sets.of_concept
         sites = of_concept(raw.get("code"))
         body_sites = raw.get("bodySite") if isinstance(raw.get("bodySite"), list) else ()
@@ -373,8 +487,15 @@ class Relevance:
         value = raw.get("valueCodeableConcept")
         text = raw.get("valueString") if isinstance(raw.get("valueString"), str) else (
             value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
-        if not text or raw.get("bodySite"):
+        if raw.get("bodySite"):
             return memberships  # a bodySite names the site: it wins over words
+        return self._site_words(text, memberships)
+
+    def _site_words(self, text: str | None, memberships: frozenset[str]) -> frozenset[str]:
+        """The leg memberships a text naming the arm, or both legs, and no leg or single side takes away
+        (siteRules textWords, unlessTextWords)."""
+        if not isinstance(text, str) or not text:
+            return memberships
         text = text.lower()
         for site, (words, unless, same) in self.site_texts.items():
             # "R=L": both sides named to say they are the same, not that one differs (r30 review F3)
@@ -601,6 +722,17 @@ def names_word(words: tuple[str, ...], text: str) -> bool:
     """A whole word of the list in the text ("lock" in "heparin lock flush", not in "nerve block")."""
     found = set(re.findall(r"[a-z]+(?:-[a-z]+)*", text.lower()))
     return any(word in found for word in words)
+
+
+def _concept_name(concept) -> str | None:
+    """A CodeableConcept's (raw dict) name as the record writes it: its text, else its first display."""
+    if not isinstance(concept, dict):
+        return None
+    if isinstance(concept.get("text"), str) and concept["text"].strip():
+        return concept["text"].strip()
+    codings = concept.get("coding") if isinstance(concept.get("coding"), list) else ()
+    return next((c["display"].strip() for c in codings if isinstance(c, dict) and isinstance(c.get("display"), str)
+                 and c["display"].strip()), None)
 
 
 def _all_text(concept) -> str:

@@ -69,6 +69,9 @@ class PatientRecord:
     invalid: Counter = field(default_factory=Counter)  # resource type -> resources skipped as invalid FHIR
     unavailable: dict[str, str] = field(default_factory=dict)  # resource type -> why it could not be read
     partial: dict[str, str] = field(default_factory=dict)  # resource type -> what of it was not read, and why
+    # Conditions and Observations with no code this service reads whose words name a finding it checks:
+    # (resource type, the entry's words as written), for the cards to quote (r31 review S3)
+    unread_entries: list[tuple[str, str]] = field(default_factory=list)
 
     # -- questions the rules ask, by declared names (catalogue.py) ----------------------------------------
     def current(self, value_set: Name, window: Name | None = None, undated: bool = False) -> list[Fact]:
