@@ -699,6 +699,24 @@ def _as_written(original: str | None, piece: str) -> str:
     return found.group(0) if found else piece
 
 
+_QUERY_TAIL = re.compile(r"[\s,;.]*(?:\s[-–]+)?(?:^|[\s,;(])\?([a-z][^?]*?)[\s.)]*$", re.IGNORECASE)  # " ?PE" at the end
+
+
+def _without_queries(text: str | None, about: re.Pattern | None, answers: frozenset[str] = frozenset()) -> str | None:
+    """The answer without the differentials queried after it: "SOB since this morning ?PE", "Yes, ?anxiety",
+    "SOB - ?PE ?chest infection" state the finding and ask its cause (r30 review S6: such an answer was
+    read as a doubt and asked first). A query about the finding itself ("Yes ?SOB"), a bare "?" ("LOC ?"),
+    a label's question mark ("Full sentences? No", "SOB ?no": an answer word follows) and a question standing
+    alone ("?LOC - witness says no") stay."""
+    while text and about is not None:
+        query = _QUERY_TAIL.search(text)
+        asked = query.group(1).strip().lower() if query else ""
+        if not asked or about.search(asked) or asked.split()[0] in answers or not text[:query.start()].strip():
+            break
+        text = text[:query.start()]
+    return text
+
+
 def _whole_value(text) -> str | None:
     """A text result as a whole, for an exact match: "Positive." and " POS " alike."""
     return " ".join(text.lower().rstrip(".").split()) if isinstance(text, str) else None
@@ -822,6 +840,7 @@ class _Builder:
         self.hot_joint_words = {kind: _phrases(words) for kind, words in catalogue.hot_joint_words.items()}
         self.not_the_knee = _phrases(catalogue.hot_joint_not_with)
         self.near_denials = catalogue.near_denials
+        self.answer_words = catalogue.absent_words | catalogue.unknown_words | _YES
         words = dict(catalogue.leg_dvt_words)
         calf, leg = words.pop("calf", ()), words.pop("leg", ())
         self.leg_dvt_denied = _phrases(words.pop("denials", ()))  # "non-tender": a denial in one word
@@ -888,9 +907,9 @@ class _Builder:
         an answer that affirms it counts (catalogue absentAnswers presentCodes/presentWords)."""
         concept = observation.valueCodeableConcept
         text_only = concept is not None and not concept.coding and isinstance(concept.text, str)
-        written = self._answer_text(observation)
-        text = self._answer_part(written)
         about = self._words_of(by_code)
+        written = _without_queries(self._answer_text(observation), about, self.answer_words)
+        text = self._answer_part(written)
         # the label may be what names the finding: "LOC – nil ongoing, one episode this am"
         if text and self._episode_stated(written, by_code, about):
             return False  # "No further haemoptysis since Tuesday": it happened (catalogue priorEpisodeWords)
@@ -1139,11 +1158,11 @@ class _Builder:
         the finding, and it cannot make a card critical on its own (engine)."""
         if by_code <= self.measurements.keys():
             return text, False
-        answer = self._answer_part(_whole_value(text)) or ""
+        about = self._words_of(by_code)
+        answer = self._answer_part(_without_queries(_whole_value(text), about, self.answer_words)) or ""
         words = set(_WORDS.findall(answer))
         clauses = [c.strip() for c in _CLAUSES.split(answer) if c.strip()]
         display = {w for w in _WORDS.findall((_concept_text(code) or "").lower()) if len(w) > 3}
-        about = self._words_of(by_code)
         if self._episode_stated(_whole_value(text) or "", by_code, about):
             return text, False  # "One episode this am": an episode stated is the finding, read, not guessed
         if self._not_the_finding(answer, about, set_aside) is None or _ASKED.search(answer):
