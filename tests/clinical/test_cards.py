@@ -61,7 +61,7 @@ def test_every_catalogue_topic_has_its_card_and_every_card_is_in_the_catalogue()
 
 def test_summaries_stay_under_140_characters_with_long_values():
     longest = {"wells_score": "9", "wells_highest": "9",
-               "wells_from_record": "no Wells item in the record; bedside items unknown", "cutoff": "1000", "ottawa_reason": "age 100 (≥ 55)",
+               "wells_from_record": "Wells not yet scored", "cutoff": "1000", "ottawa_reason": "age 100 (≥ 55)",
                "cutoff_basis": "age-adjusted, age × 10", "admission_reasons": "x", "d_dimer_reading": "x",
                "repeat_from": "2026-12-31", "repeat_to": "2026-12-31", "ctpa_date": "2026-12-31",
                "unread": "Conditions, Medication orders, Observations, Procedures",
