@@ -19,6 +19,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INCOMPLETE_CHECK = names.topic("incomplete-check")
 UNINTERPRETED_NOTE = names.phrase("common", "note.uninterpreted-answer")
 PENDING_NOTE = names.phrase("common", "note.pending-results")
+AGE_UNKNOWN = names.phrase("common", "note.age-unknown")
 # Entries with no code this service reads that name a finding it checks (r31 review S3)
 UNREAD_ENTRY, UNREAD_ENTRIES = names.phrase("common", "note.unread-entry"), names.phrase("common", "note.unread-entries")
 UNREAD_COUNT = {(kind, many): names.phrase("common", f"unread-entries.{kind}.{'many' if many else 'one'}")
@@ -81,6 +82,10 @@ class ClinicalEngine:
             for finding in findings:
                 if finding.topic in topics:
                     finding.notes.append(Say(words))
+        if record.age is None:
+            # No birth date: the rules read the adult thresholds; the card says so (r31 W3: silent before)
+            for finding in findings:
+                finding.notes.append(Say(AGE_UNKNOWN))
         incomplete = self._incomplete_check(record)
         if incomplete:
             findings.append(incomplete)
