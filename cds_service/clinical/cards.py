@@ -68,6 +68,8 @@ class CardTemplates:
             words = self.topics[topic_key].get("phrases", {}) if value.phrase.scope != "common" else self.common
             filled = {key: self.say(topic_key, v) for key, v in value.values.items()}
             return words[value.phrase].format(**filled)
+        if isinstance(value, Name) and value.kind == "topic":  # a card that gave way, named (r31 review F4)
+            return self.topics[value]["display"]
         if isinstance(value, Name) and value.kind == "score-item":
             return self.catalogue.scores[value.scope].items[value]["unknown"]
         if isinstance(value, list):

@@ -81,12 +81,19 @@ def _filled(text: str, catalogue: Catalogue) -> str:
 
 def render(templates: CardTemplates) -> str:
     catalogue: Catalogue = templates.catalogue
+    phrases = templates.phrases()
     give_way = "\n".join(
-        f"- `{rule.when}`{' (' + ', '.join(sorted(rule.variants)) + ')' if rule.variants else ''} → "
+        f"- {'`' + rule.when + '`' if rule.when else 'any `' + rule.when_indicator + '` card'}"
+        f"{' (' + ', '.join(sorted(rule.variants)) + ')' if rule.variants else ''} → "
         f"{', '.join(f'`{t}`' for t in rule.yields)} give way"
         f"{' when every finding they rest on is on it' if rule.only_if_shown else ''}"
-        f"{' (a line instead: ' + chr(34) + templates.topics[rule.when]['phrases'][rule.line] + chr(34) + ')' if rule.line else ''}"
+        f"{' (a line instead: ' + chr(34) + phrases[rule.line_scope][rule.line] + chr(34) + ')' if rule.line else ''}"
         f": {rule.why}." for rule in catalogue.give_way)
+    one = catalogue.one_info_card
+    give_way += (f"\n\nThen, of {', '.join(f'`{t}`' for t in one.topics)}, one card only (cards/catalogue.json "
+                 f"\"oneInfoCard\"): a diagnosis recorded within {_duration(catalogue.windows[one.new_first_within])} "
+                 f"leads, else the first in this order; the others give way to a line on it (\"{templates.common[one.line]}\") "
+                 f"and their entries are listed on it: {one.why}.")
     refining = "\n".join(f"  - {kind} → {', '.join(sorted(topics))}: \"{templates.common[key]}\""
                           for kind, (topics, key) in catalogue.refining_sources.items())
     measured = "; ".join(f"{vs}: {', '.join(words)}" for vs, words in catalogue.unread_measurement_words.items())
@@ -104,6 +111,10 @@ def render(templates: CardTemplates) -> str:
                      f"{', '.join(f'`{t}`' for t in catalogue.clinical_topics if t in catalogue.native_joint_only)} "
                      f"do not fire for a diagnosis of the replaced knee (the same side, or the side unknown on either; "
                      f"a diagnosis of both knees fires unless both are replaced): {catalogue.native_joint_why}.")
+    replaced_knee += (f"\n\nAn acute injury (cards/catalogue.json \"acuteInjury\"): "
+                      f"{', '.join(f'`{t}`' for t in catalogue.clinical_topics if t in catalogue.acute_injury_topics)} "
+                      f"fire only for an injury that began (onset, else recorded) within "
+                      f"{_duration(catalogue.windows['msk-injury'])}, with knee pain or not: {catalogue.acute_injury_why}.")
     lines = [HEADER.rstrip("\n").format(give_way=give_way, refining=refining, unread=unread,
                                                    replaced_knee=replaced_knee)]
     for key, delta in catalogue.windows.items():

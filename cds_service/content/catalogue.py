@@ -43,12 +43,32 @@ class FindingWords:
 class GiveWay:
     """One give-way rule of the catalogue: a card of `when` (of one of `variants`, if any) makes the cards
     of `yields` give way; with only_if_shown, only when the leading card shows every finding the lesser one
-    rests on; `line` is a phrase of the leading topic added in its place."""
-    when: str
+    rests on; `line` is a phrase of the leading topic added in its place. A rule with `when_indicator` instead
+    of `when` is led by the first card of that urgency, whatever its topic ("critical": r31 review F4); its
+    line is then a phrase of cards/common.json. A line may name the topics that gave way ({topics})."""
+    when: str | None
     variants: frozenset[str]
     yields: tuple[str, ...]
     only_if_shown: bool
     line: str | None
+    why: str
+    when_indicator: str | None = None
+
+    @property
+    def line_scope(self) -> str:
+        """The topic whose phrases hold `line` ("common" for a rule led by an urgency)."""
+        return self.when or "common"
+
+
+@dataclass(frozen=True)
+class OneInfoCard:
+    """cards/catalogue.json "oneInfoCard" (r31 review F4): when more than one card of `topics` would be
+    shown, one leads and the others give way to a line naming them (`line`, a phrase of cards/common.json),
+    their entries listed on it. The leader: a card resting on a diagnosis recorded within the window
+    `new_first_within` first, then the order of `topics`."""
+    topics: tuple[str, ...]
+    new_first_within: str
+    line: str
     why: str
 
 
@@ -149,9 +169,14 @@ class Catalogue:
         self.normal_flags = frozenset(data["labFlags"]["normal"])
         self.hygiene = {key: frozenset(values) for key, values in _entries(data["recordHygiene"]).items()}
         self.confirmation_read = frozenset(data["confirmationRead"])
-        self.give_way = tuple(GiveWay(r["when"], frozenset(r.get("variants", ())), tuple(r["yields"]),
-                                      r.get("onlyIfShown", False), r.get("line"), r["why"])
+        self.give_way = tuple(GiveWay(r.get("when"), frozenset(r.get("variants", ())), tuple(r["yields"]),
+                                      r.get("onlyIfShown", False), r.get("line"), r["why"], r.get("whenIndicator"))
                               for r in data["giveWay"]["rules"])
+        one = data["oneInfoCard"]
+        self.one_info_card = OneInfoCard(tuple(one["topics"]), one["newFirstWithin"], one["line"], one["why"])
+        # Topics of an acute injury: the card needs the injury recent (clinical/rules/musculoskeletal.py)
+        self.acute_injury_topics = frozenset(data["acuteInjury"]["topics"])
+        self.acute_injury_why = data["acuteInjury"]["why"]
         self.refining_sources = {kind: (frozenset(source["topics"]), source["phrase"])
                                  for kind, source in _entries(data["refiningSources"]).items()}
         self.announced_sources = frozenset(kind for kind, source in _entries(data["refiningSources"]).items()
@@ -280,6 +305,8 @@ class Catalogue:
         for value_set, window_key in self.measurements.items():
             if window_key not in self.windows:
                 raise ValueError(f"cards/catalogue.json: measurement {value_set} is read in unknown window {window_key!r}")
+        if self.one_info_card.new_first_within not in self.windows:
+            raise ValueError(f"cards/catalogue.json: oneInfoCard reads unknown window {self.one_info_card.new_first_within!r}")
         for kind, window_key in self.unread_windows.items():
             if window_key not in self.windows:
                 raise ValueError(f"cards/catalogue.json: unreadEntries reads {kind} in unknown window {window_key!r}")
@@ -311,11 +338,15 @@ class Catalogue:
                           *self.unread_not_by_display}
                      if vs not in value_set_ids)
         missing += sorted(f"giveWay: topic {t}" for rule in self.give_way for t in (rule.when, *rule.yields)
-                          if t not in self.variants)
-        missing += sorted(f"giveWay: phrase {rule.when}:{rule.line}" for rule in self.give_way
-                          if rule.line and rule.line not in phrases.get(rule.when, {}))
+                          if t is not None and t not in self.variants)
+        missing += sorted(f"giveWay: phrase {rule.line_scope}:{rule.line}" for rule in self.give_way
+                          if rule.line and rule.line not in phrases.get(rule.line_scope, {}))
         missing += sorted(f"giveWay: variant {rule.when}:{v}" for rule in self.give_way for v in rule.variants
                           if v not in self.variants.get(rule.when, ()))
+        missing += sorted(f"oneInfoCard: topic {t}" for t in self.one_info_card.topics if t not in self.variants)
+        if self.one_info_card.line not in phrases.get("common", {}):
+            missing.append(f"oneInfoCard: phrase common:{self.one_info_card.line}")
+        missing += sorted(f"acuteInjury: topic {t}" for t in self.acute_injury_topics if t not in self.variants)
         missing += sorted(f"unreadEntries measurementWords: measurement {vs}" for vs in self.unread_measurement_words
                           if vs not in self.measurements)
         missing += sorted(f"replacedKnee: topic {t}" for t in self.native_joint_only if t not in self.variants)

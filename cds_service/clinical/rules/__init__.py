@@ -3,7 +3,7 @@ each other (cards/catalogue.json "giveWay"). Each rule is one small module that 
 it encodes."""
 from __future__ import annotations
 
-from ...content.catalogue import GiveWay, phrase
+from ...content.catalogue import GiveWay, phrase, topic
 from ...record.facts import PatientRecord
 from .deep_vein_thrombosis import SUSPECTED_DVT, deep_vein_thrombosis
 from .finding import Finding, Say
@@ -25,6 +25,7 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     findings = [f for f in (rule(record) for rule in RULES) if f] + musculoskeletal_causes(record)
     for rule in record.catalogue.give_way:
         findings = _give_way(rule, findings)
+    findings = _one_info_card(record, findings)
     # A threatened leg (the critical limb card, not a known, chronic or re-examination one) that is also
     # swollen: duplex in the emergency, no D-dimer first.
     threatened = any(f.topic == ACUTE_LIMB_ISCHAEMIA and f.indicator == "critical" for f in findings)
@@ -34,18 +35,45 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     return sorted(findings, key=lambda f: _RANK[f.indicator])  # stable: rule order within an urgency
 
 
+def _leads(rule: GiveWay, finding: Finding) -> bool:
+    if rule.when_indicator is not None:
+        return finding.indicator == rule.when_indicator
+    return finding.topic == rule.when and (not rule.variants or finding.variant in rule.variants)
+
+
 def _give_way(rule: GiveWay, findings: list[Finding]) -> list[Finding]:
-    """The findings once the lesser cards of `rule` have given way to its leading card."""
-    leader = next((f for f in findings if f.topic == rule.when and (not rule.variants or f.variant in rule.variants)),
-                  None)
+    """The findings once the lesser cards of `rule` have given way to its leading card (a topic's, or the
+    first card of an urgency: r31 review F4)."""
+    leader = next((f for f in findings if _leads(rule, f)), None)
     if leader is None:
         return findings
-    kept = []
+    kept, gave_way = [], []
     for finding in findings:
         shown = bool(finding.basis) and set(finding.basis) <= set(leader.evidence)
-        if finding.topic in rule.yields and (shown or not rule.only_if_shown):
-            if rule.line and not any(note.phrase == rule.line for note in leader.notes):
-                leader.notes.append(Say(phrase(rule.when, rule.line)))
+        if finding is not leader and finding.topic in rule.yields and (shown or not rule.only_if_shown):
+            gave_way.append(topic(finding.topic))
             continue
         kept.append(finding)
+    if gave_way and rule.line and not any(note.phrase == rule.line for note in leader.notes):
+        leader.notes.append(Say(phrase(rule.line_scope, rule.line), topics=list(dict.fromkeys(gave_way))))
     return kept
+
+
+def _one_info_card(record: PatientRecord, findings: list[Finding]) -> list[Finding]:
+    """One card where several of the catalogue's "oneInfoCard" topics would be shown (r31 review F4): the
+    leader (a new diagnosis first, then the list's order) names the others in one line and lists their
+    entries; the others give way."""
+    one = record.catalogue.one_info_card
+    group = [f for f in findings if f.topic in one.topics and f.indicator == "info"]
+    if len(group) < 2:
+        return findings
+    since = record.now - record.catalogue.windows[one.new_first_within]
+    new = {id(f) for f in group if any(e.when is not None and e.when >= since for e in f.basis)}  # basis: the diagnoses
+    leader = min(group, key=lambda f: (id(f) not in new, one.topics.index(f.topic)))
+    others = [f for f in group if f is not leader]
+    leader.notes.append(Say(phrase("common", one.line), topics=[topic(f.topic) for f in others]))
+    for finding in others:
+        for evidence in finding.evidence:
+            if evidence not in leader.evidence:
+                leader.evidence.append(evidence)
+    return [f for f in findings if f not in others]

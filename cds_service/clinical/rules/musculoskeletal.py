@@ -7,6 +7,12 @@ days), so an old code alone does not raise a card at every chart opening. A card
 (catalogue "replacedKnee": osteoarthritis, meniscal or ligament derangement) does not rest on a diagnosis
 of a replaced knee — the same side, or the side unknown on either (signals.on_replaced_knee): a knee
 replacement has no cartilage or menisci left, and its pain is the prosthesis's question (r27 review F5).
+
+An acute injury (catalogue "acuteInjury": meniscal or ligament derangement, a hamstring or calf strain) needs
+the injury itself recent: begun (onset, else recorded) within the "msk-injury" window, pain or not. Knee pain
+today does not make a strain 'initial encounter' of 600 days ago current (r31 review F4; KB §2.3). A chronic
+condition (osteoarthritis, a Baker's cyst) still fires with today's pain. Several of these cards at once are
+shown as one (catalogue "oneInfoCard", rules/__init__.py), and none beside a critical card ("giveWay").
 """
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from . import signals
 from .finding import Finding
 
 MSK = window("msk")
+INJURY = window("msk-injury")
 CAUSES = tuple((topic(card), tuple(value_set(vs) for vs in value_sets)) for card, value_sets in (
     ("bakers-cyst", ("bakers-cyst",)),
     ("internal-derangement", ("meniscal-tear", "knee-ligament-injury")),
@@ -36,9 +43,17 @@ def musculoskeletal_causes(record: PatientRecord) -> list[Finding]:
         if card in record.catalogue.native_joint_only:
             recent, older = ([f for f in facts if not signals.on_replaced_knee(f, replaced)]
                              for facts in (recent, older))
+        if card in record.catalogue.acute_injury_topics:
+            recent, older = ([f for f in facts if _began_within(record, f, INJURY)] for facts in (recent, older))
         facts = recent or (older if pain else [])
         if facts:
             finding = Finding(card, "info")
             finding.add(facts + (pain if not recent else []))
+            finding.basis = [f.evidence for f in facts]  # the diagnoses (oneInfoCard: a new one leads)
             findings.append(finding)
     return findings
+
+
+def _began_within(record: PatientRecord, fact, window_name) -> bool:
+    """The injury began (onset, else recorded) inside the window; an undated one cannot be shown recent."""
+    return (fact.onset or fact.when) is not None and not record.older_than(fact, window_name)
