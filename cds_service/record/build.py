@@ -1355,10 +1355,13 @@ class _Builder:
             return elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
         if not sign_row and by_code & LEG_PAIN_ROWS:
             signs = self._ischaemic_signs(answer)  # only once the pain itself is affirmed
-        if KNEE_PAIN in by_code and self._hot_joint(answer):
-            # "R knee swollen, hot": a hot swollen knee, read as an effusion (catalogue hotJointWords)
-            elsewhere = elsewhere + [self._beside_fact(observation, answer, frozenset({KNEE_EFFUSION}) | (by_code & PLACES),
-                                                       "a hot or swollen knee", when, final)]
+        joint = self._hot_joint(answer) if KNEE_PAIN in by_code else frozenset()
+        if joint:
+            # "R knee swollen, hot": a hot swollen knee, read as an effusion (catalogue hotJointWords), with
+            # the kinds it states (a hot knee without markers is the septic-arthritis warning: r30 S8)
+            elsewhere = elsewhere + [replace(self._beside_fact(
+                observation, answer, frozenset({KNEE_EFFUSION}) | (by_code & PLACES), "a hot or swollen knee",
+                when, final), joint=joint)]
         facts = [f for component in observation.component or ()
                  for f in self._component(observation, component, when, final)]
         # "95% on 15L NRB": the saturation's own text, and the oxygen it was taken on
@@ -1380,15 +1383,17 @@ class _Builder:
                               quantity=(on_oxygen[1], "L/min")))
         return facts + elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
 
-    def _hot_joint(self, text: str | None) -> bool:
-        """A clause naming a swollen or hot joint that is neither a denial, a question nor a history, nor about
-        another part of the body, a thing, advice or a relative (catalogue hotJointNotWith)."""
+    def _hot_joint(self, text: str | None) -> frozenset[str]:
+        """The kinds (catalogue hotJointWords: swollen, hot) of the clauses naming a swollen or hot joint that
+        are neither a denial, a question nor a history, nor about another part of the body, a thing, advice or
+        a relative (catalogue hotJointNotWith); empty when none does."""
+        found = set()
         for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
-            for words in self.hot_joint_words.values():
+            for kind, words in self.hot_joint_words.items():
                 if words.search(clause) and not self._historical(clause) and not self.not_the_knee.search(clause) and not (
                         self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3])):
-                    return True
-        return False
+                    found.add(kind)
+        return frozenset(found)
 
     def _dvt_features_in_words(self, text: str | None) -> frozenset[str]:
         """The leg DVT features (leg-swelling, calf-pain) a clause states of the calf or leg that is neither a

@@ -51,6 +51,8 @@ class Fact:
     shown: bool = False  # a report that shows its clot in plain words (ReportReader.shows_dvt, shows_pe), whole text read
     uninterpreted: bool = False  # a finding's text answer counted only because it could not be read (fail-safe)
     signs: frozenset[str] = frozenset()  # the Ps of limb ischaemia its text names ("cold, pale, no pulses")
+    # the kinds of a hot swollen knee its text states (catalogue hotJointWords: "swollen", "hot"; r30 S8)
+    joint: frozenset[str] = frozenset()
     pending: bool = False  # a result not yet final (preliminary, registered): not scored, shown as pending
 
     @property

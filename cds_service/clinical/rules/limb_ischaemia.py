@@ -15,7 +15,10 @@ paralysis") is a pallor, numbness, paraesthesia or paresis code that
 
 Criterion, critical, any of:
 - a current acute arterial occlusion of the leg that began within 2 weeks (a critical limb ischaemia
-  only with its onset recorded within 2 weeks), unless it is confirmed and an anticoagulant is running;
+  only with its onset recorded within 2 weeks), unless it is confirmed and a full-strength anticoagulant
+  began with it or after it (r30 S4: apixaban for AF, or Z79.01, running before the embolus is not its
+  treatment — the embolus came on it, and the card says so; ESVS 2020 acute limb ischaemia, KB §8.2);
+  beside atrial fibrillation or flutter the card is 'embolus-af', naming the embolic source;
 - ischaemic signs that began within the short critical window, in at least two entries, with recent leg or
   knee pain (one sign alone is common and chronic; the acute picture is pain with more than one of the
   Ps) — or one sign with the pain beside an embolic source: current atrial fibrillation or flutter (any
@@ -25,7 +28,7 @@ Criterion, critical, any of:
   ischaemic signs; otherwise `warning` (urgent vascular review and arterial duplex: KB §2.3 "emergency if
   acute limb ischaemia", SVS 2022).
 Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CDS Hooks indicators):
-- a confirmed acute occlusion under anticoagulation: 'known-treated' — `info`, `warning` with leg pain or a
+- a confirmed acute occlusion with an anticoagulant begun with it or after it: 'known-treated' — `info`, `warning` with leg pain or a
   sign that began after it (re-examine the leg: re-occlusion is an emergency);
 - an occlusion or critical limb ischaemia that began more than 2 weeks ago: 'chronic', `warning` (urgent
   vascular referral);
@@ -67,14 +70,20 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     pain = signals.recent_leg_or_knee_pain(record)
     acute, chronic = occlusions(record)
     anticoagulated = signals.full_strength(signals.on_anticoagulant(record))
-    known = [f for f in acute if f.confirmed] if anticoagulated else []  # diagnosed and under treatment
+    # Diagnosed and under treatment: confirmed, with a full-strength anticoagulant begun with it or after it.
+    # One running before the occlusion began (apixaban for AF since 2019, Z79.01) is not its treatment: the
+    # embolus came on it (r30 S4; KB §8.2 treatment failure; ESVS 2020 acute limb ischaemia: heparin and
+    # emergency revascularisation assessment).
+    known = [f for f in acute if f.confirmed and _treating(record, anticoagulated, f)]
     untreated = [f for f in acute if f not in known]
+    came_on = [a for a in anticoagulated if untreated and _before(record, a, untreated)]
+    fibrillation = record.current(ATRIAL_FIBRILLATION)
     aneurysm = record.current(ANEURYSM)
     dislocation = record.current(KNEE_DISLOCATION, DISLOCATION_WINDOW)
     # An embolic source, or a recent knee dislocation (a torn popliteal intima thromboses days later), a
     # known popliteal aneurysm (it thromboses or embolises: SVS, Appendix A) or a known occlusion (it
     # re-occludes): then one ischaemic sign with the pain is enough.
-    embolic_source = record.current(ATRIAL_FIBRILLATION) + dislocation + aneurysm + known
+    embolic_source = fibrillation + dislocation + aneurysm + known
     new = new_signs(record)
     causes = record.current(NEUROLOGICAL_CAUSE)
     counted = [kept for f in new if on_the_leg(record, f, new, dislocation)
@@ -87,7 +96,13 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
 
     finding = Finding(ACUTE_LIMB_ISCHAEMIA, "critical")
     if untreated:
-        finding.add(untreated + pain)
+        # A recent, untreated arterial embolism or thrombosis of the leg is acute limb ischaemia, with or
+        # without AF; beside AF the card names the embolic source (r30 S4; ESVS 2020, SVS).
+        finding.add(untreated + pain + fibrillation + came_on)
+        if fibrillation:
+            finding.variant = "embolus-af"
+        if came_on:
+            finding.notes.append(Say(phrase("acute-limb-ischaemia", "note.occlusion-on-anticoagulant")))
     if pain and _enough(threatening, needed):
         finding.add(threatening + pain + embolic_source)
     if aneurysm and pain and (finding.evidence or not known):  # a treated occlusion: its own card
@@ -216,6 +231,20 @@ def _after(record: PatientRecord, fact: Fact, known: list[Fact]) -> bool:
     """The fact began after the known occlusion began (by the new-features margin)."""
     start, began = signals.began(known), signals.began([fact])
     return start is None or (began is not None and began > start + record.catalogue.window(NEW_FEATURES))
+
+
+def _treating(record: PatientRecord, anticoagulants: list[Fact], occlusion: Fact) -> bool:
+    """An anticoagulant begun (ordered, stated, given or coded long-term) no earlier than the new-features
+    margin before the occlusion began: its treatment. An undated one cannot show it (r30 S4)."""
+    return any(not _before(record, a, [occlusion]) for a in anticoagulants if a.when)
+
+
+def _before(record: PatientRecord, anticoagulant: Fact, occlusions: list[Fact]) -> bool:
+    """The anticoagulant was running (ordered, stated, given or coded) more than the new-features margin
+    before the occlusion began: the embolus came on it (KB §8.2 treatment failure; r30 S4)."""
+    began = signals.began(occlusions)
+    return bool(anticoagulant.when and began and
+                anticoagulant.when + record.catalogue.window(NEW_FEATURES) < began)
 
 
 def _enough(signs: list[Fact], needed) -> bool:

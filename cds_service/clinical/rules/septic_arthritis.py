@@ -8,7 +8,11 @@ or white cell count above the laboratory's range or flag, else CRP > 10 mg/L, WC
 before antibiotics" would be noise. Nor does the effusion with fever or raised markers while a confirmed
 septic arthritis that began within the treatment-course window is active: they are the known infection,
 not a new suspicion (KB §1.8: a known diagnosis gets no "suspected" card). An effusion without fever or raised markers does not fire either
-(effusions of osteoarthritis are common); the record cannot show a hot joint. With a NICE NG51 high-risk
+(effusions of osteoarthritis are common) — unless a knee-pain entry's words state the knee hot and swollen
+(catalogue hotJointWords; swollen in its words or beside another effusion on record): variant "hot-joint",
+`warning` (same-day assessment, aspirate before antibiotics: "treat as septic even if afebrile", BSR 2006,
+KB Appendix A; r30 S8), a known gout flare notwithstanding (only the aspirate tells crystals from infection),
+critical with an NG51 high-risk sign. With a NICE NG51 high-risk
 sign of sepsis, or sepsis coded (variant "septic"): cultures and antibiotics at once — and then a confirmed
 diagnosis fires too (deterioration under care). A coded sepsis counts as inflammation beside an effusion.
 """
@@ -42,6 +46,18 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     hot_joint = bool(effusion and inflammation) and not known
     if diagnosed or hot_joint:
         septic = signals.sepsis_high_risk(record)
+    elif not known and (hot := hot_swollen_knee(effusion)):
+        # A hot swollen knee stated, no fever or raised marker on record (none measured, or normal): septic
+        # until proven otherwise even afebrile (BSR 2006; KB §2.4 rule 3, Appendix A; r30 S8) — a same-day
+        # warning, critical with an NG51 high-risk sign. A known gout or pseudogout flare does not lower it:
+        # only the aspirate tells crystals from infection, and both can coexist.
+        septic = signals.sepsis_high_risk(record)
+        finding = Finding(SEPTIC_ARTHRITIS, "critical" if septic else "warning", variant="hot-joint")
+        measured = [f for f in (record.latest(CRP), record.latest(WBC)) if f]  # normal: shown, not excluding
+        finding.add(hot + effusion + measured)
+        with_sepsis(finding, septic)
+        finding.basis = [f.evidence for f in hot + effusion]
+        return finding
     else:
         # A confirmed diagnosis is under care; with sepsis physiology on top it is deteriorating (NG51).
         under_care = coded + [f for f in known if f not in coded]
@@ -55,6 +71,19 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     # The knee it rests on: the prosthetic-joint card replaces it only when that card shows the same knee.
     finding.basis = [f.evidence for f in diagnosed + effusion]
     return finding
+
+
+def hot_swollen_knee(effusion: list[Fact]) -> list[Fact]:
+    """The knee-pain entries whose words state a hot knee (catalogue hotJointWords "hot": hot, warm, red,
+    erythema, inflamed), swollen in their own words or beside another effusion on record; a coded effusion
+    alone, or swelling words alone, is not a hot joint (effusions of osteoarthritis are common; r30 S8)."""
+    hot = [f for f in effusion if "hot" in f.joint]
+    return [f for f in hot if "swollen" in f.joint or any(e is not f and _same_knee(e, f) for e in effusion)]
+
+
+def _same_knee(one: Fact, other: Fact) -> bool:
+    sides = {signals.side(one), signals.side(other)}
+    return None in sides or len(sides) == 1 or "both" in sides
 
 
 def known_septic_arthritis(record: PatientRecord) -> list[Fact]:
