@@ -104,14 +104,16 @@ class ValueSets:
         return isinstance(codings, list) and any(
             isinstance(_get(c, "system"), str) and _get(c, "system") in self.systems and _get(c, "code") for c in codings)
 
-    def display_phrases(self, excluded: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
-        """The displays (plain words) and the ICD-10-CM categories of every value set but the excluded ones;
-        worked out once per set of exclusions."""
+    def display_phrases(self, excluded: frozenset[str]) -> tuple[frozenset[str], frozenset[str], int]:
+        """The displays (plain words) and the ICD-10-CM categories of every value set but the excluded ones,
+        and the most words a display has; worked out once per set of exclusions (not per request: about
+        5,000 displays)."""
         found = self._phrases.get(excluded)
         if found is None:
+            named = frozenset(d for vs, shown in self.displays.items() if vs not in excluded for d in shown)
             found = self._phrases[excluded] = (
-                frozenset(d for vs, shown in self.displays.items() if vs not in excluded for d in shown),
-                frozenset(c for vs, held in self.categories.items() if vs not in excluded for c in held))
+                named, frozenset(c for vs, held in self.categories.items() if vs not in excluded for c in held),
+                max((len(d.split()) for d in named), default=0))
         return found
 
     @staticmethod

@@ -218,8 +218,8 @@ class Relevance:
         widest = max([windows[w] for w in self.unread_windows.values()]
                      + [windows[self.measurements[vs]] for vs in self.unread_measured], default=timedelta(0))
         self.unread_before = (now - widest - timedelta(days=1)).strftime("%Y-%m-%d")
-        self.unread_named_as, self.unread_categories = value_sets.display_phrases(self.unread_not_by_display)
-        self.unread_longest = max((len(d.split()) for d in self.unread_named_as), default=0)
+        self.unread_named_as, self.unread_categories, self.unread_longest = value_sets.display_phrases(
+            self.unread_not_by_display)
 
     @staticmethod
     def _compile(catalogue: Catalogue) -> dict:
