@@ -104,16 +104,22 @@ class ValueSets:
         return isinstance(codings, list) and any(
             isinstance(_get(c, "system"), str) and _get(c, "system") in self.systems and _get(c, "code") for c in codings)
 
-    def display_phrases(self, excluded: frozenset[str]) -> tuple[frozenset[str], frozenset[str], int]:
+    def display_phrases(self, excluded: frozenset[str]) -> tuple[frozenset[str], frozenset[str], dict[str, tuple[int, ...]]]:
         """The displays (plain words) and the ICD-10-CM categories of every value set but the excluded ones,
-        and the most words a display has; worked out once per set of exclusions (not per request: about
-        5,000 displays)."""
+        and, by first word, how many words the displays beginning with it have (so a text is matched by
+        looking up its words, not by trying every run of them); worked out once per set of exclusions, not per
+        request (about 5,000 displays)."""
         found = self._phrases.get(excluded)
         if found is None:
             named = frozenset(d for vs, shown in self.displays.items() if vs not in excluded for d in shown)
+            lengths: dict[str, set[int]] = {}
+            for display in named:
+                words = display.split()
+                if words:
+                    lengths.setdefault(words[0], set()).add(len(words))
             found = self._phrases[excluded] = (
                 named, frozenset(c for vs, held in self.categories.items() if vs not in excluded for c in held),
-                max((len(d.split()) for d in named), default=0))
+                {first: tuple(sorted(n)) for first, n in lengths.items()})
         return found
 
     @staticmethod

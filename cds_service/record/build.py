@@ -218,7 +218,7 @@ class Relevance:
         widest = max([windows[w] for w in self.unread_windows.values()]
                      + [windows[self.measurements[vs]] for vs in self.unread_measured], default=timedelta(0))
         self.unread_before = (now - widest - timedelta(days=1)).strftime("%Y-%m-%d")
-        self.unread_named_as, self.unread_categories, self.unread_longest = value_sets.display_phrases(
+        self.unread_named_as, self.unread_categories, self.unread_starts = value_sets.display_phrases(
             self.unread_not_by_display)
 
     @staticmethod
@@ -405,9 +405,9 @@ class Relevance:
     def _named_as_display(self, text: str) -> bool:
         """The text holds, as whole words, the display of a concept in a value set the rules read."""
         words = plain_words(text).split()
-        shown = self.unread_named_as
-        return any(" ".join(words[i:j]) in shown for i in range(len(words))
-                   for j in range(i + 1, min(len(words), i + self.unread_longest) + 1))
+        shown, starts = self.unread_named_as, self.unread_starts
+        return any(" ".join(words[i:i + n]) in shown for i, word in enumerate(words) for n in starts.get(word, ())
+                   if i + n <= len(words))
 
     def _pregnant_in_text(self, raw: dict) -> bool:
         """A pregnancy status given as text whose first clause is a pregnant answer (textMatches)."""
