@@ -70,7 +70,7 @@ NOT_SHIPPED = {
 }
 # Value sets added beyond the brief because the KB needs them.
 EXTRA_IDS = {
-    "leg-pain", "chronic-hypoxaemia", "bakers-cyst-ruptured", "bone-malignancy-lower-limb",
+    "leg-pain", "chronic-hypoxaemia", "pregnancy-ended", "bakers-cyst-ruptured", "bone-malignancy-lower-limb",
     "popliteal-artery-injury", "pregnancy-test-observation", "knee-prosthesis", "positive-result",
     "atrial-fibrillation", "heparin-flush", "prosthetic-knee-infection",
     "upper-limb-site", "bilateral-site", "sepsis", "knee-dislocation-recent", "severe-renal-impairment",

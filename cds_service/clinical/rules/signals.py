@@ -18,6 +18,7 @@ BAKERS_CYST_RUPTURED, DVT, PE, VTE_HISTORY = (
 ANTICOAGULANTS, LONG_TERM_ANTICOAGULANT = value_set("anticoagulants"), value_set("long-term-anticoagulant-use")
 PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
 PREGNANCY, POSTPARTUM = value_set("pregnancy"), value_set("postpartum")
+PREGNANCY_ENDED = value_set("pregnancy-ended")  # a loss or termination: ends the pregnancy recorded before it
 PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its value, coded "pregnant"
 PREGNANCY_TEST, POSITIVE_RESULT = value_set("pregnancy-test-observation"), value_set("positive-result")
 PE_FEATURES = tuple(value_set(key) for key in
@@ -372,7 +373,8 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
     current); a pregnancy-status Observation whose value is "pregnant"; a positive hCG test (flagged
     positive by the laboratory, or valued Positive, coded or as text) within a pregnancy's length; delivery
     within 6 weeks (a delivery code, or a delivery Procedure such as a caesarean section), or a pregnancy
-    Condition that ended within 6 weeks. Patient.gender does
+    Condition that ended within 6 weeks, or a pregnancy loss or termination within 6 weeks; a pregnancy
+    recorded before the latest delivery or loss is over. Patient.gender does
     not override any of these: the record's pregnancy evidence decides (RCOG 37b)."""
     positive_tests = [f for f in record.results(PREGNANCY_TEST, PREGNANCY_WINDOW) if _positive(record, f)]
     # A pregnancy the record closed (resolved, abated) within 6 weeks: its end is a delivery or a loss, and
@@ -380,7 +382,19 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
     # and D-dimer). Only an abatement date places the end; a resolved pregnancy without one is history.
     since = record.now - record.catalogue.window(POSTPARTUM_WINDOW)
     ended = [f for f in record.history(PREGNANCY) if f.ended is not None and since <= f.ended <= record.now]
-    return (record.current(PREGNANCY, PREGNANCY_WINDOW, undated=True) + positive_tests + ended
+    # A miscarriage, ectopic or termination within 6 weeks keeps the cautious pathway; any delivery or loss
+    # ends the pregnancy recorded before it (r31 F5: Z3A.12 200 days ago beside a miscarriage 150 days ago)
+    losses = [f for f in record.current(PREGNANCY_ENDED) + record.history(PREGNANCY_ENDED)
+              if f.when is not None and since <= (f.onset or f.when) <= record.now]
+    # Only a date the end happened on decides: a Condition's onset, a Procedure's performed date (an old
+    # delivery imported today must not end the pregnancy under way)
+    ends = [d for f in (record.current(PREGNANCY_ENDED) + record.history(PREGNANCY_ENDED) + record.current(POSTPARTUM)
+                        + record.history(POSTPARTUM) + record.procedures(POSTPARTUM))
+            for d in [f.when if f.kind == "Procedure" else f.onset] if d is not None and d <= record.now]
+    last_end = max(ends, default=None)
+    pregnant = [f for f in record.current(PREGNANCY, PREGNANCY_WINDOW, undated=True) + positive_tests
+                if last_end is None or (f.onset or f.when) is None or (f.onset or f.when) > last_end]
+    return (pregnant + ended + losses
             + record.current(POSTPARTUM, POSTPARTUM_WINDOW) + record.procedures(POSTPARTUM, POSTPARTUM_WINDOW))
 
 
