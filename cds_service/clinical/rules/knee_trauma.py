@@ -16,7 +16,7 @@ KNEE_TRAUMA_IMAGING = topic("knee-trauma-imaging")
 TRAUMA = window("trauma")
 DISLOCATION, ARTERY_INJURY, INJURY = (
     value_set("knee-dislocation"), value_set("popliteal-artery-injury"), value_set("knee-trauma"))
-OTTAWA_AGE = threshold("ottawa-age")
+OTTAWA_AGE, OTTAWA_MINIMUM_AGE = threshold("ottawa-age"), threshold("ottawa-minimum-age")
 _TOPIC = "knee-trauma-imaging"
 OTTAWA_BY_AGE = phrase(_TOPIC, "ottawa.age")
 OTTAWA_BEDSIDE = tuple(phrase(_TOPIC, key) for key in
@@ -34,7 +34,11 @@ def knee_trauma_imaging(record: PatientRecord) -> Finding | None:
         return finding
     if not injury:
         return None
-    if record.age is not None and record.age >= record.threshold(OTTAWA_AGE):
+    if record.age is not None and record.age < record.threshold(OTTAWA_MINIMUM_AGE):
+        # Not validated this young (KB §2.2): no rule to apply, a clinical assessment (r31 W4)
+        finding = Finding(KNEE_TRAUMA_IMAGING, "info", variant="young-child")
+        finding.values.update({"age": record.age, "min_age": record.threshold(OTTAWA_MINIMUM_AGE)})
+    elif record.age is not None and record.age >= record.threshold(OTTAWA_AGE):
         finding = Finding(KNEE_TRAUMA_IMAGING, "warning", variant="ottawa-met")
         finding.values["ottawa_reason"] = Say(OTTAWA_BY_AGE, age=record.age, threshold=record.threshold(OTTAWA_AGE))
     else:
