@@ -18,7 +18,7 @@ from ..record.build import Relevance
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INCOMPLETE_CHECK = names.topic("incomplete-check")
 UNINTERPRETED_NOTE = names.phrase("common", "note.uninterpreted-answer")
-PENDING_NOTE = names.phrase("common", "note.pending-results")
+PENDING_NOTE, PENDING_ALSO = names.phrase("common", "note.pending-results"), names.phrase("common", "note.pending-also")
 AGE_UNKNOWN = names.phrase("common", "note.age-unknown")
 # Entries with no code this service reads that name a finding it checks (r31 review S3)
 UNREAD_ENTRY, UNREAD_ENTRIES = names.phrase("common", "note.unread-entry"), names.phrase("common", "note.unread-entries")
@@ -123,28 +123,38 @@ class ClinicalEngine:
 
     @staticmethod
     def _pending(record: PatientRecord, findings: list[Finding]) -> list[Finding]:
-        """Results not yet final are not scored (KB §8.6), but a card they would raise, or make more urgent,
-        is shown as a warning that opens with them (catalogue recordHygiene pendingResultStatus): decided by
-        evaluating the record again with them read as final."""
-        if not any(f.pending for f in record.facts):
+        """Results not yet final are not scored (KB §8.6), but never silent (catalogue recordHygiene
+        pendingResultStatus): the record is evaluated again with them read as final, and where that changes
+        the answer, its cards are the answer — one coherent set, its give-way rules applied (r32 F4: a pending
+        pregnancy test beside both the D-dimer card and the pregnancy card). A card they raise or make more
+        urgent is at most a warning and opens with them; a card the final results already make critical keeps
+        that, with what the pending ones add (r32 S7: a pending SpO₂ 82 % beside a critical PE card)."""
+        pending = [f.evidence for f in record.facts if f.pending]
+        if not pending:
             return findings
-        as_final = evaluate(replace(record, facts=[replace(f, current=True) if f.pending else f for f in record.facts]))
+        as_record = replace(record, facts=[replace(f, current=True) if f.pending else f for f in record.facts])
+        as_final = ClinicalEngine._not_critical_on_guesses(as_record, evaluate(as_record))
+        if not any(e in f.evidence for f in as_final for e in pending):
+            return findings
         shown = {f.topic: f for f in findings}
+        answer = []
         for finding in as_final:
             now = shown.get(finding.topic)
-            if now is not None and _RANK[now.indicator] <= _RANK[finding.indicator]:
-                continue  # the final results already say as much
-            pending = [f for f in record.facts if f.pending and f.evidence in finding.evidence]
-            if not pending:
+            if not any(e in finding.evidence for e in pending) or (
+                    now is not None and now.variant == finding.variant and _RANK[now.indicator] <= _RANK[finding.indicator]):
+                answer.append(now or finding)  # the final results already say as much
                 continue
-            finding.indicator = "warning" if finding.indicator == "critical" else finding.indicator
-            finding.pending = True
-            finding.notes.insert(0, Say(PENDING_NOTE))
-            if now is not None:
-                findings.remove(now)
-            findings.append(finding)
+            raised = "warning" if finding.indicator == "critical" else finding.indicator
+            finding.pending = True  # its summary opens with "Preliminary results"
+            if now is not None and _RANK[now.indicator] < _RANK[raised]:
+                finding.indicator = now.indicator  # critical on final results: stays so, with what is pending
+                finding.notes.insert(0, Say(PENDING_ALSO))
+            else:
+                finding.indicator = raised
+                finding.notes.insert(0, Say(PENDING_NOTE))
+            answer.append(finding)
         order = {topic: index for index, topic in enumerate(record.catalogue.clinical_topics)}
-        return sorted(findings, key=lambda f: (_RANK[f.indicator], order.get(f.topic, len(order))))  # card order
+        return sorted(answer, key=lambda f: (_RANK[f.indicator], order.get(f.topic, len(order))))  # card order
 
     @staticmethod
     def _unread_line(record: PatientRecord) -> tuple[Say, Say, Say | str]:

@@ -26,6 +26,7 @@ from ...content.catalogue import phrase, threshold, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
+from .septic_arthritis import suspected_septic_arthritis
 
 SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
 NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a finding counts as new
@@ -115,7 +116,13 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         new = [f for f in symptoms if f not in objective and _recorded_after(record, f, clots)]
         fast = signals.tachycardia(record) if new else []
         symptoms = objective or (new + fast if fast else [])
-    if contexts == {signals.knee_pain_as_context} and signals.adult_physiology(record):
+    # Knee pain is the weak context; so is leg pain beside a lasting cause of breathlessness (COPD, fibrosis,
+    # home oxygen; heart failure, fluid overload), whose breathlessness code it would otherwise turn into a
+    # PE alarm (r32 F3: leg pain and a breathlessness code in COPD gave the critical card)
+    pain_only = contexts == {signals.knee_pain_as_context} or (
+        contexts <= {signals.knee_pain_as_context, signals.leg_pain_as_context}
+        and bool(record.current(CHRONIC_HYPOXAEMIA) or record.current(signals.SYSTEMIC_OEDEMA)))
+    if pain_only and signals.adult_physiology(record):
         # Knee pain is no VTE risk factor (KB §1.6, §2.4 speak of a leg-DVT presentation; PE Wells'
         # "signs of DVT" are swelling and tenderness; NG158's "painful leg" is the leg's): beside it only what is alarming in itself counts — a
         # suspected PE, haemoptysis, syncope, coded hypoxaemia, respiratory rate or SpO₂ at the
@@ -129,13 +136,17 @@ def possible_pe(record: PatientRecord) -> Finding | None:
             floor = record.threshold(SATURATION_FLOOR)
             symptoms = [f for f in symptoms if not (f.value_sets & LOW_SATURATION and not (
                 f.quantity and signals.OXYGEN_SATURATION in f.value_sets and f.quantity[0] < floor))]
-        alarming = [f for f in symptoms if f.value_sets & ALARMING_ALONE] + [
+        # A fever or a septic knee explains a fast pulse and breathing (§5.10; r32 F2: a septic knee's
+        # physiology gave a second critical card, a PE one, above the septic card): the coded red flags remain
+        infected = bool(signals.fever(record)) or suspected_septic_arthritis(record) is not None
+        physiology = [] if infected else [
             f for f in signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
             if f in symptoms or signals.OXYGEN_SATURATION not in f.value_sets]
+        alarming = [f for f in symptoms if f.value_sets & ALARMING_ALONE and not (infected and f.quantity)] + physiology
         fast = signals.tachycardia(record)
         objective = {group for f in symptoms + fast for group in OBJECTIVE if f.value_sets & group}
         chest_pain = any(f.value_sets & CHEST_PAIN for f in symptoms)
-        together = len(objective) >= 2 or (objective and chest_pain)
+        together = (len(objective) >= 2 or (objective and chest_pain)) and not infected
         symptoms = alarming or (symptoms + fast if together else [])
     symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
     # A negative CTPA (or a refuted PE) closes what was recorded before it (KB §8.7; NG158: then a leg-vein
@@ -176,7 +187,11 @@ def possible_pe(record: PatientRecord) -> Finding | None:
             finding.values["admission_reasons"] = [Say(ADMIT_CHILD)]
         return finding
     admit = []
+    chronic_low = bool(record.current(CHRONIC_HYPOXAEMIA))
     for measurement, compare, limit, reason in ADMISSION_CRITERIA:
+        if measurement == signals.OXYGEN_SATURATION and chronic_low:
+            # COPD and the like: the BTS target range (88-92 %) is no admission criterion (r32 F1)
+            limit = SATURATION_FLOOR
         met = compare(record, measurement, limit)
         if met:
             admit.append(Say(reason, threshold=record.threshold(limit)))
