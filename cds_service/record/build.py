@@ -702,6 +702,9 @@ def _as_written(original: str | None, piece: str) -> str:
 _QUERY_TAIL = re.compile(r"[\s,;.]*(?:\s[-–]+)?(?:^|[\s,;(])\?([a-z][^?]*?)[\s.)]*$", re.IGNORECASE)  # " ?PE" at the end
 
 
+_NEVER = re.compile(r"(?!x)x")  # matches nothing: no finding's own words
+
+
 def _without_queries(text: str | None, about: re.Pattern | None, answers: frozenset[str] = frozenset()) -> str | None:
     """The answer without the differentials queried after it: "SOB since this morning ?PE", "Yes, ?anxiety",
     "SOB - ?PE ?chest infection" state the finding and ask its cause (r30 review S6: such an answer was
@@ -896,9 +899,29 @@ class _Builder:
         # A problem that is history says so on the card ("status resolved 2026-11-01"): a red flag that came and went
         # inside its window still counts for some rules (PatientRecord.recent_episodes).
         status = None if current else (clinical or "abated") + (f" {ended.date().isoformat()}" if ended else "")
-        return [Fact("Condition", memberships, when, current,
-                     self._evidence("Condition", condition, condition.code, when, verification=state, status=status),
-                     onset=onset, ended=ended)] + self._red_flags_in_notes(condition, memberships, when, current, "Condition")
+        fact = Fact("Condition", memberships, when, current,
+                    self._evidence("Condition", condition, condition.code, when, verification=state, status=status),
+                    onset=onset, ended=ended)
+        return [fact] + self._findings_in_words(condition, fact) + self._red_flags_in_notes(
+            condition, memberships, when, current, "Condition")
+
+    def _findings_in_words(self, condition, fact: Fact) -> list[Fact]:
+        """A knee, calf or leg pain diagnosis whose own text names DVT features or a hot swollen knee ("Knee
+        pain - swollen L calf ?DVT"): those findings, as on a flowsheet pain row (legDvtWords, hotJointWords;
+        r32 review S1: such text on a coded pain Condition was never read)."""
+        text = condition.code.text if condition.code is not None and isinstance(condition.code.text, str) else None
+        if not text or not fact.value_sets & LEG_PAIN_ROWS:
+            return []
+        found = []
+        stated = sorted(self._dvt_features_in_words(text) - fact.value_sets, key=list(DVT_FEATURE_NAMES).index)
+        if stated:
+            found.append((frozenset(stated), " and ".join(DVT_FEATURE_NAMES[kind] for kind in stated), frozenset()))
+        joint = self._hot_joint(text) if KNEE_PAIN in fact.value_sets else frozenset()
+        if joint:
+            found.append((frozenset({KNEE_EFFUSION}), "a hot or swollen knee", joint))
+        return [replace(fact, value_sets=sets | (fact.value_sets & PLACES), joint=kinds,
+                        evidence=replace(fact.evidence, value=f"“{text.strip()}” (read as {name})"))
+                for sets, name, kinds in found]
 
     def _is_absent(self, observation, measured: bool, by_value: frozenset[str] = NOTHING,
                    by_code: frozenset[str] = NOTHING, set_aside: frozenset[str] = NOTHING) -> bool:
@@ -1400,6 +1423,7 @@ class _Builder:
         denial, a question nor a history, nor about both legs, another limb, advice or a relative (catalogue
         legDvtWords, legDvtNotWith)."""
         found = set()
+        text = _without_queries(text, _NEVER, self.answer_words)  # "L calf swollen ?DVT": its cause queried
         for clause in (c.strip().lower() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
             clause = self.leg_dvt_denied.sub(" ", clause)
             if self._historical(clause) or self.not_this_leg.search(clause):
