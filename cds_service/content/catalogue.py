@@ -246,6 +246,7 @@ class Catalogue:
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
+        self.gestation_words = tuple(w for m in data["textMatches"].values() for w in m.get("gestationWords", ()))
         self.held_phrases = tuple(data["textMatches"]["anticoagulants"].get("heldPhrases", ()))
         self.unless_held_phrases = tuple(data["textMatches"]["anticoagulants"].get("unlessHeldPhrases", ()))
         self.text_lists = {key: {name: tuple(m[name]) for name in m if isinstance(m[name], list)}

@@ -239,6 +239,10 @@ class Relevance:
             if companions else None
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.pregnant_words = frozenset(catalogue.text_matches.get(PREGNANCY_STATUS, ()))
+        # "30/40", "28 weeks gestation": a gestation with its number (catalogue gestationWords)
+        self.gestation = re.compile(r"\d\s*(?:%s)" % alternatives(catalogue.gestation_words)) \
+            if catalogue.gestation_words else _NEVER
+        self.negation_words = catalogue.negation_words
         self.result_status = catalogue.hygiene["resultStatus"]
         self.ignored_verification = catalogue.hygiene["ignoredVerification"] | catalogue.hygiene["refutedVerification"]
         self.site_rules, self.site_gives = catalogue.site_rules, catalogue.site_gives
@@ -414,8 +418,18 @@ class Relevance:
         value = raw.get("valueCodeableConcept")
         text = raw.get("valueString") if isinstance(raw.get("valueString"), str) else (
             value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
-        first = _CLAUSES.split(text, maxsplit=1)[0] if text else None
-        return _whole_value(first) in self.pregnant_words
+        if not text:
+            return False
+        first = _whole_value(_CLAUSES.split(text, maxsplit=1)[0]) or ""
+        if first in self.pregnant_words:
+            return True
+        lowered = " ".join(text.lower().split())
+        if lowered.split()[:1] and lowered.split()[0] in self.negation_words:
+            return False  # "Not pregnant", "No - 30/40 last year"
+        word = first.split()[0] if first.split() else ""
+        # "pregnat": the cautious reading of a misspelt answer (catalogue $gestationComment)
+        return bool(self.gestation.search(lowered)) or (
+            len(word) >= 6 and bool(difflib.get_close_matches(word, ["pregnant"], n=1, cutoff=0.85)))
 
     def _treatment_dose(self, raw: dict, medicine_text: str) -> bool:
         """The dose written (dosage text or structured dose) is a treatment dose, whatever the product's
