@@ -66,8 +66,9 @@ REQUIRED_IDS = {
 # Requested ids deliberately not shipped: the KB verifies no code for them.
 NOT_SHIPPED = {
     "d-dimer-unspecified-units": "30240-6, 7799-0, 3246-6, 91556-1 (and 71427-9) are on the KB's could-not-verify list (§3.4, §3.6)",
-    "esr": "the KB gives no ESR LOINC code",
 }
+# "esr" was here (the KB gives no ESR LOINC code): shipped since r31 review S6 with 4537-7 as partial, input-only,
+# from public LOINC code tables (verified-codes.json S-LOINC-TABLES), as 1988-5 CRP is partial.
 # Value sets added beyond the brief because the KB needs them.
 EXTRA_IDS = {
     "leg-pain", "chronic-hypoxaemia", "pregnancy-ended", "bakers-cyst-ruptured", "bone-malignancy-lower-limb",
@@ -77,7 +78,7 @@ EXTRA_IDS = {
     "antiphospholipid-syndrome", "dvt-upper-limb", "lower-limb-site", "localised-oedema", "hemiplegia-after-stroke",
     "dvt-imaging", "pe-imaging", "left-site", "right-site", "prophylactic-strength-anticoagulant", "systemic-oedema-cause",
     "pallor", "neurological-deficit-cause", "critical-limb-ischaemia", "inhaled-oxygen-flow", "inhaled-oxygen-concentration",
-    "egfr",
+    "egfr", "esr", "prosthetic-knee-drainage",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

@@ -10,17 +10,31 @@ with aspiration before antibiotics — unless a NICE NG51 high-risk sign of seps
 A confirmed knee-prosthesis infection that began within the treatment course is known and under care: the
 replaced knee's pain, effusion, fever and markers do not fire again (KB §1.8), only new high-risk signs of
 sepsis do; a replaced knee on the other side still can.
+
+A sinus tract (fistula) of the replaced knee, or a purulent wound discharge on the leg of its side, is enough
+on its own (IDSA 2013 rec 1: "a sinus tract or persistent wound drainage over a joint prosthesis"; ICM 2018:
+a sinus tract communicating with the prosthesis is a major criterion; r31 review S6). A raised ESR counts as a
+marker beside CRP and WCC (IDSA: ESR or CRP; ICM 2018 minor criterion, 30 mm/h). In the early post-operative
+period (a knee replacement Procedure within the catalogue window, 90 days: ICM 2018 acute PJI) CRP counts only
+above the acute threshold (100 mg/L) and ESR not at all: both rise after the operation itself (r30 review F5);
+fever, a sinus tract or wound drainage still count.
 """
 from __future__ import annotations
 
-from ...content.catalogue import topic, value_set
-from ...record.facts import PatientRecord
+from decimal import Decimal
+
+from ...content.catalogue import measurement, threshold, topic, value_set, window
+from ...record.facts import Fact, PatientRecord
 from . import signals
 from .finding import Finding
-from .septic_arthritis import EFFUSION, raised_markers, with_sepsis
+from .septic_arthritis import CRP, EFFUSION, _raised, raised_markers, with_sepsis
 
 PROSTHETIC_JOINT_INFECTION = topic("prosthetic-joint-infection")
 KNEE_PROSTHESIS, CODED_INFECTION = value_set("knee-prosthesis"), value_set("prosthetic-knee-infection")
+DRAINAGE, ESR = value_set("prosthetic-knee-drainage"), measurement("esr")
+ESR_RAISED, CRP_EARLY = threshold("esr-raised"), threshold("crp-raised-early-postoperative")
+EARLY_POSTOPERATIVE = window("early-postoperative")
+_KNEE_FISTULA = "M25.16"  # ICD-10-CM Fistula, knee: the code names the knee; a wound discharge needs a leg site
 
 
 def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
@@ -28,11 +42,14 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     if not prosthesis:
         return None
     local = record.current(signals.KNEE_PAIN, signals.FINDING) + record.current(EFFUSION, signals.FINDING)
+    drainage = _drainage(record)
     # The painful or swollen knee must be the replaced one (KB §8.8 rule 4): a native right knee beside a
     # left knee replacement is septic arthritis's. Unsided on either part: the knee could be the replaced one.
     replaced = {signals.side(f) for f in prosthesis}
     if None not in replaced and "both" not in replaced:
         local = [f for f in local if signals.side(f) in (None, "both") or signals.side(f) in replaced]
+        drainage = [f for f in drainage if signals.side(f) in (None, "both") or signals.side(f) in replaced]
+    local = local + [f for f in drainage if f not in local]
     # A coded, unconfirmed prosthesis infection with a painful or swollen knee is enough (IDSA rec 1).
     infections = record.current(CODED_INFECTION, signals.FINDING, undated=True)
     coded = [f for f in infections if not f.confirmed]
@@ -40,7 +57,11 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
         # The known infection's knee is under care; only a replaced knee on another side is a new suspicion.
         under_care = signals.under_known_prosthetic_infection(record, local)
         local = [f for f in local if f not in under_care]
-    inflammation = signals.fever(record) + raised_markers(record) + coded + signals.coded_sepsis(record)
+    # A sinus tract or wound drainage over the replaced knee is enough on its own (IDSA 2013 rec 1).
+    drainage = [f for f in drainage if f in local]
+    early = _early_postoperative(record, local)
+    inflammation = (signals.fever(record) + _markers(record, early) + coded + signals.coded_sepsis(record)
+                    + drainage)
     septic = signals.sepsis_high_risk(record) if infections and not coded else None
     if septic:
         local, inflammation = local or infections, inflammation or infections  # confirmed, now septic
@@ -56,3 +77,40 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     if finding.variant == "septic":
         finding.indicator = "critical"
     return finding
+
+
+def _drainage(record: PatientRecord) -> list[Fact]:
+    """A coded sinus tract (fistula) of a knee, or a purulent wound discharge placed on the leg by its bodySite
+    (a wound elsewhere is not over the knee prosthesis), recorded in the finding window."""
+    return [f for f in record.current(DRAINAGE, signals.FINDING)
+            if signals.LOWER_LIMB in f.value_sets or any(code.startswith(_KNEE_FISTULA) for _, code in f.evidence.codes)]
+
+
+def _early_postoperative(record: PatientRecord, local: list[Fact]) -> list[Fact]:
+    """Knee replacements performed within the early post-operative window, on the knee the findings may be
+    about (a recent replacement of the other knee leaves this knee's markers readable)."""
+    recent = record.procedures(KNEE_PROSTHESIS, EARLY_POSTOPERATIVE)
+    if not local:
+        return recent
+    return [p for p in recent if any(signals.on_replaced_knee(f, [p]) for f in local)]
+
+
+def _markers(record: PatientRecord, early: list[Fact]) -> list[Fact]:
+    """Raised CRP or WCC (the septic-arthritis thresholds), and raised ESR. Early after the operation CRP counts
+    only above ICM 2018's acute threshold, whatever the laboratory's flag, and ESR not at all (r30 review F5)."""
+    markers = raised_markers(record)
+    if early:
+        crp = record.latest(CRP)
+        markers = [m for m in markers if m is not crp]
+        if crp is not None and _crp_mg_per_l(crp) is not None and _crp_mg_per_l(crp) > record.threshold(CRP_EARLY):
+            markers.append(crp)
+        return markers
+    esr = record.latest(ESR)
+    if esr is not None and _raised(esr, record.threshold(ESR_RAISED), record.catalogue.high_flags, {"mm/h"}, {}):
+        markers.append(esr)
+    return markers
+
+
+def _crp_mg_per_l(fact: Fact) -> Decimal | None:
+    value, unit = fact.quantity
+    return value if unit == "mg/L" else value * 10 if unit == "mg/dL" else None
