@@ -96,7 +96,8 @@ class ClinicalEngine:
                 for finding in findings:
                     finding.notes.append(line)
             else:
-                finding = Finding(INCOMPLETE_CHECK, "info", variant="unread-entries")
+                # the only card: a warning, so that it is seen (r32 S6: a local-coded 'Temp' 39.1 was a quiet info)
+                finding = Finding(INCOMPLETE_CHECK, "warning", variant="unread-entries")
                 finding.values.update({"line": line, "entries": entries, "texts": texts})
                 findings.append(finding)
         return [Issued(finding, self.templates.render(finding, record.patient_id)) for finding in findings]

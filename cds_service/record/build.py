@@ -368,7 +368,7 @@ class Relevance:
             return None
         name = _concept_name(code)
         value = _concept_name(raw.get("valueCodeableConcept")) if isinstance(raw.get("valueCodeableConcept"), dict) \
-            else raw.get("valueString") if isinstance(raw.get("valueString"), str) else None
+            else raw.get("valueString") if isinstance(raw.get("valueString"), str) else _quantity_text(raw.get("valueQuantity"))
         text = self.unread_not_words.sub(" ", " ".join(
             t for t in (_all_text(code), value if kind == "Observation" else None) if t).lower())
         # A WHO ICD-10 code in a category our ICD-10-CM codes use (I80.2, I26.9, R06.0): named by its code
@@ -717,6 +717,16 @@ _QUERY_TAIL = re.compile(r"[\s,;.]*(?:\s[-–]+)?(?:^|[\s,;(])\?([a-z][^?]*?)[\s
 
 
 _NEVER = re.compile(r"(?!x)x")  # matches nothing: no finding's own words
+
+
+def _quantity_text(quantity) -> str | None:
+    """A raw Quantity as written ("39.1 Cel"), for naming an entry the service cannot read (r32 S6: 'Temp'
+    was named without its 39.1)."""
+    if not isinstance(quantity, dict) or isinstance(quantity.get("value"), bool) \
+            or not isinstance(quantity.get("value"), (int, float)):
+        return None
+    unit = quantity.get("unit") or quantity.get("code")
+    return f"{quantity.get('comparator') or ''}{quantity['value']:g} {unit if isinstance(unit, str) else ''}".strip()
 
 
 def _without_queries(text: str | None, about: re.Pattern | None, answers: frozenset[str] = frozenset()) -> str | None:

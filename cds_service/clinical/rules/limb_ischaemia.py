@@ -164,7 +164,11 @@ def occlusions(record: PatientRecord) -> tuple[list[Fact], list[Fact]]:
     critical = record.current(CRITICAL_ISCHAEMIA, signals.FINDING)
     acute = ([f for f in occluded if not record.older_than(f, ACUTE)]
              + [f for f in critical if f.onset is not None and not record.older_than(f, ACUTE)])
-    return acute, [f for f in occluded + critical if f not in acute]
+    # An occlusion recorded weeks ago, still active, beside leg pain now: a chronic ischaemia to assess, not
+    # a stale entry (r32 S5: an untreated embolus 20 days old with new leg pain gave no card)
+    older = [f for f in record.current(OCCLUSION, signals.LEG_CONTEXT) + record.current(CRITICAL_ISCHAEMIA, signals.LEG_CONTEXT)
+             if f not in occluded + critical] if signals.recent_leg_or_knee_pain(record) else []
+    return acute, [f for f in occluded + critical if f not in acute] + older
 
 
 def new_signs(record: PatientRecord) -> list[Fact]:
