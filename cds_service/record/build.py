@@ -1732,10 +1732,11 @@ class _Builder:
         # An order left "active" whose own period is over (its dosage's boundsPeriod, its dispenseRequest's
         # validityPeriod: an apixaban order of 2022 never closed) is a course that ended, as a statement whose
         # effectivePeriod ended is: current treatment it is not (r31 review S2, KB §8.3).
-        current, status = self._course(request.status, self.hygiene["orderStatus"], _order_end(request))
+        ended = _order_end(request)
+        current, status = self._course(request.status, self.hygiene["orderStatus"], ended)
         return [Fact("MedicationRequest", relevant.by_code, when, current,
                      self._evidence("MedicationRequest", request, concept, when, status=status,
-                                    dosage=_dosage_shown(request)))]
+                                    dosage=_dosage_shown(request)), ended=ended)]
 
     def _course(self, status: str | None, current_statuses, ended: datetime | None) -> tuple[bool, str | None]:
         """(current, status shown) of an order or statement: current when its status is, and the period it
@@ -1750,11 +1751,11 @@ class _Builder:
         period = statement.effectivePeriod
         began = as_datetime(statement.effectiveDateTime) or as_datetime(period.start if period else None) \
             or as_datetime(statement.dateAsserted)
-        current, status = self._course(statement.status, self.hygiene["statementStatus"],
-                                       as_datetime(period.end if period else None))
+        ended = as_datetime(period.end if period else None)
+        current, status = self._course(statement.status, self.hygiene["statementStatus"], ended)
         return [Fact("MedicationStatement", relevant.by_code, began, current,
                      self._evidence("MedicationStatement", statement, concept, began, status=status,
-                                    dosage=_dosage_shown(statement)))]
+                                    dosage=_dosage_shown(statement)), ended=ended)]
 
     def administration(self, administration, relevant: Memberships) -> list[Fact]:
         """A dose given: current while inside the catalogue's "administration" window (facts.medicines)."""

@@ -51,6 +51,7 @@ NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_REPEA
 BASIS_AGE_ADJUSTED, BASIS_STANDARD = phrase(_DVT, "cutoff-basis.age-adjusted"), phrase(_DVT, "cutoff-basis.standard")
 # "Wells 0" in a summary reads as a low score; the record showing none of the items is not that.
 WELLS_NONE, WELLS_SOME = phrase(_DVT, "wells-record.none"), phrase(_DVT, "wells-record.some")
+NOTE_STOPPED_LATELY = phrase(_DVT, "note.anticoagulant-stopped-lately")
 
 
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
@@ -216,13 +217,17 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
     finding.unknown = unknown
     unread = [f for study in (signals.DVT_IMAGING, signals.PE_IMAGING) for f in record.studies(study, FINDING)
               if not (f.negative and f.current)]
+    lately = signals.anticoagulated_lately(record)
     if unread:
         # A scan is on record but not read as negative (mixed, limited, preliminary, a distal or superficial
         # clot): its report decides, never a D-dimer rule-out after it (KB §8.7).
         finding.add(unread)
         finding.variant = "scan-not-negative"
-    elif signals.on_anticoagulant(record):
+    elif signals.on_anticoagulant(record) or lately:
         finding.variant = "on-anticoagulant"  # a D-dimer cannot rule DVT out on anticoagulation (KB §8.2)
+        if lately:  # a course that ended within 48 h still lowers the D-dimer (r32 S2)
+            finding.add(lately)
+            finding.notes.append(Say(NOTE_STOPPED_LATELY))
     elif likely(record, score):
         finding.variant = "likely"
     elif any(signals.DVT in f.value_sets for f in features):

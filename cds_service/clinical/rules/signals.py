@@ -17,6 +17,7 @@ BAKERS_CYST_RUPTURED, DVT, PE, VTE_HISTORY = (
     value_set("vte-history"))
 ANTICOAGULANTS, LONG_TERM_ANTICOAGULANT = value_set("anticoagulants"), value_set("long-term-anticoagulant-use")
 PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
+ADMINISTRATION = window("administration")  # how long a dose, or a course's end, still anticoagulates
 PREGNANCY, POSTPARTUM = value_set("pregnancy"), value_set("postpartum")
 PREGNANCY_ENDED = value_set("pregnancy-ended")  # a loss or termination: ends the pregnancy recorded before it
 PREGNANCY_STATUS = value_set("pregnancy-status-observation")  # read through its value, coded "pregnant"
@@ -337,6 +338,16 @@ def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     medicines = record.medicines(ANTICOAGULANTS)
     ended = [f for f in record.ended_courses(ANTICOAGULANTS) if f.kind != "MedicationAdministration"]
     return medicines + ([] if ended and not medicines else record.current(LONG_TERM_ANTICOAGULANT))
+
+
+def anticoagulated_lately(record: PatientRecord) -> list[Fact]:
+    """A full-strength anticoagulant course whose own end date lies within the catalogue's "administration"
+    window: its effect outlasts the order, so a D-dimer is still unreliable (KB §1.5: falsely low on
+    anticoagulation; r32 review S2: an order ended yesterday let a D-dimer of 300 read as 'DVT unlikely').
+    Not treatment: the clot's own cards read on_anticoagulant."""
+    since = record.now - record.catalogue.window(ADMINISTRATION)
+    return full_strength([f for f in record.ended_courses(ANTICOAGULANTS)
+                          if f.ended is not None and since <= f.ended <= record.now])
 
 
 def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
