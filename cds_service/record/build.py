@@ -220,6 +220,7 @@ class Relevance:
         self.unread_before = (now - widest - timedelta(days=1)).strftime("%Y-%m-%d")
         self.unread_named_as, self.unread_categories, self.unread_starts = value_sets.display_phrases(
             self.unread_not_by_display)
+        self._unread_names: dict[tuple, tuple[bool, list]] = {}  # per request (value sets are the caller's)
 
     @staticmethod
     def _compile(catalogue: Catalogue) -> dict:
@@ -375,12 +376,17 @@ class Relevance:
         who = [c for c in self.value_sets.who_icd10_codes(code) if c[:3] in self.unread_categories]
         if not text.strip() and not who:
             return None
-        measured = [vs for vs, words in self.unread_measured.items() if words.search(text)] \
-            if kind == "Observation" else []
-        if not (who or measured or self.unread_alone.search(text)
-                or (self.unread_leg_finding.search(text) and self.unread_leg.search(text))
-                or self._named_as_display(text)):
+        key = (kind, text, bool(who))  # a long record repeats its local rows' names: each is read once
+        named = self._unread_names.get(key)
+        if named is None:
+            measured = [vs for vs, words in self.unread_measured.items() if words.search(text)] \
+                if kind == "Observation" else []
+            named = self._unread_names[key] = (bool(who or measured or self.unread_alone.search(text) or (
+                self.unread_leg_finding.search(text) and self.unread_leg.search(text))
+                or self._named_as_display(text)), measured)
+        if not named[0]:
             return None
+        measured = named[1]
         if kind == "Condition":
             status = raw.get("verificationStatus")
             codings = status.get("coding") if isinstance(status, dict) and isinstance(status.get("coding"), list) else ()
