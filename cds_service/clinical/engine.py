@@ -130,10 +130,15 @@ class ClinicalEngine:
         pregnancy test beside both the D-dimer card and the pregnancy card). A card they raise or make more
         urgent is at most a warning and opens with them; a card the final results already make critical keeps
         that, with what the pending ones add (r32 S7: a pending SpO₂ 82 % beside a critical PE card)."""
-        pending = [f.evidence for f in record.facts if f.pending]
+        # A pending reading a later final one of the same measurement has superseded is no news (r33 F2:
+        # SpO₂ 85 % preliminary, then 97 % validated two hours later, still read 'admission now')
+        final = [f for f in record.facts if f.current and f.quantity and f.kind == "Observation"]
+        live = [f for f in record.facts if f.pending and not (f.quantity and any(
+            g.value_sets == f.value_sets and g.when and f.when and g.when > f.when for g in final))]
+        pending = [f.evidence for f in live]
         if not pending:
             return findings
-        as_record = replace(record, facts=[replace(f, current=True) if f.pending else f for f in record.facts])
+        as_record = replace(record, facts=[replace(f, current=True) if f in live else f for f in record.facts])
         as_final = ClinicalEngine._not_critical_on_guesses(as_record, evaluate(as_record))
         if not any(e in f.evidence for f in as_final for e in pending):
             return findings
@@ -144,6 +149,13 @@ class ClinicalEngine:
             if not any(e in finding.evidence for e in pending) or (
                     now is not None and now.variant == finding.variant and _RANK[now.indicator] <= _RANK[finding.indicator]):
                 answer.append(now or finding)  # the final results already say as much
+                continue
+            if now is not None and now.indicator == finding.indicator and now.indicator != "critical":
+                # As urgent either way: pending results only raise a card, never settle one (r33 S5: a
+                # preliminary negative D-dimer read 'DVT unlikely'); the card names them
+                now.notes.insert(0, Say(PENDING_ALSO))
+                now.evidence += [e for e in finding.evidence if e in pending and e not in now.evidence]
+                answer.append(now)
                 continue
             raised = "warning" if finding.indicator == "critical" else finding.indicator
             finding.pending = True  # its summary opens with "Preliminary results"

@@ -932,6 +932,12 @@ class _Builder:
         fact = Fact("Condition", memberships, when, current,
                     self._evidence("Condition", condition, condition.code, when, verification=state, status=status),
                     onset=onset, ended=ended)
+        text = condition.code.text if condition.code is not None and isinstance(condition.code.text, str) else None
+        if text and memberships & (LEG_PAIN_ROWS | ISCHAEMIC_SIGNS):
+            # "Knee pain - L foot cold and pale, no pulses felt": the Ps the diagnosis's own text names (r33 S2)
+            signs = self._ischaemic_signs(text)
+            if signs:
+                fact = replace(fact, signs=signs, evidence=replace(fact.evidence, value=f"“{text.strip()}”"))
         return [fact] + self._findings_in_words(condition, fact) + self._red_flags_in_notes(
             condition, memberships, when, current, "Condition")
 
@@ -1441,6 +1447,8 @@ class _Builder:
         are neither a denial, a question nor a history, nor about another part of the body, a thing, advice or
         a relative (catalogue hotJointNotWith); empty when none does."""
         found = set()
+        # lower case, as every other reader: "Hot swollen R knee" is the commonest form (r33 S1)
+        text = _without_queries((text or "").lower(), _NEVER, self.answer_words)
         for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
             for kind, words in self.hot_joint_words.items():
                 if words.search(clause) and not self._historical(clause) and not self.not_the_knee.search(clause) and not (
@@ -1468,6 +1476,7 @@ class _Builder:
         """The Ps of limb ischaemia the entry's text states, each clause read on its own (catalogue
         ischaemicSigns): 'R foot cold, pale, no pulses palpable' names three."""
         found = set()
+        text = (text or "").lower()
         # A pulse stated lost, read on the sentence: its label and answer may sit either side of a ':' or '?'
         if any(self.pulse_lost.search(s) and not self._historical(s) for s in _ROWS.split(text or "")):
             found.add("pulseless")

@@ -83,7 +83,7 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     # An embolic source, or a recent knee dislocation (a torn popliteal intima thromboses days later), a
     # known popliteal aneurysm (it thromboses or embolises: SVS, Appendix A) or a known occlusion (it
     # re-occludes): then one ischaemic sign with the pain is enough.
-    embolic_source = fibrillation + dislocation + aneurysm + known
+    embolic_source = fibrillation + dislocation + aneurysm + known + chronic  # an older occlusion re-occludes (r33 S3)
     new = new_signs(record)
     causes = record.current(NEUROLOGICAL_CAUSE)
     counted = [kept for f in new if on_the_leg(record, f, new, dislocation)
