@@ -421,9 +421,7 @@ class Relevance:
 
     def _pregnant_in_text(self, raw: dict) -> bool:
         """A pregnancy status given as text whose first clause is a pregnant answer (textMatches)."""
-        value = raw.get("valueCodeableConcept")
-        text = raw.get("valueString") if isinstance(raw.get("valueString"), str) else (
-            value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
+        text = _raw_text_answer(raw)
         if not text:
             return False
         first = _whole_value(_CLAUSES.split(text, maxsplit=1)[0]) or ""
@@ -504,12 +502,9 @@ class Relevance:
     def _sited_by_text(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
         """A finding's text answer naming the arm, or both legs, and no leg or single side ("L arm swollen after
         cannula", "Both ankles swollen"): the leg memberships it would give are not the leg's (siteRules)."""
-        value = raw.get("valueCodeableConcept")
-        text = raw.get("valueString") if isinstance(raw.get("valueString"), str) else (
-            value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
         if raw.get("bodySite"):
             return memberships  # a bodySite names the site: it wins over words
-        return self._site_words(text, memberships)
+        return self._site_words(_raw_text_answer(raw), memberships)
 
     def _site_words(self, text: str | None, memberships: frozenset[str]) -> frozenset[str]:
         """The leg memberships a text naming the arm, or both legs, and no leg or single side takes away
@@ -619,6 +614,13 @@ def _dosages(raw: dict) -> list[dict]:
 def _dosage_texts(raw: dict) -> list[str]:
     """The dosage instruction texts of an order, statement or administration (not the product's name)."""
     return [item["text"] for item in _dosages(raw) if isinstance(item.get("text"), str)]
+
+
+def _raw_text_answer(raw: dict) -> str | None:
+    """A raw Observation's answer as text: its valueString, else its valueCodeableConcept's text."""
+    value = raw.get("valueCodeableConcept")
+    return raw.get("valueString") if isinstance(raw.get("valueString"), str) else (
+        value.get("text") if isinstance(value, dict) and isinstance(value.get("text"), str) else None)
 
 
 def _note_texts(raw: dict) -> list[str]:
@@ -938,20 +940,17 @@ class _Builder:
             signs = self._ischaemic_signs(text)
             if signs:
                 fact = replace(fact, signs=signs, evidence=replace(fact.evidence, value=f"“{text.strip()}”"))
-        return [fact] + self._findings_in_words(condition, fact) + self._red_flags_in_notes(
+        return [fact] + self._findings_in_words(text, fact) + self._red_flags_in_notes(
             condition, memberships, when, current, "Condition")
 
-    def _findings_in_words(self, condition, fact: Fact) -> list[Fact]:
+    def _findings_in_words(self, text: str | None, fact: Fact) -> list[Fact]:
         """A knee, calf or leg pain diagnosis whose own text names DVT features or a hot swollen knee ("Knee
         pain - swollen L calf ?DVT"): those findings, as on a flowsheet pain row (legDvtWords, hotJointWords;
         r32 review S1: such text on a coded pain Condition was never read)."""
-        text = condition.code.text if condition.code is not None and isinstance(condition.code.text, str) else None
         if not text or not fact.value_sets & LEG_PAIN_ROWS:
             return []
-        found = []
-        stated = sorted(self._dvt_features_in_words(text) - fact.value_sets, key=list(DVT_FEATURE_NAMES).index)
-        if stated:
-            found.append((frozenset(stated), " and ".join(DVT_FEATURE_NAMES[kind] for kind in stated), frozenset()))
+        stated = self._dvt_stated(text, fact.value_sets)
+        found = [(*stated, frozenset())] if stated else []
         joint = self._hot_joint(text) if KNEE_PAIN in fact.value_sets else frozenset()
         if joint:
             found.append((frozenset({KNEE_EFFUSION}), "a hot or swollen knee", joint))
@@ -1404,11 +1403,11 @@ class _Builder:
                     for f in self._component(observation, component, when, final)]
         if by_code & LEG_PAIN_ROWS:
             # "L calf swollen and tender" on a knee-pain row: DVT features in the nurse's words (legDvtWords)
-            stated = sorted(self._dvt_features_in_words(answer) - by_code, key=list(DVT_FEATURE_NAMES).index)
+            stated = self._dvt_stated(answer, by_code)
             if stated:  # one entry, as the nurse wrote it: "(read as leg swelling and calf tenderness)"
+                kinds, name = stated
                 elsewhere = elsewhere + [self._beside_fact(
-                    observation, answer, frozenset(stated) | (by_code & PLACES),
-                    " and ".join(DVT_FEATURE_NAMES[kind] for kind in stated), when, final)]
+                    observation, answer, kinds | (by_code & PLACES), name, when, final)]
         if not signs and self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code,
                                          set_aside=set_aside):
             return elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
@@ -1455,6 +1454,12 @@ class _Builder:
                         self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3])):
                     found.add(kind)
         return frozenset(found)
+
+    def _dvt_stated(self, text: str | None, memberships: frozenset[str]) -> tuple[frozenset[str], str] | None:
+        """The DVT features a text states beyond the entry's own codes, and how the card names them ("leg
+        swelling and calf tenderness"), or None."""
+        stated = sorted(self._dvt_features_in_words(text) - memberships, key=list(DVT_FEATURE_NAMES).index)
+        return (frozenset(stated), " and ".join(DVT_FEATURE_NAMES[kind] for kind in stated)) if stated else None
 
     def _dvt_features_in_words(self, text: str | None) -> frozenset[str]:
         """The leg DVT features (leg-swelling, calf-pain) a clause states of the calf or leg that is neither a

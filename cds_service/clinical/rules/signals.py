@@ -395,12 +395,11 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
     ended = [f for f in record.history(PREGNANCY) if f.ended is not None and since <= f.ended <= record.now]
     # A miscarriage, ectopic or termination within 6 weeks keeps the cautious pathway; any delivery or loss
     # ends the pregnancy recorded before it (r31 F5: Z3A.12 200 days ago beside a miscarriage 150 days ago)
-    losses = [f for f in record.current(PREGNANCY_ENDED) + record.history(PREGNANCY_ENDED)
-              if f.when is not None and since <= (f.onset or f.when) <= record.now]
+    lost = record.current(PREGNANCY_ENDED) + record.history(PREGNANCY_ENDED)
+    losses = [f for f in lost if f.when is not None and since <= (f.onset or f.when) <= record.now]
     # Only a date the end happened on decides: a Condition's onset, a Procedure's performed date (an old
     # delivery imported today must not end the pregnancy under way)
-    ends = [d for f in (record.current(PREGNANCY_ENDED) + record.history(PREGNANCY_ENDED) + record.current(POSTPARTUM)
-                        + record.history(POSTPARTUM) + record.procedures(POSTPARTUM))
+    ends = [d for f in (lost + record.current(POSTPARTUM) + record.history(POSTPARTUM) + record.procedures(POSTPARTUM))
             for d in [f.when if f.kind == "Procedure" else f.onset] if d is not None and d <= record.now]
     last_end = max(ends, default=None)
     pregnant = [f for f in record.current(PREGNANCY, PREGNANCY_WINDOW, undated=True) + positive_tests
