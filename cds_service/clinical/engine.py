@@ -120,7 +120,7 @@ class ClinicalEngine:
                 finding.ask_first = tuple(dict.fromkeys(
                     g.finding for f in unread for g in record.catalogue.finding_words if g.value_sets & f.value_sets)) or True
                 finding.notes.insert(0, Say(UNINTERPRETED_NOTE))
-        return sorted(findings, key=lambda f: _RANK[f.indicator])
+        return sorted(findings, key=lambda f: (_RANK[f.indicator], f.follows))
 
     @staticmethod
     def _pending(record: PatientRecord, findings: list[Finding]) -> list[Finding]:
@@ -167,7 +167,7 @@ class ClinicalEngine:
                 finding.notes.insert(0, Say(PENDING_NOTE))
             answer.append(finding)
         order = {topic: index for index, topic in enumerate(record.catalogue.clinical_topics)}
-        return sorted(answer, key=lambda f: (_RANK[f.indicator], order.get(f.topic, len(order))))  # card order
+        return sorted(answer, key=lambda f: (_RANK[f.indicator], f.follows, order.get(f.topic, len(order))))  # card order
 
     @staticmethod
     def _unread_line(record: PatientRecord) -> tuple[Say, Say, Say | str]:

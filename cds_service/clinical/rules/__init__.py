@@ -32,7 +32,7 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     for finding in findings:
         if finding.topic == SUSPECTED_DVT and threatened and finding.variant != "child":
             finding.variant = "limb-threat"
-    return sorted(findings, key=lambda f: _RANK[f.indicator])  # stable: rule order within an urgency
+    return sorted(findings, key=lambda f: (_RANK[f.indicator], f.follows))  # stable: rule order within an urgency
 
 
 def _leads(rule: GiveWay, finding: Finding) -> bool:

@@ -49,6 +49,7 @@ class Finding:
     # urgent only if an answer the reader could not interpret says so: ask first (about these findings)
     ask_first: bool | tuple[str, ...] = False
     pending: bool = False  # raised only by results not yet final: the summary opens with that (engine._pending)
+    follows: bool = False  # placed after the other cards of its indicator (a PE card whose physiology sepsis explains)
 
     def add(self, facts: list[Fact]) -> None:
         for fact in facts:

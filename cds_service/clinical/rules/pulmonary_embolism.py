@@ -44,6 +44,10 @@ ADMIT_PREGNANT, ADMIT_CHILD = phrase(_PE, "admit.pregnant"), phrase(_PE, "admit.
 REOPEN_NEW_FEATURE = phrase(_PE, "reopen.new-feature")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
 NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
+NOTE_INFECTION = phrase(_PE, "note.infection")
+# The PE features a fever or a septic joint explains as well as a clot (§5.10: a fast pulse and breathing)
+EXPLAINED_BY_INFECTION = frozenset({signals.HEART_RATE, signals.TACHYCARDIA_CODED, signals.RESPIRATORY_RATE,
+                                    value_set("tachypnoea")})
 ALARMING_ALONE = frozenset({signals.PE, *(value_set(key) for key in ("haemoptysis", "syncope", "hypoxaemia"))})
 OBJECTIVE = (frozenset({signals.OXYGEN_SATURATION}), frozenset({signals.RESPIRATORY_RATE, value_set("tachypnoea")}),
              frozenset({signals.HEART_RATE, signals.TACHYCARDIA_CODED}))
@@ -218,6 +222,13 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     finding.unknown = [Say(UNKNOWN_CONSCIOUSNESS)]
     if record.latest(SYSTOLIC) is None:
         finding.unknown.insert(0, Say(UNKNOWN_SYSTOLIC, threshold=record.threshold(ADMISSION_SYSTOLIC)))
+    if (symptoms and all(f.value_sets <= EXPLAINED_BY_INFECTION for f in symptoms)
+            and (signals.fever(record) or suspected_septic_arthritis(record) is not None)):
+        # Beside a strong VTE context (cancer, surgery) the card stays, but when the only PE features are a
+        # fast pulse and breathing and a fever or hot joint explains them too, the sepsis pathway must not wait
+        # behind a CTPA: this card follows the other critical cards and says why (r33 F3)
+        finding.notes.append(Say(NOTE_INFECTION))
+        finding.follows = True
     if signals.on_anticoagulant(record):
         finding.notes.append(Say(NOTE_ANTICOAGULANT))
     elif signals.active_pe in contexts:
