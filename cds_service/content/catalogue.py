@@ -249,6 +249,7 @@ class Catalogue:
         self.gestation_words = tuple(w for m in data["textMatches"].values() for w in m.get("gestationWords", ()))
         self.held_phrases = tuple(data["textMatches"]["anticoagulants"].get("heldPhrases", ()))
         self.unless_held_phrases = tuple(data["textMatches"]["anticoagulants"].get("unlessHeldPhrases", ()))
+        self.not_started_phrases = tuple(data["textMatches"]["anticoagulants"].get("notStartedPhrases", ()))
         self.text_lists = {key: {name: tuple(m[name]) for name in m if isinstance(m[name], list)}
                            for key, m in data["textMatches"].items()}
         self.prophylactic_doses = {medicine: tuple(doses) for medicine, doses in

@@ -198,6 +198,7 @@ class Memberships:
     by_component: frozenset[str] = NOTHING
     # An entry with no code this service reads whose words name a finding it checks: (its type, its words)
     unread: tuple[str, str] | None = None
+    held: str | None = None  # an anticoagulant order or statement not being given: "held" or "not-started" (Fact.held)
 
 
 class Relevance:
@@ -231,6 +232,7 @@ class Relevance:
         self.anticoagulant_excluded = catalogue.text_excludes["anticoagulants"]
         self.held = _phrases(catalogue.held_phrases)
         self.unless_held = _phrases(catalogue.unless_held_phrases)
+        self.not_started = _phrases(catalogue.not_started_phrases)
         self.prophylaxis_words, self.prophylaxis_medicines = catalogue.prophylaxis["anticoagulants"]
         self.prophylactic_doses = catalogue.prophylactic_doses
         self.infusion_words = catalogue.text_lists["prophylactic-strength"].get("infusionWords", ())
@@ -317,29 +319,32 @@ class Relevance:
             if not found.by_code & IMAGING:
                 return None
         elif kind in MEDICATION_KINDS:
-            if raw.get("doNotPerform") is True:
-                # An order *not* to give the medicine (FHIR R4 MedicationRequest.doNotPerform) is never exposure to
-                # it, whatever its status: read as an anticoagulant it hid a new DVT as treated (r31 review S2;
-                # KB §1.8, §8.3: classify from what is given).
-                return None
             concept = medication_concept(raw)
             memberships = of_concept(concept)
             text = _all_text(concept)
             if not memberships and names_a(self.anticoagulant_words, text):
                 memberships = frozenset({"anticoagulants"})
+            if raw.get("doNotPerform") is True:
+                # An order *not* to give the medicine (FHIR R4 MedicationRequest.doNotPerform) is never exposure to
+                # it, whatever its status: read as an anticoagulant it hid a new DVT as treated (r31 review S2;
+                # KB §1.8, §8.3: classify from what is given). An anticoagulant's is kept as held, for the card
+                # to name (r32 S2: the order set aside was not shown beside 'start a DOAC').
+                return Memberships(frozenset({"anticoagulants"}), held="not-started") if "anticoagulants" in memberships else None
             order_text = text + " " + _order_text(raw) + "".join(
                 f" {_plain(value)} {unit}" for value, unit, kind in _structured_doses(raw) if kind == "dose")
             prophylactic_heparin = (names_word(self.prophylaxis_words, order_text)
                                     and names_a(self.prophylaxis_medicines, text))
             if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, order_text) \
-                    or prophylactic_heparin or self._held(raw):
+                    or prophylactic_heparin:
                 memberships = memberships - {"anticoagulants"}  # a flush or lock; a heparin at prophylaxis
             elif "anticoagulants" in memberships and _names_dose(self.prophylactic_doses, order_text):
                 memberships = memberships | {PROPHYLACTIC_STRENGTH}  # exposure, not a DVT's treatment
             if PROPHYLACTIC_STRENGTH in memberships and (names_a(self.infusion_words, _affirmed(order_text.lower()))
                                                          or _has_rate(raw) or self._treatment_dose(raw, text)):
                 memberships = memberships - {PROPHYLACTIC_STRENGTH}  # an infusion or the dose written treats
-            found = Memberships(memberships)
+            # Not being given ("ON HOLD", "DO NOT GIVE - GI bleed"): no treatment, but named on the card, and its
+            # effect may outlast the hold (r32 S2: warfarin withheld at INR 6.2 is anticoagulated)
+            found = Memberships(memberships, held=self._held(raw) if "anticoagulants" in memberships else None)
         else:
             return None
         if found.by_code or found.by_value or found.by_component:
@@ -490,14 +495,17 @@ class Relevance:
         # The side a scan must cover; the leg an ischaemic sign is on.
         return memberships | (sites & PLACES) if memberships else memberships
 
-    def _held(self, raw: dict) -> bool:
+    def _held(self, raw: dict) -> str | None:
         """An order whose dosage text or note says it is not being given now ("ON HOLD", "DO NOT GIVE -
         contraindicated", "to start once Hb checked", "patient refuses"), not a hold that ended or one only
         planned or conditional ("restarted 19/11", "to be held if platelets < 50", "no longer contraindicated")
         (catalogue heldPhrases, unlessHeldPhrases). The notes count too: a pharmacist's "Not yet started -
-        awaiting OGD" sits there, not in the dosage (r31 review S2, KB §8.3)."""
+        awaiting OGD" sits there, not in the dosage (r31 review S2, KB §8.3). "not-started" when it says it was
+        never started (catalogue notStartedPhrases), else "held"; None when it is being given."""
         text = " ".join(_dosage_texts(raw) + _note_texts(raw)).lower()
-        return bool(self.held.search(text)) and not self.unless_held.search(text)
+        if not self.held.search(text) or self.unless_held.search(text):
+            return None
+        return "not-started" if self.not_started.search(text) else "held"
 
     def _sited_by_text(self, raw: dict, memberships: frozenset[str]) -> frozenset[str]:
         """A finding's text answer naming the arm, or both legs, and no leg or single side ("L arm swollen after
@@ -1747,16 +1755,17 @@ class _Builder:
         # A proposal or plan is no order (FHIR R4 MedicationRequest.intent): neither current nor a course.
         if request.intent is not None and request.intent not in self.hygiene["orderIntent"]:
             return []
-        if request.doNotPerform:
-            return []  # an order not to give it (Relevance drops these first): r31 review S2
         # An order left "active" whose own period is over (its dosage's boundsPeriod, its dispenseRequest's
         # validityPeriod: an apixaban order of 2022 never closed) is a course that ended, as a statement whose
         # effectivePeriod ended is: current treatment it is not (r31 review S2, KB §8.3).
         ended = _order_end(request)
         current, status = self._course(request.status, self.hygiene["orderStatus"], ended)
+        if request.doNotPerform:
+            status = f"{status}, do not perform" if status else "do not perform"
         return [Fact("MedicationRequest", relevant.by_code, when, current,
                      self._evidence("MedicationRequest", request, concept, when, status=status,
-                                    dosage=_dosage_shown(request)), ended=ended)]
+                                    dosage=_dosage_shown(request, notes=bool(relevant.held))), ended=ended,
+                     held=relevant.held)]
 
     def _course(self, status: str | None, current_statuses, ended: datetime | None) -> tuple[bool, str | None]:
         """(current, status shown) of an order or statement: current when its status is, and the period it
@@ -1775,7 +1784,8 @@ class _Builder:
         current, status = self._course(statement.status, self.hygiene["statementStatus"], ended)
         return [Fact("MedicationStatement", relevant.by_code, began, current,
                      self._evidence("MedicationStatement", statement, concept, began, status=status,
-                                    dosage=_dosage_shown(statement)), ended=ended)]
+                                    dosage=_dosage_shown(statement, notes=bool(relevant.held))), ended=ended,
+                     held=relevant.held)]
 
     def administration(self, administration, relevant: Memberships) -> list[Fact]:
         """A dose given: current while inside the catalogue's "administration" window (facts.medicines)."""
@@ -1786,7 +1796,9 @@ class _Builder:
         return [Fact("MedicationAdministration", relevant.by_code, when,
                      administration.status in self.hygiene["administrationStatus"],
                      self._evidence("MedicationAdministration", administration, concept, when,
-                                    status=administration.status, dosage=_dosage_shown(administration)))]
+                                    status=administration.status,
+                                    dosage=_dosage_shown(administration, notes=bool(relevant.held))),
+                     held=relevant.held)]
 
     @staticmethod
     def _medicine(resource):
@@ -1829,13 +1841,16 @@ def _order_end(request) -> datetime | None:
 _DOSAGE_SHOWN = 80  # characters of a dosage text on an evidence line
 
 
-def _dosage_shown(resource) -> str | None:
+def _dosage_shown(resource, notes: bool = False) -> str | None:
     """The dosage text of an order, statement or administration as a card shows it beside the medicine: the
     texts joined, white space collapsed, shortened with an ellipsis. A "DO NOT GIVE" must be visible on the
-    evidence of the treatment it denies (r31 review S2)."""
+    evidence of the treatment it denies (r31 review S2); for a held one, its notes too, where a pharmacist's
+    "Not yet started - awaiting OGD" is written."""
     items = _get(resource, "dosageInstruction") or _get(resource, "dosage") or ()
     items = [items] if not isinstance(items, (list, tuple)) else items
-    texts = [" ".join(t.split()) for t in (_get(d, "text") for d in items) if isinstance(t, str) and t.strip()]
+    texts = [t for t in (_get(d, "text") for d in items) if isinstance(t, str)]
+    texts += [t for t in (_get(n, "text") for n in (_get(resource, "note") or ())) if isinstance(t, str)] if notes else []
+    texts = [" ".join(t.split()) for t in texts if t.strip()]
     text = "; ".join(texts)
     if not text:
         return None

@@ -54,6 +54,9 @@ class Fact:
     # the kinds of a hot swollen knee its text states (catalogue hotJointWords: "swollen", "hot"; r30 S8)
     joint: frozenset[str] = frozenset()
     pending: bool = False  # a result not yet final (preliminary, registered): not scored, shown as pending
+    # a medicine ordered or stated but not being given: "held" ("ON HOLD", "DO NOT GIVE": doses may have been
+    # taken until now) or "not-started" ("to start once Hb checked", doNotPerform); None when it is given
+    held: str | None = None
 
     @property
     def confirmed(self) -> bool:
@@ -133,9 +136,16 @@ class PatientRecord:
         """The medicine taken now: an active order or statement, or a dose given within the catalogue's
         "administration" window."""
         require(value_set, "value-set")
-        return [f for f in self.facts if f.current and value_set in f.value_sets
+        return [f for f in self.facts if f.current and not f.held and value_set in f.value_sets
                 and (f.kind in ("MedicationRequest", "MedicationStatement")
                      or (f.kind == "MedicationAdministration" and self._inside_window(f, "administration")))]
+
+    def held(self, value_set: Name) -> list[Fact]:
+        """Orders or statements of the medicine, still open, that say it is not being given now (held, not to
+        be given, not started, refused; doNotPerform), newest first."""
+        require(value_set, "value-set")
+        return _newest_first(f for f in self.facts if f.held and f.current and value_set in f.value_sets
+                             and f.kind in ("MedicationRequest", "MedicationStatement"))
 
     def ended_courses(self, value_set: Name) -> list[Fact]:
         """Orders or statements of the medicine that were completed or stopped, and doses given before."""

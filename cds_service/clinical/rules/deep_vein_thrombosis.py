@@ -52,6 +52,7 @@ BASIS_AGE_ADJUSTED, BASIS_STANDARD = phrase(_DVT, "cutoff-basis.age-adjusted"), 
 # "Wells 0" in a summary reads as a low score; the record showing none of the items is not that.
 WELLS_NONE, WELLS_SOME = phrase(_DVT, "wells-record.none"), phrase(_DVT, "wells-record.some")
 NOTE_STOPPED_LATELY = phrase(_DVT, "note.anticoagulant-stopped-lately")
+NOTE_HELD = phrase(_DVT, "note.anticoagulant-held")
 
 
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
@@ -151,9 +152,12 @@ def _known_dvt(record: PatientRecord, known, began=None, untreated: str = "untre
     # a course on record ended after it was recorded (signals.on_anticoagulant).
     treatment = signals.on_anticoagulant(record)
     if not treatment:
-        finding = Finding(KNOWN_DVT, "warning", variant=untreated)
+        # An order held or not to be given is named, with its words: the reason (a bleed, an INR of 6.2)
+        # decides what to start, and 'no anticoagulant found' beside it would be false (r32 S2, W5)
+        held = signals.held_anticoagulants(record)
+        finding = Finding(KNOWN_DVT, "warning", variant="held" if held and untreated == "untreated" else untreated)
         choice, facts = signals.anticoagulant_choice(record)
-        finding.add(known + list(also) + facts)
+        finding.add(known + list(also) + held + facts)
         finding.values["anticoagulant_choice"] = Say(choice)
         return finding
     began = began or signals.began(known)
@@ -218,16 +222,21 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
     unread = [f for study in (signals.DVT_IMAGING, signals.PE_IMAGING) for f in record.studies(study, FINDING)
               if not (f.negative and f.current)]
     lately = signals.anticoagulated_lately(record)
+    held = signals.full_strength([f for f in signals.held_anticoagulants(record) if f.held == "held"])
     if unread:
         # A scan is on record but not read as negative (mixed, limited, preliminary, a distal or superficial
         # clot): its report decides, never a D-dimer rule-out after it (KB §8.7).
         finding.add(unread)
         finding.variant = "scan-not-negative"
-    elif signals.on_anticoagulant(record) or lately:
+    elif signals.on_anticoagulant(record) or lately or held:
         finding.variant = "on-anticoagulant"  # a D-dimer cannot rule DVT out on anticoagulation (KB §8.2)
         if lately:  # a course that ended within 48 h still lowers the D-dimer (r32 S2)
             finding.add(lately)
             finding.notes.append(Say(NOTE_STOPPED_LATELY))
+        if held and not signals.on_anticoagulant(record):
+            # held tonight for an INR of 6.2, or 'do not give' since this morning: still anticoagulated (r32 S2)
+            finding.add(held)
+            finding.notes.append(Say(NOTE_HELD))
     elif likely(record, score):
         finding.variant = "likely"
     elif any(signals.DVT in f.value_sets for f in features):

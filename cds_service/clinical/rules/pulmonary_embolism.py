@@ -276,8 +276,9 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     if treatment and began is not None and began < record.now - phase:
         return None  # extended phase at a reduced dose (apixaban 2.5 mg: CHEST 2021 statement 26)
     # No anticoagulant, or only a prophylaxis strength in the treatment phase (KB §8.3): not this PE's treatment.
-    finding = Finding(KNOWN_PE, "warning", variant="prophylactic-dose" if treatment else "untreated")
-    finding.add(treatment)
+    held = [] if treatment else signals.held_anticoagulants(record)  # named, with its words (r32 S2)
+    finding = Finding(KNOWN_PE, "warning", variant="prophylactic-dose" if treatment else "held" if held else "untreated")
+    finding.add(treatment + held)
     choice, facts = signals.anticoagulant_choice(record)
     finding.add(known + facts)
     finding.values["anticoagulant_choice"] = Say(choice)

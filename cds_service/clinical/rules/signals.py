@@ -350,6 +350,12 @@ def anticoagulated_lately(record: PatientRecord) -> list[Fact]:
                           if f.ended is not None and since <= f.ended <= record.now])
 
 
+def held_anticoagulants(record: PatientRecord) -> list[Fact]:
+    """Open anticoagulant orders or statements that say it is not being given ('ON HOLD', 'DO NOT GIVE - GI
+    bleed', doNotPerform): no treatment, but the card names them — the reason decides what to start (r32 S2)."""
+    return record.held(ANTICOAGULANTS)
+
+
 def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
     """The anticoagulant exposures not at a prophylaxis strength (KB §8.3: intent unknown otherwise)."""
     return [f for f in anticoagulants if PROPHYLACTIC_STRENGTH not in f.value_sets]
