@@ -1796,7 +1796,7 @@ class _Builder:
         return [Fact("MedicationAdministration", relevant.by_code, when,
                      administration.status in self.hygiene["administrationStatus"],
                      self._evidence("MedicationAdministration", administration, concept, when,
-                                    status=administration.status,
+                                    status=administration.status, value=_reason_shown(administration),
                                     dosage=_dosage_shown(administration, notes=bool(relevant.held))),
                      held=relevant.held)]
 
@@ -1839,6 +1839,16 @@ def _order_end(request) -> datetime | None:
 
 
 _DOSAGE_SHOWN = 80  # characters of a dosage text on an evidence line
+
+
+def _reason_shown(administration) -> str | None:
+    """Why a dose was not given, as charted ("Patient refused"): a refused dose is the reason an order is not
+    treatment (r34b S7)."""
+    for reason in _get(administration, "statusReason") or ():
+        words = _concept_text(reason)
+        if words:
+            return " ".join(words.split())[:_DOSAGE_SHOWN]
+    return None
 
 
 def _dosage_shown(resource, notes: bool = False) -> str | None:

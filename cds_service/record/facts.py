@@ -140,6 +140,14 @@ class PatientRecord:
                 and (f.kind in ("MedicationRequest", "MedicationStatement")
                      or (f.kind == "MedicationAdministration" and self._inside_window(f, "administration")))]
 
+    def doses_not_given(self, value_set: Name) -> list[Fact]:
+        """Doses of the medicine charted as not given (refused, omitted: notGivenAdministrationStatus) inside
+        the catalogue's "administration" window, newest first."""
+        require(value_set, "value-set")
+        not_given = self.catalogue.hygiene.get("notGivenAdministrationStatus", ())
+        return _newest_first(f for f in self.facts if f.kind == "MedicationAdministration" and value_set in f.value_sets
+                             and f.evidence.status in not_given and self._inside_window(f, "administration"))
+
     def held(self, value_set: Name) -> list[Fact]:
         """Orders or statements of the medicine, still open, that say it is not being given now (held, not to
         be given, not started, refused; doNotPerform), newest first."""

@@ -222,7 +222,7 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
     unread = [f for study in (signals.DVT_IMAGING, signals.PE_IMAGING) for f in record.studies(study, FINDING)
               if not (f.negative and f.current)]
     lately = signals.anticoagulated_lately(record)
-    held = signals.full_strength([f for f in signals.held_anticoagulants(record) if f.held == "held"])
+    held = signals.full_strength([f for f in signals.held_anticoagulants(record) if f.held != "not-started"])
     if unread:
         # A scan is on record but not read as negative (mixed, limited, preliminary, a distal or superficial
         # clot): its report decides, never a D-dimer rule-out after it (KB §8.7).

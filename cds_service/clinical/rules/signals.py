@@ -336,8 +336,26 @@ def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     current: a problem-list Z79.01 outlives the order stopped for bleeding, and an order carries no stop
     date, so the ended course wins (KB §8.3; the card then asks to confirm treatment)."""
     medicines = record.medicines(ANTICOAGULANTS)
+    if _charted_not_given(record, medicines):
+        # the drug chart shows the doses are not being given: the order is not treatment (r34b S7)
+        medicines = [f for f in medicines if f not in _charted_not_given(record, medicines)]
+        if not medicines:
+            return []
     ended = [f for f in record.ended_courses(ANTICOAGULANTS) if f.kind != "MedicationAdministration"]
     return medicines + ([] if ended and not medicines else record.current(LONG_TERM_ANTICOAGULANT))
+
+
+def _charted_not_given(record: PatientRecord, medicines: list[Fact]) -> list[Fact]:
+    """With doses charted not given within the administration window and none given there, the orders and
+    statements begun before the latest of those doses, and the doses themselves: a patient refusing every dose
+    of an active apixaban order is not anticoagulated (r34b S7; KB §8.3: classify from the dose given now)."""
+    not_given = record.doses_not_given(ANTICOAGULANTS)
+    if not not_given or any(f.kind == "MedicationAdministration" for f in medicines):
+        return []
+    latest = not_given[0].when
+    set_aside = [f for f in medicines if f.kind in ("MedicationRequest", "MedicationStatement")
+                 and (f.when is None or latest is None or f.when <= latest)]
+    return set_aside + not_given if set_aside else []
 
 
 def anticoagulated_lately(record: PatientRecord) -> list[Fact]:
@@ -353,7 +371,7 @@ def anticoagulated_lately(record: PatientRecord) -> list[Fact]:
 def held_anticoagulants(record: PatientRecord) -> list[Fact]:
     """Open anticoagulant orders or statements that say it is not being given ('ON HOLD', 'DO NOT GIVE - GI
     bleed', doNotPerform): no treatment, but the card names them — the reason decides what to start (r32 S2)."""
-    return record.held(ANTICOAGULANTS)
+    return record.held(ANTICOAGULANTS) + _charted_not_given(record, record.medicines(ANTICOAGULANTS))
 
 
 def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
