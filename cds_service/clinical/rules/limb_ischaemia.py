@@ -35,7 +35,8 @@ Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CD
 - the sign criterion met by signs older than the critical window, one new vascular sign (pallor, cold, a
   lost pulse) with the pain, or an embolic source with the pain and a new sign that does not count (not
   placed on the leg, or a neurological cause explains it): 'examine-pulses', `warning` (examine the foot
-  pulses now); more than one new vascular P with no leg or knee pain on record: 'signs-without-pain',
+  pulses now) — so do Ps recorded without a site that began within the critical window, in enough entries,
+  beside leg or knee pain (r34b S10); more than one new vascular P with no leg or knee pain on record: 'signs-without-pain',
   `warning` (examine the foot pulses now).
 """
 from __future__ import annotations
@@ -143,12 +144,18 @@ def _lesser(record: PatientRecord, known, anticoagulated, chronic, pain, new, co
     # One new vascular P with the pain (a pale or cold foot, a lost pulse) is not yet the emergency picture,
     # but only the examination can say so (ACR: the cold, painful leg; r27 review)
     vascular = [f for f in counted if _kinds(f) & _VASCULAR_KINDS]
+    # Ps recorded without a site, new within the critical window, beside leg or knee pain: not placed on the
+    # leg, so no emergency, but never silent (r34b S10: pallor and paraesthesia today with knee pain gave no
+    # card); old unsited signs stay quiet (anaemia's pallor and a numbness of last week: r11 review)
+    unplaced = [kept for f in not_counted if not on_the_leg(record, f, new, [])
+                and not record.older_than(f, CRITICAL_SIGNS) for kept in [unexplained(f, causes)] if kept is not None]
     if not pain and len({k for f in vascular for k in _kinds(f) & _VASCULAR_KINDS}) >= needed:
         # "R foot cold, white, pulseless" with no pain on record: the pain may be unrecorded (r28 review)
         finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="signs-without-pain")
         finding.add(vascular)
         return finding
-    if pain and (_enough(counted, needed) or (embolic_source and new) or vascular):
+    if pain and (_enough(counted, needed) or (embolic_source and new) or vascular
+                 or _enough(unplaced, record.threshold(SIGNS_NEEDED))):
         finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="examine-pulses")
         finding.values["critical_hours"] = int(record.catalogue.window(CRITICAL_SIGNS).total_seconds() // 3600)
         reasons = [c for c in causes if any(explained(f, [c]) for f in not_counted)]
