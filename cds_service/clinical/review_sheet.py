@@ -119,8 +119,11 @@ def render(templates: CardTemplates) -> str:
                                                    replaced_knee=replaced_knee)]
     for key, delta in catalogue.windows.items():
         lines.append(f"| {catalogue.window_words[key]} | {_duration(delta)} |")
-    lines.append("\nUndated but active Conditions count (the EHR calls them active); the card says "
-                 "\"date not recorded\".\n")
+    lines.append("\nAn undated but active Condition counts where no window applies (a cancer, a replaced knee, atrial "
+                 "fibrillation: the EHR calls it active), and inside a window only for a pregnancy, a DVT or PE coded as "
+                 "suspected and a coded knee-prosthesis infection, which must not vanish; an undated finding "
+                 "(breathlessness, a swelling, an effusion, a mass) is never recent, so it cannot fire an acute card at "
+                 "every chart opening (r34a N1). The card says \"date not recorded\".\n")
     lines.append("## Thresholds\n\n| Threshold | Value | Source |\n|---|---|---|")
     for key, limit in catalogue.thresholds.items():
         lines.append(f"| `{key}` | {format(limit.value, 'f')} {limit.unit} | {limit.source} |")
