@@ -62,7 +62,11 @@ class ClinicalEngine:
     def relevant(self, now: datetime):
         """Whether any rule can use a raw resource (or its head: prefetch/lean.py) at `now`."""
         relevance = Relevance(self.value_sets, self.catalogue, now)
-        return lambda raw: relevance(raw) is not None
+
+        def relevant(raw: dict) -> bool:
+            return relevance(raw) is not None
+        relevant.long_before = relevance.long_before  # the typed first pass of prefetch/resolve.py
+        return relevant
 
     def record(self, patient: dict, resources: Mapping[str, list], now: datetime,
                unavailable: Mapping[str, str] | None = None, deadline: float | None = None,

@@ -27,7 +27,7 @@ import requests
 from ..errors import BadRequest, PreconditionFailed
 from ..observability.instrument import count_fetch_error
 from ..fhir_dates import as_datetime
-from .lean import RawEntries, head, is_raw, whole
+from .lean import RawEntries, head, is_raw, measured, whole
 from .fetch import (CutShort, FetchError, FetchLimits, FhirClient, UnusableToken, check_access_token,
                     check_server_url, next_link)
 from .templates import PrefetchTemplate
@@ -316,7 +316,14 @@ def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, d
     resources = []
     lean = isinstance(entries, RawEntries)
     own = (f"Patient/{patient_id}", f"/Patient/{patient_id}")
+    # Years of vital signs are most of a long record: one typed decode sets each aside (Relevance.long_before)
+    long_before = getattr(relevant, "long_before", None) if lean and template.resource_type == "Observation" else None
     for entry in entries:
+        if long_before is not None:
+            quick = measured(entry)
+            if quick is not None and quick.resourceType == "Observation" and _subject_is(quick.subject, own) \
+                    and long_before(quick):
+                continue  # no rule reads a measurement taken before its window
         if lean:
             resource, search = head(entry)
         elif isinstance(entry, dict):
@@ -348,6 +355,12 @@ def _own_resources(template: PrefetchTemplate, entries: list, patient_id: str, d
                                  f"prefetch.{template.key}")
         resources.append(resource)
     return resources
+
+
+def _subject_is(subject: object, own: tuple[str, str]) -> bool:
+    """The subject references the patient (a missing one is not: the entry then takes the head path)."""
+    reference = subject.get("reference") if isinstance(subject, dict) else None
+    return isinstance(reference, str) and (reference == own[0] or reference.endswith(own[1]))
 
 
 def _about_patient(resource: dict, own: tuple[str, str]) -> bool:

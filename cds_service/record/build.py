@@ -210,6 +210,7 @@ class Relevance:
         windows = catalogue.windows
         self.oldest = {window: now - windows[window] for window in set(self.measurements.values())}
         self.latest = now + windows["future"]
+        self.after_windows = (self.latest + timedelta(days=1)).strftime("%Y-%m-%d")  # a day after: any zone
         # A date written before the day before a window opens is outside it, whatever its time zone: the day's
         # ISO text decides without parsing (years of vital signs are most of a long record).
         self.before_window = {window: (oldest - timedelta(days=1)).strftime("%Y-%m-%d")
@@ -363,7 +364,8 @@ class Relevance:
             taken = raw.get("effectiveDateTime")
             if isinstance(taken, str) and taken < self.unread_before:
                 return None
-            if raw.get("status") not in self.result_status:
+            status = raw.get("status")
+            if not isinstance(status, str) or status not in self.result_status:  # hostile input: any JSON value
                 return None
         readable = self.value_sets.readable
         code = raw.get("code")
@@ -395,7 +397,8 @@ class Relevance:
         if kind == "Condition":
             status = raw.get("verificationStatus")
             codings = status.get("coding") if isinstance(status, dict) and isinstance(status.get("coding"), list) else ()
-            if any(isinstance(c, dict) and c.get("code") in self.ignored_verification for c in codings):
+            if any(isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"] in self.ignored_verification
+                   for c in codings):
                 return None
             onset = raw.get("onsetPeriod") if isinstance(raw.get("onsetPeriod"), dict) else {}
             dated = [as_datetime(v) for v in (raw.get("recordedDate"), raw.get("onsetDateTime"), onset.get("start"),
@@ -538,6 +541,26 @@ class Relevance:
         if not isinstance(taken, str) or len(taken) < 10 or DATE.match(taken[:10]) is None:
             return None
         return taken[:10]
+
+    def long_before(self, observation) -> bool:
+        """An Observation (prefetch/lean.py _Measured: typed codes and time) with no answer, whose codes are
+        all measurements, taken on a day before each of their windows opens: the same decision __call__ makes
+        first for it, without decoding its head; or, coded outside every value set, taken before the unread-entry
+        windows (years of vital signs and routine results are most of a long record: issue 13)."""
+        if any(v is not None and bytes(v) != b"null" for v in (observation.valueCodeableConcept, observation.valueString)):
+            return False  # an answer (raw JSON, not decoded): read on the head path
+        of_concept = self.value_sets.of_concept
+        measured = of_concept(observation.code)
+        for component in observation.component or ():
+            measured = measured | of_concept(component.code)
+        taken = observation.effectiveDateTime
+        if not measured:  # a code no value set holds: as _unread_entry decides first, on the day's text
+            return isinstance(taken, str) and taken < self.unread_before
+        if not measured <= self.measurements.keys() or not isinstance(taken, str) \
+                or len(taken) < 10 or DATE.match(taken[:10]) is None:
+            return False
+        day = taken[:10]
+        return day > self.after_windows or all(day < self.before_window[self.measurements[vs]] for vs in measured)
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         taken = observation_time(raw)
