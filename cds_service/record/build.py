@@ -1498,14 +1498,21 @@ class _Builder:
         legDvtWords, legDvtNotWith)."""
         found = set()
         text = _without_queries(text, _NEVER, self.answer_words)  # "L calf swollen ?DVT": its cause queried
+        placed = set()  # the kinds whose place the clause before named: "L calf hot, swollen, tender"
         for clause in (c.strip().lower() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
-            clause = self.leg_dvt_denied.sub(" ", clause)
+            clause = self.leg_dvt_denied.sub(" ", clause).strip()
             if self._historical(clause) or self.not_this_leg.search(clause):
+                placed = set()
                 continue
+            # A clause that is the feature word alone ("swollen") describes the place named just before it
+            # (r34b case 351: the calf's swelling and tenderness listed with commas were never read)
+            here = {kind for kind, (places, words) in self.leg_dvt_words.items()
+                    if places.search(clause) or (kind in placed and words.fullmatch(clause))}
             for kind, (places, words) in self.leg_dvt_words.items():
-                if places.search(clause) and words.search(clause) and not (self._absent_here(clause, words)
-                                                 or self.negation_words & set(clause.split()[:3])):
+                if kind in here and words.search(clause) and not (self._absent_here(clause, words)
+                                                                  or self.negation_words & set(clause.split()[:3])):
                     found.add(kind)
+            placed = here
         return frozenset(found)
 
     def _ischaemic_signs(self, text: str | None) -> frozenset[str]:

@@ -53,6 +53,7 @@ BASIS_AGE_ADJUSTED, BASIS_STANDARD = phrase(_DVT, "cutoff-basis.age-adjusted"), 
 WELLS_NONE, WELLS_SOME = phrase(_DVT, "wells-record.none"), phrase(_DVT, "wells-record.some")
 NOTE_STOPPED_LATELY = phrase(_DVT, "note.anticoagulant-stopped-lately")
 NOTE_HELD = phrase(_DVT, "note.anticoagulant-held")
+NOTE_CHILD_FAST_PULSE, NOTE_CHILD_TACHYCARDIA = phrase(_DVT, "note.child-fast-pulse"), phrase(_DVT, "note.child-tachycardia")
 
 
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
@@ -143,6 +144,14 @@ def _suspected(record: PatientRecord, features) -> Finding:
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
         finding = Finding(SUSPECTED_DVT, "warning", variant="child")
         finding.add(features + signals.on_anticoagulant(record))
+        fast = signals.fast_pulse_for_age(record)
+        if fast:
+            # A fast pulse alone is no PE feature in a child (crying, pain, fever: r34a F9), but it is not
+            # passed over in silence either (r34b S9): PE features or sepsis make this an emergency.
+            finding.add(fast)
+            measured = [f for f in fast if f.quantity]
+            finding.notes.append(Say(NOTE_CHILD_FAST_PULSE, rate=measured[0].quantity[0]) if measured
+                                 else Say(NOTE_CHILD_TACHYCARDIA))
         return finding
     return _suspected_dvt(record, features)
 

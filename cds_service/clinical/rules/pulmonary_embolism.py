@@ -1,19 +1,22 @@
 """1. Possible pulmonary embolism — critical (NICE NG158 §1.2; REMEDY/CKS; clinical-knowledge.md §1.6).
 
 Criterion: a PE feature together with a VTE context — leg DVT features, a current DVT or suspected PE,
-recent calf or leg pain (knee pain weakly), major surgery within 12 weeks, immobilisation, active cancer, previous VTE,
-pregnancy or up to 6 weeks postpartum (the
-PE Wells and PERC items the record can show) — where the PE feature is dyspnoea,
-pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %), tachypnoea (RR > 20) or a heart rate
-over the admission threshold (130/min) recorded recently (a symptom recorded as resolved counts when its
-episode lies inside the window: record.recent_episodes); thresholds are the catalogue's.
-Without a respiratory feature the heart rate decides only with a context that explains it (§5.10: a fast
-pulse from pain or fever is common): HR > 100 (or coded tachycardia) beside leg DVT features, a current
-or suspected clot (§1.6, §2.4, Appendix A), recent surgery or immobilisation; HR > 130 beside cancer,
-previous VTE, a known PE or pregnancy; never beside knee or leg pain alone. A confirmed current PE is a
-context too, but breathlessness or chest pain beside it counts only when recorded after the PE began and
-with a pulse over 100 (residual symptoms are expected for weeks). Children: NG51's high-risk rates for the age
-instead. Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission. A negative CTPA or
+recent knee or leg pain (weakly), major surgery within 12 weeks, immobilisation, active cancer, previous
+VTE, pregnancy or up to 6 weeks postpartum (the PE Wells and PERC items the record can show) — where the
+PE feature is dyspnoea, pleuritic chest pain, haemoptysis, syncope, hypoxaemia (SpO2 < 95 %; beside COPD
+and the like below the BTS floor of 88 %) or tachypnoea (RR > 20) recorded recently (a symptom recorded as
+resolved counts when its episode lies inside the window: record.recent_episodes); thresholds are the
+catalogue's. The heart rate alone is a PE feature only beside leg DVT features or a current or suspected
+clot (HR > 100 or coded; KB §1.6, §2.4), or a confirmed PE (HR > 130); beside surgery, immobilisation,
+cancer, previous VTE, pregnancy, knee or leg pain, and in children, it is not (r34a F2, F9). Knee or leg
+pain as the only context needs an alarming feature, or a sign with a PE symptom or a second sign (r34b S8).
+A breathlessness code a coded diagnosis explains, beside a risk with no leg finding and no admission
+criterion, is a warning naming the alternative (r34a F3). A confirmed current PE is a context too, but
+breathlessness or chest pain beside it counts only when recorded after the PE began and with a pulse over
+100; under full-strength anticoagulation only deterioration recorded after it began counts, on its own
+variants (r34a F4). Children: never the heart rate alone; the respiratory rate at NG51's high-risk value
+for the age (RR ≥ 25 from 12), SpO₂ below 92 % under 12 and below 95 % from 12 (r34b S9).
+Pregnant or up to 6 weeks postpartum: RCOG 37b wording, immediate admission. A negative CTPA or
 a refuted PE closes the features recorded before it (signals.still_open); immediate-admission physiology
 (an oxygen need among it) or a new kind of feature after it re-opens the card as 'ctpa-negative-reopened':
 it names the negative CTPA and its date, what is new, and what it answered, and asks for reassessment and
@@ -51,7 +54,12 @@ EXPLAINED_BY_INFECTION = frozenset({signals.HEART_RATE, signals.TACHYCARDIA_CODE
 ALARMING_ALONE = frozenset({signals.PE, *(value_set(key) for key in ("haemoptysis", "syncope", "hypoxaemia"))})
 OBJECTIVE = (frozenset({signals.OXYGEN_SATURATION}), frozenset({signals.RESPIRATORY_RATE, value_set("tachypnoea")}),
              frozenset({signals.HEART_RATE, signals.TACHYCARDIA_CODED}))
-CHEST_PAIN = frozenset({value_set("pleuritic-chest-pain")})
+CHEST_PAIN, DYSPNOEA = frozenset({value_set("pleuritic-chest-pain")}), value_set("dyspnoea")
+OTHER_FEATURES = frozenset(signals.PE_FEATURES) - {DYSPNOEA} | {signals.PE}
+# Coded alternatives that explain a breathlessness code (PE Wells' 'PE the likeliest diagnosis', NG158)
+ACUTE_BREATHLESSNESS_CAUSE = value_set("acute-breathlessness-cause")  # asthma exacerbation, pneumonia
+ALTERNATIVE_CHRONIC_LUNG, ALTERNATIVE_HEART_FAILURE, ALTERNATIVE_ACUTE = (
+    phrase(_PE, f"alternative.{key}") for key in ("chronic-lung", "heart-failure", "acute"))
 CHRONIC_HYPOXAEMIA, SATURATION_FLOOR = value_set("chronic-hypoxaemia"), threshold("chronic-hypoxaemia-saturation-floor")
 LOW_SATURATION = frozenset({signals.OXYGEN_SATURATION, value_set("hypoxaemia")})
 # What makes PE features more than breathlessness: a leg or VTE context (NG158 PE Wells items; PERC).
@@ -67,6 +75,10 @@ CONTEXTS = (
     (signals.previous_vte, phrase(_PE, "context.previous-vte")),
     (signals.pregnant_or_postpartum, phrase(_PE, "context.pregnancy")),  # the strongest transient risk (§1.8)
 )
+# Leg DVT features or a clot: the PE presentation of KB §2.4, which no chronic baseline explains away
+CLOT_OR_DVT_SIGNS = frozenset({signals.leg_dvt_features_as_context, signals.known_vte, signals.active_pe})
+# A leg finding or a clot: beside these a breathlessness code is never 'explained' by another diagnosis
+LEG_OR_CLOT = CLOT_OR_DVT_SIGNS | {signals.leg_pain_as_context}
 
 
 def possible_pe(record: PatientRecord) -> Finding | None:
@@ -94,24 +106,18 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         return None
     contexts = {s for s, _, _ in found}
     symptoms = signals.pe_symptoms(record)
+    if record.current(CHRONIC_HYPOXAEMIA) and not contexts & CLOT_OR_DVT_SIGNS:
+        # COPD, fibrosis, home oxygen: a saturation in the BTS target range (88-92 %) is their baseline, no
+        # PE feature beside a risk or a pain (r31 F1 beside knee pain; r34a F3: beside an old DVT or a cancer
+        # too, COPD at SpO₂ 92 % got the critical card at every opening). Below the floor it still counts, and
+        # beside leg DVT features or a clot any SpO₂ < 95 % does (KB §2.4; r32 F1: not 'admit' for it).
+        floor = record.threshold(SATURATION_FLOOR)
+        symptoms = [f for f in symptoms if not (f.value_sets & LOW_SATURATION and not (
+            f.quantity and signals.OXYGEN_SATURATION in f.value_sets and f.quantity[0] < floor))]
     known = signals.pe_under_treatment(record)  # coded, or on a CTPA not yet coded
     if known:
-        # A confirmed PE under treatment (KB §1.8: a known diagnosis gets no "suspected" card): its presenting
-        # symptoms and leg findings, and residual breathlessness or SpO₂ in the low 90s for days, are expected.
-        # Only deterioration is new: immediate-admission physiology, or syncope, haemoptysis or coded hypoxaemia
-        # recorded more than a day after it began.
-        new = [f for f in symptoms if _recorded_after(record, f, known)]
-        alarming = [f for f in new if f.value_sets & (ALARMING_ALONE - {signals.PE})]
-        # A breathlessness or chest-pain code recorded a day or more after the PE began, with a sign beside
-        # it (HR > 100, SpO₂ < 95 %, RR > 20): worsening, as when only the known PE is the context.
-        residual = [f for f in new if f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
-        signs = signals.tachycardia(record) + symptoms_beyond_residual(symptoms) if residual else []
-        symptoms = (signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
-                    + signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
-                    + alarming + (residual + signs if signs else []))
-        if not symptoms:
-            return None
-    elif contexts == {signals.active_pe}:
+        return _treated_pe_worse(record, known, symptoms)
+    if contexts == {signals.active_pe}:
         # A known PE explains breathlessness and chest pain for weeks. Objective physiology, syncope or
         # haemoptysis on top of it is a new event (recurrence, treatment failure: §1.6, §8.2); so is
         # breathlessness or chest pain recorded after the PE began together with a pulse over 100.
@@ -120,26 +126,17 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         new = [f for f in symptoms if f not in objective and _recorded_after(record, f, clots)]
         fast = signals.tachycardia(record) if new else []
         symptoms = objective or (new + fast if fast else [])
-    # Knee pain is the weak context; so is leg pain beside a lasting cause of breathlessness (COPD, fibrosis,
-    # home oxygen; heart failure, fluid overload), whose breathlessness code it would otherwise turn into a
-    # PE alarm (r32 F3: leg pain and a breathlessness code in COPD gave the critical card)
-    pain_only = contexts == {signals.knee_pain_as_context} or (
-        contexts <= {signals.knee_pain_as_context, signals.leg_pain_as_context}
-        and bool(record.current(CHRONIC_HYPOXAEMIA) or record.current(signals.SYSTEMIC_OEDEMA)))
-    if pain_only and signals.adult_physiology(record):
-        # Knee pain is no VTE risk factor (KB §1.6, §2.4 speak of a leg-DVT presentation; PE Wells'
-        # "signs of DVT" are swelling and tenderness; NG158's "painful leg" is the leg's): beside it only what is alarming in itself counts — a
-        # suspected PE, haemoptysis, syncope, coded hypoxaemia, respiratory rate or SpO₂ at the
-        # immediate-admission level — or two objective signs together (SpO₂ < 95 %, RR > 20, HR > 100), or one
-        # with chest pain. One sign alone, or a breathlessness code beside one (COPD, heart failure at their
-        # baseline), is no PE alarm there: SpO₂ 94 % and RR 22 are PERC's rule-out limits, not triggers.
-        # (Not the heart rate alone at that level: pain is a reason for a fast pulse, §5.10.)
-        if record.current(CHRONIC_HYPOXAEMIA):
-            # COPD, fibrosis, home oxygen: a saturation in the BTS target range (88-92 %) is their baseline, no
-            # PE feature beside knee pain alone (r31 F1: COPD at SpO₂ 90 % got 'emergency admission now')
-            floor = record.threshold(SATURATION_FLOOR)
-            symptoms = [f for f in symptoms if not (f.value_sets & LOW_SATURATION and not (
-                f.quantity and signals.OXYGEN_SATURATION in f.value_sets and f.quantity[0] < floor))]
+    if contexts <= {signals.knee_pain_as_context, signals.leg_pain_as_context} and signals.adult_physiology(record):
+        # Knee or leg pain alone is no VTE risk factor, and one rule reads both (r34b S8: knee pain with
+        # breathlessness and HR 145 gave nothing, leg pain with a breathlessness code alone the critical card).
+        # KB §1.6, §2.4 speak of a leg-DVT presentation; PE Wells' "signs of DVT" are swelling and tenderness.
+        # What is alarming in itself counts — a suspected PE, haemoptysis, syncope, coded hypoxaemia,
+        # respiratory rate or SpO₂ at the immediate-admission level — or two PE features of different kinds
+        # among breathlessness, pleuritic chest pain, SpO₂ < 95 %, RR > 20 and HR > 100 (breathlessness with
+        # HR > 100 is PE Wells 4.5 when PE is the likeliest diagnosis, NG158: PE likely); past 130/min the
+        # admission criteria make it the 'admit' card. One feature alone (SpO₂ 94 %, RR 22 are PERC's
+        # limits; a breathlessness code), or breathlessness that a coded cause explains (COPD, heart failure,
+        # asthma, pneumonia: r32 F3), is no PE alarm there; nor the heart rate alone (pain, §5.10).
         # A fever or a septic knee explains a fast pulse and breathing (§5.10; r32 F2: a septic knee's
         # physiology gave a second critical card, a PE one, above the septic card): the coded red flags remain
         infected = bool(signals.fever(record)) or suspected_septic_arthritis(record) is not None
@@ -150,7 +147,8 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         fast = signals.tachycardia(record)
         objective = {group for f in symptoms + fast for group in OBJECTIVE if f.value_sets & group}
         chest_pain = any(f.value_sets & CHEST_PAIN for f in symptoms)
-        together = (len(objective) >= 2 or (objective and chest_pain)) and not infected
+        breathless = any(DYSPNOEA in f.value_sets for f in symptoms) and not breathlessness_causes(record)
+        together = len(objective) + chest_pain + breathless >= 2 and not infected
         symptoms = alarming or (symptoms + fast if together else [])
     symptoms = symptoms or _heart_rate_as_pe_feature(record, contexts)
     # A negative CTPA (or a refuted PE) closes what was recorded before it (KB §8.7; NG158: then a leg-vein
@@ -190,21 +188,26 @@ def possible_pe(record: PatientRecord) -> Finding | None:
             finding.variant = "child-admit"
             finding.values["admission_reasons"] = [Say(ADMIT_CHILD)]
         return finding
-    admit = []
-    chronic_low = bool(record.current(CHRONIC_HYPOXAEMIA))
-    for measurement, compare, limit, reason in ADMISSION_CRITERIA:
-        if measurement == signals.OXYGEN_SATURATION and chronic_low:
-            # COPD and the like: the BTS target range (88-92 %) is no admission criterion (r32 F1)
-            limit = SATURATION_FLOOR
-        met = compare(record, measurement, limit)
-        if met:
-            admit.append(Say(reason, threshold=record.threshold(limit)))
-            finding.add(met)
+    admit = _admission_reasons(record, finding)
     low = record.threshold(LOW_TEMPERATURE)
     coldest = signals.worst(record, signals.TEMPERATURE, lambda c: c < low, reading=signals.celsius, highest=False)
     if coldest:
         admit.append(Say(ADMIT_TEMPERATURE, threshold=low))
         finding.add(coldest)
+    causes = breathlessness_causes(record)
+    if (causes and not admit and not ctpas and _only_breathlessness(symptoms)
+            and not contexts & LEG_OR_CLOT):
+        # A breathlessness code that a coded diagnosis explains (an asthma exacerbation, pneumonia, heart
+        # failure, COPD), beside a risk (an old DVT, a cancer, pregnancy) with no leg finding: PE Wells' 3-point
+        # item 'PE the likeliest diagnosis' is not met on the record (NG158), so the card names the
+        # alternative and asks whether PE is likelier, not 'emergency assessment now' (r34a F3). Admission-level
+        # physiology, syncope, haemoptysis or any other PE feature keeps the critical card.
+        finding.indicator, finding.variant = "warning", "explained"
+        for facts, _ in causes:
+            finding.add(facts)
+        finding.values["alternatives"] = [Say(words) for _, words in causes]
+        finding.unknown = [Say(UNKNOWN_CONSCIOUSNESS)]
+        return finding
     if pregnant:
         admit.append(Say(ADMIT_PREGNANT))
         finding.add(pregnant)
@@ -248,20 +251,97 @@ def symptoms_beyond_residual(symptoms) -> list:
 
 
 def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
-    """Without a respiratory feature, a fast pulse is a PE feature only where a clot is the likely reason:
-    over 100/min (or coded) beside leg DVT features, a current clot (§1.6, Appendix A; PE Wells: DVT signs
-    3 + HR > 100 1.5 is already "PE likely"), recent surgery or immobilisation (PE Wells' provoking items;
-    after surgery a D-dimer cannot settle it), as is a systolic pressure below 90 beside DVT signs or a clot
-    (shock); over 130/min beside cancer, previous VTE, a known PE or
-    pregnancy; never beside knee or leg pain alone, which is a reason for a fast pulse itself."""
-    if contexts & {signals.leg_dvt_features_as_context, signals.known_vte, signals.recent_surgery,
-                   signals.immobilised}:
+    """Without a respiratory feature, a fast pulse is a PE feature only beside leg DVT features or a current
+    or suspected clot (KB §1.6, §2.4: tachycardia with leg DVT features; PE Wells: DVT signs 3 + HR > 100
+    1.5 is already "PE likely"), over 100/min or coded, as is a systolic pressure below 90 there (shock);
+    beside a confirmed PE under way, over 130/min. Beside surgery, immobilisation, cancer, previous VTE,
+    pregnancy, knee or leg pain it is not (r34a F2: post-operative pain, anaemia, fever or AF are reasons for
+    a fast pulse, and PE Wells is 3 there, PE unlikely); nor in a child, whose DVT card names it (r34a F9)."""
+    if signals.child(record):
+        return []
+    if contexts & {signals.leg_dvt_features_as_context, signals.known_vte}:
         # Shock beside a clot or DVT signs is high-risk PE until proven otherwise (§1.6: SBP < 90 admits).
-        low = signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC) if signals.adult_physiology(record) else []
-        return signals.very_fast_heart_rate(record) + signals.tachycardia(record) + low
-    if contexts - {signals.knee_pain_as_context, signals.leg_pain_as_context}:
+        return (signals.very_fast_heart_rate(record) + signals.tachycardia(record)
+                + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC))
+    if signals.active_pe in contexts:
         return signals.very_fast_heart_rate(record)
     return []
+
+
+def breathlessness_causes(record: PatientRecord) -> list:
+    """Coded diagnoses that explain a breathlessness code, with the card's words for each: a chronic lung
+    disease with a low baseline saturation (BTS 2017 Table 3), heart failure or fluid overload (KB §8.8's
+    systemic-oedema causes), and, recorded recently, an asthma exacerbation or pneumonia."""
+    found = [(record.current(CHRONIC_HYPOXAEMIA), ALTERNATIVE_CHRONIC_LUNG),
+             (record.current(signals.SYSTEMIC_OEDEMA), ALTERNATIVE_HEART_FAILURE),
+             (record.current(ACUTE_BREATHLESSNESS_CAUSE, FINDING), ALTERNATIVE_ACUTE)]
+    return [(facts, words) for facts, words in found if facts]
+
+
+def _only_breathlessness(symptoms) -> bool:
+    """Every PE feature is a breathlessness code (no measured sign, chest pain, syncope...)."""
+    return bool(symptoms) and all(DYSPNOEA in f.value_sets and not f.value_sets & OTHER_FEATURES for f in symptoms)
+
+
+def _admission_reasons(record: PatientRecord, finding: Finding, after=None) -> list:
+    """The REMEDY/CKS immediate-admission criteria of the vital signs met (taken after `after`, if given),
+    their readings added to the finding; beside COPD and the like the BTS target floor replaces SpO₂ 91 %
+    (the 88-92 % range is no admission criterion: r32 F1)."""
+    admit = []
+    chronic_low = bool(record.current(CHRONIC_HYPOXAEMIA))
+    for measurement, compare, limit, reason in ADMISSION_CRITERIA:
+        if measurement == signals.OXYGEN_SATURATION and chronic_low:
+            limit = SATURATION_FLOOR
+        met = compare(record, measurement, limit, after)
+        if met:
+            admit.append(Say(reason, threshold=record.threshold(limit)))
+            finding.add(met)
+    return admit
+
+
+def _treated_pe_worse(record: PatientRecord, known: list, symptoms: list) -> Finding | None:
+    """A confirmed PE under full-strength anticoagulation (KB §1.8: a known diagnosis gets no "suspected"
+    card, so no PE Wells, D-dimer or diagnostic CTPA). Its presenting symptoms, leg findings and physiology
+    are expected, and residual breathlessness or SpO₂ in the low 90s for weeks; only what was recorded more
+    than the new-symptom margin after it began is new (r34a F4: SpO₂ 89 % on the day it was diagnosed read
+    as 'arrange admission, PE Wells, CTPA'). New immediate-admission physiology, syncope, haemoptysis or coded
+    hypoxaemia, or new breathlessness or chest pain with a sign measured since (HR > 100, SpO₂ < 95 %,
+    RR > 20, oxygen: r12 review), is recurrence, progression or a complication on treatment until shown
+    otherwise (KB §8.2, §1.8: critical with PE features): senior or specialist review now."""
+    after = _new_after(record, known)
+    finding = Finding(SUSPECTED_PE, "critical", variant="treated-admit")
+    admit = _admission_reasons(record, finding, after)
+    new = [f for f in symptoms if _recorded_after(record, f, known)]
+    alarming = [f for f in new if f.value_sets & (ALARMING_ALONE - {signals.PE})]
+    residual = [f for f in new if f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
+    signs = _signs_after(record, after) if residual and not admit and not alarming else []
+    if admit:
+        finding.values["admission_reasons"] = admit
+    elif alarming or signs:
+        finding.variant = "treated-worse"
+    else:
+        return None
+    finding.add(alarming + residual + signs)
+    finding.add(known + signals.full_strength(signals.on_anticoagulant(record)))
+    finding.unknown = [Say(UNKNOWN_CONSCIOUSNESS)]
+    return finding
+
+
+def _new_after(record: PatientRecord, clots):
+    """The time after which a finding is new beside these clots (the new-symptom margin after the latest
+    began); None when none is dated: then every reading counts."""
+    latest = max((c.onset or c.when for c in clots if c.onset or c.when), default=None)
+    return latest + record.catalogue.window(NEW_SYMPTOM) if latest is not None else None
+
+
+def _signs_after(record: PatientRecord, after) -> list:
+    """The objective signs (HR > 100, RR > 20, SpO₂ < 95 % — below the BTS floor beside COPD —, an oxygen
+    need) measured after `after`."""
+    saturation = SATURATION_FLOOR if record.current(CHRONIC_HYPOXAEMIA) else signals.HYPOXAEMIA
+    return (signals.tachycardia(record, after) + signals.above(record, signals.RESPIRATORY_RATE, signals.TACHYPNOEA, after)
+            + signals.below(record, signals.OXYGEN_SATURATION, saturation, after)
+            + signals.above(record, signals.OXYGEN_FLOW, signals.OXYGEN_NEED, after)
+            + signals.above(record, signals.FIO2, signals.FIO2_NEED, after))
 
 
 def known_pe_untreated(record: PatientRecord) -> Finding | None:
@@ -287,6 +367,5 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
 
 def _recorded_after(record: PatientRecord, fact, clots) -> bool:
     """The symptom was recorded more than a day after the clot began: a new symptom, not the presenting one."""
-    margin = record.catalogue.window(NEW_SYMPTOM)
-    latest = max((c.onset or c.when for c in clots if c.onset or c.when), default=None)
-    return latest is not None and fact.when is not None and fact.when > latest + margin
+    after = _new_after(record, clots)
+    return after is not None and fact.when is not None and fact.when > after

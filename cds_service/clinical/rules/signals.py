@@ -141,12 +141,13 @@ ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
 REOPEN_LEVEL = ADMISSION_LEVEL + ((OXYGEN_FLOW, OXYGEN_NEED, True), (FIO2, FIO2_NEED, True))
 
 
-def at_admission_level(record: PatientRecord, measurements) -> list[Fact]:
-    """The worst readings of these measurements past their immediate-admission threshold."""
+def at_admission_level(record: PatientRecord, measurements, after=None) -> list[Fact]:
+    """The worst readings of these measurements past their immediate-admission threshold (taken after
+    `after`, when given)."""
     found = []
     for measured, limit, high in ADMISSION_LEVEL:
         if measured in measurements:
-            found += (above if high else below)(record, measured, limit)
+            found += (above if high else below)(record, measured, limit, after)
     return found
 
 
@@ -433,17 +434,10 @@ def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
 
 
 def adult_physiology(record: PatientRecord) -> bool:
-    """From 12 the vital signs are read against adult thresholds (NG51 assesses 12 and over with adults);
-    unknown age counts as adult."""
+    """From 12 the vital signs are read against NG51's one table for 12 and over and adults (sepsis, admission,
+    RR ≥ 25 as a child's PE feature), SpO₂ < 95 % and HR > 100 as an adult's (KB §8.1; r34b S9); unknown age
+    counts as adult."""
     return record.age is None or record.age >= record.threshold(ADULT_PHYSIOLOGY_AGE)
-
-
-def adult_vte_physiology(record: PatientRecord) -> bool:
-    """The PE triggers from vital signs (HR > 100, RR > 20, SpO₂ < 95 %) are adults' (NG158 covers adults);
-    under 18 NG51's high-risk values for the age replace them, 12 to 17 included (KB §8.1, rule for authors:
-    age-banded physiology in place of the adult HR and RR triggers; r21 review: a 12-year-old's HR of 110
-    beside a swollen leg is not a PE alarm). Unknown age counts as adult."""
-    return record.age is None or record.age >= record.threshold(ADULT_AGE)
 
 
 def _positive(record: PatientRecord, test: Fact) -> bool:
@@ -464,9 +458,11 @@ def child(record: PatientRecord) -> bool:
 
 def pe_symptoms(record: PatientRecord) -> list[Fact]:
     """A PE coded as suspected; dyspnoea, chest pain, haemoptysis, syncope, hypoxaemia or tachypnoea,
-    recently. Under 18 the vital signs are read against NG51's high-risk values for the age instead of adult
-    thresholds (adult_vte_physiology). The heart rate is read apart (very_fast_heart_rate, tachycardia): what
-    it means depends on the context."""
+    recently. Under 18 the respiratory rate is read against NG51's high-risk value for the age (KB §8.1 rule
+    for authors: age-banded physiology in place of the adult triggers; 12 to 17: RR ≥ 25, r21 review: RR 22
+    is within APLS's normal to 12), and SpO₂ below the paediatric 92 % under 12, below 95 % from 12 (the KB
+    gives teenagers no laxer saturation). The heart rate is read apart (very_fast_heart_rate, tachycardia):
+    what it means depends on the context, and in a child it is never the PE feature alone (r34a F9)."""
     facts = suspected_pe(record)
     for feature in PE_FEATURES:
         # An episode recorded as resolved inside the window still happened: a transient syncope or
@@ -474,17 +470,15 @@ def pe_symptoms(record: PatientRecord) -> list[Fact]:
         facts += record.current(feature, FINDING) + record.recent_episodes(feature, FINDING)
     # "SpO2 96 % on 4 L/min", "on 40 %": oxygen given is an oxygen need, at any age
     facts += above(record, OXYGEN_FLOW, OXYGEN_NEED) + above(record, FIO2, FIO2_NEED)
-    if not adult_vte_physiology(record):
+    if child(record):
         facts += paediatric_high_risk(record, heart_rate=False)
-        # The rule for authors replaces the rate triggers; a saturation below 95 % is no normal at 12 to 17
-        # either (the KB gives teenagers no laxer saturation), so it stays a PE feature from 12.
         return facts + (below(record, OXYGEN_SATURATION, HYPOXAEMIA) if adult_physiology(record) else [])
     facts += above(record, RESPIRATORY_RATE, TACHYPNOEA)
     facts += below(record, OXYGEN_SATURATION, HYPOXAEMIA)
     return facts
 
 
-def very_fast_heart_rate(record: PatientRecord) -> list[Fact]:
+def very_fast_heart_rate(record: PatientRecord, after=None) -> list[Fact]:
     """A heart rate above the immediate-admission threshold (130/min); under 12, at or above NG51's
     high-risk rate for the age."""
     if not adult_physiology(record):
@@ -492,8 +486,8 @@ def very_fast_heart_rate(record: PatientRecord) -> list[Fact]:
         if band is None:
             return []
         high_risk = Decimal(str(band[str(HEART_RATE)]))
-        return worst(record, HEART_RATE, lambda value: value >= high_risk)
-    return above(record, HEART_RATE, ADMISSION_HEART_RATE)
+        return worst(record, HEART_RATE, lambda value: value >= high_risk, after=after)
+    return above(record, HEART_RATE, ADMISSION_HEART_RATE, after)
 
 
 def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True, sepsis: bool = False) -> list[Fact]:
@@ -539,11 +533,20 @@ def coded_sepsis(record: PatientRecord) -> list[Fact]:
     return record.current(SEPSIS_CODED, FINDING)
 
 
-def tachycardia(record: PatientRecord) -> list[Fact]:
-    """Tachycardia coded, or a heart rate over 100/min from 18 (adult_vte_physiology; a child's or young
-    person's rate is read by very_fast_heart_rate against NG51's band for the age)."""
-    measured = above(record, HEART_RATE, TACHYCARDIA) if adult_vte_physiology(record) else []
+def tachycardia(record: PatientRecord, after=None) -> list[Fact]:
+    """Tachycardia coded, or a heart rate over 100/min from 12 (adult_physiology: APLS's upper normal over
+    12 is 100, KB §8.1; a younger child's rate is read by very_fast_heart_rate against NG51's band). In a
+    child it is named, or counted beside a respiratory feature, never the PE feature alone (r34a F9)."""
+    measured = above(record, HEART_RATE, TACHYCARDIA, after) if adult_physiology(record) else []
     return record.current(TACHYCARDIA_CODED, FINDING) + measured
+
+
+def fast_pulse_for_age(record: PatientRecord) -> list[Fact]:
+    """A child's fast pulse the PE card does not act on alone (r34a F9): tachycardia from 12, NG51's
+    high-risk rate for the age under 12."""
+    if adult_physiology(record):
+        return tachycardia(record)
+    return record.current(TACHYCARDIA_CODED, FINDING) + very_fast_heart_rate(record)
 
 
 def fever(record: PatientRecord) -> list[Fact]:
@@ -558,28 +561,31 @@ def recent_leg_or_knee_pain(record: PatientRecord, within=FINDING) -> list[Fact]
             + record.current(LEG_PAIN, within))
 
 
-def above(record: PatientRecord, measurement, limit) -> list[Fact]:
+def above(record: PatientRecord, measurement, limit, after=None) -> list[Fact]:
     """The highest value in the measurement's window, if it is above the threshold."""
     threshold_value = record.threshold(limit)
-    return worst(record, measurement, lambda value: value > threshold_value)
+    return worst(record, measurement, lambda value: value > threshold_value, after=after)
 
 
-def below(record: PatientRecord, measurement, limit) -> list[Fact]:
+def below(record: PatientRecord, measurement, limit, after=None) -> list[Fact]:
     """The lowest value in the window, if below the threshold (SpO₂ 89 % on air, then 96 % on oxygen: 89 %
     counts)."""
     threshold_value = record.threshold(limit)
-    return worst(record, measurement, lambda value: value < threshold_value, highest=False)
+    return worst(record, measurement, lambda value: value < threshold_value, highest=False, after=after)
 
 
 def _value(fact: Fact) -> Decimal:
     return fact.quantity[0]
 
 
-def worst(record: PatientRecord, measurement, crosses, reading=_value, highest: bool = True) -> list[Fact]:
+def worst(record: PatientRecord, measurement, crosses, reading=_value, highest: bool = True,
+          after=None) -> list[Fact]:
     """The worst reading of a measurement in its window — the highest, or the lowest — if it `crosses` the
     limit, with the latest reading when that is another: the worst counts, and the card shows both with
-    their times. Readings `reading` cannot interpret (a temperature in an unknown unit) are left out."""
-    values = [f for f in record.measurements(measurement) if reading(f) is not None]  # newest first
+    their times. Readings `reading` cannot interpret (a temperature in an unknown unit) are left out, and
+    with `after`, readings taken by then (a known PE's presenting physiology)."""
+    values = [f for f in record.measurements(measurement) if reading(f) is not None
+              and (after is None or f.when > after)]  # newest first
     found = (max if highest else min)(values, key=reading, default=None)
     if found is None or not crosses(reading(found)):
         return []
