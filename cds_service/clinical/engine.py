@@ -25,6 +25,7 @@ UNREAD_ENTRY, UNREAD_ENTRIES = names.phrase("common", "note.unread-entry"), name
 UNREAD_COUNT = {(kind, many): names.phrase("common", f"unread-entries.{kind}.{'many' if many else 'one'}")
                 for kind in ("Condition", "Observation") for many in (False, True)}
 UNREAD_AND, UNREAD_MORE = names.phrase("common", "unread-entries.and"), names.phrase("common", "unread-entries.more")
+DIED, DIED_ON = names.phrase("incomplete-check", "deceased.undated"), names.phrase("incomplete-check", "deceased.on")
 _QUOTED = 5  # the entries a line quotes; the rest are counted
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -80,6 +81,12 @@ class ClinicalEngine:
 
     def issue(self, record: PatientRecord) -> list[Issued]:
         """The cards for this record, each with the finding it came from."""
+        if record.deceased:
+            # A patient recorded as deceased: no clinical card ('start anticoagulation today' is for no one),
+            # but not silent either — a death recorded in error must not pass for an all-clear (r34a N2)
+            finding = Finding(INCOMPLETE_CHECK, "info", variant="deceased")
+            finding.values["died"] = Say(DIED_ON, date=record.died.date().isoformat()) if record.died else Say(DIED)
+            return [Issued(finding, self.templates.render(finding, record.patient_id))]
         findings = self._pending(record, self._not_critical_on_guesses(record, evaluate(record)))
         for kind in sorted(record.unavailable):
             topics, words = self.unread.get(kind, ((), None))

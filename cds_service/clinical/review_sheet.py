@@ -88,6 +88,7 @@ def render(templates: CardTemplates) -> str:
         f"{', '.join(f'`{t}`' for t in rule.yields)} give way"
         f"{' when every finding they rest on is on it' if rule.only_if_shown else ''}"
         f"{' (a line instead: ' + chr(34) + phrases[rule.line_scope][rule.line] + chr(34) + ')' if rule.line else ''}"
+        f"{', their findings listed on it' if rule.list_basis else ''}"
         f": {rule.why}." for rule in catalogue.give_way)
     one = catalogue.one_info_card
     give_way += (f"\n\nThen, of {', '.join(f'`{t}`' for t in one.topics)}, one card only (cards/catalogue.json "

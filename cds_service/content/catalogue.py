@@ -43,7 +43,8 @@ class FindingWords:
 class GiveWay:
     """One give-way rule of the catalogue: a card of `when` (of one of `variants`, if any) makes the cards
     of `yields` give way; with only_if_shown, only when the leading card shows every finding the lesser one
-    rests on; `line` is a phrase of the leading topic added in its place. A rule with `when_indicator` instead
+    rests on; `line` is a phrase of the leading topic added in its place, and with list_basis the findings
+    the lesser card rested on are listed there too (a DVT beside a known PE, a calf strain: r34a F7, W3). A rule with `when_indicator` instead
     of `when` is led by the first card of that urgency, whatever its topic ("critical": r31 review F4); its
     line is then a phrase of cards/common.json. A line may name the topics that gave way ({topics})."""
     when: str | None
@@ -53,6 +54,7 @@ class GiveWay:
     line: str | None
     why: str
     when_indicator: str | None = None
+    list_basis: bool = False  # the lesser card's basis is listed on the leading card with the line
 
     @property
     def line_scope(self) -> str:
@@ -170,7 +172,8 @@ class Catalogue:
         self.hygiene = {key: frozenset(values) for key, values in _entries(data["recordHygiene"]).items()}
         self.confirmation_read = frozenset(data["confirmationRead"])
         self.give_way = tuple(GiveWay(r.get("when"), frozenset(r.get("variants", ())), tuple(r["yields"]),
-                                      r.get("onlyIfShown", False), r.get("line"), r["why"], r.get("whenIndicator"))
+                                      r.get("onlyIfShown", False), r.get("line"), r["why"], r.get("whenIndicator"),
+                                      r.get("listBasis", False))
                               for r in data["giveWay"]["rules"])
         one = data["oneInfoCard"]
         self.one_info_card = OneInfoCard(tuple(one["topics"]), one["newFirstWithin"], one["line"], one["why"])

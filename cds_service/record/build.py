@@ -116,8 +116,12 @@ def build_record(patient: dict, resources: Mapping[str, list], value_sets: Value
     long record must not turn a red flag already read into a late answer or none)."""
     demographics = patient_demographics(patient)
     birth = as_datetime(demographics.birthDate)
+    died = as_datetime(demographics.deceasedDateTime)
     record = PatientRecord(now=now, age=_age(birth, now), sex=demographics.gender, catalogue=catalogue,
-                           patient_id=demographics.id)
+                           patient_id=demographics.id,
+                           deceased=demographics.deceasedBoolean is True
+                           or (died is not None and died <= now + catalogue.windows["future"]),
+                           died=died)
     relevant = Relevance(value_sets, catalogue, now)
     build = _Builder(value_sets, catalogue, now)
     types = list(resources.items())
@@ -164,6 +168,8 @@ class PatientDemographics:
     id: str
     birthDate: str | None  # noqa: N815 (the FHIR element name)
     gender: str | None
+    deceasedBoolean: bool | None = None  # noqa: N815 (Patient.deceased[x]: no clinical cards: r34a N2)
+    deceasedDateTime: str | None = None  # noqa: N815
 
 
 _GENDERS = {"male", "female", "other", "unknown"}
@@ -172,10 +178,13 @@ _GENDERS = {"male", "female", "other", "unknown"}
 def patient_demographics(patient: dict) -> PatientDemographics:
     birth = patient.get("birthDate")
     gender = patient.get("gender")
+    died, deceased = patient.get("deceasedDateTime"), patient.get("deceasedBoolean")
     return PatientDemographics(
         id=patient.get("id") if isinstance(patient.get("id"), str) else "",
         birthDate=birth if isinstance(birth, str) and DATE.match(birth) else None,
         gender=gender if isinstance(gender, str) and gender in _GENDERS else None,
+        deceasedBoolean=deceased if isinstance(deceased, bool) else None,
+        deceasedDateTime=died if isinstance(died, str) and as_datetime(died) is not None else None,
     )
 
 
@@ -335,9 +344,12 @@ class Relevance:
                 f" {_plain(value)} {unit}" for value, unit, kind in _structured_doses(raw) if kind == "dose")
             prophylactic_heparin = (names_word(self.prophylaxis_words, order_text)
                                     and names_a(self.prophylaxis_medicines, text))
-            if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, order_text) \
-                    or prophylactic_heparin:
-                memberships = memberships - {"anticoagulants"}  # a flush or lock; a heparin at prophylaxis
+            if HEPARIN_FLUSH in memberships or names_word(self.anticoagulant_excluded, order_text):
+                memberships = memberships - {"anticoagulants", PROPHYLACTIC_STRENGTH}  # a flush or lock
+            elif prophylactic_heparin:
+                # no treatment, but prophylaxis-strength exposure, as the same product without the word is
+                # (a D-dimer on it is not relied on: r34a W2, 'VTE prophylaxis' changed the DVT card)
+                memberships = (memberships - {"anticoagulants"}) | {PROPHYLACTIC_STRENGTH}
             elif "anticoagulants" in memberships and _names_dose(self.prophylactic_doses, order_text):
                 memberships = memberships | {PROPHYLACTIC_STRENGTH}  # exposure, not a DVT's treatment
             if PROPHYLACTIC_STRENGTH in memberships and (names_a(self.infusion_words, _affirmed(order_text.lower()))

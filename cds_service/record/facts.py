@@ -77,6 +77,9 @@ class PatientRecord:
     # Conditions and Observations with no code this service reads whose words name a finding it checks:
     # (resource type, the entry's words as written), for the cards to quote (r31 review S3)
     unread_entries: list[tuple[str, str]] = field(default_factory=list)
+    # Patient.deceased[x]: true, or a date of death by now (r34a N2); when, if the record gives it
+    deceased: bool = False
+    died: datetime | None = None
 
     # -- questions the rules ask, by declared names (catalogue.py) ----------------------------------------
     def current(self, value_set: Name, window: Name | None = None, undated: bool = False) -> list[Fact]:

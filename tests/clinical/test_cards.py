@@ -66,7 +66,8 @@ def test_summaries_stay_under_140_characters_with_long_values():
                "repeat_from": "2026-12-31", "repeat_to": "2026-12-31", "ctpa_date": "2026-12-31",
                "unread": "Conditions, Medication orders, Observations, Procedures",
                "partial": "Conditions, Medication orders, Observations, Procedures",
-               "entries": "999 problem-list entries and 999 observations", "min_age": "18", "acute_days": "99"}
+               "entries": "999 problem-list entries and 999 observations", "min_age": "18", "acute_days": "99",
+               "died": "as deceased on 2026-12-31"}
     for template in templates().topics.values():
         for variant in template["variants"].values():
             assert len(variant["summary"].format(**longest)) < 140

@@ -52,6 +52,8 @@ def _give_way(rule: GiveWay, findings: list[Finding]) -> list[Finding]:
         shown = bool(finding.basis) and set(finding.basis) <= set(leader.evidence)
         if finding is not leader and finding.topic in rule.yields and (shown or not rule.only_if_shown):
             gave_way.append(topic(finding.topic))
+            if rule.list_basis:  # what the line names is on the card, dated (r34a F7, W3)
+                leader.evidence += [e for e in finding.basis if e not in leader.evidence]
             continue
         kept.append(finding)
     if gave_way and rule.line and not any(note.phrase == rule.line for note in leader.notes):

@@ -6,21 +6,26 @@ Criteria:
   anticoagulation continues; not when a course that ended covered the 3-month treatment phase, nor when
   undated and untreated): no "suspected DVT" card. Begun after the active anticoagulant was ordered:
   `warning` (treatment failure, §8.2). On an active anticoagulant: `warning` when a new kind of leg feature
-  (or one on the other leg) was recorded after the DVT began (suspected extension: §1.8); `info` only while
+  (or one on the other leg) was recorded after the DVT began (suspected extension: §1.8), not a swelling of a
+  leg with a coded post-thrombotic syndrome (that syndrome's chronic swelling: r34a F8); `info` only while
   the leg or knee is a current complaint (nothing to act on otherwise). With no anticoagulant on record:
-  `warning` (known-dvt, untreated).
+  `warning` (known-dvt, untreated; beside a known, untreated PE it gives way to that card: r34a F7).
 - a leg-vein scan in the findings window that shows a proximal DVT in plain words (signals.dvt_shown_by_scan;
   not a hedged, limited, distal, superficial or chronic report) is a known DVT, coded or not (NG158 1.1.3:
   scan positive, diagnose DVT and treat): with no anticoagulant, `warning` known-dvt scan-shown (anticoagulate
   now, no Wells, D-dimer or repeat scan); on one, as a known DVT under treatment (above), dated from when
   its leg features began.
 - otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst;
-  or leg or knee pain when the record alone already scores Wells ≥ 2) that no negative leg-vein scan or
-  refuted DVT has closed (signals.still_open). Closed by a negative scan within 8 days while the record
-  scores Wells ≥ 2: `warning` scan-negative-likely (NG158 1.1.3: a D-dimer; positive → repeat scan 6-8
-  days later), repeat-scan once a D-dimer is positive; a negative D-dimer closes it.
+  or leg or knee pain when the record alone already scores Wells ≥ 2, not beside a coded explanation of
+  that knee, nor within the finding window after a negative scan of that leg: r34a F5) that no negative
+  leg-vein scan or refuted DVT has closed (signals.still_open: within 7 days of the scan only a new kind
+  with a new objective sign re-opens, r34a F6; a re-opened card names the scan). Closed by a negative scan
+  within 8 days while the record scores Wells ≥ 2: `warning` scan-negative-likely (NG158 1.1.3: a D-dimer;
+  positive → repeat scan 6-8 days later), repeat-scan once a D-dimer is positive; a negative D-dimer closes it.
   - pregnant or ≤ 6 weeks postpartum: `warning` suspected-dvt-pregnancy (duplex, LMWH until excluded;
     no Wells, no D-dimer rule-out, no DOAC);
+  - on a prophylaxis-strength anticoagulant only: `warning` on-prophylaxis, imaging first, and a DVT on it
+    is no treatment failure (r34a W2);
   - on an active anticoagulant: `warning` suspected-dvt, imaging first (a D-dimer cannot rule it out);
   - a DVT coded as suspected (or with no verification status) among the features: imaging first;
   - else `warning` suspected-dvt with the Wells score from the record: likely (≥ 2) → proximal leg-vein
@@ -44,6 +49,12 @@ REPEAT_EARLIEST, REPEAT_LATEST, REPEAT_COUNTS_FROM, D_DIMER_BEFORE = (
     window("repeat-scan-earliest"), window("repeat-scan-latest"), window("repeat-scan-counts-from"),
     window("d-dimer-before-finding"))
 BAKERS_CYST = value_set("bakers-cyst")
+# What explains pain of a knee, so that the pain is not read as that leg's DVT (r34a F5): a chronic knee
+# disease, an injury of the knee begun within the msk-injury window, a knee replacement within 12 weeks.
+KNEE_DISEASE = (value_set("knee-osteoarthritis"),)
+KNEE_INJURY = (value_set("meniscal-tear"), value_set("knee-ligament-injury"), value_set("knee-trauma"))
+KNEE_REPLACEMENT, MSK_INJURY, SURGERY = value_set("knee-prosthesis"), window("msk-injury"), window("surgery")
+POST_THROMBOTIC = value_set("post-thrombotic-syndrome")
 _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_REPEAT_OVERDUE = (
     phrase(_DVT, key) for key in ("note.bakers-cyst", "note.tachycardia", "note.anticoagulant",
@@ -54,6 +65,7 @@ WELLS_NONE, WELLS_SOME = phrase(_DVT, "wells-record.none"), phrase(_DVT, "wells-
 NOTE_STOPPED_LATELY = phrase(_DVT, "note.anticoagulant-stopped-lately")
 NOTE_HELD = phrase(_DVT, "note.anticoagulant-held")
 NOTE_CHILD_FAST_PULSE, NOTE_CHILD_TACHYCARDIA = phrase(_DVT, "note.child-fast-pulse"), phrase(_DVT, "note.child-tachycardia")
+NOTE_EARLIER_SCAN = phrase(_DVT, "note.earlier-negative-scan")
 
 
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
@@ -78,11 +90,17 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
 
 def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = False) -> list:
     """Leg or knee pain alone is too common to raise a DVT card, but NG158 1.1.1 asks about a "painful leg"
-    and a record that already scores Wells 2 (active cancer, recent surgery, previous DVT...) makes DVT
-    likely: then the pain is the feature (unless a negative scan closed it)."""
-    pain = record.current(signals.LEG_PAIN, signals.FINDING) + record.current(signals.KNEE_PAIN, signals.FINDING)
+    (posterior knee pain can be a popliteal DVT's) and a record that already scores Wells 2 (active cancer,
+    recent surgery, previous DVT...) makes DVT likely: then the pain is the feature. Not a knee's pain that a
+    coded diagnosis of that knee explains, and not once a negative scan of that leg answered it: pain is no
+    new objective sign, so pain recorded within the finding window after the scan re-opens nothing (r34a F5)."""
+    explained = _knee_explanations(record)
+    pain = record.current(signals.LEG_PAIN, signals.FINDING) + [
+        f for f in record.current(signals.KNEE_PAIN, signals.FINDING) if not signals.on_the_same_leg(f, explained)]
     if not closed_too:
-        pain = signals.still_open(record, pain, signals.DVT_IMAGING, signals.DVT)
+        objective = signals.OBJECTIVE_DVT_SIGNS
+        pain = [f for f in signals.still_open(record, pain, signals.DVT_IMAGING, signals.DVT, objective)
+                if not signals.after_negative_test(record, f, signals.DVT_IMAGING, signals.DVT, FINDING, objective)]
     if not pain or signals.child(record):
         return []
     score, _ = wells_from_record(record)
@@ -96,7 +114,8 @@ def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
     if not features or signals.child(record) or signals.pregnant_or_postpartum(record):
         return None
     windows = record.catalogue.window
-    scans = [t for t in signals.closing_tests(record, features, signals.DVT_IMAGING, signals.DVT)
+    scans = [t for t in signals.closing_tests(record, features, signals.DVT_IMAGING, signals.DVT,
+                                              signals.OBJECTIVE_DVT_SIGNS)
              if t.kind != "Condition" and t.when >= record.now - windows(REPEAT_SCAN)]  # newest first
     if not scans:
         return None
@@ -139,8 +158,7 @@ def _suspected(record: PatientRecord, features) -> Finding:
     if pregnant:
         finding = Finding(SUSPECTED_DVT_PREGNANCY, "warning")
         finding.add(features + pregnant)
-        return finding
-    if signals.child(record):
+    elif signals.child(record):
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
         finding = Finding(SUSPECTED_DVT, "warning", variant="child")
         finding.add(features + signals.on_anticoagulant(record))
@@ -152,11 +170,32 @@ def _suspected(record: PatientRecord, features) -> Finding:
             measured = [f for f in fast if f.quantity]
             finding.notes.append(Say(NOTE_CHILD_FAST_PULSE, rate=measured[0].quantity[0]) if measured
                                  else Say(NOTE_CHILD_TACHYCARDIA))
-        return finding
-    return _suspected_dvt(record, features)
+    else:
+        finding = _suspected_dvt(record, features)
+    _name_earlier_scan(record, finding, features)
+    return finding
 
 
-def _known_dvt(record: PatientRecord, known, began=None, untreated: str = "untreated", also=()) -> Finding:
+def _name_earlier_scan(record: PatientRecord, finding: Finding, features) -> None:
+    """A card re-opened after a negative leg-vein scan of that leg names the scan and its date (r34a F6, as
+    the PE card names its CTPA): the clinician compares with it rather than reads a first presentation."""
+    scans = [t for f in features
+             for t in signals.after_negative_test(record, f, signals.DVT_IMAGING, signals.DVT, signals.LEG_CONTEXT)
+             if t.kind != "Condition"]
+    if scans:
+        scan = max(scans, key=lambda t: t.when)
+        finding.add([scan])
+        finding.notes.append(Say(NOTE_EARLIER_SCAN, scan_date=scan.when.date().isoformat()))
+
+
+def _known_dvt(record: PatientRecord, known, began=None, untreated: str = "untreated", also=()) -> Finding | None:
+    finding = _known_dvt_card(record, known, began, untreated, also)
+    if finding:
+        finding.basis = [f.evidence for f in known]  # the clot (a known-PE card names it: giveWay)
+    return finding
+
+
+def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -> Finding | None:
     # The long-term-use code counts as anticoagulation (a DVT begun after it is a treatment failure), unless
     # a course on record ended after it was recorded (signals.on_anticoagulant).
     treatment = signals.on_anticoagulant(record)
@@ -189,8 +228,11 @@ def _known_dvt(record: PatientRecord, known, began=None, untreated: str = "untre
         finding = Finding(KNOWN_DVT, "warning", variant="treatment-failure")
         finding.add(known + list(also) + treatment)
         return finding
+    # Swelling of a leg with a coded post-thrombotic syndrome is that syndrome's, not an extension (r34a F8)
+    chronic = record.current(POST_THROMBOTIC)
     newer = [f for f in signals.leg_dvt_features(record)
-             if began and f.when and f.when > began + margin and _new_kind(record, f, began + margin)]
+             if began and f.when and f.when > began + margin and _new_kind(record, f, began + margin)
+             and not (signals.LEG_SWELLING in f.value_sets and signals.on_the_same_leg(f, chronic))]
     if newer:
         finding = Finding(KNOWN_DVT, "warning", variant="treated-new-features")
         finding.add(known + treatment + newer)
@@ -201,6 +243,15 @@ def _known_dvt(record: PatientRecord, known, began=None, untreated: str = "untre
     finding = Finding(KNOWN_DVT, "info", variant="treated")
     finding.add(known + treatment + complaint)
     return finding
+
+
+def _knee_explanations(record: PatientRecord) -> list:
+    """Coded explanations of a knee's pain: osteoarthritis, an injury or derangement of the knee begun within
+    the msk-injury window, a knee replacement within 12 weeks (r34a F5)."""
+    injuries = [f for vs in KNEE_INJURY for f in record.current(vs) if (f.onset or f.when) is not None
+                and not record.older_than(f, MSK_INJURY)]
+    return ([f for vs in KNEE_DISEASE for f in record.current(vs)] + injuries
+            + record.procedures(KNEE_REPLACEMENT, SURGERY))
 
 
 def _new_kind(record: PatientRecord, feature, by) -> bool:
@@ -237,6 +288,11 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         # clot): its report decides, never a D-dimer rule-out after it (KB §8.7).
         finding.add(unread)
         finding.variant = "scan-not-negative"
+    elif (prophylaxis := signals.on_prophylaxis_only(record)) and not held:
+        # A prophylactic dose only (enoxaparin 40 mg after a knee replacement), named 'prophylaxis' or not:
+        # imaging first, but a DVT on it is no treatment failure (KB §8.2-§8.3; r34a W2)
+        finding.add(prophylaxis)
+        finding.variant = "on-prophylaxis"
     elif signals.on_anticoagulant(record) or lately or held:
         finding.variant = "on-anticoagulant"  # a D-dimer cannot rule DVT out on anticoagulation (KB §8.2)
         if lately:  # a course that ended within 48 h still lowers the D-dimer (r32 S2)
@@ -287,7 +343,7 @@ def _add_notes(record: PatientRecord, finding: Finding) -> None:
     if fast:
         finding.add(fast)
         finding.notes.append(Say(NOTE_TACHYCARDIA, threshold=record.threshold(signals.TACHYCARDIA)))
-    if signals.on_anticoagulant(record):
+    if signals.on_anticoagulant(record) and finding.variant != "on-prophylaxis":  # that card says so itself
         finding.notes.append(Say(NOTE_ANTICOAGULANT))
     if signals.recent_surgery(record):
         finding.notes.append(Say(NOTE_SURGERY))

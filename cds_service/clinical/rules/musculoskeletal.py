@@ -23,6 +23,7 @@ from .finding import Finding
 
 MSK = window("msk")
 INJURY = window("msk-injury")
+BAKERS_CYST = topic("bakers-cyst")
 CAUSES = tuple((topic(card), tuple(value_set(vs) for vs in value_sets)) for card, value_sets in (
     ("bakers-cyst", ("bakers-cyst",)),
     ("internal-derangement", ("meniscal-tear", "knee-ligament-injury")),
@@ -50,8 +51,20 @@ def musculoskeletal_causes(record: PatientRecord) -> list[Finding]:
             finding = Finding(card, "info")
             finding.add(facts + (pain if not recent else []))
             finding.basis = [f.evidence for f in facts]  # the diagnoses (oneInfoCard: a new one leads)
+            if card == BAKERS_CYST:
+                _imaged(record, finding, facts)
             findings.append(finding)
     return findings
+
+
+def _imaged(record: PatientRecord, finding: Finding, cysts) -> None:
+    """A leg-vein scan of the cyst's leg within the leg-context window imaged the popliteal fossa (KB §1.7:
+    the duplex shows the cyst): no second ultrasound is offered for it (r34a W3)."""
+    scans = [f for f in record.studies(signals.DVT_IMAGING, signals.LEG_CONTEXT) if f.current
+             and any(signals.on_the_same_leg(f, [cyst]) for cyst in cysts)]
+    if scans:
+        finding.add(scans[:1])
+        finding.variant = "imaged"
 
 
 def _began_within(record: PatientRecord, fact, window_name) -> bool:

@@ -63,12 +63,17 @@ SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC, SEPSIS_OXYGEN = (
 KNEE_PROSTHESIS = value_set("knee-prosthesis")
 
 
+# The leg DVT features a clinician sees or measures (swelling, 'calf 3 cm bigger', a clot coded as suspected):
+# after a negative leg-vein scan, only a new one of these re-opens the question within its episode (r34a F6).
+OBJECTIVE_DVT_SIGNS = frozenset({LEG_SWELLING, DVT})
+
+
 def leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
     """Recent swelling of one leg (not a coded mass), calf pain, a ruptured Baker's cyst (treated as DVT
     until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3), or a DVT coded as suspected —
     recently, or undated (an active "?DVT" the EHR gives no date must not vanish) — that no negative
-    leg-vein scan or refuted DVT has closed (still_open)."""
-    return still_open(record, all_leg_dvt_features(record, within), DVT_IMAGING, DVT)
+    leg-vein scan or refuted DVT has closed (still_open, with the objective signs that re-open it)."""
+    return still_open(record, all_leg_dvt_features(record, within), DVT_IMAGING, DVT, OBJECTIVE_DVT_SIGNS)
 
 
 def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
@@ -82,28 +87,32 @@ def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
             + [f for f in record.current(DVT, within, undated=True) if not f.confirmed])
 
 
-def still_open(record: PatientRecord, findings: list[Fact], study, clot) -> list[Fact]:
+def still_open(record: PatientRecord, findings: list[Fact], study, clot, objective=frozenset()) -> list[Fact]:
     """The findings no negative test has closed (KB §8.6-§8.7). A final negative study of `study` (on the
     finding's side, or unsided, or both sides) or a refuted `clot` closes every finding recorded up to it
     (undated ones too: the test answered the question they raised); for the catalogue's episode window after
     it, a finding closes too when its kind was already recorded before the test (the same swelling
     re-recorded, the pulse re-measured), so only a new kind of finding re-opens the suspicion; later, any
-    finding does."""
+    finding does. With `objective` value sets, a new kind re-opens it within the episode only beside a new
+    objective sign among `findings` (one of those sets, itself of a kind not recorded before the test): calf
+    pain coded the day after a negative scan for swelling, or the ruptured Baker's cyst coded from the
+    negative report itself, is the same presentation coded late (r34a F6)."""
     tests = record.negative_tests(study, clot)
     if not tests:
         return findings
-    return [f for f in findings if not any(_closes(record, test, f) for test in tests)]
+    return [f for f in findings if not any(_closes(record, test, f, findings, objective) for test in tests)]
 
 
-def closing_tests(record: PatientRecord, findings: list[Fact], study, clot) -> list[Fact]:
+def closing_tests(record: PatientRecord, findings: list[Fact], study, clot, objective=frozenset()) -> list[Fact]:
     """The negative tests that closed any of these findings, newest first."""
-    return [t for t in record.negative_tests(study, clot) if any(_closes(record, t, f) for f in findings)]
+    return [t for t in record.negative_tests(study, clot)
+            if any(_closes(record, t, f, findings, objective) for f in findings)]
 
 
-def _closes(record: PatientRecord, test: Fact, finding: Fact) -> bool:
-    if not _covers(test, finding):
-        return False
+def _closes(record: PatientRecord, test: Fact, finding: Fact, findings=(), objective=frozenset()) -> bool:
     began = finding.onset or finding.when  # coded after the scan, but begun before it: what it answered
+    if not (_covers(test, finding) or _coded_late(test, finding, objective, began)):
+        return False
     if began is None or began <= test.when:
         return True
     if finding.when > test.when + record.catalogue.window(EPISODE):
@@ -112,8 +121,40 @@ def _closes(record: PatientRecord, test: Fact, finding: Fact) -> bool:
         # A vital sign re-measured within the episode (the readings before the test may have left their
         # 24-hour window): still the same episode unless it reaches the immediate-admission level.
         return not _admission_level_reading(record, finding)
+    if _not_new(record, test, finding):
+        return True
+    return bool(objective) and not any(f.value_sets & objective and _new_since(record, test, f) for f in findings)
+
+
+def _coded_late(test: Fact, finding: Fact, objective, began) -> bool:
+    """With objective signs to tell, a finding with no side that is none of them, begun from a one-sided scan
+    on, is read with the scanned leg: the ruptured Baker's cyst of a right duplex's report coded without a
+    side (r34a F6). Before the scan, or an objective sign with no side, it still needs an unsided scan."""
+    return (bool(objective) and side(finding) is None and not finding.value_sets & objective
+            and began is not None and began >= test.when)
+
+
+def _not_new(record: PatientRecord, test: Fact, finding: Fact) -> bool:
+    """The finding's kind was recorded (on the test's side) before the test: the same finding again."""
     since = test.when - record.catalogue.window(LEG_CONTEXT)
     return same_kind_recorded(record, finding, since, test.when, lambda f: _covers(test, f))
+
+
+def _new_since(record: PatientRecord, test: Fact, finding: Fact) -> bool:
+    """A finding on the test's side begun after it, within its episode, of a kind not recorded before it."""
+    began = finding.onset or finding.when
+    return (_covers(test, finding) and began is not None and began > test.when
+            and finding.when <= test.when + record.catalogue.window(EPISODE) and not _not_new(record, test, finding))
+
+
+def after_negative_test(record: PatientRecord, fact: Fact, study, clot, within, objective=frozenset()) -> list[Fact]:
+    """The negative tests of the fact's side (or unsided; or, with `objective`, any one-sided test when the
+    fact has no side and is none of those signs: _coded_late) that it was recorded after, within `within`."""
+    if fact.when is None:
+        return []
+    span = record.catalogue.window(within)
+    return [t for t in record.negative_tests(study, clot) if t.when < fact.when <= t.when + span
+            and (_covers(t, fact) or _coded_late(t, fact, objective, fact.when))]
 
 
 def same_kind_recorded(record: PatientRecord, finding: Fact, since, until, where) -> bool:
@@ -290,9 +331,15 @@ def replaced_knees(record: PatientRecord) -> list[Fact]:
 def on_replaced_knee(fact: Fact, replaced: list[Fact]) -> bool:
     """The fact may be about a replaced knee: the same side, or the side unknown on either. A diagnosis of
     both knees is so only when both are known replaced (the other knee is still a native joint)."""
-    if not replaced:
+    return on_the_same_leg(fact, replaced)
+
+
+def on_the_same_leg(fact: Fact, others: list[Fact]) -> bool:
+    """The fact may be about the leg (or knee) of one of the others: the same side, or the side unknown on
+    either; a fact of both legs only when both are among the others."""
+    if not others:
         return False
-    sides = {side(f) for f in replaced}
+    sides = {side(f) for f in others}
     where = side(fact)
     if where == "both":
         return "both" in sides or {"left", "right"} <= sides
@@ -373,6 +420,16 @@ def held_anticoagulants(record: PatientRecord) -> list[Fact]:
     """Open anticoagulant orders or statements that say it is not being given ('ON HOLD', 'DO NOT GIVE - GI
     bleed', doNotPerform): no treatment, but the card names them — the reason decides what to start (r32 S2)."""
     return record.held(ANTICOAGULANTS) + _charted_not_given(record, record.medicines(ANTICOAGULANTS))
+
+
+def on_prophylaxis_only(record: PatientRecord) -> list[Fact]:
+    """Anticoagulant exposure now at a prophylaxis strength only (enoxaparin 40 mg, rivaroxaban 10 mg), with
+    the word 'prophylaxis' or without it, and nothing at full strength: it may lower a D-dimer, but a DVT
+    begun on it is no treatment failure (KB §8.2-§8.3; r34a W2)."""
+    on = on_anticoagulant(record)
+    if full_strength(on) or anticoagulated_lately(record):
+        return []
+    return on + [f for f in record.medicines(PROPHYLACTIC_STRENGTH) if f not in on]
 
 
 def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
