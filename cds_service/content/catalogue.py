@@ -198,6 +198,11 @@ class Catalogue:
         self.hot_joint_words = {kind: tuple(words) for kind, words in data["absentAnswers"].get("hotJointWords", {}).items()}
         self.not_finding_phrases = tuple(data["absentAnswers"].get("notFindingPhrases", ()))
         self.hot_joint_not_with = tuple(data["absentAnswers"].get("hotJointNotWith", ()))
+        self.hot_joint_other_parts = tuple(data["absentAnswers"].get("hotJointOtherParts", ()))
+        self.hot_joint_knee_words = tuple(data["absentAnswers"].get("hotJointKneeWords", ()))
+        self.knee_drainage_words = tuple(data["absentAnswers"].get("kneeDrainageWords", ()))
+        self.ischaemic_signs_not_after = tuple(data["absentAnswers"].get("ischaemicSignsNotAfter", ()))
+        self.list_statement_words = tuple(data["absentAnswers"].get("listStatementWords", ()))
         self.near_denials = tuple(data["absentAnswers"].get("nearDenials", ()))
         self.leg_dvt_words = {kind: tuple(words) for kind, words in data["absentAnswers"].get("legDvtWords", {}).items()}
         self.leg_dvt_not_with = tuple(data["absentAnswers"].get("legDvtNotWith", ()))
@@ -250,6 +255,8 @@ class Catalogue:
         self.text_matches = {key: tuple(m["words"]) for key, m in data["textMatches"].items()}
         self.text_excludes = {key: tuple(m.get("excludeWords", ())) for key, m in data["textMatches"].items()}
         self.gestation_words = tuple(w for m in data["textMatches"].values() for w in m.get("gestationWords", ()))
+        self.postpartum_words = tuple(w for m in data["textMatches"].values() for w in m.get("postpartumWords", ()))
+        self.not_pregnant_words = tuple(w for m in data["textMatches"].values() for w in m.get("notPregnantWords", ()))
         self.held_phrases = tuple(data["textMatches"]["anticoagulants"].get("heldPhrases", ()))
         self.unless_held_phrases = tuple(data["textMatches"]["anticoagulants"].get("unlessHeldPhrases", ()))
         self.not_started_phrases = tuple(data["textMatches"]["anticoagulants"].get("notStartedPhrases", ()))

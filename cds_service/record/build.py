@@ -47,6 +47,7 @@ SYSTOLIC = value_set("systolic-blood-pressure")
 BLOOD_PRESSURE = frozenset({SYSTOLIC, value_set("blood-pressure-panel")})
 HEPARIN_FLUSH = value_set("heparin-flush")  # keeps a catheter open: never anticoagulation (KB §8.3)
 PREGNANCY, PREGNANCY_STATUS = value_set("pregnancy"), value_set("pregnancy-status-observation")
+POSTPARTUM = value_set("postpartum")
 POSITIVE_RESULT = value_set("positive-result")  # the value set a text result joins when it says "positive"
 _WORDS = re.compile(r"[a-z]+|\++")  # the words of an answer, and "+", "++"
 _CLAUSES = re.compile(r"[,;]|:(?!\d)|\.(?!\d)|\s-+\s|\s/\s|\bbut\b")  # not "03:00"  # "No chest pain. SOB on exertion"; "No - denies"; not "2.5"
@@ -58,13 +59,18 @@ _CONTRAST_SPLIT = re.compile(r"\b(?:but|however|though|although)\b")
 _ROWS = re.compile(r"[;|]|\.(?!\d)\s*|\s--+\s|\s—\s")
 # An age in shorthand: "2 yrs ago", "3/12 ago" (months), "6/52" (weeks), "5/7" (days)
 _AGO = re.compile(r"\b(\d{1,3})\s*(?:/\s*(52|12|7)\b|(yrs?|years?|months?|mths?|wks?|weeks?|days?)\s+ago\b)")
+# A delivery's date or age in a pregnancy status: "SVD 12/11", "12/11/2026", "2026-11-12"; "day 10", "2/52", "3 weeks"
+_DELIVERY_DATE = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b|\b(\d{1,2})[/.](\d{1,2})(?:[/.](\d{2}|\d{4}))?\b(?![/.]\d)")
+_DELIVERY_AGE = re.compile(r"\bday\s*(\d{1,3})\b|\b(\d{1,3})\s*(?:/\s*(52|12|7)\b|(days?|d|yrs?|years?|months?|mths?|wks?|weeks?)\b)")
 _DAYS_PER = {"52": 7, "12": 30, "7": 1, "yr": 365, "yrs": 365, "year": 365, "years": 365, "month": 30, "months": 30,
-             "mth": 30, "mths": 30, "wk": 7, "wks": 7, "week": 7, "weeks": 7, "day": 1, "days": 1}
+             "mth": 30, "mths": 30, "wk": 7, "wks": 7, "week": 7, "weeks": 7, "day": 1, "days": 1, "d": 1}
 _ASKED = re.compile(r"^[^?]{1,40}\?$|^\?\s*[^?\s][^?]{0,39}$")  # a short answer asked: "LOC ?", "?LOC"
 _LIST_JOINERS = frozenset({"or", "and", "nor", "any", "&", "/", "+"})  # "Denies any SOB, CP or haemoptysis"
+_SIDE_WORDS = frozenset({"r", "l", "rt", "lt", "right", "left", "both", "the"})  # "R knee and L ankle"
 _YES = frozenset({"yes", "y", "present", "positive", "pos", "+"})
 # A positive mark ending a clause: "CP ++", "CP +ve (pleuritic)", "haemoptysis yes"
 _POSITIVE_TAIL = re.compile(r"(?:^|\s)(?:\+{1,3}|\+\s?ve|%s)\s*(?:\([^()]*\))?\s*$" % alternatives(_YES - {"+"}))
+_POSITIVE_MARK = re.compile(r"(?:^|\s)(?:\+{2,3}|\+\s?ve)(?=[\s(]|$)")  # "CP ++ on inspiration": anywhere in the clause
 _BRACKETED_ANSWER = re.compile(r"^([^()]{1,30}?)\s*\(\s*([^()]{1,20})\s*\)\s*$")
 _OXYGEN = re.compile(r"\bon\s+\d+(?:\.\d+)?\s*(?:l|lpm|l/min|litres?|liters?)(?!\w)|\bon\s+(?:2[2-9]|[3-9]\d|100)\s*%|\b\d+(?:\.\d+)?\s*(?:l/min|lpm)\b"
                      r"|\b\d+(?:\.\d+)?\s*l\s+(?:o2|oxygen|via|nc|np|nrb|mask|nasal)\b|\b(?:oxygen|nrb|non-rebreathe\w*|"
@@ -102,6 +108,7 @@ ISCHAEMIC_SIGNS = frozenset(value_set(v) for v in ("pallor", "limb-ischaemia-sig
 LEG_PAIN_ROWS = frozenset(value_set(v) for v in ("calf-pain", "leg-pain", "knee-pain"))
 DVT_FEATURE_NAMES = {value_set("leg-swelling"): "leg swelling", value_set("calf-pain"): "calf tenderness"}
 KNEE_PAIN, KNEE_EFFUSION = value_set("knee-pain"), value_set("knee-effusion")
+DRAINAGE, LOWER_LIMB = value_set("prosthetic-knee-drainage"), value_set("lower-limb-site")
 OXYGEN_SATURATION, OXYGEN_FLOW = value_set("oxygen-saturation"), value_set("inhaled-oxygen-flow")
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
@@ -208,6 +215,8 @@ class Memberships:
     # An entry with no code this service reads whose words name a finding it checks: (its type, its words)
     unread: tuple[str, str] | None = None
     held: str | None = None  # an anticoagulant order or statement not being given: "held" or "not-started" (Fact.held)
+    # a text answer read by the fail-safe, which it could not place (a pregnancy status: Fact.uninterpreted)
+    uninterpreted: bool = False
 
 
 class Relevance:
@@ -220,6 +229,7 @@ class Relevance:
         self.oldest = {window: now - windows[window] for window in set(self.measurements.values())}
         self.latest = now + windows["future"]
         self.after_windows = (self.latest + timedelta(days=1)).strftime("%Y-%m-%d")  # a day after: any zone
+        self.now, self.postpartum_since = now, now - windows["postpartum"]
         # A date written before the day before a window opens is outside it, whatever its time zone: the day's
         # ISO text decides without parsing (years of vital signs are most of a long record).
         self.before_window = {window: (oldest - timedelta(days=1)).strftime("%Y-%m-%d")
@@ -253,8 +263,13 @@ class Relevance:
         self.positive_words = frozenset(catalogue.text_matches[POSITIVE_RESULT])
         self.pregnant_words = frozenset(catalogue.text_matches.get(PREGNANCY_STATUS, ()))
         # "30/40", "28 weeks gestation": a gestation with its number (catalogue gestationWords)
-        self.gestation = re.compile(r"\d\s*(?:%s)" % alternatives(catalogue.gestation_words)) \
+        self.gestation = re.compile(r"\d\s*(?:%s)(?![\w/])(?!\s+ago\b)" % alternatives(catalogue.gestation_words)) \
             if catalogue.gestation_words else _NEVER
+        self.delivered = _phrases(catalogue.postpartum_words)
+        self.not_pregnant = _phrases(catalogue.not_pregnant_words)
+        self.placed_answers = catalogue.absent_words | catalogue.unknown_words
+        self.absent_start = re.compile(r"^(?:%s)\b" % "|".join(map(re.escape, catalogue.absent_starts))) \
+            if catalogue.absent_starts else _NEVER
         self.negation_words = catalogue.negation_words
         self.result_status = catalogue.hygiene["resultStatus"]
         self.ignored_verification = catalogue.hygiene["ignoredVerification"] | catalogue.hygiene["refutedVerification"]
@@ -311,12 +326,15 @@ class Relevance:
             by_value = of_concept(raw.get("valueCodeableConcept"))
             if _whole_value(raw.get("valueString")) in self.positive_words:
                 by_value = by_value | {POSITIVE_RESULT}  # "Positive" as text means what the code means
-            if PREGNANCY_STATUS in by_code and not by_value - {POSITIVE_RESULT} and self._pregnant_in_text(raw):
-                by_value = by_value | {PREGNANCY}  # "Pregnant - 14 weeks" as text: what 77386006 means
+            guessed = False
+            if PREGNANCY_STATUS in by_code and not by_value - {POSITIVE_RESULT}:
+                # "Pregnant - 14 weeks" as text: what 77386006 means; "Post-partum day 10": the puerperium
+                read, guessed = self._pregnancy_in_text(raw)
+                by_value = by_value | ({read} if read else NOTHING)
             if by_code:
                 by_code = by_code | (of_concept(raw.get("bodySite")) & PLACES)  # "calf swelling", left leg
                 by_code = self._sited_by_text(raw, by_code)
-            found = Memberships(by_code, by_value, by_component)
+            found = Memberships(by_code, by_value, by_component, uninterpreted=guessed)
             measured = found.by_code | found.by_component
             if measured and not found.by_value and not raw.get("valueCodeableConcept") \
                     and measured <= self.measurements.keys() and not self._inside_window(raw, measured):
@@ -360,6 +378,10 @@ class Relevance:
             found = Memberships(memberships, held=self._held(raw) if "anticoagulants" in memberships else None)
         else:
             return None
+        if DRAINAGE in found.by_code and raw.get("bodySite") and not found.by_code & PLACES:
+            # a wound discharge whose bodySite is not the leg is not over a knee prosthesis; one with no bodySite
+            # may be (prosthetic_joint._drainage: r34b S11)
+            found = replace(found, by_code=found.by_code - {DRAINAGE})
         if found.by_code or found.by_value or found.by_component:
             return found
         return self._unread_entry(raw) if kind in ("Condition", "Observation") else None
@@ -439,21 +461,70 @@ class Relevance:
         return any(" ".join(words[i:i + n]) in shown for i, word in enumerate(words) for n in starts.get(word, ())
                    if i + n <= len(words))
 
-    def _pregnant_in_text(self, raw: dict) -> bool:
-        """A pregnancy status given as text whose first clause is a pregnant answer (textMatches)."""
+    def _pregnancy_in_text(self, raw: dict) -> tuple[str | None, bool]:
+        """What a pregnancy status given as text says (textMatches pregnancy-status-observation): (PREGNANCY,
+        False) for a pregnant answer, (POSTPARTUM, False) for a delivery within the postpartum window, (None,
+        False) for an answer placed as not pregnant, or a delivery before that window; (PREGNANCY, True) for an
+        answer none of the word lists places, read as the fail-safe reads any answer it cannot place, to be
+        asked (r34b S6: 'Post-partum day 10' was read as not pregnant, silently)."""
         text = _raw_text_answer(raw)
-        if not text:
-            return False
+        if not text or not text.strip():
+            return None, False
         first = _whole_value(_CLAUSES.split(text, maxsplit=1)[0]) or ""
         if first in self.pregnant_words:
-            return True
+            return PREGNANCY, False
         lowered = " ".join(text.lower().split())
-        if lowered.split()[:1] and lowered.split()[0] in self.negation_words:
-            return False  # "Not pregnant", "No - 30/40 last year"
+        for clause in _CLAUSES.split(lowered):
+            if any(not self.negation_words & set(clause[:m.start()].split()[-3:]) for m in self.delivered.finditer(clause)):
+                # "Not pregnant - delivered 2/52 ago": the puerperium, whatever the pregnancy answer before it;
+                # a delivery dated only after the entry is one to come ("Delivery planned 12/12/2026")
+                within = self._within_puerperium(lowered, raw)
+                if within is not None:
+                    return (POSTPARTUM if within else None), False
+                break
+        if lowered.split()[0] in self.negation_words:
+            return None, False  # "Not pregnant", "No - 30/40 last year"
         word = first.split()[0] if first.split() else ""
         # "pregnat": the cautious reading of a misspelt answer (catalogue $gestationComment)
-        return bool(self.gestation.search(lowered)) or (
-            len(word) >= 6 and bool(difflib.get_close_matches(word, ["pregnant"], n=1, cutoff=0.85)))
+        if self.gestation.search(lowered) or (
+                len(word) >= 6 and difflib.get_close_matches(word, ["pregnant"], n=1, cutoff=0.85)):
+            return PREGNANCY, False
+        if first in self.placed_answers or self.absent_start.match(first) or self.not_pregnant.search(lowered):
+            return None, False  # "No", "Unknown", "Possible" (r30 S5), "Post-menopausal"
+        return PREGNANCY, True
+
+    def _within_puerperium(self, text: str, raw: dict) -> bool | None:
+        """A delivery the text dates inside the postpartum window: the most recent of its readings (a date not
+        after the entry, day/month or month/day; a year; a day, week or month count from the entry's date:
+        "3/7" may be either); undated, the entry's own date decides, as for a coded delivery
+        (PatientRecord.current). None when its only dates are after the entry."""
+        taken = observation_time(raw) or self.now
+        ages, dated = [], False
+        for match in _DELIVERY_DATE.finditer(text):
+            iso_year, iso_month, iso_day, first, second, year = match.groups()
+            readings = [(iso_year, iso_month, iso_day)] if iso_year else [(year, second, first), (year, first, second)]
+            for y, m, d in readings:
+                for candidate in ([int(y) + (2000 if len(y) == 2 else 0)] if y else [taken.year, taken.year - 1]):
+                    try:
+                        day = taken.replace(year=candidate, month=int(m), day=int(d))
+                    except ValueError:
+                        continue
+                    dated = True
+                    if day <= taken:
+                        ages.append(taken - day)
+        # a date with its year is no count ("12/12/2026" is not 12 months); "12/11" or "3/7" alone may be either
+        undated = _DELIVERY_DATE.sub(lambda m: " " if m.group(1) or m.group(6) else m.group(0), text)
+        for year in _YEAR.findall(_DELIVERY_DATE.sub(" ", text)):
+            dated = True
+            if int(year) <= taken.year:
+                ages.append(taken - min(taken, taken.replace(year=int(year), month=12, day=31)))
+        for match in _DELIVERY_AGE.finditer(undated):
+            days, number, shorthand, unit = match.groups()
+            ages.append(timedelta(days=int(days)) if days else timedelta(
+                days=int(number) * _DAYS_PER[shorthand or unit]))
+        if dated and not ages:
+            return None
+        return not ages or (taken - min(ages)).date() >= self.postpartum_since.date()  # "6/52 ago" is within
 
     def _treatment_dose(self, raw: dict, medicine_text: str) -> bool:
         """The dose written (dosage text or structured dose) is a treatment dose, whatever the product's
@@ -917,7 +988,13 @@ class _Builder:
         self.finding_days = catalogue.windows["finding"].days
         self.hot_joint_words = {kind: _phrases(words) for kind, words in catalogue.hot_joint_words.items()}
         self.not_the_knee = _phrases(catalogue.hot_joint_not_with)
+        # the body parts a hot or swollen word may qualify: the knee, or another (r34b S5)
+        self.part = re.compile("|".join(f"(?P<{name}>{_phrases(words).pattern})" for name, words in (
+            ("knee", catalogue.hot_joint_knee_words), ("other", catalogue.hot_joint_other_parts))))
+        self.knee_drainage = _phrases(catalogue.knee_drainage_words)
+        self.signs_not_after = _phrases(catalogue.ischaemic_signs_not_after)
         self.near_denials = catalogue.near_denials
+        self.list_statement = _phrases(catalogue.list_statement_words, marks=True)
         self.answer_words = catalogue.absent_words | catalogue.unknown_words | _YES
         words = dict(catalogue.leg_dvt_words)
         calf, leg = words.pop("calf", ()), words.pop("leg", ())
@@ -926,6 +1003,11 @@ class _Builder:
         self.leg_dvt_words = {value_set(kind): (_phrases(calf if kind == "calf-pain" else calf + leg), _phrases(found))
                               for kind, found in words.items()}
         self.not_this_leg = _phrases(catalogue.leg_dvt_not_with)
+        self.leg_places = _phrases(calf + leg)
+        # the words of a negated list of leg features ("not red, swollen, tender"): features, places, redness
+        self.leg_list_word = _phrases(sorted({w for found in words.values() for w in found} | set(calf + leg)
+                                             | {w for hot in catalogue.hot_joint_words.values() for w in hot}
+                                             | set(catalogue.leg_dvt_words.get("denials", ()))))
         # with the reading that follows it, if any ("blood glucose 6.2", "blood pressure 120/80")
         self.not_finding = re.compile(_phrases(catalogue.not_finding_phrases).pattern
                                       + r"(?:\s*[:=]?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*(?:mmol/l|mmol|mg/dl|mmhg))?)?")
@@ -983,13 +1065,15 @@ class _Builder:
             signs = self._ischaemic_signs(text)
             if signs:
                 fact = replace(fact, signs=signs, evidence=replace(fact.evidence, value=f"“{text.strip()}”"))
+        if text and KNEE_EFFUSION in memberships:
+            fact = self._hot_effusion(fact, text)
         return [fact] + self._findings_in_words(text, fact) + self._red_flags_in_notes(
             condition, memberships, when, current, "Condition")
 
     def _findings_in_words(self, text: str | None, fact: Fact) -> list[Fact]:
-        """A knee, calf or leg pain diagnosis whose own text names DVT features or a hot swollen knee ("Knee
-        pain - swollen L calf ?DVT"): those findings, as on a flowsheet pain row (legDvtWords, hotJointWords;
-        r32 review S1: such text on a coded pain Condition was never read)."""
+        """A knee, calf or leg pain diagnosis whose own text names DVT features, a hot swollen knee or pus from
+        the knee ("Knee pain - swollen L calf ?DVT"): those findings, as on a flowsheet pain row (legDvtWords,
+        hotJointWords, kneeDrainageWords; r32 review S1: such text on a coded pain Condition was never read)."""
         if not text or not fact.value_sets & LEG_PAIN_ROWS:
             return []
         stated = self._dvt_stated(text, fact.value_sets)
@@ -997,6 +1081,8 @@ class _Builder:
         joint = self._hot_joint(text) if KNEE_PAIN in fact.value_sets else frozenset()
         if joint:
             found.append((frozenset({KNEE_EFFUSION}), "a hot or swollen knee", joint))
+        if KNEE_PAIN in fact.value_sets and self._drained(text):
+            found.append((frozenset({DRAINAGE, LOWER_LIMB}), "pus from the knee", frozenset()))  # r34b S11
         return [replace(fact, value_sets=sets | (fact.value_sets & PLACES), joint=kinds,
                         evidence=replace(fact.evidence, value=f"“{text.strip()}” (read as {name})"))
                 for sets, name, kinds in found]
@@ -1435,9 +1521,10 @@ class _Builder:
         final = status in self.hygiene["resultStatus"]
         answer = self._answer_text(observation)
         beside = [] if measured else self._red_flags_beside(answer, by_code)
-        elsewhere = [self._beside_fact(observation, answer, value_sets, finding, when, final)
-                     for value_sets, finding, _ in beside if value_sets]
-        set_aside = frozenset(piece for _, _, piece in beside)
+        elsewhere = [self._beside_fact(observation, answer, value_sets, finding, when, final) if not doubt else
+                     self._doubt_fact(observation, piece, value_sets, when, final)
+                     for value_sets, finding, piece, doubt in beside if value_sets]
+        set_aside = frozenset(piece for _, _, piece, _ in beside)
         sign_row = bool(by_code & ISCHAEMIC_SIGNS)
         signs = self._ischaemic_signs(answer) if sign_row else NOTHING
         if not by_code and not by_value:
@@ -1451,18 +1538,18 @@ class _Builder:
                 kinds, name = stated
                 elsewhere = elsewhere + [self._beside_fact(
                     observation, answer, kinds | (by_code & PLACES), name, when, final)]
-        if not signs and self._is_absent(observation, measured=measured, by_value=by_value, by_code=by_code,
-                                         set_aside=set_aside):
+        if KNEE_PAIN in by_code:
+            # "R knee swollen, hot": a hot swollen knee, read as an effusion (catalogue hotJointWords), with
+            # the kinds it states (a hot knee without markers is the septic-arthritis warning: r30 S8) -
+            # whatever the pain's own answer ("Hot swollen R knee, ankle ok": r34b S5)
+            elsewhere = elsewhere + self._knee_in_words(observation, answer, by_code, when, final)
+        # a pregnancy status's text was read when its relevance was (Relevance._pregnancy_in_text)
+        pregnancy_read = PREGNANCY_STATUS in by_code and bool(by_value & {PREGNANCY, POSTPARTUM})
+        if not signs and not pregnancy_read and self._is_absent(
+                observation, measured=measured, by_value=by_value, by_code=by_code, set_aside=set_aside):
             return elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
         if not sign_row and by_code & LEG_PAIN_ROWS:
             signs = self._ischaemic_signs(answer)  # only once the pain itself is affirmed
-        joint = self._hot_joint(answer) if KNEE_PAIN in by_code else frozenset()
-        if joint:
-            # "R knee swollen, hot": a hot swollen knee, read as an effusion (catalogue hotJointWords), with
-            # the kinds it states (a hot knee without markers is the septic-arthritis warning: r30 S8)
-            elsewhere = elsewhere + [replace(self._beside_fact(
-                observation, answer, frozenset({KNEE_EFFUSION}) | (by_code & PLACES), "a hot or swollen knee",
-                when, final), joint=joint)]
         facts = [f for component in observation.component or ()
                  for f in self._component(observation, component, when, final)]
         # "95% on 15L NRB": the saturation's own text, and the oxygen it was taken on
@@ -1475,6 +1562,10 @@ class _Builder:
                  and self._text_quantity(measured_text, "", by_code) is None)
         if (by_code or by_value) and not panel:
             fact = self._observation_fact(observation, by_code, by_value, when, final, set_aside, measured_text)
+            if KNEE_EFFUSION in by_code:
+                fact = self._hot_effusion(fact, answer)
+            if pregnancy_read:
+                fact = self._pregnancy_status(fact, observation, relevant)
             facts.insert(0, replace(fact, signs=signs, uninterpreted=fact.uninterpreted and not signs) if signs else fact)
         if on_oxygen and on_oxygen[1] > 0:
             # "95% on 15L NRB": the oxygen the saturation was taken on is an oxygen need of its own (r29 review)
@@ -1483,6 +1574,41 @@ class _Builder:
                                              value=observation.valueString.strip()),
                               quantity=(on_oxygen[1], "L/min")))
         return facts + elsewhere + self._red_flags_in_notes(observation, by_code, when, final)
+
+    def _knee_in_words(self, observation, answer: str | None, by_code: frozenset[str], when, final: bool) -> list[Fact]:
+        """What a knee-pain row's words state of the knee beyond its pain: a hot or swollen knee (an effusion,
+        with its kinds), pus from it (its wound's drainage: catalogue kneeDrainageWords, r34b S11)."""
+        found = []
+        joint = self._hot_joint(answer)
+        if joint:
+            found.append(replace(self._beside_fact(
+                observation, answer, frozenset({KNEE_EFFUSION}) | (by_code & PLACES), "a hot or swollen knee",
+                when, final), joint=joint))
+        if self._drained(answer):
+            found.append(self._beside_fact(observation, answer, frozenset({DRAINAGE, LOWER_LIMB}) | (by_code & PLACES),
+                                           "pus from the knee", when, final))
+        return found
+
+    @staticmethod
+    def _pregnancy_status(fact: Fact, observation, relevant: Memberships) -> Fact:
+        """A pregnancy status as its text was read: postpartum, pregnant, or an answer no word list places,
+        counted as pregnant and marked to be asked (r34b S6), never a finding's answer read by its words."""
+        written = _concept_text(observation.valueCodeableConcept) or observation.valueString
+        if not isinstance(written, str) or observation.valueCodeableConcept is not None and observation.valueCodeableConcept.coding:
+            return fact
+        shown = " ".join(written.split())
+        value = (f"“{shown}” (answer not interpreted: ask now)" if relevant.uninterpreted
+                 else f"“{shown}” (read as postpartum)" if POSTPARTUM in relevant.by_value else shown)
+        return replace(fact, uninterpreted=relevant.uninterpreted, evidence=replace(fact.evidence, value=value))
+
+    def _hot_effusion(self, fact: Fact, text: str | None) -> Fact:
+        """An effusion entry whose own words say it is hot ("R knee effusion, hot and red"; an effusion row
+        "Large, hot, red"): a hot swollen knee, the effusion its swelling (r34b S5)."""
+        joint = self._hot_joint(text)
+        if "hot" not in joint:
+            return fact
+        return replace(fact, joint=joint | {"swollen"}, uninterpreted=False, evidence=replace(
+            fact.evidence, value=f"“{' '.join(text.split())}” (read as a hot swollen knee)"))
 
     def _hot_joint(self, text: str | None) -> frozenset[str]:
         """The kinds (catalogue hotJointWords: swollen, hot) of the clauses naming a swollen or hot joint that
@@ -1494,9 +1620,39 @@ class _Builder:
         for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
             for kind, words in self.hot_joint_words.items():
                 if words.search(clause) and not self._historical(clause) and not self.not_the_knee.search(clause) and not (
-                        self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3])):
+                        self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3])) \
+                        and any(self._of_the_knee(clause, m.start(), m.end()) for m in words.finditer(clause)):
                     found.add(kind)
         return frozenset(found)
+
+    def _of_the_knee(self, clause: str, start: int, end: int) -> bool:
+        """Whether the words at start:end qualify the knee: the body part nearest to them is the knee, or a
+        list of parts that holds it ("R knee and ankle hot"), or the clause names no other part (the row's
+        own knee). "Knee pain with swollen calf": the calf's (catalogue $hotJointComment, r34b S5)."""
+        groups: list[list] = []  # [start, end, names the knee]
+        for part in self.part.finditer(clause):
+            between = clause[groups[-1][1]:part.start()] if groups else ""
+            if groups and all(w in _LIST_JOINERS or w in _SIDE_WORDS for w in _WORDS.findall(between) or ["and"]) \
+                    and not re.search(r"[^\w\s&/+]", between):
+                groups[-1][1] = part.end()
+                groups[-1][2] = groups[-1][2] or part.group("knee") is not None
+            else:
+                groups.append([part.start(), part.end(), part.group("knee") is not None])
+        if not any(not knee for _, _, knee in groups):
+            return True
+        # nearest by characters; a tie goes to the knee (the cautious reading)
+        nearest = min(groups, key=lambda g: (max(g[0] - end, start - g[1], 0), not g[2]))
+        return nearest[2]
+
+    def _drained(self, text: str | None) -> bool:
+        """A clause naming pus or a sinus tract of this knee that is neither a denial, a question nor a history,
+        nor advice, a thing or a relative (catalogue kneeDrainageWords, hotJointNotWith; r34b S11)."""
+        text = _without_queries((text or "").lower(), _NEVER, self.answer_words)
+        words = self.knee_drainage
+        return any(words.search(clause) and not self._historical(clause) and not self.not_the_knee.search(clause)
+                   and not (self._absent_here(clause, words) or self.negation_words & set(clause.split()[:3]))
+                   and any(self._of_the_knee(clause, m.start(), m.end()) for m in words.finditer(clause))
+                   for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c))
 
     def _dvt_stated(self, text: str | None, memberships: frozenset[str]) -> tuple[frozenset[str], str] | None:
         """The DVT features a text states beyond the entry's own codes, and how the card names them ("leg
@@ -1510,28 +1666,47 @@ class _Builder:
         legDvtWords, legDvtNotWith)."""
         found = set()
         text = _without_queries(text, _NEVER, self.answer_words)  # "L calf swollen ?DVT": its cause queried
-        placed = set()  # the kinds whose place the clause before named: "L calf hot, swollen, tender"
-        for clause in (c.strip().lower() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
-            clause = self.leg_dvt_denied.sub(" ", clause).strip()
-            if self._historical(clause) or self.not_this_leg.search(clause):
-                placed = set()
-                continue
-            # A clause that is the feature word alone ("swollen") describes the place named just before it
-            # (r34b case 351: the calf's swelling and tenderness listed with commas were never read)
-            here = {kind for kind, (places, words) in self.leg_dvt_words.items()
-                    if places.search(clause) or (kind in placed and words.fullmatch(clause))}
-            for kind, (places, words) in self.leg_dvt_words.items():
-                if kind in here and words.search(clause) and not (self._absent_here(clause, words)
-                                                                  or self.negation_words & set(clause.split()[:3])):
-                    found.add(kind)
-            placed = here
+        for row in _ROWS.split((text or "").lower()):
+            # The calf or leg a clause names is the subject of the clauses after it in its sentence that name no
+            # part of their own ("L calf non-tender, swollen"); a negation opening a list governs its bare
+            # clauses ("not red, swollen, tender") up to a contrast word (r34b S4)
+            subject = ""
+            for part in _CONTRAST_SPLIT.split(row):
+                governed = False
+                for clause in (c.strip() for c in _CLAUSES.split(part) if c.strip()):
+                    if "?" in clause:
+                        continue
+                    own = self.leg_dvt_denied.sub(" ", clause)  # "non-tender": a denial of its own feature only
+                    if self.leg_places.search(clause):
+                        subject = clause
+                    elif self.part.search(clause):
+                        subject = ""  # "Calves SNT, L knee swollen": the knee's
+                    negated = bool(self.negation_words & set(own.split()[:3]))
+                    if negated or not (governed and self._leg_list(clause)):
+                        governed = negated
+                    else:
+                        continue  # "No calf swelling, tenderness or redness": still the denial's
+                    placed = clause if clause is subject else f"{subject} {own}" if subject else ""
+                    if not placed or self._historical(clause) or self.not_this_leg.search(placed):
+                        continue
+                    for kind, (places, words) in self.leg_dvt_words.items():
+                        if places.search(placed) and words.search(own) and not (self._absent_here(own, words) or negated):
+                            found.add(kind)
         return frozenset(found)
+
+    def _leg_list(self, clause: str) -> bool:
+        """Only leg features, places, redness and list joiners: a clause a negation before it still governs."""
+        rest = self.leg_list_word.sub(" ", clause)
+        return rest != clause and all(w in _LIST_JOINERS for w in rest.split())
 
     def _ischaemic_signs(self, text: str | None) -> frozenset[str]:
         """The Ps of limb ischaemia the entry's text states, each clause read on its own (catalogue
         ischaemicSigns): 'R foot cold, pale, no pulses palpable' names three."""
         found = set()
-        text = (text or "").lower()
+        # Advice, a condition or a relative: what follows it in its sentence is no sign now ("advised to return
+        # if foot goes cold or numb": catalogue ischaemicSignsNotAfter, r34b F1)
+        text = ". ".join(row[:cut.start()] if (cut := self.signs_not_after.search(row)) else row
+                         for row in _ROWS.split((text or "").lower()))
         # A pulse stated lost, read on the sentence: its label and answer may sit either side of a ':' or '?'
         if any(self.pulse_lost.search(s) and not self._historical(s) for s in _ROWS.split(text or "")):
             found.add("pulseless")
@@ -1550,20 +1725,23 @@ class _Builder:
                     found.add(kind)
         return frozenset(found)
 
-    def _red_flags_beside(self, text: str | None, by_code: frozenset[str]) -> list[tuple[frozenset[str] | None, str, str]]:
+    def _red_flags_beside(self, text: str | None, by_code: frozenset[str]) -> list[tuple[frozenset[str] | None, str, str, bool]]:
         """Red-flag findings stated in their own words in a row or clause about another finding than this
         Observation's ('Denies SOB. Pleuritic chest pain since this morning' on a dyspnoea Observation), each
-        read as that finding's own answer: present (its value sets, its name, the piece) or absent (None, ...,
-        the piece: 'No SOB. Fainted in 2019, nothing since'); either way the piece is no longer this answer's
-        doubt. A piece its reading cannot place, a question, a history ('Chest pain last year') or one of the
-        group's notBeside words ('Chest wall tender') stays in the answer, marked not interpreted (r24, r25
-        reviews: such a chest pain was only a 'not interpreted' mark on the breathlessness answer)."""
+        read as that finding's own answer: present (its value sets, its name, the piece, False) or absent (None,
+        ..., the piece, False: 'No SOB. Fainted in 2019, nothing since'); either way the piece is no longer this
+        answer's doubt. A piece its reading cannot place is that finding's doubt (its value sets, ..., True):
+        counted as it, marked not interpreted, and the card asks about it, not about the finding denied (r34b
+        S12: 'Ask about breathlessness now' on 'No SOB, chest pain at rest'). A history ('Chest pain last year')
+        is placed; a question ('No SOB. ?chest pain') or one of the group's notBeside words ('Chest wall
+        tender') stays in the answer (r24, r25 reviews)."""
         about = self._words_of(by_code)
         written, text = text or "", self._answer_part(text)
         if about is None or not text:
             return []
         all_rows = [r.strip() for r in _ROWS.split(text) if r.strip()]
         pieces = []  # (as _not_the_finding sees it, its answer)
+        doubted: set[str] = set()  # clauses a negation before them may govern: only a denial of their own places them
         for row in all_rows:
             if len(all_rows) > 1 and self._about_another(row, about):
                 answer = self._answer_part(row) or row
@@ -1573,22 +1751,26 @@ class _Builder:
             answer = self._answer_part(row) if len(all_rows) > 1 else row
             clauses = [c.strip() for c in _CLAUSES.split(answer or "") if c.strip()]
             if len(all_rows) <= 1 and clauses and self._absent_clause(clauses[0]):
-                # One negated list ("No SOB, chest pain or haemoptysis"): the negation governs every comma
-                # clause; only what a contrast word sets apart is a statement of its own ("No SOB, but coughed blood").
-                # A positive mark sets a clause apart too: "No SOB, chest pain ++", "Nil SOB / CP ++" (r27 review).
-                marked = [c for c in clauses[1:] if _POSITIVE_TAIL.search(c.lower())]
+                # One negated list ("No SOB, chest pain or haemoptysis"): the negation governs its comma clauses
+                # of bare findings; what a contrast word sets apart is a statement of its own ("No SOB, but coughed
+                # blood"), and so is a clause with a positive mark, an onset or a recent time anywhere in it
+                # ("No SOB, chest pain ++", "nil SOB, CP ++ on inspiration", "No SOB, pleuritic chest pain since
+                # this am": r27, r34b S12; catalogue listStatementWords). Any other clause the negation may or may
+                # not govern ("No SOB, chest pain at rest") is its own finding's doubt, unless it denies itself.
                 contrasted = _CONTRAST_SPLIT.split(answer, maxsplit=1)
-                clauses = [c.strip() for c in _CLAUSES.split(contrasted[1]) if c.strip()] if len(contrasted) > 1 else []
-                clauses += [c for c in marked if c not in clauses]
+                after = [c.strip() for c in _CLAUSES.split(contrasted[1]) if c.strip()] if len(contrasted) > 1 else []
+                rest = [c for c in clauses[1:] if c not in after and (self._stated_now(c) or not self._bare_list(c))]
+                doubted.update(c for c in rest if not self._stated_now(c))
+                clauses = after + rest
             pieces += [(c, c) for c in clauses if self._about_another(c, about) and self._function_clause(c) is None]
         found = []
         for piece, answer in pieces:
             lowered = answer.lower()
             if re.search(r"(?:\?|\bquery\b|\bq\b|\bpossible\b)\s*" + re.escape(piece.lower()), written) \
                     or "?" in piece or self.unknown_start.match(lowered):
-                continue  # "No SOB. ?chest pain": a question, still this answer's doubt
+                continue  # "No SOB. ?chest pain": a question, still this answer's (a queried differential: _without_queries)
             if self._historical(lowered):
-                found.append((None, "history", piece))  # "No SOB. Chest pain last year": not a finding now
+                found.append((None, "history", piece, False))  # "No SOB. Chest pain last year": not a finding now
                 continue
             for group, sets, words in self.red_flag_groups:
                 if not words.search(piece.lower()):
@@ -1596,11 +1778,20 @@ class _Builder:
                 if any(w in group.not_beside for w in _WORDS.findall(lowered)):
                     break
                 # "CP ++", "CP +ve (pleuritic)": a positive mark after the finding states it (r27 review)
-                reading = False if _POSITIVE_TAIL.search(lowered) else self._not_the_finding(lowered, self._words_of(sets))
-                if reading is not None:
-                    found.append((None if reading else sets, group.finding, piece))
+                reading = False if _POSITIVE_TAIL.search(lowered) or _POSITIVE_MARK.search(lowered) \
+                    else self._not_the_finding(lowered, self._words_of(sets))
+                if reading is not None and not (piece in doubted and not reading):
+                    found.append((None if reading else sets, group.finding, piece, False))
+                else:
+                    found.append((sets, group.finding, piece, True))  # that finding's doubt, to be asked
                 break
         return found
+
+    def _stated_now(self, clause: str) -> bool:
+        """A positive mark, an onset or a recent time in the clause (catalogue listStatementWords, recentTimeWords)."""
+        lowered = clause.lower()
+        return bool(self.list_statement.search(lowered) or self.recent.search(lowered) or _POSITIVE_MARK.search(lowered)
+                    or _POSITIVE_TAIL.search(lowered))
 
     def _beside_fact(self, observation, answer: str, value_sets: frozenset[str], finding: str, when,
                      final: bool) -> Fact:
@@ -1609,6 +1800,15 @@ class _Builder:
         value = f"“{_as_written(written, answer)}” (read as {finding})"  # the nurse's words, as written
         return Fact("Observation", value_sets, when, final,
                     self._evidence("Observation", observation, observation.code, when, value=value))
+
+    def _doubt_fact(self, observation, piece: str, value_sets: frozenset[str], when, final: bool) -> Fact:
+        """A piece about another finding that the reading cannot place: counted as that finding (fail-safe),
+        marked, so that the card asks about it (r34b S12)."""
+        written = observation.valueString if isinstance(observation.valueString, str) else (
+            observation.valueCodeableConcept.text if observation.valueCodeableConcept else None)
+        return Fact("Observation", value_sets, when, final, self._evidence(
+            "Observation", observation, observation.code, when,
+            value=f"“{_as_written(written, piece)}” (answer not interpreted: ask now)"), uninterpreted=True)
 
     def _answer_text(self, observation) -> str | None:
         """The answer as text: valueString, or a coded answer given as text only; the phrases that name no
@@ -1765,9 +1965,9 @@ class _Builder:
         texts = [n.text for n in getattr(resource, "note", None) or () if isinstance(n.text, str) and n.text.strip()]
         facts = []
         for text in texts:
-            for value_sets, finding, piece in self._red_flags_beside(
+            for value_sets, finding, piece, doubt in self._red_flags_beside(
                     self._without_other_phrases(_whole_value(text)) or text.lower(), by_code):
-                if value_sets:
+                if value_sets and not doubt:
                     value = f"“{_as_written(text, piece)}” (note, read as {finding})"
                     facts.append(Fact(kind, value_sets, when, current,
                                       self._evidence(kind, resource, resource.code, when, value=value)))

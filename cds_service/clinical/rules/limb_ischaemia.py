@@ -6,7 +6,8 @@ paralysis") is a pallor, numbness, paraesthesia or paresis code that
 - is new: it began (onset, else first recorded) within the finding window — a paraplegia of 2010 recorded
   again at admission is not new (the trauma rule reads onset the same way);
 - is on the leg (KB §8.8 rule 2): a leg site or side in its code, bodySite or laterality, or a leg-specific
-  code (numbness of lower limb, paresis of the leg); a sign recorded without a site counts only when it began
+  code (numbness of lower limb, paresis of the leg), or a P named in a knee, calf or leg pain entry's own text
+  (r34b S3: 'R knee pain. R foot cold, pale, no pulses palpable'); a sign recorded without a site counts only when it began
   with calf or leg pain or with a sign placed on the leg (the same presentation), or within 4 weeks of a
   knee dislocation (the injured leg);
 - is not explained: numbness, paraesthesia or paresis beside a current neurological cause (stroke,
@@ -200,11 +201,16 @@ def on_the_leg(record: PatientRecord, sign: Fact, signs: list[Fact], dislocation
     or with a sign placed on the leg (the same presentation), or beside a recent knee dislocation."""
     if _placed(sign) or dislocation:
         return True
+    if sign.signs and sign.value_sets & _PAIN_ENTRIES:
+        return True  # the Ps a knee, calf or leg pain entry's own text names are that leg's: a knee is on the leg (r34b S3)
     beside = [f for f in signs if f is not sign and _placed(f)] + record.current(signals.CALF_PAIN, signals.FINDING) \
         + record.current(signals.LEG_PAIN, signals.FINDING)
     margin = record.catalogue.window(PRESENTATION)
     began = signals.began([sign])
     return began is not None and any(abs(signals.began([f]) - began) <= margin for f in beside if signals.began([f]))
+
+
+_PAIN_ENTRIES = frozenset({signals.KNEE_PAIN, signals.CALF_PAIN, signals.LEG_PAIN})
 
 
 def _placed(sign: Fact) -> bool:

@@ -11,7 +11,8 @@ A confirmed knee-prosthesis infection that began within the treatment course is 
 replaced knee's pain, effusion, fever and markers do not fire again (KB §1.8), only new high-risk signs of
 sepsis do; a replaced knee on the other side still can.
 
-A sinus tract (fistula) of the replaced knee, or a purulent wound discharge on the leg of its side, is enough
+A sinus tract (fistula) of the replaced knee, or a purulent wound discharge on the leg of its side (or recorded
+with no site within the early post-operative window of the replacement, no other operation on record; or pus a knee-pain entry's words name: r34b S11), is enough
 on its own (IDSA 2013 rec 1: "a sinus tract or persistent wound drainage over a joint prosthesis"; ICM 2018:
 a sinus tract communicating with the prosthesis is a major criterion; r31 review S6). A raised ESR counts as a
 marker beside CRP and WCC (IDSA: ESR or CRP; ICM 2018 minor criterion, 30 mm/h). In the early post-operative
@@ -81,9 +82,18 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
 
 def _drainage(record: PatientRecord) -> list[Fact]:
     """A coded sinus tract (fistula) of a knee, or a purulent wound discharge placed on the leg by its bodySite
-    (a wound elsewhere is not over the knee prosthesis), recorded in the finding window."""
-    return [f for f in record.current(DRAINAGE, signals.FINDING)
-            if signals.LOWER_LIMB in f.value_sets or any(code.startswith(_KNEE_FISTULA) for _, code in f.evidence.codes)]
+    or its knee-pain entry's words, recorded in the finding window. A discharge recorded with no site (one whose
+    bodySite is not the leg was dropped when read) is the replaced knee's when its wound is recent (a knee
+    replacement in the early post-operative window) and the record holds no other operation whose wound it
+    could be: no other major surgery, no delivery (r34b S11). Years after the operation a wound with no site
+    may be anywhere (r31 S6: a leg ulcer is as likely)."""
+    found = record.current(DRAINAGE, signals.FINDING)
+    placed = [f for f in found if signals.LOWER_LIMB in f.value_sets
+              or any(code.startswith(_KNEE_FISTULA) for _, code in f.evidence.codes)]
+    other_wounds = [p for p in record.procedures(signals.MAJOR_SURGERY) + record.procedures(signals.POSTPARTUM)
+                    if KNEE_PROSTHESIS not in p.value_sets]
+    recent_wound = record.procedures(KNEE_PROSTHESIS, EARLY_POSTOPERATIVE)
+    return placed + ([f for f in found if f not in placed] if recent_wound and not other_wounds else [])
 
 
 def _early_postoperative(record: PatientRecord, local: list[Fact]) -> list[Fact]:

@@ -9,7 +9,8 @@ before antibiotics" would be noise. Nor does the effusion with fever or raised m
 septic arthritis that began within the treatment-course window is active: they are the known infection,
 not a new suspicion (KB §1.8: a known diagnosis gets no "suspected" card). An effusion without fever or raised markers does not fire either
 (effusions of osteoarthritis are common) — unless a knee-pain entry's words state the knee hot and swollen
-(catalogue hotJointWords; swollen in its words or beside another effusion on record): variant "hot-joint",
+(catalogue hotJointWords; swollen in its words or beside another effusion on record), or an effusion entry's
+own words state it hot (r34b S5): variant "hot-joint",
 `warning` (same-day assessment, aspirate before antibiotics: "treat as septic even if afebrile", BSR 2006,
 KB Appendix A; r30 S8), a known gout flare notwithstanding (only the aspirate tells crystals from infection),
 critical with an NG51 high-risk sign. With a NICE NG51 high-risk
@@ -74,8 +75,8 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
 
 
 def hot_swollen_knee(effusion: list[Fact]) -> list[Fact]:
-    """The knee-pain entries whose words state a hot knee (catalogue hotJointWords "hot": hot, warm, red,
-    erythema, inflamed), swollen in their own words or beside another effusion on record; a coded effusion
+    """The knee-pain or effusion entries whose words state a hot knee (catalogue hotJointWords "hot": hot, warm,
+    red, erythema, inflamed), swollen in their own words (an effusion is) or beside another effusion on record; a coded effusion
     alone, or swelling words alone, is not a hot joint (effusions of osteoarthritis are common; r30 S8)."""
     hot = [f for f in effusion if "hot" in f.joint]
     return [f for f in hot if "swollen" in f.joint or any(e is not f and _same_knee(e, f) for e in effusion)]
