@@ -78,7 +78,7 @@ EXTRA_IDS = {
     "antiphospholipid-syndrome", "dvt-upper-limb", "lower-limb-site", "localised-oedema", "hemiplegia-after-stroke",
     "dvt-imaging", "pe-imaging", "left-site", "right-site", "prophylactic-strength-anticoagulant", "systemic-oedema-cause",
     "pallor", "neurological-deficit-cause", "critical-limb-ischaemia", "inhaled-oxygen-flow", "inhaled-oxygen-concentration",
-    "egfr", "esr", "prosthetic-knee-drainage",
+    "egfr", "esr", "prosthetic-knee-drainage", "arterial-imaging-leg", "benign-leg-lump",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).
