@@ -136,7 +136,8 @@ class CardTemplates:
                 "url": template["source"]["url"],
                 "topic": {"system": TOPIC_SYSTEM, "code": template["topic"], "display": template["display"]},
             },
-            "links": [{"label": link["label"], "url": link["url"], "type": "absolute"} for link in template["links"]],
+            "links": [{"label": link["label"], "url": link["url"], "type": "absolute"}
+                      for link in links_of(template, finding.variant)],
         }
         suggestions = [self._suggestion(template, key, finding, values, patient_id, recommended=(i == 0))
                        for i, key in enumerate(variant.get("suggestions", []))]
@@ -216,6 +217,11 @@ def _when_text(when: datetime | None, words: dict) -> str:
     return when.strftime("%Y-%m-%d")
 
 
+def links_of(template: dict, variant: str) -> list[dict]:
+    """The topic's links a variant shows: those without 'variants', and those naming it (r34a W5)."""
+    return [link for link in template["links"] if variant in link.get("variants", (variant,))]
+
+
 def _check_against_catalogue(topics: dict[str, dict], catalogue: Catalogue) -> None:
     """The topic files and the catalogue name the same topics, with the same variants."""
     if set(topics) != set(catalogue.variants):
@@ -243,7 +249,12 @@ def _fill(text: str, values: _Values) -> str:
 def _check_references(name: str, template: dict, common: dict) -> None:
     if template["overrideReasons"] not in common["overrideReasons"]:
         raise ValueError(f"{name}: unknown overrideReasons set {template['overrideReasons']!r}")
+    for link in template["links"]:
+        if set(link.get("variants", ())) - set(template["variants"]):
+            raise ValueError(f"{name}: link {link['label']!r} names unknown variants")
     for variant_name, variant in template["variants"].items():
+        if not links_of(template, variant_name):
+            raise ValueError(f"{name}: variant {variant_name} shows no link")
         for key, shape in variant.get("lists", {}).items():
             unknown = [p for p in shape.get("omit", ()) if p not in template.get("phrases", {})]
             if unknown or "{" + key + "}" not in variant["detail"] + variant["summary"]:

@@ -151,7 +151,9 @@ def render(templates: CardTemplates) -> str:
             lines.append("**Not for a replaced knee** (catalogue \"replacedKnee\"): a diagnosis of the replaced knee "
                          "(the same side, or the side unknown on either) does not fire this card.\n")
         lines.append(f"**Source:** [{t['source']['label']}]({t['source']['url']})  ")
-        lines.append("**Links:** " + "; ".join(f"[{link['label']}]({link['url']})" for link in t["links"]) + "\n")
+        lines.append("**Links:** " + "; ".join(
+            f"[{link['label']}]({link['url']})" + (f" (only {', '.join(link['variants'])})" if link.get("variants") else "")
+            for link in t["links"]) + "\n")
         for name, variant in t["variants"].items():
             lines.append(f"- *{name}* — summary: \"{variant['summary']}\"")
             for step in variant["next_steps"]:

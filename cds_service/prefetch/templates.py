@@ -104,8 +104,8 @@ TEMPLATES: tuple[PrefetchTemplate, ...] = (
     PrefetchTemplate("medicationAdministrations", "MedicationAdministration",
                      "MedicationAdministration?patient={{context.patientId}}", is_search=True,
                      bound=Bound("effective-time", 100, "administration")),
-    # Only the leg-vein and CTPA studies: every other report a long record holds is never read.
+    # Only the leg-vein, CTPA and leg-artery studies: every other report a long record holds is never read.
     PrefetchTemplate("diagnosticReports", "DiagnosticReport",
                      "DiagnosticReport?patient={{context.patientId}}", is_search=True,
-                     codes=("dvt-imaging", "pe-imaging"), bound=Bound("date", 50, "repeat-scan")),
+                     codes=("dvt-imaging", "pe-imaging", "arterial-imaging-leg"), bound=Bound("date", 50, "repeat-scan")),
 )

@@ -97,7 +97,8 @@ _RATE = re.compile(r"\b(?:rr|resp rate|respiratory rate|resps)\b")
 PROPHYLACTIC_STRENGTH = value_set("prophylactic-strength-anticoagulant")
 DVT_IMAGING = value_set("dvt-imaging")
 PE_IMAGING = value_set("pe-imaging")
-IMAGING = frozenset({DVT_IMAGING, PE_IMAGING})  # a study whose result closes a suspicion
+ARTERIAL_IMAGING = value_set("arterial-imaging-leg")  # after a knee dislocation: the arterial study done
+IMAGING = frozenset({DVT_IMAGING, PE_IMAGING, ARTERIAL_IMAGING})  # a study whose result the rules read
 SIDES = frozenset({value_set("left-site"), value_set("right-site"), value_set("bilateral-site")})
 # Where on the body a finding is, as far as the rules ask: its side, or that it is on the leg at all (a
 # numbness on a "Lower limb structure" bodySite is a sign of the leg: KB §8.8 rule 2).

@@ -160,3 +160,30 @@ def test_a_rule_cannot_read_a_bare_string():
         record.current("leg-swelling")
     with pytest.raises(TypeError):
         record.threshold("tachycardia")
+
+
+def test_links_follow_the_variant():
+    """r34a W5: the aneurysm guideline only on the aneurysm variants of the limb card, the age-adjusted D-dimer
+    paper only where a D-dimer decides (not on the Wells-likely card), and no developer page on a clinical card."""
+    from cds_service.clinical.cards import links_of
+    topics = templates().topics
+    labels = lambda topic, variant: [link["label"] for link in links_of(topics[topic], variant)]
+    assert not any("SVS" in label for label in labels("acute-limb-ischaemia", "default"))
+    assert any("SVS" in label for label in labels("acute-limb-ischaemia", "aneurysm"))
+    assert not any("Age-adjusted" in label for label in labels("suspected-dvt", "likely"))
+    assert any("Age-adjusted" in label for label in labels("suspected-dvt", "unlikely"))
+    catalogue = Catalogue.load(CARDS)
+    for entry in catalogue.topics:
+        if entry.get("clinical", True):
+            assert not any("build.fhir.org" in link["url"] for link in topics[entry["topic"]]["links"]), entry["topic"]
+
+
+def test_a_link_naming_an_unknown_variant_stops_start_up(tmp_path):
+    folder = tmp_path / "cards"
+    shutil.copytree(CARDS, folder)
+    path = folder / "topics" / "suspected-dvt.json"
+    template = json.loads(path.read_text(encoding="utf-8"))
+    template["links"][0]["variants"] = ["no-such-variant"]
+    path.write_text(json.dumps(template), encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown variants"):
+        ClinicalEngine(cards_dir=folder)

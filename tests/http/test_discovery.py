@@ -20,7 +20,7 @@ def test_discovery_lists_the_posterior_knee_pain_service(client):
 
 def test_discovery_prefetch_templates_cover_what_the_rules_read(client):
     prefetch = client.get("/cds-services").get_json()["services"][0]["prefetch"]
-    imaging = ",".join(_codes("dvt-imaging") + _codes("pe-imaging"))
+    imaging = ",".join(_codes("dvt-imaging") + _codes("pe-imaging") + _codes("arterial-imaging-leg"))
     assert prefetch == {
         "patient": "Patient/{{context.patientId}}",
         "conditions": "Condition?patient={{context.patientId}}",

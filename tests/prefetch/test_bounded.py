@@ -123,7 +123,7 @@ def test_the_fallback_asks_only_for_the_window_and_the_studies_the_rules_read(tm
     assert asked["Observation"]["date"][0] == "ge" + (NOW - timedelta(days=14)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert asked["MedicationAdministration"]["effective-time"][0] == \
         "ge" + (NOW - timedelta(hours=48)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    studies = [c["code"] for vs in ("dvt-imaging", "pe-imaging") for include in json.loads(
+    studies = [c["code"] for vs in ("dvt-imaging", "pe-imaging", "arterial-imaging-leg") for include in json.loads(
         (VALUESETS / f"{vs}.json").read_text())["compose"]["include"] for c in include["concept"]]
     assert asked["DiagnosticReport"]["code"] == [",".join(studies)]
     assert "date" not in asked["MedicationRequest"] and "date" not in asked["Procedure"]  # history matters

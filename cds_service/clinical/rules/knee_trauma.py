@@ -1,8 +1,12 @@
 """7. Acute knee trauma — Ottawa knee rule (Stiell 1995/1996) and ACR AC Acute Trauma to the Knee
 (clinical-knowledge.md §2.1-§2.2).
 
-Criterion: a knee injury recorded within 7 days (the rule's limit).
+Criterion: a knee injury recorded within 7 days (the rule's limit) that began (onset, else recorded) within them.
 - knee dislocation or popliteal artery injury: `critical` (vascular injury: angiography, vascular surgery);
+  a dislocation whose arterial imaging (CT angiography, arterial Doppler) is on record since it began, and no
+  popliteal artery injury coded: variant 'imaged', `warning` — the study asked for is done and its report is
+  shown; serial pulse checks, not another angiogram (r34a F8). The report's words are not read for an
+  arterial injury (no reader for them yet): the clinician reads it on the card.
 - Ottawa met from the record (age ≥ 55): `warning`, knee radiograph;
 - otherwise `info`: apply the Ottawa rule at the bedside (radiograph only if any criterion is met).
 """
@@ -16,6 +20,7 @@ KNEE_TRAUMA_IMAGING = topic("knee-trauma-imaging")
 TRAUMA = window("trauma")
 DISLOCATION, ARTERY_INJURY, INJURY = (
     value_set("knee-dislocation"), value_set("popliteal-artery-injury"), value_set("knee-trauma"))
+ARTERIAL_IMAGING = value_set("arterial-imaging-leg")
 OTTAWA_AGE, OTTAWA_MINIMUM_AGE = threshold("ottawa-age"), threshold("ottawa-minimum-age")
 _TOPIC = "knee-trauma-imaging"
 OTTAWA_BY_AGE = phrase(_TOPIC, "ottawa.age")
@@ -24,13 +29,19 @@ OTTAWA_BEDSIDE = tuple(phrase(_TOPIC, key) for key in
 
 
 def knee_trauma_imaging(record: PatientRecord) -> Finding | None:
-    dislocation = record.current(DISLOCATION, TRAUMA) + record.current(ARTERY_INJURY, TRAUMA)
-    # The Ottawa rule is for an acute injury: its 7 days run from the injury (onset), not from the day it
-    # was written down (an injury 3 weeks old recorded today is not acute).
+    # An acute injury's 7 days run from the injury (onset), not from the day it was written down (an injury 3
+    # weeks old recorded today is not acute; a dislocation of 20 days ago is the limb rule's, r34a F8).
+    artery = [f for f in record.current(ARTERY_INJURY, TRAUMA) if not record.older_than(f, TRAUMA)]
+    dislocation = [f for f in record.current(DISLOCATION, TRAUMA) if not record.older_than(f, TRAUMA)] + artery
     injury = [f for f in record.current(INJURY, TRAUMA) if not record.older_than(f, TRAUMA)]
     if dislocation:
-        finding = Finding(KNEE_TRAUMA_IMAGING, "critical", variant="dislocation")
-        finding.add(dislocation + injury)
+        began = min((f.onset or f.when for f in dislocation), default=None)
+        imaged = [f for f in record.studies(ARTERIAL_IMAGING, TRAUMA)
+                  if f.current and began is not None and f.when is not None and f.when >= began]
+        finding = Finding(KNEE_TRAUMA_IMAGING, "warning" if imaged and not artery else "critical",
+                          variant="imaged" if imaged and not artery else "dislocation")
+        finding.add(dislocation + imaged[:1] + injury)
+        finding.basis = [f.evidence for f in dislocation]  # the limb card replaces it when it shows them
         return finding
     if not injury:
         return None

@@ -18,23 +18,29 @@ a sinus tract communicating with the prosthesis is a major criterion; r31 review
 marker beside CRP and WCC (IDSA: ESR or CRP; ICM 2018 minor criterion, 30 mm/h). In the early post-operative
 period (a knee replacement Procedure within the catalogue window, 90 days: ICM 2018 acute PJI) CRP counts only
 above the acute threshold (100 mg/L) and ESR not at all: both rise after the operation itself (r30 review F5);
-fever, a sinus tract or wound drainage still count.
+fever, a sinus tract or wound drainage still count. A fever below 39 °C in the first 72 hours after that
+replacement does not count unless an NG51 high-risk sign of sepsis is recorded (the operation's own response,
+r34a F9). A replaced knee stated hot and swollen counts on its own (r34b W3). A confirmed infection under its
+treatment course with an NG51 high-risk sign of sepsis gives the 'septic' card (r34b S1).
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ...content.catalogue import measurement, threshold, topic, value_set, window
+from ...content.catalogue import measurement, phrase, threshold, topic, value_set, window
 from ...record.facts import Fact, PatientRecord
 from . import signals
-from .finding import Finding
-from .septic_arthritis import CRP, EFFUSION, _raised, raised_markers, with_sepsis
+from .finding import Finding, Say
+from .septic_arthritis import (CRP, EFFUSION, SHOWN, _raised, hot_swollen_knee, known_episode, markers_shown,
+                               raised_markers, with_sepsis)
 
 PROSTHETIC_JOINT_INFECTION = topic("prosthetic-joint-infection")
 KNEE_PROSTHESIS, CODED_INFECTION = value_set("knee-prosthesis"), value_set("prosthetic-knee-infection")
 DRAINAGE, ESR = value_set("prosthetic-knee-drainage"), measurement("esr")
 ESR_RAISED, CRP_EARLY = threshold("esr-raised"), threshold("crp-raised-early-postoperative")
 EARLY_POSTOPERATIVE = window("early-postoperative")
+POSTOPERATIVE_FEVER, POSTOPERATIVE_FEVER_HIGH = window("postoperative-fever"), threshold("postoperative-fever-high")
+MARKERS, MARKERS_EARLY = (phrase("prosthetic-joint-infection", key) for key in ("markers.usual", "markers.early"))
 _KNEE_FISTULA = "M25.16"  # ICD-10-CM Fistula, knee: the code names the knee; a wound discharge needs a leg site
 
 
@@ -54,6 +60,7 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     # A coded, unconfirmed prosthesis infection with a painful or swollen knee is enough (IDSA rec 1).
     infections = record.current(CODED_INFECTION, signals.FINDING, undated=True)
     coded = [f for f in infections if not f.confirmed]
+    under_care = []
     if not coded:
         # The known infection's knee is under care; only a replaced knee on another side is a new suspicion.
         under_care = signals.under_known_prosthetic_infection(record, local)
@@ -61,11 +68,21 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     # A sinus tract or wound drainage over the replaced knee is enough on its own (IDSA 2013 rec 1).
     drainage = [f for f in drainage if f in local]
     early = _early_postoperative(record, local)
-    inflammation = (signals.fever(record) + _markers(record, early) + coded + signals.coded_sepsis(record)
-                    + drainage)
-    septic = signals.sepsis_high_risk(record) if infections and not coded else None
+    # A replaced knee stated hot and swollen: erythema is, after fever, the most specific sign of PJI after knee
+    # replacement (Shohat 2019, KB §8.4), and this is the arthroplasty pathway, not the native joint's (r34b W3).
+    hot = hot_swollen_knee(local)
+    sepsis_signs = signals.sepsis_high_risk(record)
+    fever = signals.fever(record) if sepsis_signs else _fever(record, early)
+    markers = _markers(record, early)
+    inflammation = fever + markers + coded + signals.coded_sepsis(record) + drainage + hot
+    # A confirmed infection, recent or under its treatment course, with an NG51 high-risk sign of sepsis is
+    # deteriorating under care: the 'septic' card, whenever it began (r34b S1: one begun 100 days ago was silent).
+    confirmed = [f for f in infections if f.confirmed]
+    confirmed += [f for f in signals.known_prosthetic_infection(record) if f not in confirmed]
+    septic = sepsis_signs if confirmed and not coded else None
     if septic:
-        local, inflammation = local or infections, inflammation or infections  # confirmed, now septic
+        local = local + under_care or confirmed
+        inflammation = inflammation or confirmed
     if not local or not inflammation:
         return None
     # KB §8.4 card: critical if septic (NG51 high-risk), otherwise warning — same-day orthopaedic review and
@@ -73,11 +90,47 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     finding = Finding(PROSTHETIC_JOINT_INFECTION, "warning")
     # The replaced knee as evidence: not a known, treated infection of the other knee (old news on this card).
     known = signals.known_prosthetic_infection(record)
-    finding.add(([f for f in prosthesis if f not in known] or prosthesis)[:1] + local + inflammation)
-    with_sepsis(finding, signals.sepsis_high_risk(record) if septic is None else septic)
+    finding.add(([f for f in prosthesis if f not in known] or prosthesis)[:1] + local + inflammation
+                + (confirmed if septic else []))
+    finding.values["markers"] = Say(MARKERS_EARLY if early else MARKERS)  # ESR has no role early (ICM 2018)
+    finding.values["shown"] = _shown(coded, drainage, hot, fever + markers + signals.coded_sepsis(record),
+                                     confirmed if septic else [])
+    with_sepsis(finding, sepsis_signs if septic is None else septic)
     if finding.variant == "septic":
         finding.indicator = "critical"
     return finding
+
+
+def _shown(coded: list[Fact], drainage: list[Fact], hot: list[Fact], measured: list[Fact],
+           under_care: list[Fact]) -> list[Say]:
+    """What the card rests on, as the record has it (r34a F10): the replaced knee with its fever or markers, a
+    suspected prosthesis infection, a sinus tract or discharge, the knee stated hot, a known infection."""
+    said = [Say(SHOWN["prosthesis-suspected"])] if coded else []
+    said += [Say(SHOWN["drainage"])] if drainage else []
+    said += [Say(SHOWN["replaced-hot"])] if hot else []
+    if measured:
+        said.append(Say(SHOWN["replaced-with"], markers=markers_shown(measured)))
+    return said + [known_episode(f) for f in under_care[:1]]
+
+
+def _fever(record: PatientRecord, early: list[Fact]) -> list[Fact]:
+    """Fever (signals.fever), less a fever below the high threshold in the first days after the knee replacement:
+    fever then is usually the operation's own response, not infection (r34a F9: 30-66 % of patients have a
+    temperature ≥ 38 °C after TKA, most on day 0-2; a fever ≥ 39 °C, or one that persists past day 3, raises the
+    suspicion: Lu, KSSTA 2015;23:1870; Tai, Orthopedics 2009;32:886; Ishii, Arch Orthop Trauma Surg 2014;134:707)."""
+    if not early:
+        return signals.fever(record)
+    after, high = record.catalogue.window(POSTOPERATIVE_FEVER), record.threshold(POSTOPERATIVE_FEVER_HIGH)
+
+    def of_the_operation(fact: Fact, celsius: Decimal) -> bool:
+        return celsius < high and fact.when is not None and any(
+            p.when is not None and p.when <= fact.when <= p.when + after for p in early)
+
+    limit = record.threshold(signals.FEVER)
+    readings = [f for f in record.measurements(signals.TEMPERATURE)
+                if (c := signals.celsius(f)) is not None and c >= limit and not of_the_operation(f, c)]
+    coded = [f for f in record.current(signals.FEVER_CODED, signals.FINDING) if not of_the_operation(f, Decimal(0))]
+    return coded + sorted(readings, key=signals.celsius, reverse=True)[:1]
 
 
 def _drainage(record: PatientRecord) -> list[Fact]:

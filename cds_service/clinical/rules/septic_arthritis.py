@@ -16,15 +16,18 @@ KB Appendix A; r30 S8), a known gout flare notwithstanding (only the aspirate te
 critical with an NG51 high-risk sign. With a NICE NG51 high-risk
 sign of sepsis, or sepsis coded (variant "septic"): cultures and antibiotics at once — and then a confirmed
 diagnosis fires too (deterioration under care). A coded sepsis counts as inflammation beside an effusion.
+A confirmed septic arthritis still active past the course, beside an effusion with fever or raised markers:
+variant "known-episode", naming it (relapse, persisting infection or an out-of-date entry: r34a F8). The card
+says what the record shows, and asks at the bedside whether the knee is hot (r34a F10).
 """
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ...content.catalogue import measurement, threshold, topic, value_set, window
+from ...content.catalogue import measurement, phrase, threshold, topic, value_set, window
 from ...record.facts import Fact, PatientRecord
 from . import signals
-from .finding import Finding
+from .finding import Finding, Say
 
 SEPTIC_ARTHRITIS = topic("septic-arthritis")
 SEPTIC, EFFUSION = value_set("septic-arthritis"), value_set("knee-effusion")
@@ -32,6 +35,14 @@ CRP, WBC = measurement("crp"), measurement("wbc")
 CRP_RAISED, WCC_RAISED = threshold("crp-raised"), threshold("wcc-raised")
 COURSE = window("septic-arthritis-course")  # a confirmed septic arthritis this recent is under treatment
 _WCC_UNITS = {"10*3/uL", "10*9/L"}  # UCUM, after record/units.py
+ESR = measurement("esr")
+# What the record shows, in the card's words (cards/common.json "shown.*"): the card says what is on record,
+# not "a hot swollen knee" when only an effusion code and a CRP are (r34a F10).
+SHOWN = {key: phrase("common", f"shown.{key}") for key in (
+    "fever", "fever-coded", "crp", "wcc", "esr", "sepsis-coded", "effusion-with", "suspected", "hot-joint",
+    "known", "replaced-with", "prosthesis-suspected", "drainage", "replaced-hot")}
+UNKNOWN_HOT = phrase("septic-arthritis", "unknown.hot-red")
+UNDATED = phrase("common", "evidence.date-not-recorded")
 
 
 def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
@@ -43,6 +54,11 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     effusion = [f for f in effusion if f not in replaced]
     inflammation = signals.fever(record) + raised_markers(record) + signals.coded_sepsis(record)
     known = known_septic_arthritis(record)
+    # A confirmed septic arthritis of this knee still active past its course: a new effusion with raised markers
+    # is a relapse, a persisting infection or an out-of-date entry, not a first presentation (KB §1.8: a known
+    # diagnosis gets no 'suspected' card; r34a F8).
+    earlier = [f for f in record.current(SEPTIC) if f.confirmed and f not in known
+               and any(_same_knee(f, e) for e in effusion)]
     # While it is known, its effusion with fever or raised markers is the known infection, not a suspicion.
     hot_joint = bool(effusion and inflammation) and not known
     if diagnosed or hot_joint:
@@ -55,7 +71,8 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
         septic = signals.sepsis_high_risk(record)
         finding = Finding(SEPTIC_ARTHRITIS, "critical" if septic else "warning", variant="hot-joint")
         measured = [f for f in (record.latest(CRP), record.latest(WBC)) if f]  # normal: shown, not excluding
-        finding.add(hot + effusion + measured)
+        finding.add(hot + earlier + effusion + measured)
+        finding.values["shown"] = [Say(SHOWN["hot-joint"])] + [known_episode(f) for f in earlier[:1]]
         with_sepsis(finding, septic)
         finding.basis = [f.evidence for f in hot + effusion]
         return finding
@@ -66,12 +83,48 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
         if not septic:
             return None
         diagnosed = under_care
-    finding = Finding(SEPTIC_ARTHRITIS, "critical")
-    finding.add(diagnosed + effusion + inflammation)
+    finding = Finding(SEPTIC_ARTHRITIS, "critical", variant="known-episode" if earlier and not diagnosed else "default")
+    finding.add(diagnosed + earlier + effusion + inflammation)
+    finding.values["shown"] = shown(diagnosed, effusion, inflammation) + [known_episode(f) for f in earlier[:1]]
+    if not hot_swollen_knee(effusion):
+        finding.unknown = [Say(UNKNOWN_HOT)]  # heat and redness are the bedside's, not the record's (r34a F10)
     with_sepsis(finding, septic)
     # The knee it rests on: the prosthetic-joint card replaces it only when that card shows the same knee.
     finding.basis = [f.evidence for f in diagnosed + effusion]
     return finding
+
+
+def shown(diagnosed: list[Fact], effusion: list[Fact], inflammation: list[Fact]) -> list[Say]:
+    """What the native-joint card rests on, as the record has it: septic arthritis coded (suspected, or known and
+    under treatment), and a knee effusion with its fever or markers (r34a F10)."""
+    said = [Say(SHOWN["suspected"]) if not f.confirmed else known_episode(f) for f in diagnosed[:1]]
+    if effusion and inflammation:
+        said.append(Say(SHOWN["effusion-with"], markers=markers_shown(inflammation)))
+    return said
+
+
+def known_episode(fact: Fact) -> Say:
+    began = fact.onset or fact.when
+    return Say(SHOWN["known"], since=began.date().isoformat() if began else Say(UNDATED))
+
+
+def markers_shown(facts: list[Fact]) -> list[Say]:
+    """Each fever, marker or coded sepsis with its value as recorded (the worst temperature, in °C: the reading
+    after it that signals.fever also lists may be normal)."""
+    said: list[Say] = []
+    for fact in facts:
+        if signals.TEMPERATURE in fact.value_sets and fact.quantity:
+            if not any(s.phrase == SHOWN["fever"] for s in said):
+                said.append(Say(SHOWN["fever"], value=signals.celsius(fact).quantize(Decimal("0.1"))))
+        elif signals.FEVER_CODED in fact.value_sets:
+            said.append(Say(SHOWN["fever-coded"]))
+        elif signals.SEPSIS_CODED in fact.value_sets:
+            said.append(Say(SHOWN["sepsis-coded"]))
+        else:
+            for key, marker in (("crp", CRP), ("wcc", WBC), ("esr", ESR)):
+                if marker in fact.value_sets:
+                    said.append(Say(SHOWN[key], value=fact.evidence.value or ""))
+    return [s for i, s in enumerate(said) if s not in said[:i]]
 
 
 def hot_swollen_knee(effusion: list[Fact]) -> list[Fact]:

@@ -43,7 +43,8 @@ EGFR, SEVERE_RENAL_EGFR = measurement("egfr"), threshold("severe-renal-egfr")
 # eGFR as laboratories write it: per 1.73 m² (UCUM), or plain mL/min on a code that is per 1.73 m² by definition.
 EGFR_UNITS = frozenset({"mL/min/{1.73_m2}", "mL/min"})
 ANTICOAGULANT_CHOICE = {key: phrase("common", f"anticoagulant-choice.{key}")
-                        for key in ("default", "pregnancy", "aps", "renal")}
+                        for key in ("default", "default-may-be-pregnant", "pregnancy", "aps", "renal")}
+PREGNANCY_POSSIBLE_AGE = threshold("pregnancy-possible-age")
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
 IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
 DVT_UPPER_LIMB = value_set("dvt-upper-limb")
@@ -440,12 +441,16 @@ def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
 def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
     """Which anticoagulant advice fits (KB §8.2), as a phrase of cards/common.json, with the facts behind it:
     pregnancy first (LMWH, never a DOAC), then antiphospholipid syndrome (a VKA), then severe renal
-    impairment (heparin or a VKA), else the usual (a DOAC)."""
+    impairment (heparin or a VKA), else the usual (a DOAC), with the pregnancy caution only for a woman under
+    pregnancy-possible-age (or of unrecorded sex or age)."""
     for key, facts in (("pregnancy", pregnant_or_postpartum(record)), ("aps", record.current(APS)),
                        ("renal", record.current(SEVERE_RENAL) + severe_renal_egfr(record))):
         if facts:
             return ANTICOAGULANT_CHOICE[key], facts
-    return ANTICOAGULANT_CHOICE["default"], []
+    # The pregnancy caution is for a woman who may be pregnant, not for a man or a woman past the age (r34a W4)
+    may_be_pregnant = record.sex in (None, "female", "unknown", "other") and (
+        record.age is None or record.age < record.threshold(PREGNANCY_POSSIBLE_AGE))
+    return ANTICOAGULANT_CHOICE["default-may-be-pregnant" if may_be_pregnant else "default"], []
 
 
 def severe_renal_egfr(record: PatientRecord) -> list[Fact]:
