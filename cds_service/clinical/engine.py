@@ -10,7 +10,7 @@ from pathlib import Path
 from ..content import catalogue as names
 from .cards import CardTemplates
 from ..content.catalogue import Catalogue
-from .rules import Finding, Say, evaluate
+from .rules import Finding, Say, evaluate, signals
 from ..content.terminology import ValueSets
 from ..record import PatientRecord, build_record
 from ..record.build import Relevance
@@ -97,7 +97,7 @@ class ClinicalEngine:
             # No birth date: the rules read the adult thresholds; the card says so (r31 W3: silent before)
             for finding in findings:
                 finding.notes.append(Say(AGE_UNKNOWN))
-        incomplete = self._incomplete_check(record)
+        incomplete = self._incomplete_check(record, findings)
         if incomplete:
             findings.append(incomplete)
         if record.unread_entries:
@@ -183,20 +183,23 @@ class ClinicalEngine:
     @staticmethod
     def _unread_line(record: PatientRecord) -> tuple[Say, Say, Say | str]:
         """The line saying which entries were not read by code: how many of each kind, and their words."""
-        counts = {kind: sum(1 for k, _ in record.unread_entries if k == kind) for kind in ("Condition", "Observation")}
+        counts = {kind: sum(1 for e in record.unread_entries if e.kind == kind) for kind in ("Condition", "Observation")}
         parts = [Say(UNREAD_COUNT[(kind, count > 1)], count=count) for kind, count in counts.items() if count]
         entries = parts[0] if len(parts) == 1 else Say(UNREAD_AND, first=parts[0], second=parts[1])
-        quoted = list(dict.fromkeys(text for _, text in record.unread_entries))
+        quoted = list(dict.fromkeys(e.text for e in record.unread_entries))
         texts = ", ".join(f"‘{text}’" for text in quoted[:_QUOTED])
         if len(quoted) > _QUOTED:
             texts = Say(UNREAD_MORE, texts=texts, count=len(quoted) - _QUOTED)
         many = len(record.unread_entries) > 1
         return Say(UNREAD_ENTRIES if many else UNREAD_ENTRY, entries=entries, texts=texts), entries, texts
 
-    def _incomplete_check(self, record: PatientRecord) -> Finding | None:
-        """One info card when a source the catalogue announces could not be read, or was read only in part
+    def _incomplete_check(self, record: PatientRecord, findings: list[Finding]) -> Finding | None:
+        """One card when a source the catalogue announces could not be read, or was read only in part
         (a newest-first search cut short): a check that could not run must not look like an all-clear (CDS
-        Hooks clients show no cards as "all clear")."""
+        Hooks clients show no cards as "all clear"). Information, but a warning when the record's core (its
+        Conditions or Observations) could not be read at all, naming the vital signs read at an
+        immediate-admission level that no other card shows (r34b W1: SpO₂ 85 %, heart rate 140 beside an
+        unreadable problem list were an info card naming none)."""
         unread = sorted(kind for kind in record.unavailable if kind in self.catalogue.announced_sources)
         partial = sorted(kind for kind in record.partial if kind in self.catalogue.announced_sources)
         if not unread and not partial:
@@ -204,7 +207,17 @@ class ClinicalEngine:
         checks = [t for t in self.catalogue.clinical_topics
                   if any(t in self.catalogue.refining_sources[kind][0] for kind in unread + partial)]
         name = self.source_names.get
-        finding = Finding(INCOMPLETE_CHECK, "info", variant="default" if unread else "partial")
+        core = bool(self.catalogue.core_sources & set(unread))
+        finding = Finding(INCOMPLETE_CHECK, "warning" if core else "info", variant="default" if unread else "partial")
+        if core:
+            shown = {e for f in findings for e in f.evidence}
+            # the PE rule's immediate-admission levels (a child's: NG51's high-risk values for the age)
+            levels = signals.at_admission_level(record, {m for m, _, _ in signals.ADMISSION_LEVEL}) \
+                if signals.adult_physiology(record) else signals.paediatric_high_risk(record)
+            vital = list(dict.fromkeys(f for f in levels + signals.too_cold(record) if f.evidence not in shown))
+            if vital:
+                finding.variant = "admission-level"
+                finding.add(vital)
         finding.values.update({
             "unread": ", ".join(name(kind, kind) for kind in unread + partial),
             "partial": ", ".join(name(kind, kind) for kind in partial),

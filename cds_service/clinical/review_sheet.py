@@ -98,16 +98,35 @@ def render(templates: CardTemplates) -> str:
     refining = "\n".join(f"  - {kind} → {', '.join(sorted(topics))}: \"{templates.common[key]}\""
                           for kind, (topics, key) in catalogue.refining_sources.items())
     measured = "; ".join(f"{vs}: {', '.join(words)}" for vs, words in catalogue.unread_measurement_words.items())
+    sides = {"above": ">", "atLeast": "≥", "below": "<", "atMost": "≤"}
+    beyond = "; ".join(f"{vs} " + " or ".join(f"{sides[side]} {format(catalogue.thresholds[key].value, 'f')} "
+                                             f"{catalogue.thresholds[key].unit} ({key})"
+                                             for side, keys in gates.items() for key in keys)
+                       for vs, gates in catalogue.unread_named_beyond.items())
     unread = (f"- A Condition or Observation with no coding in a code system the value sets use (text only, a local code, "
               f"WHO ICD-10) is never read for meaning; when its words name a finding this service checks, every card says so "
               f"(\"{templates.common['note.unread-entries']}\"), and with no card an incomplete-check card does (catalogue "
               f"\"unreadEntries\"). Conditions within {_duration(catalogue.windows[catalogue.unread_windows['Condition']])} "
-              f"(or undated), Observations within {_duration(catalogue.windows[catalogue.unread_windows['Observation']])} "
+              f"(or undated; a symptom or sign, r34a F1), Observations within {_duration(catalogue.windows[catalogue.unread_windows['Observation']])} "
               f"(one named as a measurement: that measurement's window). The words: value-set displays (not of "
               f"{', '.join(sorted(catalogue.unread_not_by_display))}), the report reader's clot words, the red-flag "
               f"findingWords stems (not {', '.join(sorted(catalogue.unread_except_stems))}; whole words only: "
               f"{', '.join(sorted(catalogue.unread_whole_word_stems))}), the other findingWords stems beside a word naming "
-              f"the leg, a WHO ICD-10 code in a category of our ICD-10-CM codes, and the measurement names ({measured}).")
+              f"the leg, a WHO ICD-10 code in a category of our ICD-10-CM codes, and the measurement names ({measured}). "
+              f"A red-flag diagnosis named is read in the window the rules read it in ("
+              f"{', '.join(f'{vs}: {_duration(catalogue.windows[w])}' for vs, w in catalogue.unread_diagnoses.items())}"
+              f"{'; a clot named in words: ' + _duration(catalogue.windows[catalogue.unread_clot_window]) if catalogue.unread_clot_window else ''}). "
+              f"Not named (r34a F1): a measurement whose value reads as a number within the thresholds the rules read it "
+              f"against ({beyond}), or that the coded readings in its window already show as far beyond, or taken at the "
+              f"same time as a coded reading of it; an entry whose every clause the text findings' reader reads as denied; a "
+              f"red-flag word beside its notBeside words; knee pain alone ({', '.join(sorted(catalogue.unread_entry_condition[0]))}) "
+              f"beside no other coded finding in the finding window and no vital sign beyond those thresholds; a swelling "
+              f"off the knee on no side beside a current {catalogue.unread_oedema_cause}.\n"
+              f"- An entry coded in a system the value sets use but in no value set (r34b S2) is named, within "
+              f"{_duration(catalogue.windows[catalogue.unread_coded_window]) if catalogue.unread_coded_window else 'no window'} "
+              f"(dated; decided on the date's text first), only when its words state a red flag of the leg as the text readers "
+              f"read it: the Ps of limb ischaemia beside a word naming the leg, DVT features of the calf or leg, a clot named "
+              f"beside the leg or the lungs ({', '.join(catalogue.unread_coded_clot_places)}), a hot knee.")
     replaced_knee = (f"A replaced knee (cards/catalogue.json \"replacedKnee\"): "
                      f"{', '.join(f'`{t}`' for t in catalogue.clinical_topics if t in catalogue.native_joint_only)} "
                      f"do not fire for a diagnosis of the replaced knee (the same side, or the side unknown on either; "

@@ -184,6 +184,11 @@ class Catalogue:
                                  for kind, source in _entries(data["refiningSources"]).items()}
         self.announced_sources = frozenset(kind for kind, source in _entries(data["refiningSources"]).items()
                                            if source.get("announce"))
+        # the record's core (its loss is a warning) and where anticoagulant orders are (r34b W1, W2)
+        self.core_sources = frozenset(kind for kind, source in _entries(data["refiningSources"]).items()
+                                      if source.get("warning"))
+        self.treatment_sources = frozenset(kind for kind, source in _entries(data["refiningSources"]).items()
+                                           if source.get("treatment"))
         self.clinical_topics = tuple(entry["topic"] for entry in self.topics if entry.get("clinical", True))
         self.absent_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"]["codes"])
         self.absent_words = frozenset(data["absentAnswers"].get("words", ()))
@@ -249,6 +254,18 @@ class Catalogue:
         self.unread_whole_word_stems = frozenset(unread.get("wholeWordStems", ()))
         self.unread_not_words = tuple(unread.get("notWords", ()))
         self.unread_measurement_words = {key: tuple(words) for key, words in unread.get("measurementWords", {}).items()}
+        # What an unread entry must name to be named (r34a F1, r34b S2): see the catalogue's comments there
+        self.unread_diagnoses: dict[str, str] = dict(unread.get("diagnoses", {}))
+        self.unread_clot_window: str | None = unread.get("clotWindow")
+        self.unread_named_beyond = {vs: {side: tuple(keys) for side, keys in sides.items()}
+                                    for vs, sides in unread.get("namedBeyond", {}).items()}
+        entry = unread.get("entryCondition", {})
+        self.unread_entry_condition = (frozenset(entry.get("valueSets", ())), tuple(entry.get("words", ())))
+        self.unread_oedema_cause: str | None = unread.get("oedemaExplainedBy")
+        coded = unread.get("codedOutsideValueSets", {})
+        self.unread_coded_window: str | None = coded.get("window")
+        self.unread_coded_hot_kinds = frozenset(coded.get("hotJointKinds", ()))
+        self.unread_coded_clot_places = tuple(coded.get("clotPlaceWords", ()))
         # The words that name a leg (siteRules: an arm's words do not move a text that names one of these)
         self.lower_limb_words = tuple(rules.get("upper-limb-site", {}).get("unlessTextWords", ()))
         self.shared_codes = [(frozenset(s["valueSets"]), s["default"]) for s in data["sharedCodes"]]
@@ -319,9 +336,14 @@ class Catalogue:
                 raise ValueError(f"cards/catalogue.json: measurement {value_set} is read in unknown window {window_key!r}")
         if self.one_info_card.new_first_within not in self.windows:
             raise ValueError(f"cards/catalogue.json: oneInfoCard reads unknown window {self.one_info_card.new_first_within!r}")
-        for kind, window_key in self.unread_windows.items():
-            if window_key not in self.windows:
+        for kind, window_key in [*self.unread_windows.items(), *self.unread_diagnoses.items(),
+                                 ("clotWindow", self.unread_clot_window), ("codedOutsideValueSets", self.unread_coded_window)]:
+            if window_key is not None and window_key not in self.windows:
                 raise ValueError(f"cards/catalogue.json: unreadEntries reads {kind} in unknown window {window_key!r}")
+        for vs, sides in self.unread_named_beyond.items():
+            unknown = [key for keys in sides.values() for key in keys if key not in self.thresholds]
+            if vs not in self.measurements or unknown:
+                raise ValueError(f"cards/catalogue.json: unreadEntries namedBeyond {vs}: not a measurement, or unknown thresholds {unknown}")
         for name, score in self.scores.items():
             if score.topic not in self.variants:
                 raise ValueError(f"cards/catalogue.json: score {name} is shown on {score.topic!r}, not a topic")
@@ -347,7 +369,8 @@ class Catalogue:
                           *self.site_rules, *(v for removed in self.site_rules.values() for v in removed),
                           *self.site_gives, *(v for source, adds in self.site_gives.values() for v in (source, *adds)),
                           *(v for group in self.finding_words for v in group.value_sets),
-                          *self.unread_not_by_display}
+                          *self.unread_not_by_display, *self.unread_diagnoses, *self.unread_entry_condition[0],
+                          *([self.unread_oedema_cause] if self.unread_oedema_cause else [])}
                      if vs not in value_set_ids)
         missing += sorted(f"giveWay: topic {t}" for rule in self.give_way for t in (rule.when, *rule.yields)
                           if t is not None and t not in self.variants)

@@ -73,6 +73,9 @@ class ValueSets:
         # Value sets that share codes, and which one a concept coded only with shared codes belongs to
         # (the catalogue's "sharedCodes", each with its reason).
         self.shared_codes = tuple(shared_codes)
+        self._displayed: dict[str, frozenset[str]] | None = None
+        self._icd10cm: list[tuple[str, frozenset[str]]] | None = None
+        self._extending: dict[str, frozenset[str]] = {}
 
     @classmethod
     def load(cls, folder: Path, shared_codes: Iterable[tuple[frozenset[str], str]] = ()) -> "ValueSets":
@@ -120,6 +123,32 @@ class ValueSets:
             found = self._phrases[excluded] = (
                 named, frozenset(c for vs, held in self.categories.items() if vs not in excluded for c in held),
                 {first: tuple(sorted(n)) for first, n in lengths.items()})
+        return found
+
+    def displayed_in(self, display: str) -> frozenset[str]:
+        """The value sets with a concept of this display (plain words)."""
+        if self._displayed is None:
+            found: dict[str, set[str]] = defaultdict(set)
+            for vs, shown in self.displays.items():
+                for d in shown:
+                    found[d].add(vs)
+            self._displayed = {d: frozenset(sets) for d, sets in found.items()}
+        return self._displayed.get(display, NOTHING)
+
+    def extending(self, who_code: str) -> frozenset[str]:
+        """The value sets holding an ICD-10-CM code that is this WHO ICD-10 code or extends it (M25.56 ->
+        M25.561, M25.562: knee pain), else those of its category; the WHO code's meaning, as near as
+        ICD-10-CM gives it."""
+        code = who_code.strip().upper()
+        found = self._extending.get(code)
+        if found is None:
+            if self._icd10cm is None:
+                self._icd10cm = [(c.upper(), sets) for (system, c), sets in self._index.items()
+                                 if system == ICD10CM and isinstance(c, str) and "." in c]
+            found = frozenset(v for c, sets in self._icd10cm if c.startswith(code) for v in sets) or frozenset(
+                vs for vs, held in self.categories.items() if code[:3] in held)
+            if len(self._extending) < 4096:  # codes come from requests: bounded
+                self._extending[code] = found
         return found
 
     @staticmethod

@@ -31,6 +31,13 @@ class _Head(msgspec.Struct, omit_defaults=True):
     effectiveInstant: Any = None  # noqa: N815
     effectivePeriod: Any = None  # noqa: N815
     issued: Any = None
+    # a Condition's dates and verification: an entry coded outside every value set is named only when recent
+    # (record/build.py Relevance._coded_outside, r34b S2)
+    recordedDate: Any = None  # noqa: N815
+    onsetDateTime: Any = None  # noqa: N815
+    onsetPeriod: Any = None  # noqa: N815
+    abatementDateTime: Any = None  # noqa: N815
+    verificationStatus: Any = None  # noqa: N815
     medicationCodeableConcept: Any = None  # noqa: N815
     medicationReference: Any = None  # noqa: N815
     contained: Any = None

@@ -38,7 +38,7 @@ from pydantic import ValidationError
 from ..content.catalogue import Catalogue, compiled_once, value_set
 from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets, plain_words
 from ..fhir_dates import DATE, as_datetime
-from .facts import Evidence, Fact, PatientRecord
+from .facts import Evidence, Fact, PatientRecord, UnreadEntry
 from .reports import NEGATIVE, UNREAD, ReportReader
 from .units import canonical, oxygen_after_saturation, quantity_in_text, systolic_in_text, with_plausible_unit
 from .words import alternatives
@@ -110,6 +110,7 @@ LEG_PAIN_ROWS = frozenset(value_set(v) for v in ("calf-pain", "leg-pain", "knee-
 DVT_FEATURE_NAMES = {value_set("leg-swelling"): "leg swelling", value_set("calf-pain"): "calf tenderness"}
 KNEE_PAIN, KNEE_EFFUSION = value_set("knee-pain"), value_set("knee-effusion")
 DRAINAGE, LOWER_LIMB = value_set("prosthetic-knee-drainage"), value_set("lower-limb-site")
+LEG_SWELLING = value_set("leg-swelling")
 OXYGEN_SATURATION, OXYGEN_FLOW = value_set("oxygen-saturation"), value_set("inhaled-oxygen-flow")
 MEDICATION_KINDS = ("MedicationRequest", "MedicationStatement", "MedicationAdministration")
 
@@ -146,25 +147,75 @@ def build_record(patient: dict, resources: Mapping[str, list], value_sets: Value
                     if late in build.for_type:
                         record.unavailable[late] = "not all read within the hook's deadline"
                 log.info("hook deadline reached while reading %s: %d of %d read", resource_type, count, len(raws))
-                return _finished(record)
+                return _finished(record, relevant)
             memberships = relevant(raw)
             if memberships is None:
                 continue
             if memberships.unread is not None:
-                record.unread_entries.append(memberships.unread)  # named, not read: the cards say so
+                entry = build.unread(memberships.unread)
+                if entry is not None:
+                    record.unread_entries.append(entry)  # named, not read: the cards say so
                 continue
             model = parse_resource(raw)
             if model is None:
                 record.invalid[resource_type] += 1
                 continue
             record.facts.extend(fact_of(model, memberships))
-    return _finished(record)
+    return _finished(record, relevant)
 
 
-def _finished(record: PatientRecord) -> PatientRecord:
+def _finished(record: PatientRecord, relevant: Relevance) -> PatientRecord:
     if record.invalid:
         log.info("skipped invalid resources: %s", dict(record.invalid))
+    if record.unread_entries:
+        record.unread_entries = _still_unread(record, relevant)
     return record
+
+
+def _still_unread(record: PatientRecord, relevant: Relevance) -> list[UnreadEntry]:
+    """The unread entries whose coded form could change a card, beside what the record read (catalogue
+    unreadEntries; r34a F1): not a measurement the coded readings already show as far beyond its threshold,
+    or taken at the same time (the same vital sign sent twice); not a swelling off the knee, on no side,
+    beside a cause of both-leg oedema; not knee pain alone."""
+    catalogue = record.catalogue
+    window = catalogue.windows
+
+    def coded(measurement: str) -> list[Fact]:
+        oldest = record.now - window[catalogue.measurements[measurement]]
+        return [f for f in record.facts if f.kind == "Observation" and f.current and f.quantity and f.when
+                and measurement in f.value_sets and oldest <= f.when <= relevant.latest]
+
+    def shown_already(entry: UnreadEntry) -> bool:
+        for measurement in entry.measurements:
+            readings = coded(measurement)
+            if entry.when is not None and any(f.when == entry.when for f in readings):
+                return True
+            value = relevant.in_threshold_unit(measurement, entry.value) if entry.value else None
+            if value is None:
+                continue
+            read = [v for v in (relevant.in_threshold_unit(measurement, f.quantity) for f in readings) if v is not None]
+            sides = relevant.beyond(measurement, value)
+            if ("high" in sides and any(v >= value for v in read)) or ("low" in sides and any(v <= value for v in read)):
+                return True
+        return False
+
+    def beside_other_finding() -> bool:
+        # a current finding coded in the finding window, or a coded vital sign beyond its threshold
+        oldest = record.now - window["finding"]
+        if any(f.kind in ("Condition", "Observation") and f.current and not f.quantity and not f.negative
+               and f.when and oldest <= f.when and f.value_sets - relevant.entry_sets - PLACES for f in record.facts):
+            return True
+        return any(relevant.beyond(m, v) for m in relevant.unread_beyond for f in coded(m)
+                   for v in [relevant.in_threshold_unit(m, f.quantity)] if v is not None)
+
+    oedema_cause = catalogue.unread_oedema_cause
+    explained = oedema_cause is not None and any(
+        f.kind == "Condition" and f.current and oedema_cause in f.value_sets for f in record.facts)
+    kept = [e for e in record.unread_entries if not shown_already(e) and not (e.oedema and explained)]
+    if any(e.entry_condition for e in kept) and not (
+            any(not e.entry_condition for e in kept) or beside_other_finding()):
+        kept = [e for e in kept if not e.entry_condition]  # knee pain beside nothing raises no card, coded or not
+    return kept
 
 
 # -- validation ------------------------------------------------------------------------------------------
@@ -213,8 +264,8 @@ class Memberships:
     by_code: frozenset[str]
     by_value: frozenset[str] = NOTHING
     by_component: frozenset[str] = NOTHING
-    # An entry with no code this service reads whose words name a finding it checks: (its type, its words)
-    unread: tuple[str, str] | None = None
+    # An entry with no code this service reads whose words name a finding it checks
+    unread: UnreadEntry | None = None
     held: str | None = None  # an anticoagulant order or statement not being given: "held" or "not-started" (Fact.held)
     # a text answer read by the fail-safe, which it could not place (a pregnancy status: Fact.uninterpreted)
     uninterpreted: bool = False
@@ -226,6 +277,7 @@ class Relevance:
     def __init__(self, value_sets: ValueSets, catalogue: Catalogue, now: datetime):
         self.__dict__.update(compiled_once(catalogue, Relevance._compile))
         self.value_sets = value_sets
+        self.now = now
         windows = catalogue.windows
         self.oldest = {window: now - windows[window] for window in set(self.measurements.values())}
         self.latest = now + windows["future"]
@@ -236,13 +288,17 @@ class Relevance:
         self.before_window = {window: (oldest - timedelta(days=1)).strftime("%Y-%m-%d")
                               for window, oldest in self.oldest.items()}
         # The entries this service cannot read by code: the windows they are reported in (r31 review S3)
-        self.unread_oldest = {kind: now - windows[window] for kind, window in self.unread_windows.items()}
         widest = max([windows[w] for w in self.unread_windows.values()]
                      + [windows[self.measurements[vs]] for vs in self.unread_measured], default=timedelta(0))
         self.unread_before = (now - widest - timedelta(days=1)).strftime("%Y-%m-%d")
         self.unread_named_as, self.unread_categories, self.unread_starts = value_sets.display_phrases(
             self.unread_not_by_display)
-        self._unread_names: dict[tuple, tuple[bool, list]] = {}  # per request (value sets are the caller's)
+        self._unread_names: dict[tuple, tuple] = {}  # per request (value sets are the caller's)
+        self.unread_window_of = {kind: windows[window] for kind, window in self.unread_windows.items()}
+        # Entries coded outside every value set: read for red flags only, in their window's days (r34b S2)
+        self.coded_oldest = now - windows[self.coded_window] if self.coded_window else None
+        self.coded_before = (self.coded_oldest - timedelta(days=1)).strftime("%Y-%m-%d") if self.coded_window else None
+        self.windows = windows
 
     @staticmethod
     def _compile(catalogue: Catalogue) -> dict:
@@ -292,12 +348,35 @@ class Relevance:
             parts = [r"\b(?:%s)" % alternatives(stems - whole) if stems - whole else "",
                      _phrases(stems & whole).pattern if stems & whole else ""]
             return "|".join(p for p in parts if p) or r"(?!x)x"
-        self.unread_alone = re.compile("|".join(
-            [clot, named(s for g in catalogue.finding_words if g.red_flag for s in g.stems)]))
-        self.unread_leg_finding = re.compile(named(s for g in catalogue.finding_words if not g.red_flag for s in g.stems))
+        self.unread_clot = re.compile(clot)
+        # each finding's words, a red flag's with the words beside which they name something else ('Chest
+        # infection': r34a F1)
+        self.unread_groups = [(g, re.compile(named(g.stems))) for g in catalogue.finding_words]
         self.unread_leg = _phrases(catalogue.lower_limb_words)
         self.unread_measured = {vs: _phrases(words) for vs, words in catalogue.unread_measurement_words.items()}
         self.unread_not_words = _phrases(catalogue.unread_not_words)
+        self.unread_diagnoses = catalogue.unread_diagnoses
+        self.unread_clot_window = catalogue.unread_clot_window
+        # (comparison, threshold value, its unit) of each measurement an unread value is named beyond (r34a F1)
+        self.unread_beyond = {vs: [(side, catalogue.thresholds[key].value, catalogue.thresholds[key].unit)
+                                   for side, keys in sides.items() for key in keys]
+                              for vs, sides in catalogue.unread_named_beyond.items()}
+        self.plausible_ranges = catalogue.plausible_ranges
+        self.entry_sets, entry_words = catalogue.unread_entry_condition
+        self.entry_words = _phrases(entry_words) if entry_words else _NEVER
+        self.oedema_sets = frozenset(v for g in catalogue.finding_words if LEG_SWELLING in g.value_sets for v in g.value_sets)
+        self.swelling_sets = self.oedema_sets | {KNEE_EFFUSION}
+        # Coded outside every value set: only red-flag words, cheaply found first (r34b S2); the readers decide
+        self.coded_window = catalogue.unread_coded_window
+        coded_words = [w for words in catalogue.ischaemic_signs.values() for w in words] + [
+            w for kind, words in catalogue.leg_dvt_words.items() if kind not in ("calf", "leg", "denials") for w in words] + [
+            w for kind, words in catalogue.hot_joint_words.items() if kind in catalogue.unread_coded_hot_kinds for w in words]
+        pulses = catalogue.pulse_words
+        self.coded_red_flag = re.compile("|".join(p for p in (
+            clot, r"\b(?:%s)" % alternatives(coded_words) if coded_words else "",
+            r"\b(?:%s)\b" % alternatives(pulses) if pulses else "") if p))
+        self.coded_place = re.compile("|".join(p.pattern for p in (
+            _phrases(catalogue.lower_limb_words), _phrases(catalogue.unread_coded_clot_places)) if p.pattern))
         return vars(self)
 
     def __call__(self, raw: dict) -> Memberships | None:
@@ -391,8 +470,9 @@ class Relevance:
         """A Condition or Observation with no coding in a code system the value sets use (text only, a local
         code, WHO ICD-10), dated inside its window, whose words name a finding this service checks: not read,
         but named on the answer (catalogue unreadEntries; r31 review S3). Its words are never read for meaning:
-        only to say that it is there. None for anything else (an entry coded in SNOMED CT, ICD-10-CM, LOINC
-        outside our value sets is simply not a finding here)."""
+        only to say that it is there, and only while its coded form could change a card (r34a F1: a normal
+        vital sign, knee pain alone, an old symptom are not named). One coded in such a system but in none of
+        our value sets is named for the red flags its words state (_coded_outside). None for anything else."""
         kind = raw.get("resourceType")
         if kind == "Observation":
             # years of flowsheet rows: decided on the day's text first, before any coding or word is read
@@ -404,11 +484,12 @@ class Relevance:
                 return None
         readable = self.value_sets.readable
         code = raw.get("code")
-        if readable(code):
-            return None
         components = raw.get("component") if isinstance(raw.get("component"), list) else ()
-        if any(isinstance(c, dict) and readable(c.get("code")) for c in components):
-            return None
+        if readable(code) or any(isinstance(c, dict) and readable(c.get("code")) for c in components):
+            # a number answers a measurement and states no sign: most of a long record (labs) ends here
+            if not self.coded_window or raw.get("valueQuantity") is not None:
+                return None
+            return self._coded_outside(raw, kind)
         name = _concept_name(code)
         value = _concept_name(raw.get("valueCodeableConcept")) if isinstance(raw.get("valueCodeableConcept"), dict) \
             else raw.get("valueString") if isinstance(raw.get("valueString"), str) else _quantity_text(raw.get("valueQuantity"))
@@ -418,49 +499,198 @@ class Relevance:
         who = [c for c in self.value_sets.who_icd10_codes(code) if c[:3] in self.unread_categories]
         if not text.strip() and not who:
             return None
-        key = (kind, text, bool(who))  # a long record repeats its local rows' names: each is read once
+        key = (kind, text, tuple(who))  # a long record repeats its local rows' names: each is read once
         named = self._unread_names.get(key)
         if named is None:
-            measured = [vs for vs, words in self.unread_measured.items() if words.search(text)] \
-                if kind == "Observation" else []
-            named = self._unread_names[key] = (bool(who or measured or self.unread_alone.search(text) or (
-                self.unread_leg_finding.search(text) and self.unread_leg.search(text))
-                or self._named_as_display(text)), measured)
-        if not named[0]:
+            named = self._unread_names[key] = self._names(kind, text, who)
+        is_named, measured, window, entry_condition, oedema = named
+        if not is_named:
             return None
-        measured = named[1]
+        quantity = None
+        if measured:
+            quantity = self._unread_value(raw, measured)
+            if quantity is not None and self._within(measured, quantity):
+                return None  # 'Pulse: 72 /min': a normal vital sign hides no red flag (r34a F1)
         if kind == "Condition":
             status = raw.get("verificationStatus")
             codings = status.get("coding") if isinstance(status, dict) and isinstance(status.get("coding"), list) else ()
             if any(isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"] in self.ignored_verification
                    for c in codings):
                 return None
-            onset = raw.get("onsetPeriod") if isinstance(raw.get("onsetPeriod"), dict) else {}
-            dated = [as_datetime(v) for v in (raw.get("recordedDate"), raw.get("onsetDateTime"), onset.get("start"),
-                                              onset.get("end"), raw.get("abatementDateTime"))
-                     if isinstance(v, str)]
-            dated = [d for d in dated if d is not None]
-            if dated and max(dated) < self.unread_oldest["Condition"]:
+            dated = self._condition_dates(raw)
+            taken = max(dated, default=None)
+            if taken is not None and taken < self.now - window:
                 return None
         else:
             taken = observation_time(raw)
             # a row named as a measurement is read in that measurement's window (an old 'Pulse' was never read)
             oldest = min(self.oldest[self.measurements[vs]] for vs in measured) if measured \
-                else self.unread_oldest["Observation"]
+                else self.now - window
             if taken is not None and (taken < oldest or taken > self.latest):
                 return None
         quoted = (f"{name} (ICD-10 {who[0]})" if name and who else name) or (f"ICD-10 {who[0]}" if who else text)
         if kind == "Observation" and value and name:
             quoted = f"{name}: {value}"
-        quoted = " ".join(quoted.split())
-        return Memberships(NOTHING, unread=(kind, quoted if len(quoted) <= 80 else quoted[:77].rstrip() + "..."))
+        return Memberships(NOTHING, unread=UnreadEntry(
+            kind, _shortened(quoted), taken, words=text, measurements=tuple(measured), value=quantity,
+            entry_condition=entry_condition, oedema=oedema))
 
-    def _named_as_display(self, text: str) -> bool:
-        """The text holds, as whole words, the display of a concept in a value set the rules read."""
+    def _names(self, kind: str, text: str, who: list[str]) -> tuple:
+        """Whether an entry's words (or WHO codes) name a finding this service checks, and how: (named, the
+        measurements its name names, the window it is read in, whether it names only knee pain, whether only a
+        swelling off the knee). Read once per distinct entry."""
+        measured = [vs for vs, words in self.unread_measured.items() if words.search(text)] \
+            if kind == "Observation" else []
+        words = set(_WORDS.findall(text))
+        groups = [g for g, pattern in self.unread_groups if pattern.search(text) and not words & g.not_beside]
+        red_flag = any(g.red_flag for g in groups)
+        leg_finding = any(not g.red_flag for g in groups) and bool(self.unread_leg.search(text))
+        clot = bool(self.unread_clot.search(text))
+        shown = self._named_as_display(text)
+        by_code = frozenset(v for c in who for v in self.value_sets.extending(c)) - PLACES - self.unread_not_by_display
+        if who:
+            sets, named = by_code, True
+        else:
+            sets, named = shown, bool(measured or clot or red_flag or leg_finding or shown)
+        if not named:
+            return False, [], None, False, False
+        # a red-flag diagnosis keeps the window the rules read it in; a symptom or sign, its kind's (r34a F1)
+        window = max([self.unread_window_of[kind]] + [self.windows[self.unread_diagnoses[vs]] for vs in sets
+                                                       if vs in self.unread_diagnoses]
+                     + ([self.windows[self.unread_clot_window]] if clot and self.unread_clot_window else []))
+        plain = not (measured or clot or red_flag)
+        if who:
+            only_knee = bool(by_code) and by_code <= self.entry_sets
+            off_knee = bool(by_code) and by_code <= self.oedema_sets
+        else:
+            places = {m.group(0) for m in self.unread_leg.finditer(text)}
+            knee = bool(self.entry_words.search(text))
+            only_knee = plain and bool(groups) and all(g.value_sets & self.entry_sets for g in groups) and knee \
+                and all(self.entry_words.fullmatch(p) for p in places) and shown <= self.entry_sets
+            off_knee = plain and bool(groups) and not knee and all(g.value_sets <= self.swelling_sets for g in groups) \
+                and any(g.value_sets & self.oedema_sets for g in groups) and shown <= self.oedema_sets
+        return True, measured, window, only_knee, off_knee
+
+    def _coded_outside(self, raw: dict, kind: str) -> Memberships | None:
+        """An entry coded in a system the value sets use but in none of them, dated inside the window, whose
+        words may state a red flag a code outside our sets hides (the Ps of limb ischaemia, DVT features of
+        the leg, a clot, a hot knee: catalogue codedOutsideValueSets; r34b S2): named, for the record's
+        readers to decide (_Builder.unread). Most of a long record ends at the date's text."""
+        if kind == "Condition":
+            days = [v[:10] for v in (raw.get("recordedDate"), raw.get("onsetDateTime"), raw.get("abatementDateTime"))
+                    if isinstance(v, str)]
+        else:
+            day = self._day_taken(raw)
+            days = [day] if day else []
+        if not days or max(days) < self.coded_before:
+            return None  # undated, or long before the window: never recent
+        code = raw.get("code")
+        value = _concept_name(raw.get("valueCodeableConcept")) if isinstance(raw.get("valueCodeableConcept"), dict) \
+            else raw.get("valueString") if isinstance(raw.get("valueString"), str) else None
+        text = " ".join(t for t in (_all_text(code), value if kind == "Observation" else None) if t).lower()
+        key = ("coded", text)
+        named = self._unread_names.get(key)
+        if named is None:
+            named = self._unread_names[key] = bool(self.coded_red_flag.search(text) and self.coded_place.search(text))
+        if not named:
+            return None
+        components = raw.get("component") if isinstance(raw.get("component"), list) else ()
+        if self.value_sets.of_concept(code) or any(isinstance(c, dict) and self.value_sets.of_concept(c.get("code"))
+                                                   for c in components):
+            return None  # in a value set, and set aside by its site or text ('Both ankles swollen'): read
+        if kind == "Condition":
+            status = raw.get("verificationStatus")
+            codings = status.get("coding") if isinstance(status, dict) and isinstance(status.get("coding"), list) else ()
+            if any(isinstance(c, dict) and c.get("code") in self.ignored_verification for c in codings):
+                return None
+            taken = max(self._condition_dates(raw), default=None)
+        else:
+            taken = observation_time(raw)
+        if taken is None or taken < self.coded_oldest or taken > self.latest:
+            return None
+        name = _concept_name(code)
+        quoted = f"{name}: {value}" if kind == "Observation" and value and name else name or text
+        return Memberships(NOTHING, unread=UnreadEntry(kind, _shortened(quoted), taken, words=text, coded=True))
+
+    @staticmethod
+    def _condition_dates(raw: dict) -> list[datetime]:
+        onset = raw.get("onsetPeriod") if isinstance(raw.get("onsetPeriod"), dict) else {}
+        dated = [as_datetime(v) for v in (raw.get("recordedDate"), raw.get("onsetDateTime"), onset.get("start"),
+                                          onset.get("end"), raw.get("abatementDateTime")) if isinstance(v, str)]
+        return [d for d in dated if d is not None]
+
+    def _unread_value(self, raw: dict, measured: list[str]) -> tuple[Decimal, str] | None:
+        """An unread measurement's value as a number and its unit (UCUM, a missing one filled in where only
+        one plausible range holds it), when the value is only that ('72', '36.8 Cel', '120/80'); else None."""
+        quantity = raw.get("valueQuantity")
+        if isinstance(quantity, dict):
+            number = quantity.get("value")
+            if isinstance(number, bool) or not isinstance(number, (int, float)) or quantity.get("comparator"):
+                return None
+            unit = quantity.get("code") if isinstance(quantity.get("code"), str) else quantity.get("unit")
+            value, unit = Decimal(str(number)), canonical(unit if isinstance(unit, str) else "")
+        elif isinstance(raw.get("valueString"), str):
+            written = quantity_in_text(raw["valueString"])
+            if written is not None and written[0] is None:
+                value, unit = written[1], written[2]
+            elif SYSTOLIC in measured and systolic_in_text(raw["valueString"]) is not None:
+                value, unit = systolic_in_text(raw["valueString"]), "mm[Hg]"  # 'BP: 120/80'
+            else:
+                return None
+        else:
+            return None
+        ranges = [self.plausible_ranges[vs] for vs in measured if vs in self.plausible_ranges]
+        return with_plausible_unit(value, unit, ranges[0]) if len(ranges) == 1 else (value, unit)
+
+    def in_threshold_unit(self, measurement: str, quantity: tuple[Decimal, str]) -> Decimal | None:
+        """The value in the unit of the measurement's thresholds (a temperature in °F as °C), inside its
+        plausible range; None when it does not read so."""
+        gates = self.unread_beyond.get(measurement)
+        if not gates:
+            return None
+        value, unit = quantity
+        wanted = gates[0][2]
+        if unit == "[degF]" and wanted == "Cel":
+            value, unit = (value - 32) * 5 / 9, "Cel"
+        if unit != wanted:
+            return None
+        ranges = self.plausible_ranges.get(measurement, {})
+        if wanted in ranges and not Decimal(str(ranges[wanted][0])) <= value <= Decimal(str(ranges[wanted][1])):
+            return None
+        return value
+
+    def beyond(self, measurement: str, value: Decimal) -> list[str]:
+        """The sides ('high', 'low') on which a value (in the thresholds' unit) lies beyond a threshold the
+        rules read the measurement against (catalogue unreadEntries namedBeyond)."""
+        sides = []
+        for side, limit, _ in self.unread_beyond.get(measurement, ()):
+            if {"above": value > limit, "atLeast": value >= limit, "below": value < limit, "atMost": value <= limit}[side]:
+                sides.append("high" if side in ("above", "atLeast") else "low")
+        return sides
+
+    def _within(self, measured: list[str], quantity: tuple[Decimal, str]) -> bool:
+        """The value reads as a number under a measurement its name names, and under each it reads as it lies
+        within every threshold; a measurement with no thresholds here (a D-dimer) is always named."""
+        read = False
+        for vs in measured:
+            if vs not in self.unread_beyond:
+                return False
+            value = self.in_threshold_unit(vs, quantity)
+            if value is None:
+                continue
+            if self.beyond(vs, value):
+                return False
+            read = True
+        return read
+
+    def _named_as_display(self, text: str) -> frozenset[str]:
+        """The value sets the rules read whose concepts' displays the text holds, as whole words."""
         words = plain_words(text).split()
         shown, starts = self.unread_named_as, self.unread_starts
-        return any(" ".join(words[i:i + n]) in shown for i, word in enumerate(words) for n in starts.get(word, ())
-                   if i + n <= len(words))
+        found = [" ".join(words[i:i + n]) for i, word in enumerate(words) for n in starts.get(word, ())
+                 if i + n <= len(words)]
+        return frozenset(vs for phrase in found if phrase in shown for vs in self.value_sets.displayed_in(phrase)
+                         if vs not in self.unread_not_by_display)
 
     def _pregnancy_in_text(self, raw: dict) -> tuple[str | None, bool]:
         """What a pregnancy status given as text says (textMatches pregnancy-status-observation): (PREGNANCY,
@@ -842,6 +1072,11 @@ _QUERY_TAIL = re.compile(r"[\s,;.]*(?:\s[-–]+)?(?:^|[\s,;(])\?([a-z][^?]*?)[\s
 _NEVER = re.compile(r"(?!x)x")  # matches nothing: no finding's own words
 
 
+def _shortened(quoted: str) -> str:
+    quoted = " ".join(quoted.split())
+    return quoted if len(quoted) <= 80 else quoted[:77].rstrip() + "..."
+
+
 def _quantity_text(quantity) -> str | None:
     """A raw Quantity as written ("39.1 Cel"), for naming an entry the service cannot read (r32 S6: 'Temp'
     was named without its 39.1)."""
@@ -1009,6 +1244,15 @@ class _Builder:
         self.leg_list_word = _phrases(sorted({w for found in words.values() for w in found} | set(calf + leg)
                                              | {w for hot in catalogue.hot_joint_words.values() for w in hot}
                                              | set(catalogue.leg_dvt_words.get("denials", ()))))
+        # what an entry coded outside our value sets must state beside (r34b S2: catalogue codedOutsideValueSets)
+        self.lower_limb = _phrases(catalogue.lower_limb_words)
+        clots = catalogue.text_lists["negative-imaging"]
+        clot = r"\b(?:(?:%s)(?:'?s|es)?|(?:%s)[\w-]*)\b" % (alternatives(clots["clotWords"]),
+                                                            alternatives(clots.get("clotStems", ())))
+        self.clot_named = re.compile(clot)
+        self.clot_place = _phrases(catalogue.unread_coded_clot_places)
+        self.knee_named = _phrases(catalogue.unread_entry_condition[1])
+        self.coded_hot_kinds = catalogue.unread_coded_hot_kinds
         # with the reading that follows it, if any ("blood glucose 6.2", "blood pressure 120/80")
         self.not_finding = re.compile(_phrases(catalogue.not_finding_phrases).pattern
                                       + r"(?:\s*[:=]?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?(?:\s*(?:mmol/l|mmol|mg/dl|mmhg))?)?")
@@ -1070,6 +1314,24 @@ class _Builder:
             fact = self._hot_effusion(fact, text)
         return [fact] + self._findings_in_words(text, fact) + self._red_flags_in_notes(
             condition, memberships, when, current, "Condition")
+
+    def unread(self, entry: UnreadEntry) -> UnreadEntry | None:
+        """An entry the relevance check named, as the text readers see it (r34a F1, r34b S2): one coded
+        outside our value sets only when its words state a red flag of the leg (the Ps, DVT features, a clot,
+        a hot knee); any other not when every clause is denied ('L calf: no swelling, no tenderness')."""
+        words = entry.words
+        if entry.coded:
+            limb = bool(self.lower_limb.search(words))
+            clot = bool(self.clot_named.search(words) and (limb or self.clot_place.search(words))
+                        and self._not_the_finding(words, self.any_finding_word) is not True)
+            stated = ((limb and self._ischaemic_signs(words)) or self._dvt_features_in_words(words) or clot
+                      or (self.knee_named.search(words) and self._hot_joint(words) & self.coded_hot_kinds))
+            return entry if stated else None
+        if self._not_the_finding(self._answer_part(words) or words, self.any_finding_word) is True:
+            return None
+        if entry.oedema and self.reports.sides(words):
+            entry = replace(entry, oedema=False)  # 'L ankle swollen': one leg, a DVT feature's side
+        return entry
 
     def _findings_in_words(self, text: str | None, fact: Fact) -> list[Fact]:
         """A knee, calf or leg pain diagnosis whose own text names DVT features, a hot swollen knee or pus from

@@ -63,6 +63,21 @@ class Fact:
         return self.evidence.verification is None
 
 
+@dataclass(frozen=True)
+class UnreadEntry:
+    """A Condition or Observation the service cannot read by code whose words name a finding it checks
+    (catalogue unreadEntries; r31 review S3): quoted on the cards, never read for meaning."""
+    kind: str  # Condition | Observation
+    text: str  # its words as the card quotes them
+    when: datetime | None = None
+    words: str = ""  # its words, lower case, as they were matched
+    measurements: tuple[str, ...] = ()  # the measurements its name names ('Pulse'), for an Observation
+    value: tuple[Decimal, str] | None = None  # its value as a number in a unit the rules read it in, if it reads so
+    entry_condition: bool = False  # it names nothing but this service's entry condition (knee pain)
+    oedema: bool = False  # it names nothing but a swelling that is not the knee's ('Swollen ankles')
+    coded: bool = False  # coded in a system the value sets use, but in none of them: read for red flags only
+
+
 @dataclass
 class PatientRecord:
     now: datetime
@@ -76,7 +91,7 @@ class PatientRecord:
     partial: dict[str, str] = field(default_factory=dict)  # resource type -> what of it was not read, and why
     # Conditions and Observations with no code this service reads whose words name a finding it checks:
     # (resource type, the entry's words as written), for the cards to quote (r31 review S3)
-    unread_entries: list[tuple[str, str]] = field(default_factory=list)
+    unread_entries: list[UnreadEntry] = field(default_factory=list)
     # Patient.deceased[x]: true, or a date of death by now (r34a N2); when, if the record gives it
     deceased: bool = False
     died: datetime | None = None

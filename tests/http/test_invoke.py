@@ -64,9 +64,52 @@ def test_conditions_alone_missing_still_answers_from_observations(client):
     prefetch = full_prefetch()
     del prefetch["conditions"]
     card = incomplete_card(post(client, hook_request(prefetch=prefetch)))
-    assert card["indicator"] == "info"
+    assert card["indicator"] == "warning"  # the record's core unread: not information only (r34b W1)
     assert card["summary"] == "Check incomplete: Conditions could not be read"
     assert "not prefetched, and the request names no fhirServer" in card["detail"]
+
+
+CORE_NOW = "2026-11-22T12:00:00Z"
+
+
+def _vital(code: str, display: str, value: float, unit: str, pid: str = "pat-1") -> dict:
+    return {"resourceType": "Observation", "id": f"obs-{code}", "status": "final", "subject": {"reference": f"Patient/{pid}"},
+            "effectiveDateTime": "2026-11-22T11:00:00Z",
+            "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": display}]},
+            "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}}
+
+
+def test_conditions_missing_names_the_vital_signs_read_at_admission_level(tmp_path, client_key):
+    """r34b W1: the problem list unreadable beside SpO2 85 %, heart rate 140, respiratory rate 30: a warning that
+    lists them, not an info card naming none."""
+    client = SignedClient(create_app(make_config(tmp_path, client_key, CLOCK_NOW=CORE_NOW)).test_client(), client_key)
+    prefetch = full_prefetch()
+    del prefetch["conditions"]
+    prefetch["observations"] = searchset([_vital("59408-5", "Oxygen saturation", 85, "%"), _vital("8867-4", "Heart rate", 140, "/min"),
+                                          _vital("9279-1", "Respiratory rate", 30, "/min"), _vital("8310-5", "Body temperature", 36.9, "Cel")])
+    card = incomplete_card(post(client, hook_request(prefetch=prefetch)))
+    assert card["indicator"] == "warning"
+    assert card["summary"] == "Check incomplete: Conditions not read; vital signs at an immediate-admission level on record"
+    for reading in ("140 /min", "30 /min", "85 %"):
+        assert reading in card["detail"]
+    assert "36.9" not in card["detail"]  # a normal temperature is no admission criterion
+
+
+def test_medication_orders_missing_a_known_dvt_says_anticoagulation_not_known(tmp_path, client_key):
+    """r34b W2: with the orders unreadable, 'no active anticoagulant found' would claim what was not read."""
+    client = SignedClient(create_app(make_config(tmp_path, client_key, CLOCK_NOW=CORE_NOW)).test_client(), client_key)
+    dvt = condition(code="I82.432", system="http://hl7.org/fhir/sid/icd-10-cm",
+                    display="Acute embolism and thrombosis of left popliteal vein")
+    dvt["verificationStatus"] = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
+                                             "code": "confirmed"}]}
+    dvt["recordedDate"] = "2026-11-17T12:00:00Z"
+    prefetch = full_prefetch(conditions=[dvt])
+    del prefetch["medications"]
+    response = post(client, hook_request(prefetch=prefetch))
+    [known] = [c for c in response.get_json()["cards"] if c["source"]["topic"]["code"] == "known-dvt"]
+    assert known["summary"].startswith("Active DVT on record, anticoagulation not known")
+    assert "no active anticoagulant found" not in known["summary"]
+    assert incomplete_card(response)["indicator"] == "info"  # the record's core was read
 
 
 def test_one_missing_key_without_fhir_server_is_named_on_an_incomplete_check_card(client):

@@ -203,7 +203,10 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
         # An order held or not to be given is named, with its words: the reason (a bleed, an INR of 6.2)
         # decides what to start, and 'no anticoagulant found' beside it would be false (r32 S2, W5)
         held = signals.held_anticoagulants(record)
-        finding = Finding(KNOWN_DVT, "warning", variant="held" if held and untreated == "untreated" else untreated)
+        variant = "held" if held and untreated == "untreated" else untreated
+        if variant == "untreated" and signals.anticoagulation_unknown(record):
+            variant = "untreated-unknown"  # orders unread: not 'no anticoagulant found' (r34b W2)
+        finding = Finding(KNOWN_DVT, "warning", variant=variant)
         choice, facts = signals.anticoagulant_choice(record)
         finding.add(known + list(also) + held + facts)
         finding.values["anticoagulant_choice"] = Say(choice)

@@ -180,19 +180,16 @@ def possible_pe(record: PatientRecord) -> Finding | None:
             signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
             + signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
             if signals.adult_physiology(record) else signals.paediatric_high_risk(record))
-        low = record.threshold(LOW_TEMPERATURE)
-        high_risk += signals.worst(record, signals.TEMPERATURE, lambda c: c < low, reading=signals.celsius,
-                                   highest=False)
+        high_risk += signals.too_cold(record)
         if high_risk:
             finding.add(high_risk)
             finding.variant = "child-admit"
             finding.values["admission_reasons"] = [Say(ADMIT_CHILD)]
         return finding
     admit = _admission_reasons(record, finding)
-    low = record.threshold(LOW_TEMPERATURE)
-    coldest = signals.worst(record, signals.TEMPERATURE, lambda c: c < low, reading=signals.celsius, highest=False)
+    coldest = signals.too_cold(record)
     if coldest:
-        admit.append(Say(ADMIT_TEMPERATURE, threshold=low))
+        admit.append(Say(ADMIT_TEMPERATURE, threshold=record.threshold(LOW_TEMPERATURE)))
         finding.add(coldest)
     causes = breathlessness_causes(record)
     if (causes and not admit and not ctpas and _only_breathlessness(symptoms)
@@ -357,7 +354,8 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
         return None  # extended phase at a reduced dose (apixaban 2.5 mg: CHEST 2021 statement 26)
     # No anticoagulant, or only a prophylaxis strength in the treatment phase (KB §8.3): not this PE's treatment.
     held = [] if treatment else signals.held_anticoagulants(record)  # named, with its words (r32 S2)
-    finding = Finding(KNOWN_PE, "warning", variant="prophylactic-dose" if treatment else "held" if held else "untreated")
+    untreated = "untreated-unknown" if signals.anticoagulation_unknown(record) else "untreated"  # r34b W2
+    finding = Finding(KNOWN_PE, "warning", variant="prophylactic-dose" if treatment else "held" if held else untreated)
     finding.add(treatment + held)
     choice, facts = signals.anticoagulant_choice(record)
     finding.add(known + facts)

@@ -171,6 +171,7 @@ def began(facts: list[Fact]):
     return min((f.onset or f.when for f in facts if (f.onset or f.when)), default=None)
 
 
+ADMISSION_TEMPERATURE = threshold("admission-temperature")
 # REMEDY/CKS immediate-admission thresholds of the vital signs: (measurement, threshold, above it?).
 ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
                    (RESPIRATORY_RATE, threshold("admission-respiratory-rate"), True),
@@ -181,6 +182,12 @@ ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
 # 15 L/min after a negative CTPA read as the leg-scan pathway). Not an admission criterion in itself: REMEDY
 # lists SpO2 < 91 %, not oxygen given.
 REOPEN_LEVEL = ADMISSION_LEVEL + ((OXYGEN_FLOW, OXYGEN_NEED, True), (FIO2, FIO2_NEED, True))
+
+
+def too_cold(record: PatientRecord) -> list[Fact]:
+    """The coldest temperature in its window, if below the REMEDY/CKS immediate-admission threshold."""
+    low = record.threshold(ADMISSION_TEMPERATURE)
+    return worst(record, TEMPERATURE, lambda c: c < low, reading=celsius, highest=False)
 
 
 def at_admission_level(record: PatientRecord, measurements, after=None) -> list[Fact]:
@@ -415,6 +422,12 @@ def anticoagulated_lately(record: PatientRecord) -> list[Fact]:
     since = record.now - record.catalogue.window(ADMINISTRATION)
     return full_strength([f for f in record.ended_courses(ANTICOAGULANTS)
                           if f.ended is not None and since <= f.ended <= record.now])
+
+
+def anticoagulation_unknown(record: PatientRecord) -> bool:
+    """The anticoagulant orders could not be read (catalogue refiningSources 'treatment'): none found is not
+    none given, and the card says anticoagulation is not known (r34b W2)."""
+    return bool(record.catalogue.treatment_sources & record.unavailable.keys())
 
 
 def held_anticoagulants(record: PatientRecord) -> list[Fact]:
