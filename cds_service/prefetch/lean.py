@@ -83,6 +83,7 @@ class _Measured(msgspec.Struct):
     # raw, undecoded: only whether there is an answer matters here (absent: None; null: Raw b"null")
     valueCodeableConcept: msgspec.Raw = None  # noqa: N815
     valueString: msgspec.Raw = None  # noqa: N815
+    valueQuantity: msgspec.Raw = None  # noqa: N815
 
 
 class _MeasuredEntry(msgspec.Struct):

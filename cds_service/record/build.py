@@ -868,8 +868,14 @@ class Relevance:
         for component in observation.component or ():
             measured = measured | of_concept(component.code)
         taken = observation.effectiveDateTime
-        if not measured:  # a code no value set holds: as _unread_entry decides first, on the day's text
-            return isinstance(taken, str) and taken < self.unread_before
+        if not measured:  # a code no value set holds: as _unread_entry decides first, on the day's text, then
+            # for a number answering a code in a system we read (a routine result: it states no sign)
+            if isinstance(taken, str) and taken < self.unread_before:
+                return True
+            readable = self.value_sets.readable
+            quantity = observation.valueQuantity
+            return quantity is not None and bytes(quantity) != b"null" and (
+                readable(observation.code) or any(readable(c.code) for c in observation.component or ()))
         if not measured <= self.measurements.keys() or not isinstance(taken, str) \
                 or len(taken) < 10 or DATE.match(taken[:10]) is None:
             return False

@@ -33,6 +33,12 @@ CASES = {
     "old heart rate with a coded answer": (
         observation("2024-11-01T10:00:00Z", valueCodeableConcept={"text": "irregular"}), False),
     "old weight, coded outside every value set": (observation("2023-01-01T10:00:00Z", code=WEIGHT), True),
+    "weight this morning, a number for a LOINC code outside every value set": (
+        observation("2026-11-22T08:00:00Z", code=WEIGHT), True),
+    "weight this morning answered in words": (observation("2026-11-22T08:00:00Z", code=WEIGHT, valueString="heavy"), False),
+    "local-coded pulse this morning (the unread-entry check reads it)": (
+        observation("2026-11-22T08:00:00Z", code={"coding": [{"system": "urn:local", "code": "PULSE"}], "text": "Pulse"}),
+        False),
     "old heart rate, date unreadable": (observation("01/11/2024"), False),
     "old heart rate, codings not a list of objects": (
         observation("2024-11-01T10:00:00Z", code={"coding": ["8867-4"]}), None),
