@@ -19,7 +19,8 @@ MALIGNANCY_RED_FLAGS = topic("malignancy-red-flags")
 SARCOMA, BONE_MALIGNANCY, MASS, WEIGHT_LOSS, NIGHT_SWEATS = (
     value_set("soft-tissue-sarcoma"), value_set("bone-malignancy-lower-limb"), value_set("leg-mass"),
     value_set("unexplained-weight-loss"), value_set("night-sweats"))
-BENIGN_LUMP = value_set("benign-leg-lump")
+BENIGN_LUMP, BENIGN_KNEE_LUMP = value_set("benign-leg-lump"), value_set("benign-knee-lump")
+NOTE_KNEE_LUMP = phrase("malignancy-red-flags", "note.knee-lump")
 MASS_WINDOW, SYSTEMIC_WINDOW = window("mass"), window("systemic")
 YOUNG_PERSON_AGE = threshold("young-person-age")
 UNKNOWN = tuple(phrase("malignancy-red-flags", key) for key in ("unknown.mass-features", "unknown.night-pain"))
@@ -37,6 +38,13 @@ def malignancy_red_flags(record: PatientRecord) -> Finding | None:
     variant = ("mass" if mass else "systemic") + ("-young" if young else "")
     finding = Finding(MALIGNANCY_RED_FLAGS, "warning", variant=variant)
     finding.add(mass + systemic + (pain if systemic else []))
+    # A ganglion or Baker's cyst of that leg's knee recorded since: it explains the lump only if the lump is at
+    # the knee, which a leg-mass code does not say (r35b S4): named, the pathway kept
+    knee_lumps = [d for f in mass for d in record.current(BENIGN_KNEE_LUMP) + record.history(BENIGN_KNEE_LUMP)
+                  if _same_leg(d, f) and (d.onset or d.when) and (f.onset or f.when) and (d.onset or d.when) >= (f.onset or f.when)]
+    if knee_lumps:
+        finding.add(knee_lumps)
+        finding.notes.append(Say(NOTE_KNEE_LUMP))
     finding.unknown = [Say(p) for p in UNKNOWN]
     return finding
 

@@ -247,14 +247,25 @@ def symptoms_beyond_residual(symptoms) -> list:
     return [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
 
 
+STRONG_RISKS = frozenset({signals.recent_surgery, signals.immobilised, signals.active_cancer, signals.previous_vte,
+                          signals.pregnant_or_postpartum})
+ATRIAL_FIBRILLATION = value_set("atrial-fibrillation")
+
+
 def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
     """Without a respiratory feature, a fast pulse is a PE feature only beside leg DVT features or a current
     or suspected clot (KB §1.6, §2.4: tachycardia with leg DVT features; PE Wells: DVT signs 3 + HR > 100
     1.5 is already "PE likely"), over 100/min or coded, as is a systolic pressure below 90 there (shock);
     beside a confirmed PE under way, over 130/min. Beside surgery, immobilisation, cancer, previous VTE,
     pregnancy, knee or leg pain it is not (r34a F2: post-operative pain, anaemia, fever or AF are reasons for
-    a fast pulse, and PE Wells is 3 there, PE unlikely); nor in a child, whose DVT card names it (r34a F9)."""
+    a fast pulse, and PE Wells is 3 there, PE unlikely) — except at the immediate-admission level beside knee
+    or leg pain (r35b S1); nor in a child, whose DVT card names it (r34a F9), except shock from 12 beside a
+    leg finding or a clot (r35b S2)."""
     if signals.child(record):
+        if contexts & {signals.leg_dvt_features_as_context, signals.known_vte} and signals.adult_physiology(record):
+            # 12-17 in shock beside a swollen leg or a clot (NG51's 12-and-over HR > 130, SBP <= 90): the
+            # emergency a crying toddler's pulse is not (r35b S2: a warning that never named the low pressure)
+            return signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
         return []
     if contexts & {signals.leg_dvt_features_as_context, signals.known_vte}:
         # Shock beside a clot or DVT signs is high-risk PE until proven otherwise (§1.6: SBP < 90 admits).
@@ -262,6 +273,14 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
                 + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC))
     if signals.active_pe in contexts:
         return signals.very_fast_heart_rate(record)
+    if contexts & STRONG_RISKS and contexts & {signals.knee_pain_as_context, signals.leg_pain_as_context}:
+        # Knee or leg pain beside surgery, immobilisation, cancer, previous VTE or pregnancy with the pulse or
+        # pressure at the immediate-admission level (REMEDY/CKS HR > 130, SBP < 90): no moderate post-operative
+        # pulse, but shock (r35b S1: HR 142 three weeks after a hip replacement gave no card). A coded atrial
+        # fibrillation or a fever or sepsis explains the pulse, not a low pressure.
+        explained = bool(record.current(ATRIAL_FIBRILLATION) or signals.fever(record) or signals.coded_sepsis(record))
+        return (([] if explained else signals.very_fast_heart_rate(record))
+                + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC))
     return []
 
 
