@@ -2281,12 +2281,18 @@ class _Builder:
         # effectivePeriod ended is: current treatment it is not (r31 review S2, KB §8.3).
         ended = _order_end(request)
         current, status = self._course(request.status, self.hygiene["orderStatus"], ended)
+        held = relevant.held
+        if request.status in self.hygiene.get("heldOrderStatus", ()) and "anticoagulants" in relevant.by_code \
+                and not (ended and ended < self._now):
+            # FHIR's own 'on-hold': an open order not being given, as a held text says (r35a W2, r35b W2: it
+            # read 'no active anticoagulant found', with the order itself unnamed)
+            current, held = True, held or "held"
         if request.doNotPerform:
             status = f"{status}, do not perform" if status else "do not perform"
         return [Fact("MedicationRequest", relevant.by_code, when, current,
                      self._evidence("MedicationRequest", request, concept, when, status=status,
-                                    dosage=_dosage_shown(request, notes=bool(relevant.held))), ended=ended,
-                     held=relevant.held)]
+                                    dosage=_dosage_shown(request, notes=bool(held))), ended=ended,
+                     held=held)]
 
     def _course(self, status: str | None, current_statuses, ended: datetime | None) -> tuple[bool, str | None]:
         """(current, status shown) of an order or statement: current when its status is, and the period it

@@ -159,6 +159,14 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding = Finding(SUSPECTED_DVT_PREGNANCY, "warning")
         finding.add(features + pregnant)
     elif signals.child(record):
+        risk = (signals.recent_surgery(record) or signals.immobilised(record) or signals.active_cancer(record)
+                or signals.previous_vte(record) or signals.fast_pulse_for_age(record))
+        if not risk and not any(f.value_sets & (signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED})
+                                for f in features):
+            # Calf pain alone in a child is a strain or a growing pain far more often than a clot (paediatric
+            # DVT comes with a line, surgery or a swollen leg: KB §8.1): no same-day ultrasound card on it without
+            # a VTE risk on record or a pulse fast for the age (r35a F7)
+            return None
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
         finding = Finding(SUSPECTED_DVT, "warning", variant="child")
         finding.add(features + signals.on_anticoagulant(record))
@@ -233,8 +241,11 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
         return finding
     # Swelling of a leg with a coded post-thrombotic syndrome is that syndrome's, not an extension (r34a F8)
     chronic = record.current(POST_THROMBOTIC)
+    # Only an objective sign that began after the clot is news on treatment: calf pain is expected for weeks,
+    # and one whose onset came before the clot is the presenting pain recorded late (r35a F5)
     newer = [f for f in signals.leg_dvt_features(record)
-             if began and f.when and f.when > began + margin and _new_kind(record, f, began + margin)
+             if began and f.when and (f.onset or f.when) > began + margin and _new_kind(record, f, began + margin)
+             and f.value_sets & signals.OBJECTIVE_DVT_SIGNS
              and not (signals.LEG_SWELLING in f.value_sets and signals.on_the_same_leg(f, chronic))]
     if newer:
         finding = Finding(KNOWN_DVT, "warning", variant="treated-new-features")

@@ -249,7 +249,7 @@ def symptoms_beyond_residual(symptoms) -> list:
 
 STRONG_RISKS = frozenset({signals.recent_surgery, signals.immobilised, signals.active_cancer, signals.previous_vte,
                           signals.pregnant_or_postpartum})
-ATRIAL_FIBRILLATION = value_set("atrial-fibrillation")
+ATRIAL_FIBRILLATION, CELLULITIS = value_set("atrial-fibrillation"), value_set("cellulitis-leg")
 
 
 def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
@@ -269,8 +269,15 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
         return []
     if contexts & {signals.leg_dvt_features_as_context, signals.known_vte}:
         # Shock beside a clot or DVT signs is high-risk PE until proven otherwise (§1.6: SBP < 90 admits).
-        return (signals.very_fast_heart_rate(record) + signals.tachycardia(record)
-                + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC))
+        shock = signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
+        if signals.known_vte not in contexts and (
+                record.current(ATRIAL_FIBRILLATION) or record.current(CELLULITIS) or signals.fever(record)
+                or signals.coded_sepsis(record)):
+            # A swollen leg with a cellulitis or a fever, or in atrial fibrillation, explains a pulse of 100-130
+            # (§5.10): no emergency PE card on it, the DVT card stays (r35a F3: cellulitis and HR 105 gave a
+            # critical card with a CTPA order); at the admission level it still counts
+            return shock
+        return shock + signals.tachycardia(record)
     if signals.active_pe in contexts:
         return signals.very_fast_heart_rate(record)
     if contexts & STRONG_RISKS and contexts & {signals.knee_pain_as_context, signals.leg_pain_as_context}:
