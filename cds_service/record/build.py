@@ -291,6 +291,10 @@ class Relevance:
         widest = max([windows[w] for w in self.unread_windows.values()]
                      + [windows[self.measurements[vs]] for vs in self.unread_measured], default=timedelta(0))
         self.unread_before = (now - widest - timedelta(days=1)).strftime("%Y-%m-%d")
+        # a problem-list entry naming a red-flag diagnosis or a clot is read in that diagnosis's window
+        widest_condition = max([widest] + [windows[w] for w in self.unread_diagnoses.values()]
+                               + ([windows[self.unread_clot_window]] if self.unread_clot_window else []))
+        self.unread_condition_before = (now - widest_condition - timedelta(days=1)).strftime("%Y-%m-%d")
         self.unread_named_as, self.unread_categories, self.unread_starts = value_sets.display_phrases(
             self.unread_not_by_display)
         self._unread_names: dict[tuple, tuple] = {}  # per request (value sets are the caller's)
@@ -504,7 +508,7 @@ class Relevance:
         # on the problem list was named at every chart opening, for ever); decided before its words are read
         if kind == "Condition":
             dated = self._condition_dates(raw)
-            if not dated or max(dated).strftime("%Y-%m-%d") < self.unread_before:
+            if not dated or max(dated).strftime("%Y-%m-%d") < self.unread_condition_before:
                 return None
         elif observation_time(raw) is None:
             return None
