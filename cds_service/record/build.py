@@ -291,6 +291,10 @@ class Relevance:
         widest = max([windows[w] for w in self.unread_windows.values()]
                      + [windows[self.measurements[vs]] for vs in self.unread_measured], default=timedelta(0))
         self.unread_before = (now - widest - timedelta(days=1)).strftime("%Y-%m-%d")
+        # a problem-list entry naming a red-flag diagnosis or a clot is read in that diagnosis's window
+        widest_condition = max([widest] + [windows[w] for w in self.unread_diagnoses.values()]
+                               + ([windows[self.unread_clot_window]] if self.unread_clot_window else []))
+        self.unread_condition_before = (now - widest_condition - timedelta(days=1)).strftime("%Y-%m-%d")
         self.unread_named_as, self.unread_categories, self.unread_starts = value_sets.display_phrases(
             self.unread_not_by_display)
         self._unread_names: dict[tuple, tuple] = {}  # per request (value sets are the caller's)
@@ -356,6 +360,15 @@ class Relevance:
         self.unread_leg = _phrases(catalogue.lower_limb_words)
         self.unread_measured = {vs: _phrases(words) for vs, words in catalogue.unread_measurement_words.items()}
         self.unread_not_words = _phrases(catalogue.unread_not_words)
+        # What is no finding now, as the other text readers read it (r35a F4): advice or a relative ends what a
+        # sentence states (ischaemicSignsNotAfter), a history or a prophylaxis clause states nothing of today
+        self.unread_not_after = _phrases(catalogue.ischaemic_signs_not_after)
+        self.unread_prophylaxis = _phrases(catalogue.prophylaxis["anticoagulants"][0])
+        self.unread_history = (_phrases(catalogue.history_words), _phrases(catalogue.recent_time_words),
+                               _phrases(catalogue.changed_words))
+        self.finding_days = catalogue.windows["finding"].days
+        # the calf or leg a site-less oedema's text names: the DVT-feature reader's places (r35a 104)
+        self.oedema_text_places = _phrases(catalogue.leg_dvt_words.get("calf", ()) + catalogue.leg_dvt_words.get("leg", ()))
         self.unread_diagnoses = catalogue.unread_diagnoses
         self.unread_clot_window = catalogue.unread_clot_window
         # (comparison, threshold value, its unit) of each measurement an unread value is named beyond (r34a F1)
@@ -491,11 +504,19 @@ class Relevance:
             if not self.coded_window or raw.get("valueQuantity") is not None:
                 return None
             return self._coded_outside(raw, kind)
+        # An undated entry is never recent, as one coded outside our sets (r35a F4: an undated 'R leg swelling'
+        # on the problem list was named at every chart opening, for ever); decided before its words are read
+        if kind == "Condition":
+            dated = self._condition_dates(raw)
+            if not dated or max(dated).strftime("%Y-%m-%d") < self.unread_condition_before:
+                return None
+        elif observation_time(raw) is None:
+            return None
         name = _concept_name(code)
         value = _concept_name(raw.get("valueCodeableConcept")) if isinstance(raw.get("valueCodeableConcept"), dict) \
             else raw.get("valueString") if isinstance(raw.get("valueString"), str) else _quantity_text(raw.get("valueQuantity"))
-        text = self.unread_not_words.sub(" ", " ".join(
-            t for t in (_all_text(code), value if kind == "Observation" else None) if t).lower())
+        text = self._current_words(self.unread_not_words.sub(" ", " ".join(
+            t for t in (_all_text(code), value if kind == "Observation" else None) if t).lower()))
         # A WHO ICD-10 code in a category our ICD-10-CM codes use (I80.2, I26.9, R06.0): named by its code
         who = [c for c in self.value_sets.who_icd10_codes(code) if c[:3] in self.unread_categories]
         if not text.strip() and not who:
@@ -512,13 +533,14 @@ class Relevance:
             quantity = self._unread_value(raw, measured)
             if quantity is not None and self._within(measured, quantity):
                 return None  # 'Pulse: 72 /min': a normal vital sign hides no red flag (r34a F1)
+            if quantity is None and self._all_within(raw.get("valueString")):
+                return None  # 'HR 88, RR 16, SpO2 98%': each normal, as one row each would be (r35a F4)
         if kind == "Condition":
             status = raw.get("verificationStatus")
             codings = status.get("coding") if isinstance(status, dict) and isinstance(status.get("coding"), list) else ()
             if any(isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"] in self.ignored_verification
                    for c in codings):
                 return None
-            dated = self._condition_dates(raw)
             taken = max(dated, default=None)
             if taken is not None and taken < self.now - window:
                 return None
@@ -535,6 +557,39 @@ class Relevance:
         return Memberships(NOTHING, unread=UnreadEntry(
             kind, _shortened(quoted), taken, words=text, measurements=tuple(measured), value=quantity,
             entry_condition=entry_condition, oedema=oedema))
+
+    def _current_words(self, text: str) -> str:
+        """The words of an entry that may state a finding now: not what follows advice or a relative in its
+        sentence ('Advised to return if calf swelling or SOB', 'Family history: mother had DVT': catalogue
+        ischaemicSignsNotAfter), nor a clause of history ('History of DVT 2015': historyWords, a past year) or
+        prophylaxis ('DVT prophylaxis - TED stockings'), as the text readers read them (r35a F4)."""
+        rows, changed = [], False
+        for row in _ROWS.split(text):
+            cut = self.unread_not_after.search(row)
+            clauses = [c for c in _CLAUSES.split(row[:cut.start()] if cut else row) if c.strip()]
+            kept = [c for c in clauses if not self.unread_prophylaxis.search(c)
+                    and not _historical(c, *self.unread_history, self.now.year, self.finding_days)]
+            changed = changed or bool(cut) or len(kept) < len(clauses)
+            rows.append(", ".join(kept))
+        # unchanged, the words stay as written, for the denial reader ('SOB - resolved')
+        return ". ".join(r for r in rows if r.strip()) if changed else text
+
+    def _all_within(self, written: str | None) -> bool:
+        """A text value of several readings ('HR 88, RR 16, SpO2 98%, T 37.0'), each clause a measurement's
+        name and one number that reads within every threshold of it: like a normal vital sign on its own row."""
+        if not isinstance(written, str):
+            return False
+        clauses = [c for c in re.split(r"[,;]", written.lower()) if c.strip()]
+        for clause in clauses:
+            measured = [vs for vs, words in self.unread_measured.items() if words.search(clause)]
+            read = quantity_in_text(clause)
+            if not measured or read is None or read[0] is not None:
+                return False
+            ranges = [self.plausible_ranges[vs] for vs in measured if vs in self.plausible_ranges]
+            quantity = with_plausible_unit(read[1], read[2], ranges[0]) if len(ranges) == 1 else (read[1], read[2])
+            if not self._within(measured, quantity):
+                return False
+        return len(clauses) > 1
 
     def _names(self, kind: str, text: str, who: list[str]) -> tuple:
         """Whether an entry's words (or WHO codes) name a finding this service checks, and how: (named, the
@@ -792,13 +847,21 @@ class Relevance:
         not the leg (r31 review F2)."""
         if not memberships:
             return memberships
+        named_leg = False
         if by_text and not raw.get("bodySite"):
             code = raw.get("code")
-            memberships = self._site_words(code.get("text") if isinstance(code, dict) else None, memberships)
+            text = code.get("text") if isinstance(code, dict) else None
+            memberships = self._site_words(text, memberships)
             if not memberships:
                 return memberships
+            # text is the fourth carrier of site (KB §8.8 rule 1): a site-less oedema code as "Swollen tender R
+            # calf" is on the leg, as with a leg bodySite (r35a 104: M79.89 so written was neither read nor named)
+            named_leg = isinstance(text, str) and any(source in memberships for source, _ in self.site_gives.values()) \
+                and bool(self.oedema_text_places.search(text.lower()))
         of_concept = self.value_sets.of_concept
         sites = of_concept(raw.get("code"))
+        if named_leg:
+            sites = sites | {LOWER_LIMB}
         body_sites = raw.get("bodySite") if isinstance(raw.get("bodySite"), list) else ()
         for site in body_sites:
             sites = sites | of_concept(site)
@@ -1161,6 +1224,24 @@ def _all_text(concept) -> str:
     codings = _get(concept, "coding")
     parts = [_get(concept, "text")] + [_get(c, "display") for c in (codings if isinstance(codings, list) else ())]
     return " ".join(p for p in parts if isinstance(p, str))
+
+
+def _historical(clause: str, history: re.Pattern, recent: re.Pattern, changed: re.Pattern, year_now: int,
+                finding_days: int) -> bool:
+    """A clause about the past ("Breathless last year only", "Previous syncope 2019"), not "since" then
+    (catalogue historyWords, recentTimeWords, changedWords)."""
+    words = clause.split()
+    if {"since", "now", "today", "currently", "still"} & set(words) or changed.search(clause):
+        return False  # "SOB worse than usual": a change from the usual, now (r30 review)
+    # A past year dates it whatever place it names ("Collapsed at home in 2019": r27 review)
+    if any(int(year) < year_now for year in _YEAR.findall(clause)):
+        return True
+    # "2 yrs ago", "3/12 ago", "6/52": history when longer ago than the findings window (r28 review);
+    # "1/52 ago", "3 days ago" are the presentation
+    ago = _AGO.search(clause)
+    if ago:
+        return int(ago.group(1)) * _DAYS_PER[ago.group(2) or ago.group(3)] > finding_days
+    return bool(history.search(clause) or _YEAR.search(clause)) and not recent.search(clause)
 
 
 # -- facts -----------------------------------------------------------------------------------------------
@@ -1707,19 +1788,7 @@ class _Builder:
                    for m in self.absent_contrast.finditer(clause, after))
 
     def _historical(self, clause: str) -> bool:
-        """A clause about the past ("Breathless last year only", "Previous syncope 2019"), not "since" then."""
-        words = clause.split()
-        if {"since", "now", "today", "currently", "still"} & set(words) or self.changed.search(clause):
-            return False  # "SOB worse than usual": a change from the usual, now (r30 review)
-        # A past year dates it whatever place it names ("Collapsed at home in 2019": r27 review)
-        if any(int(year) < self._now.year for year in _YEAR.findall(clause)):
-            return True
-        # "2 yrs ago", "3/12 ago", "6/52": history when longer ago than the findings window (r28 review);
-        # "1/52 ago", "3 days ago" are the presentation
-        ago = _AGO.search(clause)
-        if ago:
-            return int(ago.group(1)) * _DAYS_PER[ago.group(2) or ago.group(3)] > self.finding_days
-        return bool(self.history.search(clause) or _YEAR.search(clause)) and not self.recent.search(clause)
+        return _historical(clause, self.history, self.recent, self.changed, self._now.year, self.finding_days)
 
     def _earlier_then(self, clause: str) -> bool:
         """ "Not breathless now - was earlier today": a later clause saying it was there within the presentation."""
