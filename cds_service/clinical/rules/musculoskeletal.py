@@ -3,7 +3,8 @@ to the Knee; ACR Soft-Tissue Masses; NICE NG226; SVS popliteal artery aneurysm; 
 
 Criterion: a current diagnosis of the cause recorded within the catalogue's "msk" window (14 days: a new
 diagnosis), or any current one together with knee, calf or leg pain recorded in the finding window (14
-days), so an old code alone does not raise a card at every chart opening. A card of a native joint
+days) on its leg (the same side, or the side unknown on either: r35a F8), so an old code alone does not
+raise a card at every chart opening, nor pain in the other leg or in a replaced knee. A card of a native joint
 (catalogue "replacedKnee": osteoarthritis, meniscal or ligament derangement) does not rest on a diagnosis
 of a replaced knee — the same side, or the side unknown on either (signals.on_replaced_knee): a knee
 replacement has no cartilage or menisci left, and its pain is the prosthesis's question (r27 review F5).
@@ -23,7 +24,8 @@ from .finding import Finding
 
 MSK = window("msk")
 INJURY = window("msk-injury")
-BAKERS_CYST = topic("bakers-cyst")
+BAKERS_CYST, MUSCLE_INJURY, ANEURYSM = topic("bakers-cyst"), topic("muscle-injury"), topic("popliteal-artery-aneurysm")
+CALF_MUSCLE = value_set("calf-muscle-injury")
 CAUSES = tuple((topic(card), tuple(value_set(vs) for vs in value_sets)) for card, value_sets in (
     ("bakers-cyst", ("bakers-cyst",)),
     ("internal-derangement", ("meniscal-tear", "knee-ligament-injury")),
@@ -46,15 +48,29 @@ def musculoskeletal_causes(record: PatientRecord) -> list[Finding]:
                              for facts in (recent, older))
         if card in record.catalogue.acute_injury_topics:
             recent, older = ([f for f in facts if _began_within(record, f, INJURY)] for facts in (recent, older))
-        facts = recent or (older if pain else [])
+        native = card in record.catalogue.native_joint_only
+        # An aneurysm's card keeps any leg pain: about half are bilateral, and it is the vascular one.
+        felt = {id(f): pain if card == ANEURYSM else _pain_of(f, pain, replaced if native else []) for f in older}
+        facts = recent or [f for f in older if felt[id(f)]]
         if facts:
             finding = Finding(card, "info")
-            finding.add(facts + (pain if not recent else []))
+            finding.add(facts + ([p for f in facts for p in felt[id(f)]] if not recent else []))
             finding.basis = [f.evidence for f in facts]  # the diagnoses (oneInfoCard: a new one leads)
             if card == BAKERS_CYST:
                 _imaged(record, finding, facts)
+            if card == MUSCLE_INJURY:
+                _thigh_only(record, finding, facts)
             findings.append(finding)
     return findings
+
+
+def _pain_of(diagnosis, pain, replaced) -> list:
+    """The pain that may be the older diagnosis's: on its leg (the side unknown on either, or both), and for a
+    native joint's card not on a replaced knee's side (r35a F8: left knee osteoarthritis was shown for pain in
+    the replaced right knee, right knee osteoarthritis for left calf pain)."""
+    return [p for p in pain
+            if (signals.on_the_same_leg(p, [diagnosis]) or signals.on_the_same_leg(diagnosis, [p]))
+            and not (signals.side(p) is not None and signals.on_replaced_knee(p, replaced))]
 
 
 def _imaged(record: PatientRecord, finding: Finding, cysts) -> None:
@@ -65,6 +81,15 @@ def _imaged(record: PatientRecord, finding: Finding, cysts) -> None:
     if scans:
         finding.add(scans[:1])
         finding.variant = "imaged"
+
+
+def _thigh_only(record: PatientRecord, finding: Finding, injuries) -> None:
+    """A hamstring (thigh) injury with no calf injury and no leg swelling on its leg in the finding window is not
+    a DVT mimic: the card offers no leg-vein scan (r35a W3). A calf tear, or a swollen leg, keeps it."""
+    swollen = [f for f in record.current(signals.LEG_SWELLING, signals.FINDING)
+               if any(signals.on_the_same_leg(f, [i]) or signals.on_the_same_leg(i, [f]) for i in injuries)]
+    if not swollen and not any(CALF_MUSCLE in f.value_sets for f in injuries):
+        finding.variant = "thigh"
 
 
 def _began_within(record: PatientRecord, fact, window_name) -> bool:

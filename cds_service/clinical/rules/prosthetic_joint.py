@@ -20,7 +20,8 @@ period (a knee replacement Procedure within the catalogue window, 90 days: ICM 2
 above the acute threshold (100 mg/L) and ESR not at all: both rise after the operation itself (r30 review F5);
 fever, a sinus tract or wound drainage still count. A fever below 39 °C in the first 72 hours after that
 replacement does not count unless an NG51 high-risk sign of sepsis is recorded (the operation's own response,
-r34a F9). A replaced knee stated hot and swollen counts on its own (r34b W3). A confirmed infection under its
+r34a F9); nor, in those 72 hours, a CRP, a white cell count or a knee stated warm and swollen (the operation's
+own response, r35a F2). A replaced knee stated hot and swollen counts on its own (r34b W3). A confirmed infection under its
 treatment course with an NG51 high-risk sign of sepsis gives the 'septic' card (r34b S1).
 """
 from __future__ import annotations
@@ -70,10 +71,13 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     early = _early_postoperative(record, local)
     # A replaced knee stated hot and swollen: erythema is, after fever, the most specific sign of PJI after knee
     # replacement (Shohat 2019, KB §8.4), and this is the arthroplasty pathway, not the native joint's (r34b W3).
-    hot = hot_swollen_knee(local)
     sepsis_signs = signals.sepsis_high_risk(record)
+    # In the first days after the replacement a warm swollen knee, a raised CRP or WCC and a fever below 39 °C
+    # are the operation's own response (r34a F9, r35a F2); an NG51 high-risk sign of sepsis lets them count.
+    operation = [] if sepsis_signs else early
+    hot = [f for f in hot_swollen_knee(local) if not _of_the_operation(record, f, operation)]
     fever = signals.fever(record) if sepsis_signs else _fever(record, early)
-    markers = _markers(record, early)
+    markers = [f for f in _markers(record, early) if not _of_the_operation(record, f, operation)]
     inflammation = fever + markers + coded + signals.coded_sepsis(record) + drainage + hot
     # A confirmed infection, recent or under its treatment course, with an NG51 high-risk sign of sepsis is
     # deteriorating under care: the 'septic' card, whenever it began (r34b S1: one begun 100 days ago was silent).
@@ -120,17 +124,27 @@ def _fever(record: PatientRecord, early: list[Fact]) -> list[Fact]:
     suspicion: Lu, KSSTA 2015;23:1870; Tai, Orthopedics 2009;32:886; Ishii, Arch Orthop Trauma Surg 2014;134:707)."""
     if not early:
         return signals.fever(record)
-    after, high = record.catalogue.window(POSTOPERATIVE_FEVER), record.threshold(POSTOPERATIVE_FEVER_HIGH)
+    high = record.threshold(POSTOPERATIVE_FEVER_HIGH)
 
     def of_the_operation(fact: Fact, celsius: Decimal) -> bool:
-        return celsius < high and fact.when is not None and any(
-            p.when is not None and p.when <= fact.when <= p.when + after for p in early)
+        return celsius < high and _of_the_operation(record, fact, early)
 
     limit = record.threshold(signals.FEVER)
     readings = [f for f in record.measurements(signals.TEMPERATURE)
                 if (c := signals.celsius(f)) is not None and c >= limit and not of_the_operation(f, c)]
     coded = [f for f in record.current(signals.FEVER_CODED, signals.FINDING) if not of_the_operation(f, Decimal(0))]
     return coded + sorted(readings, key=signals.celsius, reverse=True)[:1]
+
+
+def _of_the_operation(record: PatientRecord, fact: Fact, early: list[Fact]) -> bool:
+    """Recorded within the post-operative-fever window after one of these early knee replacements: a CRP then
+    is at its post-operative peak (day 2-3, often above ICM 2018's acute 100 mg/L: Park, Clin Orthop Relat Res
+    2008;466:179; Lee, J Korean Orthop Assoc 2009;44:442, no difference from an infected knee before day 8), a
+    white cell count is the operation's leucocytosis (ICM 2018 scores no serum WBC), and the knee is warm and
+    swollen after any replacement (r35a F2)."""
+    after = record.catalogue.window(POSTOPERATIVE_FEVER)
+    return fact.when is not None and any(
+        p.when is not None and p.when <= fact.when <= p.when + after for p in early)
 
 
 def _drainage(record: PatientRecord) -> list[Fact]:

@@ -4,7 +4,8 @@ septic arthritis; clinical-knowledge.md §2.3).
 Criterion: septic arthritis coded as suspected (provisional/differential) recently, or a recent knee
 effusion together with fever (≥ 38.0 °C within 24 h, or coded recently) or raised inflammatory markers (CRP
 or white cell count above the laboratory's range or flag, else CRP > 10 mg/L, WCC > 11 × 10⁹/L, within
-72 h). A confirmed diagnosis alone does not fire: the patient is already under treatment, and "aspirate
+72 h). The effusion is a native knee's: one on a replaced knee's side (or unsided beside a replaced knee) is
+the prosthetic-joint-infection rule's alone, fired or not (r35a F1). A confirmed diagnosis alone does not fire: the patient is already under treatment, and "aspirate
 before antibiotics" would be noise. Nor does the effusion with fever or raised markers while a confirmed
 septic arthritis that began within the treatment-course window is active: they are the known infection,
 not a new suspicion (KB §1.8: a known diagnosis gets no "suspected" card). An effusion without fever or raised markers does not fire either
@@ -49,9 +50,11 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     coded = record.current(SEPTIC, signals.FINDING)
     diagnosed = [f for f in coded if not f.confirmed]
     effusion = record.current(EFFUSION, signals.FINDING)
-    # A replaced knee under treatment for its known infection is not a native joint to aspirate.
-    replaced = signals.under_known_prosthetic_infection(record, effusion)
-    effusion = [f for f in effusion if f not in replaced]
+    # A replaced knee (its side, or any when a side is unknown) is not a native joint: its effusion is the
+    # prosthetic-joint rule's alone, which counts what it should (r35a F1: an effusion with the operation's own
+    # fever on day 2, which that rule sets aside, fell through to this card as critical).
+    replaced = signals.replaced_knees(record)
+    effusion = [f for f in effusion if not signals.on_replaced_knee(f, replaced)]
     inflammation = signals.fever(record) + raised_markers(record) + signals.coded_sepsis(record)
     known = known_septic_arthritis(record)
     # A confirmed septic arthritis of this knee still active past its course: a new effusion with raised markers
