@@ -270,12 +270,14 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
     if contexts & {signals.leg_dvt_features_as_context, signals.known_vte}:
         # Shock beside a clot or DVT signs is high-risk PE until proven otherwise (§1.6: SBP < 90 admits).
         shock = signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
-        if signals.known_vte not in contexts and (
+        if signals.known_vte not in contexts and not contexts & STRONG_RISKS and (
                 record.current(ATRIAL_FIBRILLATION) or record.current(CELLULITIS) or signals.fever(record)
                 or signals.coded_sepsis(record)):
             # A swollen leg with a cellulitis or a fever, or in atrial fibrillation, explains a pulse of 100-130
             # (§5.10): no emergency PE card on it, the DVT card stays (r35a F3: cellulitis and HR 105 gave a
-            # critical card with a CTPA order); at the admission level it still counts
+            # critical card with a CTPA order); at the admission level it still counts, and beside surgery,
+            # immobilisation, cancer, previous VTE or pregnancy it still counts (r35b 279: day 1 after a knee
+            # replacement, a swollen calf, 38.4 °C and HR 120 is PE Wells 6 whatever the fever)
             return shock
         return shock + signals.tachycardia(record)
     if signals.active_pe in contexts:
