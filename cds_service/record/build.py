@@ -536,10 +536,7 @@ class Relevance:
             if quantity is None and self._all_within(raw.get("valueString")):
                 return None  # 'HR 88, RR 16, SpO2 98%': each normal, as one row each would be (r35a F4)
         if kind == "Condition":
-            status = raw.get("verificationStatus")
-            codings = status.get("coding") if isinstance(status, dict) and isinstance(status.get("coding"), list) else ()
-            if any(isinstance(c, dict) and isinstance(c.get("code"), str) and c["code"] in self.ignored_verification
-                   for c in codings):
+            if _status_codes(raw.get("verificationStatus")) & self.ignored_verification:
                 return None
             taken = max(dated, default=None)
             if taken is not None and taken < self.now - window:

@@ -40,8 +40,8 @@ def malignancy_red_flags(record: PatientRecord) -> Finding | None:
     finding.add(mass + systemic + (pain if systemic else []))
     # A ganglion or Baker's cyst of that leg's knee recorded since: it explains the lump only if the lump is at
     # the knee, which a leg-mass code does not say (r35b S4): named, the pathway kept
-    knee_lumps = [d for f in mass for d in record.current(BENIGN_KNEE_LUMP) + record.history(BENIGN_KNEE_LUMP)
-                  if _same_leg(d, f) and (d.onset or d.when) and (f.onset or f.when) and (d.onset or d.when) >= (f.onset or f.when)]
+    cysts = record.current(BENIGN_KNEE_LUMP) + record.history(BENIGN_KNEE_LUMP)
+    knee_lumps = [d for f in mass for d in cysts if _after_on_same_leg(d, f)]
     if knee_lumps:
         finding.add(knee_lumps)
         finding.notes.append(Say(NOTE_KNEE_LUMP))
@@ -52,10 +52,13 @@ def malignancy_red_flags(record: PatientRecord) -> Finding | None:
 def _explained(record: PatientRecord, mass: Fact) -> bool:
     """A benign diagnosis of a leg lump (current, or since resolved: excised), on the mass's leg or either
     unsided, that began on or after the mass."""
-    began = mass.onset or mass.when
-    return began is not None and any(
-        (d.onset or d.when) is not None and (d.onset or d.when) >= began and _same_leg(d, mass)
-        for d in record.current(BENIGN_LUMP) + record.history(BENIGN_LUMP))
+    return any(_after_on_same_leg(d, mass) for d in record.current(BENIGN_LUMP) + record.history(BENIGN_LUMP))
+
+
+def _after_on_same_leg(diagnosis: Fact, mass: Fact) -> bool:
+    """The diagnosis began (onset, else recorded) on or after the mass, on its leg or either unsided."""
+    began, diagnosed = mass.onset or mass.when, diagnosis.onset or diagnosis.when
+    return began is not None and diagnosed is not None and diagnosed >= began and _same_leg(diagnosis, mass)
 
 
 def _same_leg(one: Fact, other: Fact) -> bool:

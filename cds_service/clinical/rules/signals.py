@@ -392,9 +392,10 @@ def on_anticoagulant(record: PatientRecord) -> list[Fact]:
     current: a problem-list Z79.01 outlives the order stopped for bleeding, and an order carries no stop
     date, so the ended course wins (KB §8.3; the card then asks to confirm treatment)."""
     medicines = record.medicines(ANTICOAGULANTS)
-    if _charted_not_given(record, medicines):
+    not_given = _charted_not_given(record, medicines)
+    if not_given:
         # the drug chart shows the doses are not being given: the order is not treatment (r34b S7)
-        medicines = [f for f in medicines if f not in _charted_not_given(record, medicines)]
+        medicines = [f for f in medicines if f not in not_given]
         if not medicines:
             return []
     ended = [f for f in record.ended_courses(ANTICOAGULANTS) if f.kind != "MedicationAdministration"]
