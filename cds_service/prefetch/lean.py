@@ -59,13 +59,15 @@ class _Shell(msgspec.Struct):
     entry: list[msgspec.Raw] | None | msgspec.UnsetType = msgspec.UNSET
 
 
-class _Coding(msgspec.Struct):
+class _Coding(msgspec.Struct, frozen=True):
     system: Any = None
     code: Any = None
 
 
-class _Concept(msgspec.Struct):
-    coding: list[_Coding] | None = None
+class _Concept(msgspec.Struct, frozen=True):
+    """Frozen, its codings a tuple: hashable (when its codes are), so the relevance check looks up the value
+    sets of each distinct code once per request, not once per measurement."""
+    coding: tuple[_Coding, ...] | None = None
 
 
 class _Component(msgspec.Struct):
@@ -80,8 +82,9 @@ class _Measured(msgspec.Struct):
     code: _Concept | None = None
     component: list[_Component] | None = None
     effectiveDateTime: Any = None  # noqa: N815
-    # raw, undecoded: only whether there is an answer matters here (absent: None; null: Raw b"null")
-    valueCodeableConcept: msgspec.Raw = None  # noqa: N815
+    # a coded answer's codes (absent or null: None, as the head reads it); the others raw, undecoded: only
+    # whether there is one matters here (absent: None; null: Raw b"null")
+    valueCodeableConcept: _Concept | None = None  # noqa: N815
     valueString: msgspec.Raw = None  # noqa: N815
     valueQuantity: msgspec.Raw = None  # noqa: N815
 

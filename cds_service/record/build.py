@@ -298,6 +298,7 @@ class Relevance:
         self.unread_named_as, self.unread_categories, self.unread_starts = value_sets.display_phrases(
             self.unread_not_by_display)
         self._unread_names: dict[tuple, tuple] = {}  # per request (value sets are the caller's)
+        self._typed_seen: dict[object, tuple[frozenset[str], bool]] = {}  # per request, as above
         self.unread_window_of = {kind: windows[window] for kind, window in self.unread_windows.items()}
         # Entries coded outside every value set: read for red flags only, in their window's days (r34b S2)
         self.coded_oldest = now - windows[self.coded_window] if self.coded_window else None
@@ -924,26 +925,48 @@ class Relevance:
         all measurements, taken on a day before each of their windows opens: the same decision __call__ makes
         first for it, without decoding its head; or, coded outside every value set, taken before the unread-entry
         windows (years of vital signs and routine results are most of a long record: issue 13)."""
-        if any(v is not None and bytes(v) != b"null" for v in (observation.valueCodeableConcept, observation.valueString)):
-            return False  # an answer (raw JSON, not decoded): read on the head path
-        of_concept = self.value_sets.of_concept
-        measured = of_concept(observation.code)
+        if observation.valueString is not None and bytes(observation.valueString) != b"null":
+            return False  # an answer in words: read on the head path
+        codes = self._typed_codes
+        measured, readable = codes(observation.code)
         for component in observation.component or ():
-            measured = measured | of_concept(component.code)
+            in_sets, read = codes(component.code)
+            measured, readable = measured | in_sets, readable or read
         taken = observation.effectiveDateTime
+        if observation.valueCodeableConcept is not None:
+            # A coded answer to a question no value set holds (smoking status, blood group, years of them),
+            # answered by a code in none either, before the unread-entry windows: as the head path decides
+            # (no membership, then _unread_entry on the day's text). Anything else: read on the head path.
+            return not measured and not codes(observation.valueCodeableConcept)[0] \
+                and isinstance(taken, str) and taken < self.unread_before
         if not measured:  # a code no value set holds: as _unread_entry decides first, on the day's text, then
             # for a number answering a code in a system we read (a routine result: it states no sign)
             if isinstance(taken, str) and taken < self.unread_before:
                 return True
-            readable = self.value_sets.readable
             quantity = observation.valueQuantity
-            return quantity is not None and bytes(quantity) != b"null" and (
-                readable(observation.code) or any(readable(c.code) for c in observation.component or ()))
+            return readable and quantity is not None and bytes(quantity) != b"null"
         if not measured <= self.measurements.keys() or not isinstance(taken, str) \
                 or len(taken) < 10 or DATE.match(taken[:10]) is None:
             return False
         day = taken[:10]
         return day > self.after_windows or all(day < self.before_window[self.measurements[vs]] for vs in measured)
+
+    def _typed_codes(self, concept) -> tuple[frozenset[str], bool]:
+        """(the value sets, whether a coding is in a code system they use) of a typed concept (lean._Concept),
+        worked out once per distinct concept in a request: a long record repeats a few codes thousands of times."""
+        try:
+            found = self._typed_seen.get(concept)
+        except TypeError:  # a code that is not a string (hostile input): unhashable, looked up as it is
+            found, concept_key = None, None
+        else:
+            concept_key = concept
+        if found is None:
+            as_raw = None if concept is None or concept.coding is None else {
+                "coding": [{"system": c.system, "code": c.code} for c in concept.coding]}
+            found = (self.value_sets.of_concept(as_raw), self.value_sets.readable(as_raw))
+            if concept_key is not None and len(self._typed_seen) < 4096:  # codes come from requests: bounded
+                self._typed_seen[concept_key] = found
+        return found
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         taken = observation_time(raw)

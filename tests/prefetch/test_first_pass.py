@@ -17,11 +17,14 @@ NOW = datetime(2026, 11, 22, 12, tzinfo=timezone.utc)
 ENGINE = ClinicalEngine()
 HEART_RATE = {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]}
 WEIGHT = {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]}  # in no value set
+SMOKING = {"coding": [{"system": "http://loinc.org", "code": "72166-2"}]}  # tobacco smoking status: in none
+NEVER_SMOKED = {"coding": [{"system": "http://snomed.info/sct", "code": "266919005"}]}  # in none
 
 
 def observation(when, code=HEART_RATE, **more):
-    return {"resourceType": "Observation", "id": "o", "status": "final", "subject": {"reference": "Patient/p"},
-            "code": code, "effectiveDateTime": when, "valueQuantity": {"value": 140, "unit": "/min"}, **more}
+    raw = {"resourceType": "Observation", "id": "o", "status": "final", "subject": {"reference": "Patient/p"},
+           "code": code, "effectiveDateTime": when, "valueQuantity": {"value": 140, "unit": "/min"}, **more}
+    return {key: value for key, value in raw.items() if value is not None}
 
 
 CASES = {
@@ -39,6 +42,18 @@ CASES = {
     "local-coded pulse this morning (the unread-entry check reads it)": (
         observation("2026-11-22T08:00:00Z", code={"coding": [{"system": "urn:local", "code": "PULSE"}], "text": "Pulse"}),
         False),
+    "old smoking status, a coded answer: question and answer in no value set": (observation(
+        "2023-01-01T10:00:00Z", code=SMOKING, valueCodeableConcept=NEVER_SMOKED, valueQuantity=None), True),
+    "smoking status this morning (the unread-entry check reads it)": (observation(
+        "2026-11-22T08:00:00Z", code=SMOKING, valueCodeableConcept=NEVER_SMOKED, valueQuantity=None), False),
+    "old local question answered by a code a value set holds (DVT of the leg)": (observation(
+        "2023-01-01T10:00:00Z", code={"coding": [{"system": "urn:local", "code": "Q1"}]}, valueQuantity=None,
+        valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": "404223003"}]}), False),
+    "old smoking status answered by a code with a non-string code": (observation(
+        "2023-01-01T10:00:00Z", code=SMOKING, valueQuantity=None,
+        valueCodeableConcept={"coding": [{"system": "http://snomed.info/sct", "code": {"x": 1}}]}), True),
+    "old smoking status, the answer not an object": (observation(
+        "2023-01-01T10:00:00Z", code=SMOKING, valueCodeableConcept="never", valueQuantity=None), None),
     "old heart rate, date unreadable": (observation("01/11/2024"), False),
     "old heart rate, codings not a list of objects": (
         observation("2024-11-01T10:00:00Z", code={"coding": ["8867-4"]}), None),
