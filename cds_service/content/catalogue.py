@@ -206,6 +206,8 @@ class Catalogue:
         self.hot_joint_other_parts = tuple(data["absentAnswers"].get("hotJointOtherParts", ()))
         self.hot_joint_knee_words = tuple(data["absentAnswers"].get("hotJointKneeWords", ()))
         self.knee_drainage_words = tuple(data["absentAnswers"].get("kneeDrainageWords", ()))
+        self.bruise_words = tuple(data["absentAnswers"].get("bruiseWords", ()))  # r36a 080
+        self.bruise_colour_words = tuple(data["absentAnswers"].get("bruiseColourWords", ()))
         self.ischaemic_signs_not_after = tuple(data["absentAnswers"].get("ischaemicSignsNotAfter", ()))
         self.list_statement_words = tuple(data["absentAnswers"].get("listStatementWords", ()))
         self.near_denials = tuple(data["absentAnswers"].get("nearDenials", ()))

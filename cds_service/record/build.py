@@ -1345,6 +1345,8 @@ class _Builder:
         self.part = re.compile("|".join(f"(?P<{name}>{_phrases(words).pattern})" for name, words in (
             ("knee", catalogue.hot_joint_knee_words), ("other", catalogue.hot_joint_other_parts))))
         self.knee_drainage = _phrases(catalogue.knee_drainage_words)
+        self.bruise = _phrases(catalogue.bruise_words)  # r36a 080: a bruise's colour is no P and no hot knee
+        self.bruise_colour = _phrases(catalogue.bruise_colour_words)
         self.signs_not_after = _phrases(catalogue.ischaemic_signs_not_after)
         self.near_denials = catalogue.near_denials
         self.list_statement = _phrases(catalogue.list_statement_words, marks=True)
@@ -1422,15 +1424,22 @@ class _Builder:
                     self._evidence("Condition", condition, condition.code, when, verification=state, status=status),
                     onset=onset, ended=ended)
         text = condition.code.text if condition.code is not None and isinstance(condition.code.text, str) else None
-        if text and memberships & (LEG_PAIN_ROWS | ISCHAEMIC_SIGNS):
+        # The diagnosis's own words: its code.text and its notes, read alike (r36a 080: 'R knee swollen since
+        # fall, bruised red-purple' raised two cards as code.text and none as a note)
+        texts = [(t, f"“{t.strip()}”") for t in [text] if t and t.strip()] + [
+            (n.text, f"“{n.text.strip()}” (note)") for n in getattr(condition, "note", None) or ()
+            if isinstance(n.text, str) and n.text.strip()]
+        if memberships & (LEG_PAIN_ROWS | ISCHAEMIC_SIGNS):
             # "Knee pain - L foot cold and pale, no pulses felt": the Ps the diagnosis's own text names (r33 S2)
-            signs = self._ischaemic_signs(text)
-            if signs:
-                fact = replace(fact, signs=signs, evidence=replace(fact.evidence, value=f"“{text.strip()}”"))
-        if text and KNEE_EFFUSION in memberships:
-            fact = self._hot_effusion(fact, text)
-        return [fact] + self._findings_in_words(text, fact) + self._red_flags_in_notes(
-            condition, memberships, when, current, "Condition")
+            stated = [(signs, quoted) for words, quoted in texts for signs in [self._ischaemic_signs(words)] if signs]
+            if stated:
+                fact = replace(fact, signs=frozenset().union(*(signs for signs, _ in stated)),
+                               evidence=replace(fact.evidence, value=stated[0][1]))
+        if KNEE_EFFUSION in memberships:
+            for words, _ in texts:
+                fact = self._hot_effusion(fact, words)
+        found = [f for words, quoted in texts for f in self._findings_in_words(words, fact, quoted)]
+        return [fact] + found + self._red_flags_in_notes(condition, memberships, when, current, "Condition")
 
     def unread(self, entry: UnreadEntry) -> UnreadEntry | None:
         """An entry the relevance check named, as the text readers see it (r34a F1, r34b S2): one coded
@@ -1450,7 +1459,7 @@ class _Builder:
             entry = replace(entry, oedema=False)  # 'L ankle swollen': one leg, a DVT feature's side
         return entry
 
-    def _findings_in_words(self, text: str | None, fact: Fact) -> list[Fact]:
+    def _findings_in_words(self, text: str | None, fact: Fact, quoted: str | None = None) -> list[Fact]:
         """A knee, calf or leg pain diagnosis whose own text names DVT features, a hot swollen knee or pus from
         the knee ("Knee pain - swollen L calf ?DVT"): those findings, as on a flowsheet pain row (legDvtWords,
         hotJointWords, kneeDrainageWords; r32 review S1: such text on a coded pain Condition was never read)."""
@@ -1464,7 +1473,7 @@ class _Builder:
         if KNEE_PAIN in fact.value_sets and self._drained(text):
             found.append((frozenset({DRAINAGE, LOWER_LIMB}), "pus from the knee", frozenset()))  # r34b S11
         return [replace(fact, value_sets=sets | (fact.value_sets & PLACES), joint=kinds,
-                        evidence=replace(fact.evidence, value=f"“{text.strip()}” (read as {name})"))
+                        evidence=replace(fact.evidence, value=f"{quoted or '“' + text.strip() + '”'} (read as {name})"))
                 for sets, name, kinds in found]
 
     def _is_absent(self, observation, measured: bool, by_value: frozenset[str] = NOTHING,
@@ -1983,8 +1992,9 @@ class _Builder:
         are neither a denial, a question nor a history, nor about another part of the body, a thing, advice or
         a relative (catalogue hotJointNotWith); empty when none does."""
         found = set()
-        # lower case, as every other reader: "Hot swollen R knee" is the commonest form (r33 S1)
-        text = _without_queries((text or "").lower(), _NEVER, self.answer_words)
+        # lower case, as every other reader: "Hot swollen R knee" is the commonest form (r33 S1); a bruise's
+        # red is not a hot joint's (r36a 080)
+        text = _without_queries(self._without_bruise_colours((text or "").lower()), _NEVER, self.answer_words)
         for clause in (c.strip() for c in _CLAUSES.split(text or "") if c.strip() and "?" not in c):
             for kind, words in self.hot_joint_words.items():
                 if words.search(clause) and not self._historical(clause) and not self.not_the_knee.search(clause) and not (
@@ -2067,10 +2077,45 @@ class _Builder:
         rest = self.leg_list_word.sub(" ", clause)
         return rest != clause and all(w in _LIST_JOINERS for w in rest.split())
 
+    def _without_bruise_colours(self, text: str) -> str:
+        """The text with a bruise's colour words blanked (catalogue bruiseWords, bruiseColourWords; r36a 080): a
+        colour in a bruise word's clause with no body part between them ('bruised red-purple'), or in a later
+        clause of its sentence that names no part of its own ('R knee bruised, red-purple'). 'Knee bruised,
+        foot purple' keeps the foot's colour."""
+        if not self.bruise.search(text):
+            return text
+        rows = []
+        for row in re.split(r"(%s)" % _ROWS.pattern, text):
+            pieces, bruised = [], False
+            for piece in re.split(r"(%s)" % _CLAUSES.pattern, row or ""):
+                marks = [m.start() for m in self.bruise.finditer(piece or "")]
+                parts = [m.start() for m in self.part.finditer(piece or "")] + [
+                    m.start() for m in self.lower_limb.finditer(piece or "")]
+                if marks:
+                    bruised = True
+                elif parts:
+                    bruised = False
+                if bruised and piece:
+                    piece = self.bruise_colour.sub(
+                        lambda m, marks=marks, parts=parts: " " * len(m.group(0))
+                        if self._bruise_colour(m.start(), marks, parts) else m.group(0), piece)
+                pieces.append(piece or "")
+            rows.append("".join(pieces))
+        return "".join(rows)
+
+    @staticmethod
+    def _bruise_colour(at: int, marks: list[int], parts: list[int]) -> bool:
+        """The colour at `at` is a bruise's: no body part between it and the nearest bruise word of its clause,
+        or, in a clause with no bruise word (a later one of the sentence), no body part in the clause at all."""
+        if not marks:
+            return not parts
+        return any(not any(min(b, at) < p < max(b, at) for p in parts) for b in marks)
+
     def _ischaemic_signs(self, text: str | None) -> frozenset[str]:
         """The Ps of limb ischaemia the entry's text states, each clause read on its own (catalogue
-        ischaemicSigns): 'R foot cold, pale, no pulses palpable' names three."""
+        ischaemicSigns): 'R foot cold, pale, no pulses palpable' names three; a bruise's colour is none."""
         found = set()
+        text = self._without_bruise_colours((text or "").lower())
         # Advice, a condition or a relative: what follows it in its sentence is no sign now ("advised to return
         # if foot goes cold or numb": catalogue ischaemicSignsNotAfter, r34b F1)
         text = ". ".join(row[:cut.start()] if (cut := self.signs_not_after.search(row)) else row

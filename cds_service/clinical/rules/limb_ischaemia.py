@@ -11,8 +11,10 @@ paralysis") is a pallor, numbness, paraesthesia or paresis code that
   with calf or leg pain or with a sign placed on the leg (the same presentation), or within 4 weeks of a
   knee dislocation (the injured leg);
 - is not explained: numbness, paraesthesia or paresis beside a current neurological cause (stroke,
-  hemiplegia or paraplegia, spinal cord injury, neuropathy, sciatica or radiculopathy) is that cause's
-  (pallor is not); a hemiplegia or paraplegia code is never an ischaemic sign.
+  hemiplegia or paraplegia, spinal cord injury, neuropathy, sciatica or radiculopathy, lumbar spinal
+  stenosis, multiple sclerosis: r36a F3) is that cause's (pallor is not); a pallor recorded without a site
+  or side beside a current anaemia is the anaemia's (R23.1 is any pallor; r36a F3), one placed on the leg is
+  not; a hemiplegia or paraplegia code is never an ischaemic sign.
 
 Criterion, critical, any of:
 - a current acute arterial occlusion of the leg that began within 2 weeks (a critical limb ischaemia
@@ -25,14 +27,22 @@ Criterion, critical, any of:
   Ps) — or one sign with the pain beside an embolic source: current atrial fibrillation or flutter (any
   date), a knee dislocation within 4 weeks, a popliteal aneurysm, or a known occlusion (re-occlusion: signs
   that began after it);
-- a known popliteal artery aneurysm with recent acute knee, calf or leg pain: critical with an occlusion or
-  ischaemic signs; otherwise `warning` (urgent vascular review and arterial duplex: KB §2.3 "emergency if
-  acute limb ischaemia", SVS 2022).
+- a known popliteal artery aneurysm with recent acute knee, calf or leg pain on its leg (the same side, or
+  the side unknown on either: r36a F4): critical with an occlusion or ischaemic signs; otherwise, when no
+  repair is on record, `warning` (urgent vascular review and arterial duplex: KB §2.3 "emergency if acute
+  limb ischaemia", SVS 2022: a symptomatic aneurysm is treated, an asymptomatic one under 20 mm watched).
+  A repaired aneurysm (a femoral-popliteal bypass on its side, or either unsided done on or after it began:
+  signals.unrepaired_aneurysms) is under surveillance (SVS 2022 rec 6): knee pain beside it raises nothing
+  here; a new ischaemic sign of the leg does (it stays an embolic source: a graft occludes).
 Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CDS Hooks indicators):
 - a confirmed acute occlusion with an anticoagulant begun with it or after it: 'known-treated' — `info`, `warning` with leg pain or a
   sign that began after it (re-examine the leg: re-occlusion is an emergency);
 - an occlusion or critical limb ischaemia that began more than 2 weeks ago: 'chronic', `warning` (urgent
-  vascular referral);
+  vascular referral); but a critical limb ischaemia first known (its earliest onset, else its earliest entry)
+  more than the critical-limb-ischaemia-known window ago, and no occlusion, is a known diagnosis under
+  vascular care re-recorded at a clinic: 'chronic-known', `info`, no referral order (r36a 043: the urgent
+  referral came at every vascular visit) — unless a new ischaemic sign of the leg counts (then 'chronic',
+  or the critical card: a known ischaemia is an embolic source, one sign with the pain is enough);
 - the sign criterion met by signs older than the critical window, one new vascular sign (pallor, cold, a
   lost pulse) with the pain, or an embolic source with the pain and a new sign that does not count (not
   placed on the leg, or a neurological cause explains it): 'examine-pulses', `warning` (examine the foot
@@ -42,7 +52,7 @@ Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CD
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from ...content.catalogue import phrase, threshold, topic, value_set, window
 from ...record.facts import Fact, PatientRecord
@@ -55,10 +65,12 @@ OCCLUSION, CRITICAL_ISCHAEMIA, ANEURYSM = (
 # The Ps the record can hold (Appendix A): pallor; numbness, paraesthesia; paralysis or paresis.
 PALLOR, SENSORY, PARESIS = value_set("pallor"), value_set("limb-ischaemia-signs"), value_set("paralysis-paresis")
 NEUROLOGICAL_CAUSE = value_set("neurological-deficit-cause")  # explains numbness, paraesthesia, paresis
+ANAEMIA = value_set("anaemia")  # explains a pallor recorded without a site (R23.1 is any pallor: r36a F3)
 ATRIAL_FIBRILLATION = value_set("atrial-fibrillation")  # an embolic source (KB §3.2)
 KNEE_DISLOCATION, DISLOCATION_WINDOW = value_set("knee-dislocation-recent"), window("dislocation")
 ACUTE, CRITICAL_SIGNS, PRESENTATION = (
     window("acute-limb-ischaemia"), window("ischaemic-signs-critical"), window("ischaemia-presentation"))
+KNOWN_CLI = window("critical-limb-ischaemia-known")  # first recorded this long ago: a known diagnosis
 NEW_FEATURES = window("dvt-new-features")  # after a known occlusion began: new pain or signs
 SIGNS_NEEDED = threshold("ischaemic-signs")
 # What the record rarely codes, to check at the bedside, each with the P (catalogue ischaemicSigns) that, once
@@ -80,14 +92,19 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     untreated = [f for f in acute if f not in known]
     came_on = [a for a in anticoagulated if untreated and _before(record, a, untreated)]
     fibrillation = record.current(ATRIAL_FIBRILLATION)
-    aneurysm = record.current(ANEURYSM)
+    # A popliteal aneurysm is the painful leg's only on its side, or with the side unknown on either (r36a F4:
+    # a right aneurysm beside left knee osteoarthritis pain raised the urgent card; every other leg rule reads
+    # the side, r35a F8); a repaired one stays an embolic source (a bypass graft occludes) but its knee is
+    # not a symptomatic aneurysm
+    aneurysm = [a for a in record.current(ANEURYSM) if not pain or any(signals.either_leg(a, p) for p in pain)]
+    unrepaired = [a for a in signals.unrepaired_aneurysms(record) if a in aneurysm]
     dislocation = record.current(KNEE_DISLOCATION, DISLOCATION_WINDOW)
     # An embolic source, or a recent knee dislocation (a torn popliteal intima thromboses days later), a
     # known popliteal aneurysm (it thromboses or embolises: SVS, Appendix A) or a known occlusion (it
     # re-occludes): then one ischaemic sign with the pain is enough.
     embolic_source = fibrillation + dislocation + aneurysm + known + chronic  # an older occlusion re-occludes (r33 S3)
     new = new_signs(record)
-    causes = record.current(NEUROLOGICAL_CAUSE)
+    causes = Causes(record.current(NEUROLOGICAL_CAUSE), record.current(ANAEMIA))
     counted = [kept for f in new if on_the_leg(record, f, new, dislocation)
                for kept in [unexplained(f, causes)] if kept is not None]
     if known:
@@ -107,9 +124,9 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
             finding.notes.append(Say(phrase("acute-limb-ischaemia", "note.occlusion-on-anticoagulant")))
     if pain and _enough(threatening, needed):
         finding.add(threatening + pain + embolic_source)
-    if aneurysm and pain and (finding.evidence or not known):  # a treated occlusion: its own card
+    if unrepaired and pain and (finding.evidence or not known):  # a treated occlusion: its own card
         threatened = bool(finding.evidence)  # an occlusion or ischaemic signs as well
-        finding.add(aneurysm + pain)
+        finding.add(unrepaired + [p for p in pain if any(signals.either_leg(p, a) for a in unrepaired)])
         if threatened:
             finding.variant = "aneurysm"
         else:
@@ -137,6 +154,14 @@ def _lesser(record: PatientRecord, known, anticoagulated, chronic, pain, new, co
         finding.add(known + anticoagulated + since)
         return finding
     if chronic:
+        # KB §1.8: a known diagnosis gets no "new" card. A chronic limb-threatening ischaemia known for weeks
+        # is under vascular care (GVG 2019: urgent referral at first suspicion); re-recorded at the clinic
+        # with nothing new it is named, not referred again at every visit (r36a 043). A new sign is new.
+        if not counted and _known_cli(record, chronic):
+            finding = Finding(ACUTE_LIMB_ISCHAEMIA, "info", variant="chronic-known")
+            finding.values["known_days"] = record.catalogue.window(KNOWN_CLI).days
+            finding.add(chronic + pain)
+            return finding
         finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="chronic")
         finding.values["acute_days"] = record.catalogue.window(ACUTE).days
         finding.add(chronic + pain)
@@ -159,10 +184,21 @@ def _lesser(record: PatientRecord, known, anticoagulated, chronic, pain, new, co
                  or _enough(unplaced, record.threshold(SIGNS_NEEDED))):
         finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="examine-pulses")
         finding.values["critical_hours"] = int(record.catalogue.window(CRITICAL_SIGNS).total_seconds() // 3600)
-        reasons = [c for c in causes if any(explained(f, [c]) for f in not_counted)]
+        reasons = [c for c in causes.all() if any(explained(f, causes.only(c)) for f in not_counted)]
         finding.add(counted + not_counted + reasons + pain + embolic_source)
         return finding
     return None
+
+
+def _known_cli(record: PatientRecord, chronic: list[Fact]) -> bool:
+    """Every chronic entry is a critical limb ischaemia (no occlusion: an untreated embolus weeks old is
+    not under care, r32 S5), first known — the earliest onset, else the earliest entry, of any current critical
+    limb ischaemia on record — more than the critical-limb-ischaemia-known window ago."""
+    if not chronic or any(OCCLUSION in f.value_sets for f in chronic):
+        return False
+    first = min((d for f in record.current(CRITICAL_ISCHAEMIA) for d in (f.onset, f.when) if d is not None),
+                default=None)
+    return first is not None and first < record.now - record.catalogue.window(KNOWN_CLI)
 
 
 def occlusions(record: PatientRecord) -> tuple[list[Fact], list[Fact]]:
@@ -222,17 +258,42 @@ _VASCULAR_KINDS = frozenset({"pallor", "cold", "pulseless"})
 _CODED_KIND = {PALLOR: "pallor", SENSORY: "sensory", PARESIS: "motor"}
 
 
-def explained(sign: Fact, causes: list[Fact]) -> bool:
-    """Numbness, paraesthesia or paresis beside a current neurological cause is the cause's, not a new P;
-    pallor, cold and pulselessness are never a nerve's."""
-    return bool(causes) and bool(_kinds(sign) & _NEUROLOGICAL_KINDS)
+@dataclass(frozen=True)
+class Causes:
+    """The current diagnoses that explain a P without ischaemia: a neurological cause explains numbness,
+    paraesthesia and paresis; an anaemia explains a pallor recorded without a site (r36a F3)."""
+    neurological: list[Fact]
+    anaemia: list[Fact]
+
+    def all(self) -> list[Fact]:
+        return self.neurological + self.anaemia
+
+    def only(self, cause: Fact) -> "Causes":
+        return Causes([cause] if cause in self.neurological else [], [cause] if cause in self.anaemia else [])
 
 
-def unexplained(sign: Fact, causes: list[Fact]) -> Fact | None:
-    """The sign with the Ps a neurological cause on record does not explain, or None when it explains them
-    all: 'numb R foot, foot cold and pale' beside sciatica is still cold and pale (r27 review)."""
+def _explained_kinds(sign: Fact, causes: Causes) -> set[str]:
+    """The Ps of the sign the causes on record explain. A pallor stated on the leg (a leg site or side, or in
+    a knee, calf or leg pain entry's own words: 'R foot pale, cold') is never the anaemia's: R23.1 beside a
+    coded anaemia is the generalised pallor of anaemia, not a white leg (r36a F3)."""
     kinds = _kinds(sign)
-    kept = kinds - _NEUROLOGICAL_KINDS if causes else kinds
+    explained = kinds & _NEUROLOGICAL_KINDS if causes.neurological else set()
+    if causes.anaemia and not _placed(sign) and not (sign.signs and sign.value_sets & _PAIN_ENTRIES):
+        explained |= kinds & {"pallor"}
+    return explained
+
+
+def explained(sign: Fact, causes: Causes) -> bool:
+    """Numbness, paraesthesia or paresis beside a current neurological cause is the cause's, not a new P;
+    so is an unsited pallor beside an anaemia; cold and pulselessness are never explained so."""
+    return bool(_explained_kinds(sign, causes))
+
+
+def unexplained(sign: Fact, causes: Causes) -> Fact | None:
+    """The sign with the Ps the causes on record do not explain, or None when they explain them all: 'numb R
+    foot, foot cold and pale' beside sciatica is still cold and pale (r27 review)."""
+    kinds = _kinds(sign)
+    kept = kinds - _explained_kinds(sign, causes)
     if not kept:
         return None
     return sign if kept == sign.signs else replace(sign, signs=frozenset(kept))

@@ -12,7 +12,9 @@ replacement has no cartilage or menisci left, and its pain is the prosthesis's q
 An acute injury (catalogue "acuteInjury": meniscal or ligament derangement, a hamstring or calf strain) needs
 the injury itself recent: begun (onset, else recorded) within the "msk-injury" window, pain or not. Knee pain
 today does not make a strain 'initial encounter' of 600 days ago current (r31 review F4; KB §2.3). A chronic
-condition (osteoarthritis, a Baker's cyst) still fires with today's pain. Several of these cards at once are
+condition (osteoarthritis, a Baker's cyst) still fires with today's pain. A repaired popliteal aneurysm (a femoral-popliteal bypass
+on its leg: signals.unrepaired_aneurysms) is under vascular surveillance (SVS 2022 rec 6): pain does not
+raise its card again (r36a F4); a new diagnosis still does. Several of these cards at once are
 shown as one (catalogue "oneInfoCard", rules/__init__.py), and none beside a critical card ("giveWay").
 """
 from __future__ import annotations
@@ -43,6 +45,10 @@ def musculoskeletal_causes(record: PatientRecord) -> list[Finding]:
     for card, value_sets in CAUSES:
         recent = [f for vs in value_sets for f in record.current(vs, MSK) if f.when is not None]
         older = [f for vs in value_sets for f in record.current(vs)]
+        if card == ANEURYSM:
+            # A repaired aneurysm is under the vascular surgeons' surveillance (SVS 2022 rec 6): knee pain
+            # beside it is not a reason for a duplex and a referral at every visit (r36a F4)
+            older = [f for f in older if f in signals.unrepaired_aneurysms(record)]
         if card in record.catalogue.native_joint_only:
             recent, older = ([f for f in facts if not signals.on_replaced_knee(f, replaced)]
                              for facts in (recent, older))

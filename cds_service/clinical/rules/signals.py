@@ -62,6 +62,7 @@ SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC, SEPSIS_OXYGEN = (
     threshold("sepsis-heart-rate"), threshold("sepsis-respiratory-rate"), threshold("sepsis-systolic-pressure"),
     threshold("sepsis-oxygen-concentration"))
 KNEE_PROSTHESIS = value_set("knee-prosthesis")
+ANEURYSM, ANEURYSM_REPAIR = value_set("popliteal-artery-aneurysm"), value_set("popliteal-aneurysm-repair")
 
 
 # The leg DVT features a clinician sees or measures (swelling, 'calf 3 cm bigger', a clot coded as suspected):
@@ -352,6 +353,30 @@ def on_the_same_leg(fact: Fact, others: list[Fact]) -> bool:
     if where == "both":
         return "both" in sides or {"left", "right"} <= sides
     return where is None or None in sides or "both" in sides or where in sides
+
+
+def either_leg(fact: Fact, other: Fact) -> bool:
+    """The two may be about the same leg: the same side, either of both legs, or the side unknown on either."""
+    one, two = side(fact), side(other)
+    return one is None or two is None or "both" in (one, two) or one == two
+
+
+def unrepaired_aneurysms(record: PatientRecord) -> list[Fact]:
+    """The current popliteal artery aneurysms with no repair on record (r36a F4). A repair (catalogue value
+    set popliteal-aneurysm-repair: femoral-popliteal bypass, the open repair with exclusion, SVS 2022 rec 4)
+    repairs the aneurysm when it is on the aneurysm's side, or, either unsided, done on or after the aneurysm
+    began (onset, else first recorded): a repaired aneurysm is under surveillance (SVS 2022 rec 6: examination,
+    ABI and duplex at 3, 6, 12 months, then yearly), and knee pain beside it is not a symptom of it."""
+    repairs = record.procedures(ANEURYSM_REPAIR)
+    return [a for a in record.current(ANEURYSM) if not any(_repairs(r, a) for r in repairs)]
+
+
+def _repairs(repair: Fact, aneurysm: Fact) -> bool:
+    if side(repair) in ("left", "right") and side(aneurysm) in ("left", "right"):
+        return side(repair) == side(aneurysm)
+    began = aneurysm.onset or aneurysm.when
+    return either_leg(repair, aneurysm) and repair.when is not None and began is not None \
+        and repair.when.date() >= began.date()
 
 
 def pe_under_treatment(record: PatientRecord) -> list[Fact]:
