@@ -2404,12 +2404,19 @@ class _Builder:
                      held=relevant.held)]
 
     def administration(self, administration, relevant: Memberships) -> list[Fact]:
-        """A dose given: current while inside the catalogue's "administration" window (facts.medicines)."""
+        """A dose given: current while inside the catalogue's "administration" window (facts.medicines). An
+        infusion still running (in progress, a period begun and not ended) is being given now, however long ago
+        it began (r36b S4: heparin started 60 h ago, still running, read as no anticoagulation); the card shows
+        when it began."""
         concept = self._medicine(administration)
         period = administration.effectivePeriod
         when = as_datetime(administration.effectiveDateTime) or as_datetime(
             (period.end or period.start) if period else None)
-        return [Fact("MedicationAdministration", relevant.by_code, when,
+        given = when
+        if administration.status == "in-progress" and administration.effectiveDateTime is None and period \
+                and period.start and not period.end and when is not None and when <= self._now:
+            given = self._now
+        return [Fact("MedicationAdministration", relevant.by_code, given,
                      administration.status in self.hygiene["administrationStatus"],
                      self._evidence("MedicationAdministration", administration, concept, when,
                                     status=administration.status, value=_reason_shown(administration),
