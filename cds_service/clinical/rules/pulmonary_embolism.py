@@ -92,10 +92,17 @@ def possible_pe(record: PatientRecord) -> Finding | None:
             finding = Finding(SUSPECTED_PE, "warning", variant="ctpa-unread")
         elif any(f.shown and f.current for f in unread):
             # A final CTPA that shows a PE in plain words: a PE to treat now, not a report to read (r28 W2)
-            finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown")
-            choice, facts = signals.anticoagulant_choice(record)
-            finding.add(facts)
-            finding.values["anticoagulant_choice"] = Say(choice)
+            pregnancy = signals.pregnant_or_postpartum(record)
+            if pregnancy:
+                # RCOG 37b: a PE in pregnancy or within 6 weeks of it is admitted and treated with LMWH — said
+                # as the decision, not as one 'admit if' among others (r36b W)
+                finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown-pregnancy")
+                finding.add(pregnancy)
+            else:
+                finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown")
+                choice, facts = signals.anticoagulant_choice(record)
+                finding.add(facts)
+                finding.values["anticoagulant_choice"] = Say(choice)
         else:
             finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-not-negative")
         finding.add(unread + signals.all_leg_dvt_features(record) + signals.pe_symptoms(record))
