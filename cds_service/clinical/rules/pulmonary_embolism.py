@@ -399,6 +399,9 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
 
 
 def _recorded_after(record: PatientRecord, fact, clots) -> bool:
-    """The symptom was recorded more than a day after the clot began: a new symptom, not the presenting one."""
+    """The symptom began (its recorded onset, else when it was recorded) more than a day after the clot began:
+    a new symptom, not the presenting one. The presenting breathlessness re-recorded at a follow-up visit with
+    the PE's onset is still the presenting one (r36a 119; r34a F4: presenting symptoms are expected)."""
     after = _new_after(record, clots)
-    return after is not None and fact.when is not None and fact.when > after
+    began = fact.onset or fact.when
+    return after is not None and began is not None and fact.when is not None and began > after
