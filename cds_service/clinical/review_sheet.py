@@ -144,6 +144,17 @@ def render(templates: CardTemplates) -> str:
                  "suspected and a coded knee-prosthesis infection, which must not vanish; an undated finding "
                  "(breathlessness, a swelling, an effusion, a mass) is never recent, so it cannot fire an acute card at "
                  "every chart opening (r34a N1). The card says \"date not recorded\".\n")
+    lines.append("A symptom or sign is dated by the later of its onset and its recordedDate, but one whose recorded onset "
+                 "(onsetDateTime, onsetPeriod.start, onsetAge) lies further back than "
+                 f"{_duration(catalogue.windows['chronic-finding'])} (and than the rule's own window) is chronic for the "
+                 "acute-feature rules, whatever its recordedDate (r36a): no DVT feature (leg swelling, calf pain, a ruptured "
+                 "Baker's cyst, leg or knee pain beside a likely Wells), no PE feature or context (breathlessness, chest pain, "
+                 "haemoptysis, syncope, coded hypoxaemia, tachypnoea or tachycardia; leg findings, leg or knee pain), no recent "
+                 "effusion for the septic-joint card (unless a knee finding of that knee began since, or an NG51 high-risk "
+                 "sign is on record). It still counts when it ended inside the window; an entry with no onset, or a recent "
+                 "one, and every measured vital sign count as before. Beside a known, treated PE a symptom is new only when "
+                 "it began (onset, else recorded) more than a day after the PE. A knee injury with no onset is dated by its "
+                 "recordedDate, and the Ottawa card says so.\n")
     lines.append("## Thresholds\n\n| Threshold | Value | Source |\n|---|---|---|")
     for key, limit in catalogue.thresholds.items():
         lines.append(f"| `{key}` | {format(limit.value, 'f')} {limit.unit} | {limit.source} |")

@@ -132,7 +132,7 @@ def build_record(patient: dict, resources: Mapping[str, list], value_sets: Value
                            or (died is not None and died <= now + catalogue.windows["future"]),
                            died=died)
     relevant = Relevance(value_sets, catalogue, now)
-    build = _Builder(value_sets, catalogue, now)
+    build = _Builder(value_sets, catalogue, now, birth)
     types = list(resources.items())
     for position, (resource_type, raws) in enumerate(types):
         fact_of = build.for_type.get(resource_type)
@@ -1267,10 +1267,11 @@ def _historical(clause: str, history: re.Pattern, recent: re.Pattern, changed: r
 # -- facts -----------------------------------------------------------------------------------------------
 
 class _Builder:
-    def __init__(self, value_sets: ValueSets, catalogue: Catalogue, now: datetime):
+    def __init__(self, value_sets: ValueSets, catalogue: Catalogue, now: datetime, birth: datetime | None = None):
         self.__dict__.update(compiled_once(catalogue, _Builder._compile))
         self.value_sets = value_sets
         self._now = now
+        self._birth = birth  # Patient.birthDate: places an onsetAge in time
         self._own_words: dict[frozenset[str], re.Pattern | None] = {}  # per request: its keys are the caller's
         self.for_type = {"Condition": self.condition, "Observation": self.observation,
                          "MedicationRequest": self.medication, "MedicationStatement": self.statement,
@@ -1405,8 +1406,11 @@ class _Builder:
             onset = None  # a recurrence or relapse: the onset is the first episode's; this one is as recorded
         recorded = as_datetime(condition.recordedDate)
         # Recency is the latest the record speaks of the problem: swelling that began 3 weeks ago but was
-        # recorded today is a current finding.
+        # recorded today is a current finding. Which rules read a recorded onset months back as a chronic
+        # finding re-recorded is theirs to say (PatientRecord.began_long_ago, catalogue chronic-finding: r36a).
         when = max((d for d in (onset, recorded) if d is not None), default=None)
+        if onset is None and clinical not in self.hygiene["newEpisodeClinicalStatus"]:
+            onset = self._onset_by_age(condition, recorded)  # the onset only: it dates nothing undated
         # No verificationStatus is not "confirmed" (FHIR R4 gives none a default): "?DVT for duplex" must not
         # read as a diagnosed clot. Only where a rule reads confirmation does the card say so.
         if verification in self.hygiene["unconfirmedVerification"]:
@@ -1440,6 +1444,21 @@ class _Builder:
                 fact = self._hot_effusion(fact, words)
         found = [f for words, quoted in texts for f in self._findings_in_words(words, fact, quoted)]
         return [fact] + found + self._red_flags_in_notes(condition, memberships, when, current, "Condition")
+
+    def _onset_by_age(self, condition, recorded: datetime | None) -> datetime | None:
+        """An onsetAge (or an onsetRange's upper age) as the latest moment it can mean: 'at 45' is before the
+        46th birthday; never after the recordedDate (or now). Read only in UCUM years, months, weeks or days;
+        without a birthDate, none (r36a: the brief names onsetAge beside onsetDateTime)."""
+        age = condition.onsetAge or (condition.onsetRange.high if condition.onsetRange else None)
+        days = _UCUM_AGE_DAYS.get(getattr(age, "code", None)) if age is not None else None
+        if self._birth is None or days is None or age.value is None or age.value < 0 \
+                or (age.system is not None and age.system != "http://unitsofmeasure.org"):
+            return None
+        try:
+            latest = self._birth + timedelta(days=float(age.value + 1) * days)
+        except OverflowError:
+            return None
+        return min(latest, recorded or self._now, self._now)
 
     def unread(self, entry: UnreadEntry) -> UnreadEntry | None:
         """An entry the relevance check named, as the text readers see it (r34a F1, r34b S2): one coded
@@ -2449,12 +2468,19 @@ class _Builder:
                      held=relevant.held)]
 
     def administration(self, administration, relevant: Memberships) -> list[Fact]:
-        """A dose given: current while inside the catalogue's "administration" window (facts.medicines)."""
+        """A dose given: current while inside the catalogue's "administration" window (facts.medicines). An
+        infusion still running (in progress, a period begun and not ended) is being given now, however long ago
+        it began (r36b S4: heparin started 60 h ago, still running, read as no anticoagulation); the card shows
+        when it began."""
         concept = self._medicine(administration)
         period = administration.effectivePeriod
         when = as_datetime(administration.effectiveDateTime) or as_datetime(
             (period.end or period.start) if period else None)
-        return [Fact("MedicationAdministration", relevant.by_code, when,
+        given = when
+        if administration.status == "in-progress" and administration.effectiveDateTime is None and period \
+                and period.start and not period.end and when is not None and when <= self._now:
+            given = self._now
+        return [Fact("MedicationAdministration", relevant.by_code, given,
                      administration.status in self.hygiene["administrationStatus"],
                      self._evidence("MedicationAdministration", administration, concept, when,
                                     status=administration.status, value=_reason_shown(administration),
@@ -2612,6 +2638,10 @@ def _status_code(concept) -> str | None:
 def _plain(value) -> str:
     text = format(Decimal(str(value)).normalize(), "f")
     return text
+
+
+# An Age's UCUM unit in days (a year as 365.25, a month as a twelfth of it): Condition.onsetAge placed in time
+_UCUM_AGE_DAYS = {"a": 365.25, "mo": 365.25 / 12, "wk": 7, "d": 1}
 
 
 def _age(birth: datetime | None, now: datetime) -> int | None:

@@ -214,6 +214,15 @@ class PatientRecord:
         began = fact.onset or fact.when
         return began is not None and began < self.now - self.catalogue.window(window)
 
+    def began_long_ago(self, fact: Fact, *windows: Name) -> bool:
+        """The finding's recorded onset lies before every one of these windows, and it did not end inside them:
+        a chronic finding re-recorded (a venous swelling of 2023 coded again today), whatever its recordedDate
+        says (r36a 006, 012). Without a recorded onset the recordedDate is all the record has: not long ago."""
+        if fact.onset is None:
+            return False
+        start = self.now - max(self.catalogue.window(w) for w in windows)
+        return fact.onset < start and not (fact.ended is not None and fact.ended >= start)
+
     def threshold(self, name: Name) -> Decimal:
         return self.catalogue.threshold(name)
 

@@ -93,10 +93,11 @@ def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = Fal
     (posterior knee pain can be a popliteal DVT's) and a record that already scores Wells 2 (active cancer,
     recent surgery, previous DVT...) makes DVT likely: then the pain is the feature. Not a knee's pain that a
     coded diagnosis of that knee explains, and not once a negative scan of that leg answered it: pain is no
-    new objective sign, so pain recorded within the finding window after the scan re-opens nothing (r34a F5)."""
+    new objective sign, so pain recorded within the finding window after the scan re-opens nothing (r34a F5).
+    Nor a chronic pain re-recorded: begun before the chronic-finding window (signals.new_findings, r36a)."""
     explained = _knee_explanations(record)
-    pain = record.current(signals.LEG_PAIN, signals.FINDING) + [
-        f for f in record.current(signals.KNEE_PAIN, signals.FINDING) if not signals.on_the_same_leg(f, explained)]
+    pain = signals.new_findings(record, signals.LEG_PAIN) + [
+        f for f in signals.new_findings(record, signals.KNEE_PAIN) if not signals.on_the_same_leg(f, explained)]
     if not closed_too:
         objective = signals.OBJECTIVE_DVT_SIGNS
         pain = [f for f in signals.still_open(record, pain, signals.DVT_IMAGING, signals.DVT, objective)

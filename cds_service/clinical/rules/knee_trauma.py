@@ -9,6 +9,8 @@ Criterion: a knee injury recorded within 7 days (the rule's limit) that began (o
   arterial injury (no reader for them yet): the clinician reads it on the card.
 - Ottawa met from the record (age ≥ 55): `warning`, knee radiograph;
 - otherwise `info`: apply the Ottawa rule at the bedside (radiograph only if any criterion is met).
+An injury with no onset recorded is dated by its recordedDate, all the record has (an old ACL rupture imported
+to the problem list today reads as recent): the card keeps its level and says so in a note (r36a 098).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ ARTERIAL_IMAGING = value_set("arterial-imaging-leg")
 OTTAWA_AGE, OTTAWA_MINIMUM_AGE = threshold("ottawa-age"), threshold("ottawa-minimum-age")
 _TOPIC = "knee-trauma-imaging"
 OTTAWA_BY_AGE = phrase(_TOPIC, "ottawa.age")
+NOTE_NO_INJURY_DATE = phrase(_TOPIC, "note.no-injury-date")
 OTTAWA_BEDSIDE = tuple(phrase(_TOPIC, key) for key in
                        ("unknown.patella", "unknown.fibula", "unknown.flexion", "unknown.weight-bearing"))
 
@@ -56,4 +59,9 @@ def knee_trauma_imaging(record: PatientRecord) -> Finding | None:
         finding = Finding(KNEE_TRAUMA_IMAGING, "info", variant="apply-ottawa")
         finding.unknown = [Say(p) for p in OTTAWA_BEDSIDE]
     finding.add(injury)
+    undated = [f for f in injury if f.onset is None and f.when is not None]
+    if undated and len(undated) == len(injury):
+        # No injury says when it happened: today's recording is all there is, so the card says so (r36a 098)
+        finding.notes.append(Say(NOTE_NO_INJURY_DATE, recorded=undated[0].when.date().isoformat(),
+                                 days=record.catalogue.window(TRAUMA).days))
     return finding

@@ -92,10 +92,17 @@ def possible_pe(record: PatientRecord) -> Finding | None:
             finding = Finding(SUSPECTED_PE, "warning", variant="ctpa-unread")
         elif any(f.shown and f.current for f in unread):
             # A final CTPA that shows a PE in plain words: a PE to treat now, not a report to read (r28 W2)
-            finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown")
-            choice, facts = signals.anticoagulant_choice(record)
-            finding.add(facts)
-            finding.values["anticoagulant_choice"] = Say(choice)
+            pregnancy = signals.pregnant_or_postpartum(record)
+            if pregnancy:
+                # RCOG 37b: a PE in pregnancy or within 6 weeks of it is admitted and treated with LMWH — said
+                # as the decision, not as one 'admit if' among others (r36b W)
+                finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown-pregnancy")
+                finding.add(pregnancy)
+            else:
+                finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown")
+                choice, facts = signals.anticoagulant_choice(record)
+                finding.add(facts)
+                finding.values["anticoagulant_choice"] = Say(choice)
         else:
             finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-not-negative")
         finding.add(unread + signals.all_leg_dvt_features(record) + signals.pe_symptoms(record))
@@ -392,6 +399,9 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
 
 
 def _recorded_after(record: PatientRecord, fact, clots) -> bool:
-    """The symptom was recorded more than a day after the clot began: a new symptom, not the presenting one."""
+    """The symptom began (its recorded onset, else when it was recorded) more than a day after the clot began:
+    a new symptom, not the presenting one. The presenting breathlessness re-recorded at a follow-up visit with
+    the PE's onset is still the presenting one (r36a 119; r34a F4: presenting symptoms are expected)."""
     after = _new_after(record, clots)
-    return after is not None and fact.when is not None and fact.when > after
+    began = fact.onset or fact.when
+    return after is not None and began is not None and fact.when is not None and began > after

@@ -17,6 +17,9 @@ KB Appendix A; r30 S8), a known gout flare notwithstanding (only the aspirate te
 critical with an NG51 high-risk sign. With a NICE NG51 high-risk
 sign of sepsis, or sepsis coded (variant "septic"): cultures and antibiotics at once — and then a confirmed
 diagnosis fires too (deterioration under care). A coded sepsis counts as inflammation beside an effusion.
+An effusion whose recorded onset lies before the catalogue's chronic-finding window is the knee's chronic
+effusion, not a recent one, unless a knee finding of that knee began since or an NG51 high-risk sign is on
+record (r36a 110: an RA effusion of 700 days re-coded today with CRP 18 gave the critical card).
 A confirmed septic arthritis still active past the course, beside an effusion with fever or raised markers:
 variant "known-episode", naming it (relapse, persisting infection or an out-of-date entry: r34a F8). The card
 says what the record shows, and asks at the bedside whether the knee is hot (r34a F10).
@@ -54,7 +57,7 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     # prosthetic-joint rule's alone, which counts what it should (r35a F1: an effusion with the operation's own
     # fever on day 2, which that rule sets aside, fell through to this card as critical).
     replaced = signals.replaced_knees(record)
-    effusion = [f for f in effusion if not signals.on_replaced_knee(f, replaced)]
+    effusion, reopened = _not_chronic(record, [f for f in effusion if not signals.on_replaced_knee(f, replaced)])
     inflammation = signals.fever(record) + raised_markers(record) + signals.coded_sepsis(record)
     known = known_septic_arthritis(record)
     # A confirmed septic arthritis of this knee still active past its course: a new effusion with raised markers
@@ -87,7 +90,7 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
             return None
         diagnosed = under_care
     finding = Finding(SEPTIC_ARTHRITIS, "critical", variant="known-episode" if earlier and not diagnosed else "default")
-    finding.add(diagnosed + earlier + effusion + inflammation)
+    finding.add(diagnosed + earlier + effusion + reopened + inflammation)
     finding.values["shown"] = shown(diagnosed, effusion, inflammation) + [known_episode(f) for f in earlier[:1]]
     if not hot_swollen_knee(effusion):
         finding.unknown = [Say(UNKNOWN_HOT)]  # heat and redness are the bedside's, not the record's (r34a F10)
@@ -95,6 +98,23 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     # The knee it rests on: the prosthetic-joint card replaces it only when that card shows the same knee.
     finding.basis = [f.evidence for f in diagnosed + effusion]
     return finding
+
+
+def _not_chronic(record: PatientRecord, effusion: list[Fact]) -> tuple[list[Fact], list[Fact]]:
+    """The effusions that are recent: one whose recorded onset lies before the chronic-finding window is the
+    knee's chronic effusion re-recorded (rheumatoid arthritis, an effusion of 2024 coded again today: r36a
+    110), not the recent effusion of the criterion — unless a knee finding of that knee began since (an
+    effusion or knee-pain entry with a recent onset, or none recorded: a new entry), or an NG51 high-risk sign
+    of sepsis is on record: a septic joint in a chronically swollen knee must not be missed (the BSR hot
+    swollen joint is a new one; a known arthritis raises the risk of infection). With the knee pains that keep
+    a chronic effusion, for the card to list."""
+    chronic = signals.chronic_findings(record, effusion)
+    if not chronic or signals.sepsis_high_risk(record):
+        return effusion, []
+    recent = [f for f in effusion if f not in chronic]
+    pain = [f for f in signals.new_findings(record, signals.KNEE_PAIN) if f not in effusion]
+    kept = [f for f in effusion if f not in chronic or any(_same_knee(f, n) for n in recent + pain)]
+    return kept, [n for n in pain if any(_same_knee(f, n) for f in kept if f in chronic)]
 
 
 def shown(diagnosed: list[Fact], effusion: list[Fact], inflammation: list[Fact]) -> list[Say]:

@@ -10,6 +10,7 @@ from ...record.facts import Fact, PatientRecord
 
 FINDING, PREGNANCY_WINDOW, POSTPARTUM_WINDOW, ACUTE_DVT = (
     window("finding"), window("pregnancy"), window("postpartum"), window("acute-dvt"))
+CHRONIC = window("chronic-finding")  # a recorded onset further back: a chronic finding re-recorded (r36a)
 LEG_SWELLING, CALF_PAIN, LEG_PAIN, KNEE_PAIN = (
     value_set("leg-swelling"), value_set("calf-pain"), value_set("leg-pain"), value_set("knee-pain"))
 BAKERS_CYST_RUPTURED, DVT, PE, VTE_HISTORY = (
@@ -70,6 +71,20 @@ ANEURYSM, ANEURYSM_REPAIR = value_set("popliteal-artery-aneurysm"), value_set("p
 OBJECTIVE_DVT_SIGNS = frozenset({LEG_SWELLING, DVT})
 
 
+def new_findings(record: PatientRecord, value_set, within=FINDING) -> list[Fact]:
+    """Current findings in the value set dated inside the window, but not one whose recorded onset lies before
+    the chronic-finding window (and the rule's own): the acute-feature rules read a chronic finding
+    re-recorded at a routine visit — a venous swelling since 2023, a lung cancer's breathlessness of 6
+    months, coded again today — as the chronic finding it is, not as new (r36a 006, 007, 012; catalogue
+    "chronic-finding"). An entry with no onset is dated by its recordedDate, as before."""
+    return [f for f in record.current(value_set, within) if not record.began_long_ago(f, CHRONIC, within)]
+
+
+def chronic_findings(record: PatientRecord, facts: list[Fact], within=FINDING) -> list[Fact]:
+    """Those of the facts whose recorded onset lies before the chronic-finding window (and `within`)."""
+    return [f for f in facts if record.began_long_ago(f, CHRONIC, within)]
+
+
 def leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
     """Recent swelling of one leg (not a coded mass), calf pain, a ruptured Baker's cyst (treated as DVT
     until a duplex scan excludes it: clinical-knowledge.md §1.7, §2.3), or a DVT coded as suspected —
@@ -80,12 +95,14 @@ def leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
 
 def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
     """The leg DVT features, closed or not. Beside a current cause of both-leg oedema (heart failure,
-    nephrotic syndrome, fluid overload), leg swelling recorded without a side is that oedema (KB §8.8 rule 3)."""
-    swelling = record.current(LEG_SWELLING, within)
+    nephrotic syndrome, fluid overload), leg swelling recorded without a side is that oedema (KB §8.8 rule 3).
+    A swelling, calf pain or ruptured cyst begun before the chronic-finding window is chronic, whatever its
+    recordedDate (new_findings: r36a 006, 007); a clot coded as suspected is the clinician's question now."""
+    swelling = new_findings(record, LEG_SWELLING, within)
     if swelling and record.current(SYSTEMIC_OEDEMA):
         swelling = [f for f in swelling if side(f) is not None]
-    return (swelling + record.current(CALF_PAIN, within)
-            + record.current(BAKERS_CYST_RUPTURED, within)
+    return (swelling + new_findings(record, CALF_PAIN, within)
+            + new_findings(record, BAKERS_CYST_RUPTURED, within)
             + [f for f in record.current(DVT, within, undated=True) if not f.confirmed])
 
 
@@ -236,15 +253,16 @@ def leg_dvt_features_as_context(record: PatientRecord) -> list[Fact]:
 
 
 def knee_pain_as_context(record: PatientRecord) -> list[Fact]:
-    """Knee pain within about 3 months: a musculoskeletal complaint, no VTE risk factor (KB §1.6, §2.4)."""
-    return record.current(KNEE_PAIN, LEG_CONTEXT)
+    """Knee pain within about 3 months: a musculoskeletal complaint, no VTE risk factor (KB §1.6, §2.4); not a
+    chronic knee pain re-recorded (new_findings)."""
+    return new_findings(record, KNEE_PAIN, LEG_CONTEXT)
 
 
 def leg_pain_as_context(record: PatientRecord) -> list[Fact]:
     """Leg pain within about 3 months: NG158 1.1.1 names "a swollen or painful leg" among the signs
     and symptoms of DVT, so beside a PE feature it is a leg context in full (r30 S1: 'pain in leg', SOB and
     HR 112 gave no card when leg pain was read like knee pain)."""
-    return record.current(LEG_PAIN, LEG_CONTEXT)  # calf pain is a leg DVT feature already
+    return new_findings(record, LEG_PAIN, LEG_CONTEXT)  # calf pain is a leg DVT feature already
 
 
 def active_dvt(record: PatientRecord) -> list[Fact]:
@@ -568,7 +586,9 @@ def pe_symptoms(record: PatientRecord) -> list[Fact]:
     for feature in PE_FEATURES:
         # An episode recorded as resolved inside the window still happened: a transient syncope or
         # breathlessness is a PE feature (NG158 §1.1; r26 review S-H: the same story in text fired)
-        facts += record.current(feature, FINDING) + record.recent_episodes(feature, FINDING)
+        # One whose recorded onset is months back is the chronic symptom re-recorded (r36a 012: a lung
+        # cancer's breathlessness of 6 months, coded again at each clinic), not a new PE feature.
+        facts += new_findings(record, feature) + record.recent_episodes(feature, FINDING)
     # "SpO2 96 % on 4 L/min", "on 40 %": oxygen given is an oxygen need, at any age
     facts += above(record, OXYGEN_FLOW, OXYGEN_NEED) + above(record, FIO2, FIO2_NEED)
     if child(record):
@@ -639,7 +659,7 @@ def tachycardia(record: PatientRecord, after=None) -> list[Fact]:
     12 is 100, KB §8.1; a younger child's rate is read by very_fast_heart_rate against NG51's band). In a
     child it is named, or counted beside a respiratory feature, never the PE feature alone (r34a F9)."""
     measured = above(record, HEART_RATE, TACHYCARDIA, after) if adult_physiology(record) else []
-    return record.current(TACHYCARDIA_CODED, FINDING) + measured
+    return new_findings(record, TACHYCARDIA_CODED) + measured
 
 
 def fast_pulse_for_age(record: PatientRecord) -> list[Fact]:
@@ -647,7 +667,7 @@ def fast_pulse_for_age(record: PatientRecord) -> list[Fact]:
     high-risk rate for the age under 12."""
     if adult_physiology(record):
         return tachycardia(record)
-    return record.current(TACHYCARDIA_CODED, FINDING) + very_fast_heart_rate(record)
+    return new_findings(record, TACHYCARDIA_CODED) + very_fast_heart_rate(record)
 
 
 def fever(record: PatientRecord) -> list[Fact]:
