@@ -79,7 +79,7 @@ EXTRA_IDS = {
     "dvt-imaging", "pe-imaging", "left-site", "right-site", "prophylactic-strength-anticoagulant", "systemic-oedema-cause",
     "pallor", "neurological-deficit-cause", "critical-limb-ischaemia", "inhaled-oxygen-flow", "inhaled-oxygen-concentration",
     "egfr", "esr", "prosthetic-knee-drainage", "acute-breathlessness-cause", "post-thrombotic-syndrome",
-    "arterial-imaging-leg", "benign-leg-lump", "benign-knee-lump",
+    "arterial-imaging-leg", "benign-leg-lump", "benign-knee-lump", "infection-elsewhere", "knee-bursitis", "knee-swelling",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).
