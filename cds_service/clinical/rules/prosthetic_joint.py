@@ -39,8 +39,8 @@ PROSTHETIC_JOINT_INFECTION = topic("prosthetic-joint-infection")
 KNEE_PROSTHESIS, CODED_INFECTION = value_set("knee-prosthesis"), value_set("prosthetic-knee-infection")
 DRAINAGE, ESR = value_set("prosthetic-knee-drainage"), measurement("esr")
 ESR_RAISED, CRP_EARLY = threshold("esr-raised"), threshold("crp-raised-early-postoperative")
+ESR_AGE_FACTOR, ESR_FEMALE_OFFSET = threshold("esr-age-factor"), threshold("esr-female-offset")
 EARLY_POSTOPERATIVE = window("early-postoperative")
-POSTOPERATIVE_FEVER, POSTOPERATIVE_FEVER_HIGH = window("postoperative-fever"), threshold("postoperative-fever-high")
 MARKERS, MARKERS_EARLY = (phrase("prosthetic-joint-infection", key) for key in ("markers.usual", "markers.early"))
 _KNEE_FISTULA = "M25.16"  # ICD-10-CM Fistula, knee: the code names the knee; a wound discharge needs a leg site
 
@@ -75,9 +75,9 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     # In the first days after the replacement a warm swollen knee, a raised CRP or WCC and a fever below 39 °C
     # are the operation's own response (r34a F9, r35a F2); an NG51 high-risk sign of sepsis lets them count.
     operation = [] if sepsis_signs else early
-    hot = [f for f in hot_swollen_knee(local) if not _of_the_operation(record, f, operation)]
-    fever = signals.fever(record) if sepsis_signs else _fever(record, early)
-    markers = [f for f in _markers(record, early) if not _of_the_operation(record, f, operation)]
+    hot = [f for f in hot_swollen_knee(local) if not signals.of_the_operation(record, f, operation)]
+    fever = signals.fever(record) if sepsis_signs else signals.fever_beyond_operation(record, early)
+    markers = [f for f in _markers(record, early) if not signals.of_the_operation(record, f, operation)]
     inflammation = fever + markers + coded + signals.coded_sepsis(record) + drainage + hot
     # A confirmed infection, recent or under its treatment course, with an NG51 high-risk sign of sepsis is
     # deteriorating under care: the 'septic' card, whenever it began (r34b S1: one begun 100 days ago was silent).
@@ -102,6 +102,13 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     with_sepsis(finding, sepsis_signs if septic is None else septic)
     if finding.variant == "septic":
         finding.indicator = "critical"
+    elif not (fever or coded or drainage or hot or confirmed or signals.coded_sepsis(record)) and (
+            explained := signals.explained_inflammation(record, markers, [], signals.infection_elsewhere(record))):
+        # Only a marker is raised, and an infection coded elsewhere explains it (a CRP of 14 during a cold: r36a
+        # 112): ICM 2018 reads a serum CRP as 2 of the 6 points, so a repeat when the infection has settled, not
+        # a same-day aspiration; a fever, a hot knee, drainage or a suspected infection keep the warning.
+        finding.indicator, finding.variant = "info", "explained"
+        finding.add(explained)
     return finding
 
 
@@ -115,36 +122,6 @@ def _shown(coded: list[Fact], drainage: list[Fact], hot: list[Fact], measured: l
     if measured:
         said.append(Say(SHOWN["replaced-with"], markers=markers_shown(measured)))
     return said + [known_episode(f) for f in under_care[:1]]
-
-
-def _fever(record: PatientRecord, early: list[Fact]) -> list[Fact]:
-    """Fever (signals.fever), less a fever below the high threshold in the first days after the knee replacement:
-    fever then is usually the operation's own response, not infection (r34a F9: 30-66 % of patients have a
-    temperature ≥ 38 °C after TKA, most on day 0-2; a fever ≥ 39 °C, or one that persists past day 3, raises the
-    suspicion: Lu, KSSTA 2015;23:1870; Tai, Orthopedics 2009;32:886; Ishii, Arch Orthop Trauma Surg 2014;134:707)."""
-    if not early:
-        return signals.fever(record)
-    high = record.threshold(POSTOPERATIVE_FEVER_HIGH)
-
-    def of_the_operation(fact: Fact, celsius: Decimal) -> bool:
-        return celsius < high and _of_the_operation(record, fact, early)
-
-    limit = record.threshold(signals.FEVER)
-    readings = [f for f in record.measurements(signals.TEMPERATURE)
-                if (c := signals.celsius(f)) is not None and c >= limit and not of_the_operation(f, c)]
-    coded = [f for f in record.current(signals.FEVER_CODED, signals.FINDING) if not of_the_operation(f, Decimal(0))]
-    return coded + sorted(readings, key=signals.celsius, reverse=True)[:1]
-
-
-def _of_the_operation(record: PatientRecord, fact: Fact, early: list[Fact]) -> bool:
-    """Recorded within the post-operative-fever window after one of these early knee replacements: a CRP then
-    is at its post-operative peak (day 2-3, often above ICM 2018's acute 100 mg/L: Park, Clin Orthop Relat Res
-    2008;466:179; Lee, J Korean Orthop Assoc 2009;44:442, no difference from an infected knee before day 8), a
-    white cell count is the operation's leucocytosis (ICM 2018 scores no serum WBC), and the knee is warm and
-    swollen after any replacement (r35a F2)."""
-    after = record.catalogue.window(POSTOPERATIVE_FEVER)
-    return fact.when is not None and any(
-        p.when is not None and p.when <= fact.when <= p.when + after for p in early)
 
 
 def _drainage(record: PatientRecord) -> list[Fact]:
@@ -179,15 +156,25 @@ def _markers(record: PatientRecord, early: list[Fact]) -> list[Fact]:
     if early:
         crp = record.latest(CRP)
         markers = [m for m in markers if m is not crp]
-        if crp is not None and _crp_mg_per_l(crp) is not None and _crp_mg_per_l(crp) > record.threshold(CRP_EARLY):
+        if crp is not None and (mg := signals.crp_mg_per_l(crp)) is not None and mg > record.threshold(CRP_EARLY):
             markers.append(crp)
         return markers
+    # An ESR counts only when no CRP was measured: ICM 2018 scores an ESR alone 1 point of the 6 (0-1: not
+    # infected), a CRP 2, so a raised ESR beside a normal CRP is no same-day aspiration (r36a 111).
     esr = record.latest(ESR)
-    if esr is not None and _raised(esr, record.threshold(ESR_RAISED), record.catalogue.high_flags, {"mm/h"}, {}):
+    if esr is not None and record.latest(CRP) is None and _raised(
+            esr, _esr_limit(record), record.catalogue.high_flags, {"mm/h"}, {}):
         markers.append(esr)
     return markers
 
 
-def _crp_mg_per_l(fact: Fact) -> Decimal | None:
-    value, unit = fact.quantity
-    return value if unit == "mg/L" else value * 10 if unit == "mg/dL" else None
+def _esr_limit(record: PatientRecord) -> Decimal:
+    """ICM 2018's 30 mm/h, or the upper limit of a normal ESR for the age when higher (Miller, BMJ 1983;286:266:
+    age/2 in men, (age + 10)/2 in women; the female limit when the sex is not recorded): ESR 40 is normal at 82."""
+    limit = record.threshold(ESR_RAISED)
+    if record.age is None:
+        return limit
+    normal = Decimal(record.age) * record.threshold(ESR_AGE_FACTOR)
+    if record.sex != "male":
+        normal += record.threshold(ESR_FEMALE_OFFSET)
+    return max(limit, normal)

@@ -22,7 +22,19 @@ effusion, not a recent one, unless a knee finding of that knee began since or an
 record (r36a 110: an RA effusion of 700 days re-coded today with CRP 18 gave the critical card).
 A confirmed septic arthritis still active past the course, beside an effusion with fever or raised markers:
 variant "known-episode", naming it (relapse, persisting infection or an out-of-date entry: r34a F8). The card
-says what the record shows, and asks at the bedside whether the knee is hot (r34a F10).
+says what the record shows — a knee swelling (SNOMED 299322007) is not called an effusion (r36a 036) — and asks
+at the bedside whether the knee is hot (r34a F10).
+
+BSR 2006 is about "a short history of a hot, swollen and tender joint with restriction of movement". When no
+hot knee is stated and every fever and marker has a coded explanation — recorded in the first days after a
+major operation (a fever below 39 °C, a CRP, a white cell count: the operation's own response, as the PJI rule
+reads its knee replacement's window, signals.explained_inflammation), or beside an acute infection coded
+elsewhere (a fever, a white cell count, a CRP up to 100 mg/L), or, beside a knee swelling that is not coded as
+an effusion, a cellulitis of that leg or a bursitis of that knee (the swelling may be theirs) — the card is the
+"explained" warning: examine the knee (hot, new, painful to move?) and aspirate if so (r36a 033-037). A hot knee
+stated, a suspected septic arthritis, an NG51 high-risk sign, coded sepsis, a fever of 39 °C or more after an
+operation, or a CRP above 100 mg/L keep the critical card. Beside a coded cellulitis of that leg or a bursitis
+of that knee every card adds that the needle must not pass through infected skin or the bursa (r36a 036, 037).
 """
 from __future__ import annotations
 
@@ -35,6 +47,10 @@ from .finding import Finding, Say
 
 SEPTIC_ARTHRITIS = topic("septic-arthritis")
 SEPTIC, EFFUSION = value_set("septic-arthritis"), value_set("knee-effusion")
+# A swelling of the knee (299322007, also in knee-effusion): the card says "swelling", not "effusion" (r36a 036).
+SWELLING = value_set("knee-swelling")
+# Infection over the knee: the needle must not pass through it, and beside a swelling it may be the swelling.
+OVER_THE_KNEE = (value_set("cellulitis-leg"), value_set("knee-bursitis"))
 CRP, WBC = measurement("crp"), measurement("wbc")
 CRP_RAISED, WCC_RAISED = threshold("crp-raised"), threshold("wcc-raised")
 COURSE = window("septic-arthritis-course")  # a confirmed septic arthritis this recent is under treatment
@@ -44,8 +60,9 @@ ESR = measurement("esr")
 # not "a hot swollen knee" when only an effusion code and a CRP are (r34a F10).
 SHOWN = {key: phrase("common", f"shown.{key}") for key in (
     "fever", "fever-coded", "crp", "wcc", "esr", "sepsis-coded", "effusion-with", "suspected", "hot-joint",
-    "known", "replaced-with", "prosthesis-suspected", "drainage", "replaced-hot")}
+    "known", "replaced-with", "prosthesis-suspected", "drainage", "replaced-hot", "swelling-with")}
 UNKNOWN_HOT = phrase("septic-arthritis", "unknown.hot-red")
+NOTE_THROUGH_SKIN = phrase("septic-arthritis", "note.not-through-infected-skin")
 UNDATED = phrase("common", "evidence.date-not-recorded")
 
 
@@ -80,6 +97,8 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
         finding.add(hot + earlier + effusion + measured)
         finding.values["shown"] = [Say(SHOWN["hot-joint"])] + [known_episode(f) for f in earlier[:1]]
         with_sepsis(finding, septic)
+        _caution(finding, over := _infection_over_the_knee(record, effusion))
+        finding.add(over)
         finding.basis = [f.evidence for f in hot + effusion]
         return finding
     else:
@@ -89,12 +108,19 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
         if not septic:
             return None
         diagnosed = under_care
-    finding = Finding(SEPTIC_ARTHRITIS, "critical", variant="known-episode" if earlier and not diagnosed else "default")
-    finding.add(diagnosed + earlier + effusion + reopened + inflammation)
+    over_the_knee = _infection_over_the_knee(record, effusion)
+    # No hot knee stated, and a coded cause explains every fever and marker: examine the knee, not an emergency
+    # by the record alone (BSR 2006 is about the hot, swollen, tender joint; r36a 033-037).
+    explained = [] if diagnosed or earlier or septic or hot_swollen_knee(effusion) else _explained(
+        record, effusion, inflammation, over_the_knee)
+    variant = "explained" if explained else "known-episode" if earlier and not diagnosed else "default"
+    finding = Finding(SEPTIC_ARTHRITIS, "warning" if explained else "critical", variant=variant)
+    finding.add(diagnosed + earlier + effusion + reopened + inflammation + explained + over_the_knee)
     finding.values["shown"] = shown(diagnosed, effusion, inflammation) + [known_episode(f) for f in earlier[:1]]
     if not hot_swollen_knee(effusion):
         finding.unknown = [Say(UNKNOWN_HOT)]  # heat and redness are the bedside's, not the record's (r34a F10)
     with_sepsis(finding, septic)
+    _caution(finding, over_the_knee)
     # The knee it rests on: the prosthetic-joint card replaces it only when that card shows the same knee.
     finding.basis = [f.evidence for f in diagnosed + effusion]
     return finding
@@ -122,8 +148,38 @@ def shown(diagnosed: list[Fact], effusion: list[Fact], inflammation: list[Fact])
     under treatment), and a knee effusion with its fever or markers (r34a F10)."""
     said = [Say(SHOWN["suspected"]) if not f.confirmed else known_episode(f) for f in diagnosed[:1]]
     if effusion and inflammation:
-        said.append(Say(SHOWN["effusion-with"], markers=markers_shown(inflammation)))
+        # What the record shows: a swelling code is a swelling, not an effusion (r36a 036)
+        key = "swelling-with" if all(SWELLING in f.value_sets for f in effusion) else "effusion-with"
+        said.append(Say(SHOWN[key], markers=markers_shown(inflammation)))
     return said
+
+
+def _infection_over_the_knee(record: PatientRecord, effusion: list[Fact]) -> list[Fact]:
+    """A current cellulitis of the leg, or a bursitis of the knee, on the side of the knee finding (or either
+    unsided)."""
+    return [f for vs in OVER_THE_KNEE for f in record.current(vs)
+            if any(signals.on_the_same_leg(e, [f]) for e in effusion)]
+
+
+def _explained(record: PatientRecord, effusion: list[Fact], inflammation: list[Fact],
+               over_the_knee: list[Fact]) -> list[Fact]:
+    """What explains every fever and marker (signals.explained_inflammation): a major operation in its first
+    days, an infection coded elsewhere, or — when the knee finding is a swelling, not a coded effusion — a
+    cellulitis of that leg or a bursitis of that knee, read as an infection there (the swelling may be theirs:
+    extra-articular; BSR 2006's picture is the joint's). An effusion coded beside a cellulitis stays critical."""
+    infections = signals.infection_elsewhere(record)
+    if over_the_knee and all(SWELLING in f.value_sets for f in effusion):
+        infections = infections + over_the_knee
+    operations = record.procedures(signals.MAJOR_SURGERY, signals.SURGERY)
+    return signals.explained_inflammation(record, inflammation, operations, infections)
+
+
+def _caution(finding: Finding, over_the_knee: list[Fact]) -> None:
+    """Cellulitis or bursitis on record over the knee: the needle must not pass through infected skin or the
+    bursa, which can seed the joint (Berney, Medscape 'Joint aspiration (arthrocentesis)': contraindications;
+    r36a 036, 037)."""
+    if over_the_knee:
+        finding.notes.append(Say(NOTE_THROUGH_SKIN))
 
 
 def known_episode(fact: Fact) -> Say:

@@ -720,3 +720,89 @@ def celsius(fact: Fact) -> Decimal | None:
     if unit == "[degF]":
         return (value - 32) * 5 / 9
     return None
+
+
+# The first days after an operation, and an infection coded elsewhere, explain a fever or a raised marker beside
+# a knee finding: the PJI rule reads its knee replacement's window so (r34a F9, r35a F2), the native-knee rule any
+# major operation's and a coded infection's (r36a 033-035, 112).
+POSTOPERATIVE_FEVER, POSTOPERATIVE_FEVER_HIGH = window("postoperative-fever"), threshold("postoperative-fever-high")
+INFECTION_ELSEWHERE, CRP_EXPLAINED = value_set("infection-elsewhere"), threshold("crp-explained-by-infection")
+CRP_MEASURED, WBC_MEASURED = measurement("crp"), measurement("wbc")
+
+
+def of_the_operation(record: PatientRecord, fact: Fact, operations: list[Fact]) -> bool:
+    """Recorded within the post-operative-fever window after one of these operations: a CRP then is at its
+    post-operative peak (day 2-3, often above ICM 2018's acute 100 mg/L: Park, Clin Orthop Relat Res
+    2008;466:179; Lee, J Korean Orthop Assoc 2009;44:442, no difference from an infected knee before day 8;
+    after any major operation a mean rise of about 100 mg/L by day 3 without infection: Santonocito, Anesth
+    Analg 2014;119:624), a white cell count is the operation's leucocytosis (ICM 2018 scores no serum WBC), and
+    the operated knee is warm and swollen (r35a F2)."""
+    after = record.catalogue.window(POSTOPERATIVE_FEVER)
+    return fact.when is not None and any(
+        p.when is not None and p.when <= fact.when <= p.when + after for p in operations)
+
+
+def fever_beyond_operation(record: PatientRecord, operations: list[Fact]) -> list[Fact]:
+    """Fever (fever()), less a fever below the high threshold in the first days after one of these operations:
+    fever then is usually the operation's own response, not infection (r34a F9: 30-66 % of patients have a
+    temperature ≥ 38 °C after TKA, most on day 0-2; a fever ≥ 39 °C, or one that persists past day 3, raises
+    the suspicion: Lu, KSSTA 2015;23:1870; Tai, Orthopedics 2009;32:886; Ishii, Arch Orthop Trauma Surg
+    2014;134:707)."""
+    if not operations:
+        return fever(record)
+    limit = record.threshold(FEVER)
+    readings = [f for f in record.measurements(TEMPERATURE) if (c := celsius(f)) is not None and c >= limit
+                and not _operation_fever(record, f, c, operations)]
+    coded = [f for f in record.current(FEVER_CODED, FINDING) if not _operation_fever(record, f, Decimal(0), operations)]
+    return coded + sorted(readings, key=celsius, reverse=True)[:1]
+
+
+def _operation_fever(record: PatientRecord, fact: Fact, degrees: Decimal, operations: list[Fact]) -> bool:
+    return degrees < record.threshold(POSTOPERATIVE_FEVER_HIGH) and of_the_operation(record, fact, operations)
+
+
+def infection_elsewhere(record: PatientRecord) -> list[Fact]:
+    """An acute infection of another site coded within the findings window (pneumonia, a cold, a urinary
+    infection, COVID-19: value set infection-elsewhere)."""
+    return record.current(INFECTION_ELSEWHERE, FINDING)
+
+
+def explained_inflammation(record: PatientRecord, facts: list[Fact], operations: list[Fact],
+                           infections: list[Fact]) -> list[Fact]:
+    """The operations and infections that explain every one of these fevers and raised markers, or [] when one is
+    beyond them. An operation explains what was recorded in its post-operative-fever window (fever_beyond_operation:
+    a temperature below postoperative-fever-high, a CRP, a white cell count); a coded infection a fever, a white
+    cell count and a CRP up to crp-explained-by-infection (above it, a bacterial infection that can seed a joint:
+    NICE CG191). Anything else (coded sepsis, an ESR) is explained by neither."""
+    reasons: list[Fact] = []
+    for fact in facts:
+        why = [p for p in operations if _explained_by_operation(record, fact, p)]
+        if not why and _explained_by_infection(record, fact):
+            why = infections
+        if not why:
+            return []
+        reasons += [f for f in why if f not in reasons]
+    return reasons
+
+
+def _explained_by_operation(record: PatientRecord, fact: Fact, operation: Fact) -> bool:
+    if not of_the_operation(record, fact, [operation]):
+        return False
+    if TEMPERATURE in fact.value_sets:
+        return (degrees := celsius(fact)) is not None and degrees < record.threshold(POSTOPERATIVE_FEVER_HIGH)
+    return bool(fact.value_sets & {FEVER_CODED, CRP_MEASURED, WBC_MEASURED})
+
+
+def _explained_by_infection(record: PatientRecord, fact: Fact) -> bool:
+    if fact.value_sets & {TEMPERATURE, FEVER_CODED, WBC_MEASURED}:
+        return True
+    if CRP_MEASURED in fact.value_sets:
+        value = crp_mg_per_l(fact)
+        return value is not None and value <= record.threshold(CRP_EXPLAINED)
+    return False
+
+
+def crp_mg_per_l(fact: Fact) -> Decimal | None:
+    """A CRP in mg/L (from mg/dL); None in another unit."""
+    value, unit = fact.quantity
+    return value if unit == "mg/L" else value * 10 if unit == "mg/dL" else None
