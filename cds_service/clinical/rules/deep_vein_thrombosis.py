@@ -160,13 +160,15 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding.add(features + pregnant)
     elif signals.child(record):
         risk = (signals.recent_surgery(record) or signals.immobilised(record) or signals.active_cancer(record)
-                or signals.previous_vte(record) or signals.fast_pulse_for_age(record))
+                or signals.previous_vte(record))
         if not risk and not any(f.value_sets & (signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED})
                                 for f in features):
             # Calf pain alone in a child is a strain or a growing pain far more often than a clot (paediatric
             # DVT comes with a line, surgery or a swollen leg: KB §8.1): no same-day ultrasound card on it without
-            # a VTE risk on record or a pulse fast for the age (r35a F7)
-            return None
+            # a VTE risk on record or a pulse fast for the age that nothing else explains (r35a F7). Pain in
+            # both calves is no one-leg clot (myositis, exertion, growing pains: r36a 090), whatever the pulse.
+            if _both_legs(features) or not _child_pulse_unexplained(record):
+                return None
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
         finding = Finding(SUSPECTED_DVT, "warning", variant="child")
         finding.add(features + signals.on_anticoagulant(record))
@@ -182,6 +184,27 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding = _suspected_dvt(record, features)
     _name_earlier_scan(record, finding, features)
     return finding
+
+
+def _both_legs(features) -> bool:
+    """Pain of both calves or legs: one coded on both sides, or one on each side (r36a 090)."""
+    sides = {signals.side(f) for f in features}
+    return "both" in sides or {"left", "right"} <= sides
+
+
+def _child_pulse_unexplained(record: PatientRecord) -> list:
+    """A child's pulse fast for the age (signals.fast_pulse_for_age) that a fever or a coded sepsis does not
+    explain: the adult rule's reading (§5.10, r35b 279: a fever explains a pulse of 100-130 beside leg
+    features without a strong VTE risk, not one at the immediate-admission level) with the child's
+    thresholds (KB §8.1). From 12 the adult tiers: a fever explains HR > 100, not > 130 (NG51's high-risk
+    value for 12 and over). Under 12 the rule reads only NG51's high-risk rate for the age, the tier KB §8.1
+    puts in place of both adult triggers; a fever explains it as a clot's sign (7 years, 38.6 °C, HR 125 is
+    the fever's pulse: r36a 090). What a fever and that pulse mean for sepsis is NG51's question, not this
+    card's."""
+    fast = signals.fast_pulse_for_age(record)
+    if not fast or not (signals.fever(record) or signals.coded_sepsis(record)):
+        return fast
+    return signals.very_fast_heart_rate(record) if signals.adult_physiology(record) else []
 
 
 def _name_earlier_scan(record: PatientRecord, finding: Finding, features) -> None:
