@@ -54,6 +54,7 @@ BAKERS_CYST = value_set("bakers-cyst")
 KNEE_DISEASE = (value_set("knee-osteoarthritis"),)
 KNEE_INJURY = (value_set("meniscal-tear"), value_set("knee-ligament-injury"), value_set("knee-trauma"))
 KNEE_REPLACEMENT, MSK_INJURY, SURGERY = value_set("knee-prosthesis"), window("msk-injury"), window("surgery")
+CALF_MUSCLE_INJURY = value_set("calf-muscle-injury")
 POST_THROMBOTIC = value_set("post-thrombotic-syndrome")
 _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_REPEAT_OVERDUE = (
@@ -81,7 +82,8 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
         features = signals.all_leg_dvt_features(record)
         return _known_dvt(record, shown, began=signals.began(features + shown), untreated="scan-shown",
                           also=features)
-    features = signals.leg_dvt_features(record) or _painful_leg_with_likely_wells(record)
+    features = _unexplained_by_calf_injury(record, signals.leg_dvt_features(record)) \
+        or _painful_leg_with_likely_wells(record)
     finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
     if finding and features:
         finding.basis = [f.evidence for f in features]
@@ -105,6 +107,37 @@ def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = Fal
         return []
     score, _ = wells_from_record(record)
     return pain if likely(record, score) else []
+
+
+def _unexplained_by_calf_injury(record: PatientRecord, features: list) -> list:
+    """The leg features without the calf pain that a coded calf muscle injury explains (r36a 094, as a coded
+    knee diagnosis explains that knee's pain: r34a F5). NG158 1.1.1 asks to exclude other causes of a painful
+    leg; a strain or tear with an inciting injury is the commonest (KB §2.3: venous duplex first if there is
+    any calf swelling). Only calf pain on the injury's leg (its side, or the side unknown on either), the
+    injury begun within the msk-injury window, and only while nothing points to a clot: no swelling of that
+    leg within the finding window, no Wells item on record (cancer, paralysis, bed rest or surgery, previous
+    DVT), no previous VTE or pregnancy, no fast pulse (over 100/min or coded; a child's for the age). A
+    swollen calf or a VTE risk keeps the DVT card; the muscle-injury card says when to scan."""
+    pain = [f for f in features if signals.CALF_PAIN in f.value_sets
+            and not f.value_sets & (signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED})]
+    if not pain:
+        return features
+    injuries = [f for f in record.current(CALF_MUSCLE_INJURY)
+                if (f.onset or f.when) is not None and not record.older_than(f, MSK_INJURY)]
+    if not injuries or _clot_pointers(record):
+        return features
+    swollen = record.current(signals.LEG_SWELLING, FINDING)
+    explained = [f for f in pain if signals.on_the_same_leg(f, injuries) and not signals.on_the_same_leg(f, swollen)]
+    return [f for f in features if f not in explained]
+
+
+def _clot_pointers(record: PatientRecord) -> list:
+    """What keeps calf pain a DVT question beside a muscle injury: a Wells item on record, a previous VTE,
+    pregnancy or the puerperium, a fast pulse (a child's for the age)."""
+    score, _ = wells_from_record(record)
+    pulse = signals.fast_pulse_for_age(record) if signals.child(record) else signals.tachycardia(record)
+    return ([f for item in score.items for f in item.facts] + signals.previous_vte(record)
+            + signals.pregnant_or_postpartum(record) + pulse)
 
 
 def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
