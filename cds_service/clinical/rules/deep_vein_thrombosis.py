@@ -6,8 +6,9 @@ Criteria:
   anticoagulation continues; not when a course that ended covered the 3-month treatment phase, nor when
   undated and untreated): no "suspected DVT" card. Begun after the active anticoagulant was ordered:
   `warning` (treatment failure, §8.2). On an active anticoagulant: `warning` when a new kind of leg feature
-  (or one on the other leg) was recorded after the DVT began (suspected extension: §1.8), not a swelling of a
-  leg with a coded post-thrombotic syndrome (that syndrome's chronic swelling: r34a F8); `info` only while
+  (or one on the other leg) began after the DVT began (suspected extension: §1.8; its onset, else its recorded
+  date, but an undated swelling of the clot's leg within the treatment phase is the clot's own: r36a 082), not
+  a swelling of a leg with a coded post-thrombotic syndrome (that syndrome's chronic swelling: r34a F8); `info` only while
   the leg or knee is a current complaint (nothing to act on otherwise). With no anticoagulant on record:
   `warning` (known-dvt, untreated; beside a known, untreated PE it gives way to that card: r34a F7).
 - a leg-vein scan in the findings window that shows a proximal DVT in plain words (signals.dvt_shown_by_scan;
@@ -300,7 +301,7 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
     # Only an objective sign that began after the clot is news on treatment: calf pain is expected for weeks,
     # and one whose onset came before the clot is the presenting pain recorded late (r35a F5)
     newer = [f for f in signals.leg_dvt_features(record)
-             if began and f.when and (f.onset or f.when) > began + margin and _new_kind(record, f, began + margin)
+             if began and f.when and _began_after(record, f, known, began, margin) and _new_kind(record, f, began + margin)
              and f.value_sets & signals.OBJECTIVE_DVT_SIGNS
              and not (signals.LEG_SWELLING in f.value_sets and signals.on_the_same_leg(f, chronic))]
     if newer:
@@ -313,6 +314,21 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
     finding = Finding(KNOWN_DVT, "info", variant="treated")
     finding.add(known + treatment + complaint)
     return finding
+
+
+def _began_after(record: PatientRecord, feature, known, began, margin) -> bool:
+    """The leg feature began after the clot (by more than the margin): its recorded onset says so. Without an
+    onset its recorded date stands in, except for a swelling of the clot's own leg (its side, or the side
+    unknown on either) recorded within the treatment phase: the clot's swelling, expected for weeks, charted
+    again at follow-up. Nothing shows it new, and the same swelling with its onset recorded is not new either
+    (r36a 082 vs 081: the data form decided the urgency). A swelling of the other leg, or one whose recorded
+    onset came after the clot (KB §1.8: new swelling despite anticoagulation), is still new."""
+    if feature.onset is not None:
+        return feature.onset > began + margin
+    if (signals.LEG_SWELLING in feature.value_sets and signals.on_the_same_leg(feature, known)
+            and feature.when <= began + record.catalogue.window(TREATMENT_PHASE)):
+        return False
+    return feature.when > began + margin
 
 
 def _knee_explanations(record: PatientRecord) -> list:
