@@ -6,8 +6,9 @@ Criteria:
   anticoagulation continues; not when a course that ended covered the 3-month treatment phase, nor when
   undated and untreated): no "suspected DVT" card. Begun after the active anticoagulant was ordered:
   `warning` (treatment failure, §8.2). On an active anticoagulant: `warning` when a new kind of leg feature
-  (or one on the other leg) was recorded after the DVT began (suspected extension: §1.8), not a swelling of a
-  leg with a coded post-thrombotic syndrome (that syndrome's chronic swelling: r34a F8); `info` only while
+  (or one on the other leg) began after the DVT began (suspected extension: §1.8; its onset, else its recorded
+  date, but an undated swelling of the clot's leg within the treatment phase is the clot's own: r36a 082), not
+  a swelling of a leg with a coded post-thrombotic syndrome (that syndrome's chronic swelling: r34a F8); `info` only while
   the leg or knee is a current complaint (nothing to act on otherwise). With no anticoagulant on record:
   `warning` (known-dvt, untreated; beside a known, untreated PE it gives way to that card: r34a F7).
 - a leg-vein scan in the findings window that shows a proximal DVT in plain words (signals.dvt_shown_by_scan;
@@ -54,6 +55,7 @@ BAKERS_CYST = value_set("bakers-cyst")
 KNEE_DISEASE = (value_set("knee-osteoarthritis"),)
 KNEE_INJURY = (value_set("meniscal-tear"), value_set("knee-ligament-injury"), value_set("knee-trauma"))
 KNEE_REPLACEMENT, MSK_INJURY, SURGERY = value_set("knee-prosthesis"), window("msk-injury"), window("surgery")
+CALF_MUSCLE_INJURY = value_set("calf-muscle-injury")
 POST_THROMBOTIC = value_set("post-thrombotic-syndrome")
 _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_REPEAT_OVERDUE = (
@@ -81,7 +83,8 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
         features = signals.all_leg_dvt_features(record)
         return _known_dvt(record, shown, began=signals.began(features + shown), untreated="scan-shown",
                           also=features)
-    features = signals.leg_dvt_features(record) or _painful_leg_with_likely_wells(record)
+    features = _unexplained_by_calf_injury(record, signals.leg_dvt_features(record)) \
+        or _painful_leg_with_likely_wells(record)
     finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
     if finding and features:
         finding.basis = [f.evidence for f in features]
@@ -106,6 +109,37 @@ def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = Fal
         return []
     score, _ = wells_from_record(record)
     return pain if likely(record, score) else []
+
+
+def _unexplained_by_calf_injury(record: PatientRecord, features: list) -> list:
+    """The leg features without the calf pain that a coded calf muscle injury explains (r36a 094, as a coded
+    knee diagnosis explains that knee's pain: r34a F5). NG158 1.1.1 asks to exclude other causes of a painful
+    leg; a strain or tear with an inciting injury is the commonest (KB §2.3: venous duplex first if there is
+    any calf swelling). Only calf pain on the injury's leg (its side, or the side unknown on either), the
+    injury begun within the msk-injury window, and only while nothing points to a clot: no swelling of that
+    leg within the finding window, no Wells item on record (cancer, paralysis, bed rest or surgery, previous
+    DVT), no previous VTE or pregnancy, no fast pulse (over 100/min or coded; a child's for the age). A
+    swollen calf or a VTE risk keeps the DVT card; the muscle-injury card says when to scan."""
+    pain = [f for f in features if signals.CALF_PAIN in f.value_sets
+            and not f.value_sets & (signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED})]
+    if not pain:
+        return features
+    injuries = [f for f in record.current(CALF_MUSCLE_INJURY)
+                if (f.onset or f.when) is not None and not record.older_than(f, MSK_INJURY)]
+    if not injuries or _clot_pointers(record):
+        return features
+    swollen = record.current(signals.LEG_SWELLING, FINDING)
+    explained = [f for f in pain if signals.on_the_same_leg(f, injuries) and not signals.on_the_same_leg(f, swollen)]
+    return [f for f in features if f not in explained]
+
+
+def _clot_pointers(record: PatientRecord) -> list:
+    """What keeps calf pain a DVT question beside a muscle injury: a Wells item on record, a previous VTE,
+    pregnancy or the puerperium, a fast pulse (a child's for the age)."""
+    score, _ = wells_from_record(record)
+    pulse = signals.fast_pulse_for_age(record) if signals.child(record) else signals.tachycardia(record)
+    return ([f for item in score.items for f in item.facts] + signals.previous_vte(record)
+            + signals.pregnant_or_postpartum(record) + pulse)
 
 
 def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
@@ -161,13 +195,15 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding.add(features + pregnant)
     elif signals.child(record):
         risk = (signals.recent_surgery(record) or signals.immobilised(record) or signals.active_cancer(record)
-                or signals.previous_vte(record) or signals.fast_pulse_for_age(record))
+                or signals.previous_vte(record))
         if not risk and not any(f.value_sets & (signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED})
                                 for f in features):
             # Calf pain alone in a child is a strain or a growing pain far more often than a clot (paediatric
             # DVT comes with a line, surgery or a swollen leg: KB §8.1): no same-day ultrasound card on it without
-            # a VTE risk on record or a pulse fast for the age (r35a F7)
-            return None
+            # a VTE risk on record or a pulse fast for the age that nothing else explains (r35a F7). Pain in
+            # both calves is no one-leg clot (myositis, exertion, growing pains: r36a 090), whatever the pulse.
+            if _both_legs(features) or not _child_pulse_unexplained(record):
+                return None
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
         finding = Finding(SUSPECTED_DVT, "warning", variant="child")
         finding.add(features + signals.on_anticoagulant(record))
@@ -183,6 +219,27 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding = _suspected_dvt(record, features)
     _name_earlier_scan(record, finding, features)
     return finding
+
+
+def _both_legs(features) -> bool:
+    """Pain of both calves or legs: one coded on both sides, or one on each side (r36a 090)."""
+    sides = {signals.side(f) for f in features}
+    return "both" in sides or {"left", "right"} <= sides
+
+
+def _child_pulse_unexplained(record: PatientRecord) -> list:
+    """A child's pulse fast for the age (signals.fast_pulse_for_age) that a fever or a coded sepsis does not
+    explain: the adult rule's reading (§5.10, r35b 279: a fever explains a pulse of 100-130 beside leg
+    features without a strong VTE risk, not one at the immediate-admission level) with the child's
+    thresholds (KB §8.1). From 12 the adult tiers: a fever explains HR > 100, not > 130 (NG51's high-risk
+    value for 12 and over). Under 12 the rule reads only NG51's high-risk rate for the age, the tier KB §8.1
+    puts in place of both adult triggers; a fever explains it as a clot's sign (7 years, 38.6 °C, HR 125 is
+    the fever's pulse: r36a 090). What a fever and that pulse mean for sepsis is NG51's question, not this
+    card's."""
+    fast = signals.fast_pulse_for_age(record)
+    if not fast or not (signals.fever(record) or signals.coded_sepsis(record)):
+        return fast
+    return signals.very_fast_heart_rate(record) if signals.adult_physiology(record) else []
 
 
 def _name_earlier_scan(record: PatientRecord, finding: Finding, features) -> None:
@@ -245,7 +302,7 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
     # Only an objective sign that began after the clot is news on treatment: calf pain is expected for weeks,
     # and one whose onset came before the clot is the presenting pain recorded late (r35a F5)
     newer = [f for f in signals.leg_dvt_features(record)
-             if began and f.when and (f.onset or f.when) > began + margin and _new_kind(record, f, began + margin)
+             if began and f.when and _began_after(record, f, known, began, margin) and _new_kind(record, f, began + margin)
              and f.value_sets & signals.OBJECTIVE_DVT_SIGNS
              and not (signals.LEG_SWELLING in f.value_sets and signals.on_the_same_leg(f, chronic))]
     if newer:
@@ -258,6 +315,21 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
     finding = Finding(KNOWN_DVT, "info", variant="treated")
     finding.add(known + treatment + complaint)
     return finding
+
+
+def _began_after(record: PatientRecord, feature, known, began, margin) -> bool:
+    """The leg feature began after the clot (by more than the margin): its recorded onset says so. Without an
+    onset its recorded date stands in, except for a swelling of the clot's own leg (its side, or the side
+    unknown on either) recorded within the treatment phase: the clot's swelling, expected for weeks, charted
+    again at follow-up. Nothing shows it new, and the same swelling with its onset recorded is not new either
+    (r36a 082 vs 081: the data form decided the urgency). A swelling of the other leg, or one whose recorded
+    onset came after the clot (KB §1.8: new swelling despite anticoagulation), is still new."""
+    if feature.onset is not None:
+        return feature.onset > began + margin
+    if (signals.LEG_SWELLING in feature.value_sets and signals.on_the_same_leg(feature, known)
+            and feature.when <= began + record.catalogue.window(TREATMENT_PHASE)):
+        return False
+    return feature.when > began + margin
 
 
 def _knee_explanations(record: PatientRecord) -> list:

@@ -91,11 +91,13 @@ def _imaged(record: PatientRecord, finding: Finding, cysts) -> None:
 
 def _thigh_only(record: PatientRecord, finding: Finding, injuries) -> None:
     """A hamstring (thigh) injury with no calf injury and no leg swelling on its leg in the finding window is not
-    a DVT mimic: the card offers no leg-vein scan (r35a W3). A calf tear, or a swollen leg, keeps it."""
+    a DVT mimic: the card offers no leg-vein scan (r35a W3). A calf injury with no swelling on its leg offers
+    none now, but says a DVT can follow it (r36a 094; KB §2.3: duplex first if the calf is swollen). A swollen
+    leg keeps the scan."""
     swollen = [f for f in record.current(signals.LEG_SWELLING, signals.FINDING)
                if any(signals.on_the_same_leg(f, [i]) or signals.on_the_same_leg(i, [f]) for i in injuries)]
-    if not swollen and not any(CALF_MUSCLE in f.value_sets for f in injuries):
-        finding.variant = "thigh"
+    if not swollen:
+        finding.variant = "calf-unswollen" if any(CALF_MUSCLE in f.value_sets for f in injuries) else "thigh"
 
 
 def _began_within(record: PatientRecord, fact, window_name) -> bool:
