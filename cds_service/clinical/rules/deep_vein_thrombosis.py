@@ -16,7 +16,8 @@ Criteria:
   scan positive, diagnose DVT and treat): with no anticoagulant, `warning` known-dvt scan-shown (anticoagulate
   now, no Wells, D-dimer or repeat scan); on one, as a known DVT under treatment (above), dated from when
   its leg features began.
-- otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst;
+- otherwise, recent leg DVT features (swelling that is not a coded mass, calf pain, ruptured Baker's cyst,
+  a superficial vein thrombosis of the leg;
   or leg or knee pain when the record alone already scores Wells ≥ 2, not beside a coded explanation of
   that knee, nor within the finding window after a negative scan of that leg: r34a F5) that no negative
   leg-vein scan or refuted DVT has closed (signals.still_open: within 7 days of the scan only a new kind
@@ -29,6 +30,7 @@ Criteria:
     is no treatment failure (r34a W2);
   - on an active anticoagulant: `warning` suspected-dvt, imaging first (a D-dimer cannot rule it out);
   - a DVT coded as suspected (or with no verification status) among the features: imaging first;
+  - a superficial vein thrombosis of the leg among the features: duplex, no D-dimer first (r36b 337);
   - else `warning` suspected-dvt with the Wells score from the record: likely (≥ 2) → proximal leg-vein
     ultrasound within 4 h; otherwise D-dimer within 4 h (age-adjusted cut-off over 50), or, with a D-dimer
     already on record, what it means.
@@ -391,6 +393,9 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
             finding.notes.append(Say(NOTE_HELD))
     elif likely(record, score):
         finding.variant = "likely"
+    elif any(signals.SUPERFICIAL_THROMBOSIS in f.value_sets for f in features):
+        # a D-dimer cannot tell an SVT from a DVT, and a quarter of SVTs have one: the duplex decides (r36b 337)
+        finding.variant = "superficial-thrombosis"
     elif any(signals.DVT in f.value_sets for f in features):
         finding.variant = "coded-unconfirmed"  # a clinician coded a clot: scan it, never rule it out by D-dimer
     elif signals.recent_surgery(record):

@@ -64,6 +64,7 @@ SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC, SEPSIS_OXYGEN = (
     threshold("sepsis-oxygen-concentration"))
 KNEE_PROSTHESIS = value_set("knee-prosthesis")
 ANEURYSM, ANEURYSM_REPAIR = value_set("popliteal-artery-aneurysm"), value_set("popliteal-aneurysm-repair")
+SUPERFICIAL_THROMBOSIS = value_set("superficial-thrombophlebitis")
 
 
 # The leg DVT features a clinician sees or measures (swelling, 'calf 3 cm bigger', a clot coded as suspected):
@@ -102,8 +103,17 @@ def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
     if swelling and record.current(SYSTEMIC_OEDEMA):
         swelling = [f for f in swelling if side(f) is not None]
     return (swelling + new_findings(record, CALF_PAIN, within)
-            + new_findings(record, BAKERS_CYST_RUPTURED, within)
+            + new_findings(record, BAKERS_CYST_RUPTURED, within) + superficial_thrombosis(record, within)
             + [f for f in record.current(DVT, within, undated=True) if not f.confirmed])
+
+
+def superficial_thrombosis(record: PatientRecord, within=FINDING) -> list[Fact]:
+    """A recent superficial vein thrombosis of the leg (r36b 337). About a quarter of people with one have a DVT
+    too and a D-dimer cannot tell them apart (Thrombosis Canada 2021; NICE CKS), so it is a leg feature that
+    asks for a duplex. Its ICD-10-CM codes name the leg; the SNOMED CT concept names no site, so it counts
+    only with a leg bodySite."""
+    return [f for f in new_findings(record, SUPERFICIAL_THROMBOSIS, within)
+            if LOWER_LIMB in f.value_sets or any(system == "ICD-10-CM" for system, _ in f.evidence.codes)]
 
 
 def still_open(record: PatientRecord, findings: list[Fact], study, clot, objective=frozenset()) -> list[Fact]:
