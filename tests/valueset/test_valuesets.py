@@ -80,7 +80,7 @@ EXTRA_IDS = {
     "pallor", "neurological-deficit-cause", "critical-limb-ischaemia", "inhaled-oxygen-flow", "inhaled-oxygen-concentration",
     "egfr", "esr", "prosthetic-knee-drainage", "acute-breathlessness-cause", "post-thrombotic-syndrome",
     "arterial-imaging-leg", "benign-leg-lump", "benign-knee-lump", "anaemia", "popliteal-aneurysm-repair",
-    "infection-elsewhere", "knee-bursitis", "knee-swelling",
+    "infection-elsewhere", "knee-bursitis", "knee-swelling", "hormonal-contraception-hrt",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

@@ -58,6 +58,7 @@ KNEE_DISEASE = (value_set("knee-osteoarthritis"),)
 KNEE_INJURY = (value_set("meniscal-tear"), value_set("knee-ligament-injury"), value_set("knee-trauma"))
 KNEE_REPLACEMENT, MSK_INJURY, SURGERY = value_set("knee-prosthesis"), window("msk-injury"), window("surgery")
 CALF_MUSCLE_INJURY = value_set("calf-muscle-injury")
+THROMBOPHILIA, HORMONES = value_set("thrombophilia"), value_set("hormonal-contraception-hrt")
 POST_THROMBOTIC = value_set("post-thrombotic-syndrome")
 _DVT = "suspected-dvt"
 NOTE_BAKERS_CYST, NOTE_TACHYCARDIA, NOTE_ANTICOAGULANT, NOTE_SURGERY, NOTE_REPEAT_OVERDUE = (
@@ -196,8 +197,10 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding = Finding(SUSPECTED_DVT_PREGNANCY, "warning")
         finding.add(features + pregnant)
     elif signals.child(record):
+        # Adolescent VTE: reduced mobility, thrombophilia, cancer, surgery and the combined pill are its
+        # commonest provoking factors (Biss et al., Arch Dis Child 2016; r36b 275)
         risk = (signals.recent_surgery(record) or signals.immobilised(record) or signals.active_cancer(record)
-                or signals.previous_vte(record))
+                or signals.previous_vte(record) or record.current(THROMBOPHILIA) or record.current(HORMONES))
         if not risk and not any(f.value_sets & (signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED})
                                 for f in features):
             # Calf pain alone in a child is a strain or a growing pain far more often than a clot (paediatric
@@ -208,7 +211,7 @@ def _suspected(record: PatientRecord, features) -> Finding:
                 return None
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
         finding = Finding(SUSPECTED_DVT, "warning", variant="child")
-        finding.add(features + signals.on_anticoagulant(record))
+        finding.add(features + (risk or []) + signals.on_anticoagulant(record))
         fast = signals.fast_pulse_for_age(record)
         if fast:
             # A fast pulse alone is no PE feature in a child (crying, pain, fever: r34a F9), but it is not
