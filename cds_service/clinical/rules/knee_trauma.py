@@ -35,7 +35,10 @@ def knee_trauma_imaging(record: PatientRecord) -> Finding | None:
     # An acute injury's 7 days run from the injury (onset), not from the day it was written down (an injury 3
     # weeks old recorded today is not acute; a dislocation of 20 days ago is the limb rule's, r34a F8).
     artery = [f for f in record.current(ARTERY_INJURY, TRAUMA) if not record.older_than(f, TRAUMA)]
-    dislocation = [f for f in record.current(DISLOCATION, TRAUMA) if not record.older_than(f, TRAUMA)] + artery
+    # A dislocation reduced (spontaneously or in ED) and coded resolved inside the acute window still carries the
+    # popliteal artery injury risk (KB ACR acute knee trauma, S-ACR-AT: dislocation -> angiographic study; r37 B1).
+    dislocation = [f for f in record.current(DISLOCATION, TRAUMA) + record.recent_episodes(DISLOCATION, TRAUMA)
+                   if not record.older_than(f, TRAUMA)] + artery
     injury = [f for f in record.current(INJURY, TRAUMA) if not record.older_than(f, TRAUMA)]
     if dislocation:
         began = min((f.onset or f.when for f in dislocation), default=None)
