@@ -110,10 +110,9 @@ def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
 def superficial_thrombosis(record: PatientRecord, within=FINDING) -> list[Fact]:
     """A recent superficial vein thrombosis of the leg (r36b 337). About a quarter of people with one have a DVT
     too and a D-dimer cannot tell them apart (Thrombosis Canada 2021; NICE CKS), so it is a leg feature that
-    asks for a duplex. Its ICD-10-CM codes name the leg; the SNOMED CT concept names no site, so it counts
-    only with a leg bodySite."""
-    return [f for f in new_findings(record, SUPERFICIAL_THROMBOSIS, within)
-            if LOWER_LIMB in f.value_sets or any(system == "ICD-10-CM" for system, _ in f.evidence.codes)]
+    asks for a duplex. Its ICD-10-CM codes name the leg (lower-limb-site holds them); the SNOMED CT concept
+    names no site, so it counts only with a leg bodySite."""
+    return [f for f in new_findings(record, SUPERFICIAL_THROMBOSIS, within) if LOWER_LIMB in f.value_sets]
 
 
 def still_open(record: PatientRecord, findings: list[Fact], study, clot, objective=frozenset()) -> list[Fact]:
