@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ...content.catalogue import GiveWay, phrase, topic
 from ...record.facts import PatientRecord
+from .compartment_syndrome import compartment_syndrome
 from .deep_vein_thrombosis import SUSPECTED_DVT, deep_vein_thrombosis
 from .finding import Finding, Say
 from .knee_trauma import knee_trauma_imaging
@@ -16,7 +17,7 @@ from .pulmonary_embolism import known_pe_untreated, possible_pe
 from .septic_arthritis import suspected_septic_arthritis
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
-RULES = (possible_pe, acute_limb_ischaemia, prosthetic_joint_infection, suspected_septic_arthritis,
+RULES = (possible_pe, acute_limb_ischaemia, compartment_syndrome, prosthetic_joint_infection, suspected_septic_arthritis,
          deep_vein_thrombosis, known_pe_untreated, malignancy_red_flags, knee_trauma_imaging)
 
 

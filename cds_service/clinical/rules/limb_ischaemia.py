@@ -34,6 +34,11 @@ Criterion, critical, any of:
   A repaired aneurysm (a femoral-popliteal bypass on its side, or either unsided done on or after it began:
   signals.unrepaired_aneurysms) is under surveillance (SVS 2022 rec 6): knee pain beside it raises nothing
   here; a new ischaemic sign of the leg does (it stays an embolic source: a graft occludes).
+- a new ischaemic sign (within the short critical window) on a popliteal aneurysm's leg (its side, or the side
+  unknown on either), with or without pain recorded: critical, 'aneurysm-sign' ('aneurysm' with the pain of
+  that leg) — a thrombosed or embolising aneurysm until proven otherwise (SVS 2022, Farber et al.; ESVS 2020
+  acute limb ischaemia; r38 1). A sign recorded without a site is that leg's when it began with knee pain on
+  the aneurysm's leg (the aneurysm lies behind the knee).
 Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CDS Hooks indicators):
 - a confirmed acute occlusion with an anticoagulant begun with it or after it: 'known-treated' — `info`, `warning` with leg pain or a
   sign that began after it (re-examine the leg: re-occlusion is an emergency);
@@ -105,7 +110,7 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
     embolic_source = fibrillation + dislocation + aneurysm + known + chronic  # an older occlusion re-occludes (r33 S3)
     new = new_signs(record)
     causes = Causes(record.current(NEUROLOGICAL_CAUSE), record.current(ANAEMIA))
-    counted = [kept for f in new if on_the_leg(record, f, new, dislocation)
+    counted = [kept for f in new if on_the_leg(record, f, new, dislocation, record.current(ANEURYSM))
                for kept in [unexplained(f, causes)] if kept is not None]
     if known:
         # The signs of the known episode are known; only those that began after it are a re-occlusion.
@@ -124,6 +129,17 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
             finding.notes.append(Say(phrase("acute-limb-ischaemia", "note.occlusion-on-anticoagulant")))
     if pain and _enough(threatening, needed):
         finding.add(threatening + pain + embolic_source)
+    # A new ischaemic sign of a popliteal aneurysm's leg, with or without pain recorded, is a thrombosed or
+    # embolising aneurysm until proven otherwise (SVS 2022, Farber et al.: acute ischaemia is its commonest
+    # complication; ESVS 2020 acute limb ischaemia): the critical card, the aneurysm named as the source (r38 1).
+    # A repaired one counts too (a graft occludes).
+    any_aneurysm = record.current(ANEURYSM)  # the sign's leg decides, not the pain's
+    of_aneurysm = [f for f in threatening if any(signals.either_leg(f, a) for a in any_aneurysm)]
+    if of_aneurysm and not finding.evidence:
+        sources = [a for a in any_aneurysm if any(signals.either_leg(f, a) for f in of_aneurysm)]
+        finding.add(of_aneurysm + sources + [p for p in pain if any(signals.either_leg(p, a) for a in sources)])
+        finding.variant = "aneurysm" if any(signals.either_leg(p, a) for p in pain for a in sources) \
+            else "aneurysm-sign"
     if unrepaired and pain and (finding.evidence or not known):  # a treated occlusion: its own card
         threatened = bool(finding.evidence)  # an occlusion or ischaemic signs as well
         finding.add(unrepaired + [p for p in pain if any(signals.either_leg(p, a) for a in unrepaired)])
@@ -231,16 +247,20 @@ def new_signs(record: PatientRecord) -> list[Fact]:
     return found
 
 
-def on_the_leg(record: PatientRecord, sign: Fact, signs: list[Fact], dislocation: list[Fact]) -> bool:
+def on_the_leg(record: PatientRecord, sign: Fact, signs: list[Fact], dislocation: list[Fact],
+               aneurysm: list[Fact] = ()) -> bool:
     """KB §8.8 rule 2, the limb must be the lower limb: a leg site or side in the sign's code, bodySite or
     laterality (an arm site has already removed it: catalogue siteRules); else it began with calf or leg pain
-    or with a sign placed on the leg (the same presentation), or beside a recent knee dislocation."""
+    or with a sign placed on the leg (the same presentation), or beside a recent knee dislocation; or it began
+    with knee pain on the leg of a popliteal aneurysm (the aneurysm lies behind that knee: its pain and a
+    numb foot are one presentation of the aneurysm's leg, SVS 2022; r38 1)."""
     if _placed(sign) or dislocation:
         return True
     if sign.signs and sign.value_sets & _PAIN_ENTRIES:
         return True  # the Ps a knee, calf or leg pain entry's own text names are that leg's: a knee is on the leg (r34b S3)
     beside = [f for f in signs if f is not sign and _placed(f)] + record.current(signals.CALF_PAIN, signals.FINDING) \
-        + record.current(signals.LEG_PAIN, signals.FINDING)
+        + record.current(signals.LEG_PAIN, signals.FINDING) \
+        + [k for k in record.current(signals.KNEE_PAIN, signals.FINDING) if any(signals.either_leg(k, a) for a in aneurysm)]
     margin = record.catalogue.window(PRESENTATION)
     began = signals.began([sign])
     return began is not None and any(abs(signals.began([f]) - began) <= margin for f in beside if signals.began([f]))
