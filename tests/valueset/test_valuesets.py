@@ -81,6 +81,7 @@ EXTRA_IDS = {
     "egfr", "esr", "prosthetic-knee-drainage", "acute-breathlessness-cause", "post-thrombotic-syndrome",
     "arterial-imaging-leg", "benign-leg-lump", "benign-knee-lump", "anaemia", "popliteal-aneurysm-repair",
     "infection-elsewhere", "knee-bursitis", "knee-swelling", "hormonal-contraception-hrt",
+    "staphylococcus-aureus-bacteraemia", "bacteraemia", "staphylococcus-aureus", "blood-culture",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).
