@@ -82,6 +82,7 @@ EXTRA_IDS = {
     "arterial-imaging-leg", "benign-leg-lump", "benign-knee-lump", "anaemia", "popliteal-aneurysm-repair",
     "infection-elsewhere", "knee-bursitis", "knee-swelling", "hormonal-contraception-hrt",
     "compartment-syndrome-leg", "tibial-fracture", "acl-injury-acute", "pcl-injury-acute",
+    "staphylococcus-aureus-bacteraemia", "bacteraemia", "staphylococcus-aureus", "blood-culture",
 }
 
 # Codes the KB lists as not verified / contradictory / "do not use" (§3.4, §3.6, §6).

@@ -396,6 +396,13 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
             finding.notes.append(Say(NOTE_HELD))
     elif likely(record, score):
         finding.variant = "likely"
+        # A positive D-dimer for this presentation already on record: the next step is the scan it calls for,
+        # not the D-dimer the 'likely' card would ask for again (NICE NG158 1.1.3-1.1.4; r36b 339).
+        d_dimer = latest_d_dimer(record, since=_presentation_began(record, features))
+        if d_dimer is not None and d_dimer.positive:
+            finding.add([d_dimer.fact])
+            finding.values["d_dimer_reading"] = d_dimer.reading
+            finding.variant = "likely-d-dimer-positive"
     elif any(signals.SUPERFICIAL_THROMBOSIS in f.value_sets for f in features):
         # a D-dimer cannot tell an SVT from a DVT, and a quarter of SVTs have one: the duplex decides (r36b 337)
         finding.variant = "superficial-thrombosis"

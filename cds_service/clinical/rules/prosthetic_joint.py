@@ -42,6 +42,13 @@ ESR_RAISED, CRP_EARLY = threshold("esr-raised"), threshold("crp-raised-early-pos
 ESR_AGE_FACTOR, ESR_FEMALE_OFFSET = threshold("esr-age-factor"), threshold("esr-female-offset")
 EARLY_POSTOPERATIVE = window("early-postoperative")
 MARKERS, MARKERS_EARLY = (phrase("prosthetic-joint-infection", key) for key in ("markers.usual", "markers.early"))
+# S. aureus bacteraemia: coded as S. aureus sepsis, coded as a bacteraemia beside S. aureus as its cause, or a blood
+# culture growing S. aureus (r36b S3)
+SA_SEPSIS, BACTERAEMIA = value_set("staphylococcus-aureus-bacteraemia"), value_set("bacteraemia")
+STAPH_AUREUS, BLOOD_CULTURE = value_set("staphylococcus-aureus"), value_set("blood-culture")
+BACTERAEMIA_WINDOW = window("bacteraemia")
+SHOWN_BACTERAEMIA = {key: phrase("prosthetic-joint-infection", f"shown.{key}")
+                     for key in ("bacteraemia-coded", "bacteraemia-culture", "also")}
 _KNEE_FISTULA = "M25.16"  # ICD-10-CM Fistula, knee: the code names the knee; a wound discharge needs a leg site
 
 
@@ -49,6 +56,7 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     prosthesis = record.current(KNEE_PROSTHESIS) + record.procedures(KNEE_PROSTHESIS)
     if not prosthesis:
         return None
+    bacteraemia = staphylococcus_aureus_bacteraemia(record)
     local = record.current(signals.KNEE_PAIN, signals.FINDING) + record.current(EFFUSION, signals.FINDING)
     drainage = _drainage(record)
     # The painful or swollen knee must be the replaced one (KB §8.8 rule 4): a native right knee beside a
@@ -87,7 +95,13 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
     if septic:
         local = local + under_care or confirmed
         inflammation = inflammation or confirmed
-    if not local or not inflammation:
+    # An S. aureus bacteraemia beside a replaced knee is a reason to evaluate the prosthesis with no knee
+    # complaint coded: S. aureus seeds a joint prosthesis through the blood in 21-41 % (Murdoch, CID 2001;32:647;
+    # Tande, Am J Med 2016;129:221.e11; Honkanen, OFID 2019;6:ofz218), often with few signs (haematogenous PJI;
+    # IDSA 2013, ICM 2018; r36b S3). Not beside a confirmed prosthesis infection: the bacteraemia is then its.
+    haematogenous = [] if confirmed else bacteraemia
+    inflammation = inflammation + [f for f in haematogenous if f not in inflammation]
+    if not haematogenous and (not local or not inflammation):
         return None
     # KB §8.4 card: critical if septic (NG51 high-risk), otherwise warning — same-day orthopaedic review and
     # aspiration, not the emergency of sepsis (r21 review S4).
@@ -98,11 +112,21 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
                 + (confirmed if septic else []))
     finding.values["markers"] = Say(MARKERS_EARLY if early else MARKERS)  # ESR has no role early (ICM 2018)
     finding.values["shown"] = _shown(coded, drainage, hot, fever + markers + signals.coded_sepsis(record),
-                                     confirmed if septic else [])
+                                     confirmed if septic else []) if local else []
+    if haematogenous:
+        finding.values["shown"] = _shown_bacteraemia(haematogenous, finding.values["shown"],
+                                                     [] if local else fever + markers)
+        # A bacteraemic patient has cultures and antibiotics at once, not after the aspiration (AAOS's exception;
+        # KB §8.4): the 'bacteraemia' card, or 'septic' with an NG51 high-risk sign — beside a painful or swollen
+        # replaced knee any such sign, with no knee finding a measured one (a coded sepsis is the bacteraemia's
+        # own code: the card's question is the prosthesis, the sepsis is already under care).
+        finding.variant = "bacteraemia"
+        if not local:
+            sepsis_signs = [f for f in sepsis_signs if f not in signals.coded_sepsis(record)]
     with_sepsis(finding, sepsis_signs if septic is None else septic)
     if finding.variant == "septic":
         finding.indicator = "critical"
-    elif not (fever or coded or drainage or hot or confirmed or signals.coded_sepsis(record)) and (
+    elif not (fever or coded or drainage or hot or confirmed or signals.coded_sepsis(record) or haematogenous) and (
             explained := signals.explained_inflammation(record, markers, [], signals.infection_elsewhere(record))):
         # Only a marker is raised, and an infection coded elsewhere explains it (a CRP of 14 during a cold: r36a
         # 112): ICM 2018 reads a serum CRP as 2 of the 6 points, so a repeat when the infection has settled, not
@@ -110,6 +134,27 @@ def prosthetic_joint_infection(record: PatientRecord) -> Finding | None:
         finding.indicator, finding.variant = "info", "explained"
         finding.add(explained)
     return finding
+
+
+def staphylococcus_aureus_bacteraemia(record: PatientRecord) -> list[Fact]:
+    """An S. aureus bacteraemia within the bacteraemia window: S. aureus sepsis coded (A41.0-), a bacteraemia
+    coded (R78.81) beside S. aureus coded as a cause (B95.6-: alone it may be a skin infection's), or a final
+    blood culture (600-7) whose coded value is S. aureus (r36b S3)."""
+    coded = record.current(SA_SEPSIS, BACTERAEMIA_WINDOW)
+    cause = [f for f in record.current(STAPH_AUREUS, BACTERAEMIA_WINDOW) if f.kind == "Condition"]
+    bacteraemia = record.current(BACTERAEMIA, BACTERAEMIA_WINDOW)
+    paired = bacteraemia + cause if bacteraemia and cause else []
+    cultures = [f for f in record.results(BLOOD_CULTURE, BACTERAEMIA_WINDOW) if STAPH_AUREUS in f.value_sets_of_value]
+    return coded + [f for f in paired if f not in coded] + cultures
+
+
+def _shown_bacteraemia(bacteraemia: list[Fact], shown: list[Say], measured: list[Fact]) -> list[Say]:
+    """The bacteraemia as the record has it (coded, or a blood culture), after the replaced knee's findings;
+    with no knee finding, a fever or raised marker beside it."""
+    said = [Say(SHOWN_BACTERAEMIA["bacteraemia-culture" if f.kind == "Observation" else "bacteraemia-coded"])
+            for f in bacteraemia]
+    said = [s for i, s in enumerate(said) if s not in said[:i]]
+    return shown + said + ([Say(SHOWN_BACTERAEMIA["also"], markers=markers_shown(measured))] if measured else [])
 
 
 def _shown(coded: list[Fact], drainage: list[Fact], hot: list[Fact], measured: list[Fact],
