@@ -138,11 +138,14 @@ def _unexplained_by_calf_injury(record: PatientRecord, features: list) -> list:
 
 def _clot_pointers(record: PatientRecord) -> list:
     """What keeps calf pain a DVT question beside a muscle injury: a Wells item on record, a previous VTE,
-    pregnancy or the puerperium, a fast pulse (a child's for the age)."""
+    pregnancy or the puerperium, a fast pulse (a child's for the age), and the VTE risks the child rule reads
+    (thrombophilia, current hormonal contraception or HRT: Biss et al., Arch Dis Child 2016). A strain does not
+    explain away calf pain beside them (r38a S1: the muscle-injury card said no VTE risk was on record)."""
     score, _ = wells_from_record(record)
     pulse = signals.fast_pulse_for_age(record) if signals.child(record) else signals.tachycardia(record)
     return ([f for item in score.items for f in item.facts] + signals.previous_vte(record)
-            + signals.pregnant_or_postpartum(record) + pulse)
+            + signals.pregnant_or_postpartum(record) + pulse + record.current(THROMBOPHILIA)
+            + record.current(HORMONES))
 
 
 def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
