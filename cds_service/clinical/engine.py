@@ -98,7 +98,13 @@ class ClinicalEngine:
             for finding in findings:
                 finding.notes.append(Say(AGE_UNKNOWN))
         incomplete = self._incomplete_check(record, findings)
-        if incomplete:
+        if incomplete and incomplete.indicator == "warning":
+            # The record's core could not be read: every card below rests on part of it, and the checks that read
+            # the missing part (the PE rule's vital signs) did not run. It leads every card but a critical one,
+            # so that the first lines say so (r38b S4: a hook out of time led with a Wells-0 DVT warning)
+            at = sum(1 for f in findings if f.indicator == "critical")
+            findings.insert(at, incomplete)
+        elif incomplete:
             findings.append(incomplete)
         if record.unread_entries:
             # Never silent: every card says what it could not read; with no card, an incomplete-check card does
