@@ -26,6 +26,8 @@ UNREAD_COUNT = {(kind, many): names.phrase("common", f"unread-entries.{kind}.{'m
                 for kind in ("Condition", "Observation") for many in (False, True)}
 UNREAD_AND, UNREAD_MORE = names.phrase("common", "unread-entries.and"), names.phrase("common", "unread-entries.more")
 DIED, DIED_ON = names.phrase("incomplete-check", "deceased.undated"), names.phrase("incomplete-check", "deceased.on")
+DOUBTFUL_PREGNANCY = names.phrase("common", "note.doubtful-pregnancy")
+WHO = {key: names.phrase("common", f"who.{key}") for key in ("male-aged", "aged", "male-undated")}
 _QUOTED = 5  # the entries a line quotes; the rest are counted
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 
@@ -88,6 +90,7 @@ class ClinicalEngine:
             finding.values["died"] = Say(DIED_ON, date=record.died.date().isoformat()) if record.died else Say(DIED)
             return [Issued(finding, self.templates.render(finding, record.patient_id))]
         findings = self._pending(record, self._not_critical_on_guesses(record, evaluate(record)))
+        self._ask_first(record, findings)
         for kind in sorted(record.unavailable):
             topics, words = self.unread.get(kind, ((), None))
             for finding in findings:
@@ -134,10 +137,26 @@ class ClinicalEngine:
                 finding.indicator = "warning"
                 # The summary opens with what to ask (r27 W1, r28 W1): the findings the unread answers are about
                 unread = [f for f in record.facts if f.uninterpreted and f.evidence in finding.evidence]
-                finding.ask_first = tuple(dict.fromkeys(
-                    g.finding for f in unread for g in record.catalogue.finding_words if g.value_sets & f.value_sets)) or True
+                finding.ask_first = _asked_about(record, unread)
                 finding.notes.insert(0, Say(UNINTERPRETED_NOTE))
         return sorted(findings, key=lambda f: (_RANK[f.indicator], f.follows))
+
+    @staticmethod
+    def _ask_first(record: PatientRecord, findings: list[Finding]) -> None:
+        """What a card rests on but the record cannot vouch for is asked in its first line, whatever its
+        indicator (r38a F6: a pregnancy status 'LMP 2026-11-08', not interpreted, set the pregnancy pathway and
+        was asked only in the evidence list): an answer not interpreted, and pregnancy evidence the record makes
+        implausible (signals.doubtful_pregnancy: not the pregnancy pathway; the cards that read pregnancy,
+        recordHygiene doubtfulPregnancyAsked, name it and say what it would change)."""
+        doubtful = signals.doubtful_pregnancy(record)
+        for finding in findings:
+            if doubtful and finding.topic in record.catalogue.hygiene["doubtfulPregnancyAsked"]:
+                finding.add(doubtful)
+                finding.notes.insert(0, Say(DOUBTFUL_PREGNANCY, who=_who(record)))
+                finding.ask_first = finding.ask_first or _asked_about(record, doubtful)
+            unread = [f for f in record.facts if f.uninterpreted and f.evidence in finding.evidence]
+            if unread and not finding.ask_first:
+                finding.ask_first = _asked_about(record, unread)
 
     @staticmethod
     def _pending(record: PatientRecord, findings: list[Finding]) -> list[Finding]:
@@ -232,3 +251,17 @@ class ClinicalEngine:
             "checks": ", ".join(self.templates.topics[t]["display"] for t in checks),
         })
         return finding
+
+
+def _asked_about(record: PatientRecord, facts) -> tuple[str, ...] | bool:
+    """The findings a card's first line asks about (catalogue absentAnswers findingWords and askAbout), or
+    True: ask, without a name."""
+    groups = [(g.finding, g.value_sets) for g in record.catalogue.finding_words] + list(record.catalogue.ask_about)
+    return tuple(dict.fromkeys(name for f in facts for name, sets in groups if sets & f.value_sets)) or True
+
+
+def _who(record: PatientRecord) -> Say:
+    """Why the record makes its pregnancy implausible, in the card's words."""
+    if record.age is not None and record.age >= record.threshold(signals.PREGNANCY_POSSIBLE_AGE):
+        return Say(WHO["male-aged" if record.sex == "male" else "aged"], age=record.age)
+    return Say(WHO["male-undated"])

@@ -236,6 +236,7 @@ class Catalogue:
                                                 tuple(g.get("baselineClauses", ())), tuple(g.get("baselineTails", ())),
                                                 tuple(g.get("notBaselineWords", ())))
                                    for g in data["absentAnswers"].get("findingWords", ()))
+        self.ask_about = tuple((g["finding"], frozenset(g["valueSets"])) for g in data["absentAnswers"].get("askAbout", ()))
         self.function_negations = tuple(data["absentAnswers"].get("functionNegations", ()))
         self.unknown_answers = frozenset((c["system"], c["code"]) for c in data["absentAnswers"].get("unknownCodes", ()))
         self.unknown_words = frozenset(data["absentAnswers"].get("unknownWords", ()))
@@ -371,6 +372,7 @@ class Catalogue:
                           *self.site_rules, *(v for removed in self.site_rules.values() for v in removed),
                           *self.site_gives, *(v for source, adds in self.site_gives.values() for v in (source, *adds)),
                           *(v for group in self.finding_words for v in group.value_sets),
+                          *(v for _, sets in self.ask_about for v in sets),
                           *self.unread_not_by_display, *self.unread_diagnoses, *self.unread_entry_condition[0],
                           *([self.unread_oedema_cause] if self.unread_oedema_cause else [])}
                      if vs not in value_set_ids)

@@ -533,6 +533,28 @@ def severe_renal_egfr(record: PatientRecord) -> list[Fact]:
 
 
 def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
+    """The pregnancy evidence (_pregnancy_evidence) that opens the pregnancy pathway: all of it, unless the
+    rest of the record makes it implausible (doubtful_pregnancy)."""
+    evidence = _pregnancy_evidence(record)
+    return [] if _implausible(record, evidence) else evidence
+
+
+def doubtful_pregnancy(record: PatientRecord) -> list[Fact]:
+    """Pregnancy evidence the record makes implausible: undated only, on a man or a patient aged
+    pregnancy-possible-age or more (r38a F6: an undated Z33.1 on a 68-year-old man got 'Start LMWH, no Wells').
+    Not the pregnancy pathway, and not silence either: the cards that read pregnancy ask about it first."""
+    evidence = _pregnancy_evidence(record)
+    return evidence if _implausible(record, evidence) else []
+
+
+def _implausible(record: PatientRecord, evidence: list[Fact]) -> bool:
+    # Only undated evidence is doubted: a dated pregnancy stays evidence on any record (Patient.gender is
+    # administrative, a trans man may be pregnant; late pregnancies happen), as the fail-safe wants
+    return bool(evidence) and all((f.onset or f.when) is None for f in evidence) and (
+        record.sex == "male" or (record.age is not None and record.age >= record.threshold(PREGNANCY_POSSIBLE_AGE)))
+
+
+def _pregnancy_evidence(record: PatientRecord) -> list[Fact]:
     """A pregnancy Condition dated within a pregnancy's length, or active and undated (the EHR calls it
     current); a pregnancy-status Observation whose value is "pregnant"; a positive hCG test (flagged
     positive by the laboratory, or valued Positive, coded or as text) within a pregnancy's length; delivery
