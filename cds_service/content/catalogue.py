@@ -153,6 +153,17 @@ class Score:
     source: str
 
 
+@dataclass(frozen=True)
+class AnticoagulantDrug:
+    """One anticoagulant the rules tell apart (catalogue textMatches anticoagulants.drugs)."""
+    key: str
+    drug_class: str  # doac | vka
+    rxnorm: frozenset[str]
+    words: tuple[str, ...]
+    avoid_in: frozenset[str]  # pregnancy, antiphospholipid-syndrome
+    egfr_below: str | None  # a threshold key
+
+
 class Catalogue:
     def __init__(self, data: dict):
         self.topics: list[dict] = data["topics"]
@@ -288,6 +299,11 @@ class Catalogue:
         self.treatment_above = {medicine: _amount(dose) for medicine, dose in strength.get("treatmentAbove", {}).items()}
         self.treatment_per_kg = {medicine: _amount(dose)
                                  for medicine, dose in strength.get("treatmentPerKgFrom", {}).items()}
+        # Which anticoagulant a medicine is, and where it conflicts with the patient (r38b S3): Fact.drug
+        self.anticoagulant_drugs = {key: AnticoagulantDrug(key, d["class"], frozenset(d.get("rxnorm", ())),
+                                                           tuple(d["words"]), frozenset(d.get("avoidIn", ())),
+                                                           d.get("egfrBelow"))
+                                    for key, d in data["textMatches"]["anticoagulants"].get("drugs", {}).items()}
         self.prophylaxis = {key: (tuple(m["prophylaxisWords"]), tuple(m.get("prophylaxisOnlyFor", ())))
                             for key, m in data["textMatches"].items() if "prophylaxisWords" in m}
         # Cards of a native knee joint: not for a replaced knee (clinical/rules/musculoskeletal.py).
@@ -347,6 +363,9 @@ class Catalogue:
             unknown = [key for keys in sides.values() for key in keys if key not in self.thresholds]
             if vs not in self.measurements or unknown:
                 raise ValueError(f"cards/catalogue.json: unreadEntries namedBeyond {vs}: not a measurement, or unknown thresholds {unknown}")
+        for drug in self.anticoagulant_drugs.values():
+            if drug.egfr_below is not None and drug.egfr_below not in self.thresholds:
+                raise ValueError(f"cards/catalogue.json: anticoagulant {drug.key} reads unknown threshold {drug.egfr_below!r}")
         for name, score in self.scores.items():
             if score.topic not in self.variants:
                 raise ValueError(f"cards/catalogue.json: score {name} is shown on {score.topic!r}, not a topic")

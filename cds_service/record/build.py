@@ -36,7 +36,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from ..content.catalogue import Catalogue, compiled_once, value_set
-from ..content.terminology import NOTHING, SYSTEM_NAMES, ValueSets, plain_words
+from ..content.terminology import NOTHING, RXNORM, SYSTEM_NAMES, ValueSets, plain_words
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord, UnreadEntry
 from .reports import NEGATIVE, UNREAD, ReportReader
@@ -267,6 +267,7 @@ class Memberships:
     # An entry with no code this service reads whose words name a finding it checks
     unread: UnreadEntry | None = None
     held: str | None = None  # an anticoagulant order or statement not being given: "held" or "not-started" (Fact.held)
+    drug: str | None = None  # the anticoagulant it names (Fact.drug)
     # a text answer read by the fail-safe, which it could not place (a pregnancy status: Fact.uninterpreted)
     uninterpreted: bool = False
 
@@ -317,6 +318,7 @@ class Relevance:
         self.not_started = _phrases(catalogue.not_started_phrases)
         self.prophylaxis_words, self.prophylaxis_medicines = catalogue.prophylaxis["anticoagulants"]
         self.prophylactic_doses = catalogue.prophylactic_doses
+        self.anticoagulant_drugs = tuple(catalogue.anticoagulant_drugs.values())
         self.infusion_words = catalogue.text_lists["prophylactic-strength"].get("infusionWords", ())
         self.treatment_above, self.treatment_per_kg = catalogue.treatment_above, catalogue.treatment_per_kg
         companions = catalogue.text_lists["prophylactic-strength"].get("companionWords", ())
@@ -452,7 +454,8 @@ class Relevance:
                 # it, whatever its status: read as an anticoagulant it hid a new DVT as treated (r31 review S2;
                 # KB §1.8, §8.3: classify from what is given). An anticoagulant's is kept as held, for the card
                 # to name (r32 S2: the order set aside was not shown beside 'start a DOAC').
-                return Memberships(frozenset({"anticoagulants"}), held="not-started") if "anticoagulants" in memberships else None
+                return Memberships(frozenset({"anticoagulants"}), held="not-started",
+                                   drug=self._drug(concept, text)) if "anticoagulants" in memberships else None
             order_text = text + " " + _order_text(raw) + "".join(
                 f" {_plain(value)} {unit}" for value, unit, kind in _structured_doses(raw) if kind == "dose")
             prophylactic_heparin = (names_word(self.prophylaxis_words, order_text)
@@ -470,7 +473,8 @@ class Relevance:
                 memberships = memberships - {PROPHYLACTIC_STRENGTH}  # an infusion or the dose written treats
             # Not being given ("ON HOLD", "DO NOT GIVE - GI bleed"): no treatment, but named on the card, and its
             # effect may outlast the hold (r32 S2: warfarin withheld at INR 6.2 is anticoagulated)
-            found = Memberships(memberships, held=self._held(raw) if "anticoagulants" in memberships else None)
+            found = Memberships(memberships, held=self._held(raw) if "anticoagulants" in memberships else None,
+                                drug=self._drug(concept, text) if "anticoagulants" in memberships else None)
         else:
             return None
         if DRAINAGE in found.by_code and raw.get("bodySite") and not found.by_code & PLACES:
@@ -875,6 +879,17 @@ class Relevance:
                 memberships = memberships - removed
         # The side a scan must cover; the leg an ischaemic sign is on.
         return memberships | (sites & PLACES) if memberships else memberships
+
+    def _drug(self, concept, text: str) -> str | None:
+        """Which anticoagulant the medicine is (catalogue anticoagulants.drugs): its RxNorm code, else a word of
+        its name (orders often carry text only); None for one the catalogue does not tell apart (an LMWH,
+        heparin). The rules check it against the patient (r38b S3: pregnancy, APS, the eGFR)."""
+        codings = _get(concept, "coding") if concept is not None else None
+        codes = {_get(c, "code") for c in (codings if isinstance(codings, list) else ()) if _get(c, "system") == RXNORM}
+        for drug in self.anticoagulant_drugs:
+            if codes & drug.rxnorm:
+                return drug.key
+        return next((drug.key for drug in self.anticoagulant_drugs if names_a(drug.words, text)), None)
 
     def _held(self, raw: dict) -> str | None:
         """An order whose dosage text or note says it is not being given now ("ON HOLD", "DO NOT GIVE -
@@ -2445,7 +2460,7 @@ class _Builder:
         return [Fact("MedicationRequest", relevant.by_code, when, current,
                      self._evidence("MedicationRequest", request, concept, when, status=status,
                                     dosage=_dosage_shown(request, notes=bool(held))), ended=ended,
-                     held=held)]
+                     held=held, drug=relevant.drug)]
 
     def _course(self, status: str | None, current_statuses, ended: datetime | None) -> tuple[bool, str | None]:
         """(current, status shown) of an order or statement: current when its status is, and the period it
@@ -2465,7 +2480,7 @@ class _Builder:
         return [Fact("MedicationStatement", relevant.by_code, began, current,
                      self._evidence("MedicationStatement", statement, concept, began, status=status,
                                     dosage=_dosage_shown(statement, notes=bool(relevant.held))), ended=ended,
-                     held=relevant.held)]
+                     held=relevant.held, drug=relevant.drug)]
 
     def administration(self, administration, relevant: Memberships) -> list[Fact]:
         """A dose given: current while inside the catalogue's "administration" window (facts.medicines). An
@@ -2485,7 +2500,7 @@ class _Builder:
                      self._evidence("MedicationAdministration", administration, concept, when,
                                     status=administration.status, value=_reason_shown(administration),
                                     dosage=_dosage_shown(administration, notes=bool(relevant.held))),
-                     held=relevant.held)]
+                     held=relevant.held, drug=relevant.drug)]
 
     @staticmethod
     def _medicine(resource):

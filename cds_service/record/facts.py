@@ -57,6 +57,7 @@ class Fact:
     # a medicine ordered or stated but not being given: "held" ("ON HOLD", "DO NOT GIVE": doses may have been
     # taken until now) or "not-started" ("to start once Hb checked", doNotPerform); None when it is given
     held: str | None = None
+    drug: str | None = None  # the anticoagulant a medicine names (catalogue anticoagulants.drugs: by RxNorm code, else by word)
 
     @property
     def confirmed(self) -> bool:

@@ -71,6 +71,7 @@ NOTE_STOPPED_LATELY = phrase(_DVT, "note.anticoagulant-stopped-lately")
 NOTE_HELD = phrase(_DVT, "note.anticoagulant-held")
 NOTE_CHILD_FAST_PULSE, NOTE_CHILD_TACHYCARDIA = phrase(_DVT, "note.child-fast-pulse"), phrase(_DVT, "note.child-tachycardia")
 NOTE_EARLIER_SCAN = phrase(_DVT, "note.earlier-negative-scan")
+NOTE_CONFLICT = phrase("common", "anticoagulant-conflict.note")
 
 
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
@@ -297,6 +298,32 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
         finding.add(known + list(also) + treatment + facts)
         finding.values["anticoagulant_choice"] = Say(choice)
         return finding
+    finding = _treated_dvt_card(record, known, began, also, treatment, full, margin)
+    return _with_conflicts(record, finding, known, also, treatment, full)
+
+
+def _with_conflicts(record: PatientRecord, finding: Finding | None, known, also, treatment, full) -> Finding | None:
+    """An anticoagulant that should not be used in this patient (pregnancy, antiphospholipid syndrome, an eGFR
+    below the drug's cut-off: signals.anticoagulant_conflicts) is no treated clot to stay quiet about (r38b S3:
+    apixaban in pregnancy silenced the card). A treated card becomes the warning naming it; a warning already
+    raised (treatment failure, new features) names it in a note."""
+    conflicts = signals.anticoagulant_conflicts(record, full)
+    if not conflicts:
+        return finding
+    lines = signals.conflict_lines(record, conflicts)
+    if finding is None or finding.indicator == "info":
+        finding = Finding(KNOWN_DVT, "warning", variant="anticoagulant-conflict")
+        finding.add(known + list(also) + treatment)
+        finding.values["anticoagulant_conflict"] = lines
+    else:
+        finding.notes.append(Say(NOTE_CONFLICT, conflicts=lines))
+    finding.add([f for _, _, facts in conflicts for f in facts])
+    return finding
+
+
+def _treated_dvt_card(record: PatientRecord, known, began, also, treatment, full, margin) -> Finding | None:
+    """A known DVT on a full-strength anticoagulant (or an older one on a reduced dose): treatment failure,
+    new features (suspected extension), a leg complaint (info), or nothing to act on."""
     # An order, a statement, or the long-term-use code recorded before the clot began (Z79.01: on an
     # anticoagulant for AF when the DVT came): treatment failure or non-adherence to be found out (KB §8.2).
     started = [f for f in full if f.kind in ("MedicationRequest", "MedicationStatement", "Condition") and f.when]

@@ -381,12 +381,14 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     (NICE NG158). Treated, it needs no card: the diagnosis is known."""
     known = signals.active_pe(record)
     treatment = signals.on_anticoagulant(record)
-    if not known or signals.full_strength(treatment):
+    if not known:
         return None
     began = signals.began(known)
     phase = record.catalogue.window(TREATMENT_PHASE)
-    if treatment and began is not None and began < record.now - phase:
-        return None  # extended phase at a reduced dose (apixaban 2.5 mg: CHEST 2021 statement 26)
+    if signals.full_strength(treatment) or (treatment and began is not None and began < record.now - phase):
+        # Treated (or the extended phase at a reduced dose: apixaban 2.5 mg, CHEST 2021 statement 26): no card,
+        # unless the anticoagulant should not be used in this patient (r38b S3)
+        return _conflicting_treatment(record, known, treatment)
     # No anticoagulant, or only a prophylaxis strength in the treatment phase (KB §8.3): not this PE's treatment.
     held = [] if treatment else signals.held_anticoagulants(record)  # named, with its words (r32 S2)
     untreated = "untreated-unknown" if signals.anticoagulation_unknown(record) else "untreated"  # r34b W2
@@ -395,6 +397,19 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
     choice, facts = signals.anticoagulant_choice(record)
     finding.add(known + facts)
     finding.values["anticoagulant_choice"] = Say(choice)
+    return finding
+
+
+def _conflicting_treatment(record: PatientRecord, known: list, treatment: list) -> Finding | None:
+    """A known PE on an anticoagulant the record says should not be used now — a DOAC or warfarin in
+    pregnancy, a DOAC beside antiphospholipid syndrome, a DOAC below its eGFR cut-off
+    (signals.anticoagulant_conflicts): a warning naming the drug and why (r38b S3), not silence."""
+    conflicts = signals.anticoagulant_conflicts(record, treatment)
+    if not conflicts:
+        return None
+    finding = Finding(KNOWN_PE, "warning", variant="anticoagulant-conflict")
+    finding.add(known + treatment + [f for _, _, facts in conflicts for f in facts])
+    finding.values["anticoagulant_conflict"] = signals.conflict_lines(record, conflicts)
     return finding
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from ...content.catalogue import Name, measurement, phrase, threshold, value_set, window
 from ...record.facts import Fact, PatientRecord
+from .finding import Say
 
 FINDING, PREGNANCY_WINDOW, POSTPARTUM_WINDOW, ACUTE_DVT = (
     window("finding"), window("pregnancy"), window("postpartum"), window("acute-dvt"))
@@ -523,13 +524,76 @@ def severe_renal_egfr(record: PatientRecord) -> list[Fact]:
     """The latest eGFR in its window, when it is below the severe-renal-egfr threshold (KB §8.2: under 15,
     established renal failure). The latest decides: a later value settles an earlier one (a recovered acute
     kidney injury); "<15" is below, ">90" is not; a reading in another unit is not read."""
-    limit = record.threshold(SEVERE_RENAL_EGFR)
+    return egfr_below(record, SEVERE_RENAL_EGFR)
+
+
+def egfr_below(record: PatientRecord, limit: Name) -> list[Fact]:
+    """The latest eGFR (as severe_renal_egfr reads it), when it is below the threshold `limit`."""
+    limit_value = record.threshold(limit)
     readings = [f for f in record.measurements(EGFR) if f.quantity[1] in EGFR_UNITS]  # newest first
     if not readings:
         return []
     value, comparator = readings[0].quantity[0], readings[0].comparator
-    below = value <= limit if comparator in ("<", "<=") else value < limit and comparator not in (">", ">=")
+    below = value <= limit_value if comparator in ("<", "<=") else value < limit_value and comparator not in (">", ">=")
     return [readings[0]] if below else []
+
+
+# The eGFR below which a DOAC already taken is not used (catalogue anticoagulants.drugs egfrBelow; SmPCs, KB §8.2)
+DOAC_EGFR_LIMITS = {str(name): name for name in (threshold("doac-egfr-factor-xa"), threshold("doac-egfr-dabigatran"))}
+CONFLICT_WORDS = {key: phrase("common", f"anticoagulant-conflict.{key}") for key in ("pregnancy", "aps", "renal")}
+
+
+def anticoagulant_conflicts(record: PatientRecord, treatment: list[Fact]) -> list[tuple[Fact, Name, list[Fact]]]:
+    """The anticoagulants the patient takes that the record says should not be used now (r38b S3: any
+    anticoagulant silenced the known-clot card), each with the words of the conflict and the entries behind
+    it: a DOAC or warfarin in pregnancy (RCOG GTG 37a/37b: LMWH), a DOAC beside antiphospholipid syndrome
+    (MHRA Drug Safety Update 2019; CHEST 2021 statement 17: a VKA), a DOAC whose latest eGFR is below its
+    cut-off (SmPCs: apixaban, rivaroxaban, edoxaban < 15, dabigatran < 30; KB §8.2). Which drug an order is,
+    and where it conflicts, is the catalogue's (anticoagulants.drugs: Fact.drug)."""
+    drugs = record.catalogue.anticoagulant_drugs
+    pregnant, aps = pregnant_now(record), record.current(APS)
+    conflicts = []
+    for fact in treatment:
+        drug = drugs.get(fact.drug) if fact.drug else None
+        if drug is None:
+            continue
+        if "pregnancy" in drug.avoid_in and pregnant:
+            conflicts.append((fact, CONFLICT_WORDS["pregnancy"], pregnant))
+        if "antiphospholipid-syndrome" in drug.avoid_in and aps:
+            conflicts.append((fact, CONFLICT_WORDS["aps"], aps))
+        low = egfr_below(record, DOAC_EGFR_LIMITS[drug.egfr_below]) if drug.egfr_below else []
+        if low:
+            conflicts.append((fact, CONFLICT_WORDS["renal"], low))
+    return conflicts
+
+
+def conflict_lines(record: PatientRecord, conflicts) -> list:
+    """The conflicts as the card names them: the drug, the conflict, and the entry with its value and date."""
+    return [Say(words, drug=record.catalogue.anticoagulant_drugs[fact.drug].key, entry=_entry_named(facts[0]),
+                threshold=_limit_of(record, fact)) for fact, words, facts in conflicts]
+
+
+def _limit_of(record: PatientRecord, fact: Fact):
+    key = record.catalogue.anticoagulant_drugs[fact.drug].egfr_below
+    return record.threshold(DOAC_EGFR_LIMITS[key]) if key else ""
+
+
+def _entry_named(fact: Fact) -> str:
+    """An entry as a conflict names it: its value (an eGFR of 11) or its name, and its date."""
+    reading = fact.evidence.value if fact.quantity else None
+    name = f"eGFR {reading}" if reading and EGFR in fact.value_sets else (fact.evidence.display or fact.kind)
+    when = fact.evidence.when or fact.when
+    return f"{name} on {when.date().isoformat()}" if when else f"{name}, undated"
+
+
+def pregnant_now(record: PatientRecord) -> list[Fact]:
+    """The pregnancy evidence of pregnant_or_postpartum, without the puerperium's: a current pregnancy
+    Condition, a pregnancy status 'pregnant', a positive hCG (a drug used after delivery, as warfarin is, is
+    no conflict: RCOG 37a)."""
+    after = {POSTPARTUM, PREGNANCY_ENDED}
+    return [f for f in pregnant_or_postpartum(record) if f.current and f.ended is None
+            and f.value_sets & {PREGNANCY, PREGNANCY_TEST, PREGNANCY_STATUS}
+            and not (f.value_sets | f.value_sets_of_value) & after]
 
 
 def pregnant_or_postpartum(record: PatientRecord) -> list[Fact]:
