@@ -29,7 +29,7 @@ from ...content.catalogue import phrase, threshold, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals
 from .finding import Finding, Say
-from .septic_arthritis import suspected_septic_arthritis
+from .septic_arthritis import septic_knee
 
 SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
 NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a finding counts as new
@@ -146,7 +146,7 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # asthma, pneumonia: r32 F3), is no PE alarm there; nor the heart rate alone (pain, §5.10).
         # A fever or a septic knee explains a fast pulse and breathing (§5.10; r32 F2: a septic knee's
         # physiology gave a second critical card, a PE one, above the septic card): the coded red flags remain
-        infected = bool(signals.fever(record)) or suspected_septic_arthritis(record) is not None
+        infected = bool(signals.fever(record)) or septic_knee(record)
         physiology = [] if infected else [
             f for f in signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
             if f in symptoms or signals.OXYGEN_SATURATION not in f.value_sets]
@@ -230,7 +230,7 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     if record.latest(SYSTOLIC) is None:
         finding.unknown.insert(0, Say(UNKNOWN_SYSTOLIC, threshold=record.threshold(ADMISSION_SYSTOLIC)))
     if (symptoms and all(f.value_sets <= EXPLAINED_BY_INFECTION for f in symptoms)
-            and (signals.fever(record) or suspected_septic_arthritis(record) is not None)):
+            and (signals.fever(record) or septic_knee(record))):
         # Beside a strong VTE context (cancer, surgery) the card stays, but when the only PE features are a
         # fast pulse and breathing and a fever or hot joint explains them too, the sepsis pathway must not wait
         # behind a CTPA: this card follows the other critical cards and says why (r33 F3)

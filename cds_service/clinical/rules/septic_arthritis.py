@@ -64,6 +64,15 @@ SHOWN = {key: phrase("common", f"shown.{key}") for key in (
 UNKNOWN_HOT = phrase("septic-arthritis", "unknown.hot-red")
 NOTE_THROUGH_SKIN = phrase("septic-arthritis", "note.not-through-infected-skin")
 UNDATED = phrase("common", "evidence.date-not-recorded")
+# Knee pain without an effusion on record (r38b S1): Kocher's criteria in a child, fever with markers in an adult.
+OSTEOARTHRITIS = value_set("knee-osteoarthritis")
+CRP_KNOWN_OA = threshold("crp-known-osteoarthritis")  # a modest CRP beside an osteoarthritic knee's effusion
+KOCHER_TEMPERATURE, KOCHER_ESR = threshold("kocher-temperature"), threshold("kocher-esr")
+KOCHER_WCC, KOCHER_MET = threshold("kocher-wcc"), threshold("kocher-criteria-met")
+KOCHER = {key: phrase("septic-arthritis", f"kocher.{key}") for key in ("temperature", "esr", "wcc")}
+UNKNOWN_WEIGHT = phrase("septic-arthritis", "unknown.weight-bearing")
+NOTE_SEPSIS = phrase("septic-arthritis", "note.sepsis-sign")
+SEPSIS_SIGN = phrase("septic-arthritis", "shown.sepsis-sign")
 
 
 def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
@@ -106,7 +115,9 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
         under_care = coded + [f for f in known if f not in coded]
         septic = signals.sepsis_high_risk(record) if under_care else []
         if not septic:
-            return None
+            # No effusion with markers, no hot knee, nothing coded: knee pain with fever, markers or sepsis
+            # physiology can still be a septic joint whose swelling is not yet recorded (r38b S1).
+            return None if under_care else knee_pain_without_effusion(record)
         diagnosed = under_care
     over_the_knee = _infection_over_the_knee(record, effusion)
     # No hot knee stated, and a coded cause explains every fever and marker: examine the knee, not an emergency
@@ -114,7 +125,11 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     explained = [] if diagnosed or earlier or septic or hot_swollen_knee(effusion) else _explained(
         record, effusion, inflammation, over_the_knee)
     variant = "explained" if explained else "known-episode" if earlier and not diagnosed else "default"
-    finding = Finding(SEPTIC_ARTHRITIS, "warning" if explained else "critical", variant=variant)
+    arthritic = [] if diagnosed or earlier or septic or explained or hot_swollen_knee(effusion) else (
+        _modest_crp_in_arthritic_knee(record, effusion, inflammation))
+    variant = "osteoarthritis" if arthritic else variant
+    finding = Finding(SEPTIC_ARTHRITIS, "warning" if explained or arthritic else "critical", variant=variant)
+    finding.add(arthritic)
     finding.add(diagnosed + earlier + effusion + reopened + inflammation + explained + over_the_knee)
     finding.values["shown"] = shown(diagnosed, effusion, inflammation) + [known_episode(f) for f in earlier[:1]]
     if not hot_swollen_knee(effusion):
@@ -124,6 +139,110 @@ def suspected_septic_arthritis(record: PatientRecord) -> Finding | None:
     # The knee it rests on: the prosthetic-joint card replaces it only when that card shows the same knee.
     finding.basis = [f.evidence for f in diagnosed + effusion]
     return finding
+
+
+def _modest_crp_in_arthritic_knee(record: PatientRecord, effusion: list[Fact], inflammation: list[Fact]) -> list[Fact]:
+    """The osteoarthritis coded on every effusion's knee, when the only inflammation is a CRP at or below the
+    catalogue's crp-known-osteoarthritis ceiling: no fever, no white cell count, no coded sepsis (the caller
+    has set aside a hot knee, a suspected septic arthritis and NG51 signs). An osteoarthritic knee's effusion
+    with a modest CRP is common and not specific (Mathews, Lancet 2010; BSR 2006 is about the hot, swollen,
+    tender joint): a warning to examine and consider aspiration, not the emergency card (r38a F3). [] keeps
+    the critical card."""
+    if not effusion or not inflammation or any(CRP not in f.value_sets for f in inflammation):
+        return []
+    ceiling = record.threshold(CRP_KNOWN_OA)
+    if any((value := signals.crp_mg_per_l(f)) is None or value > ceiling for f in inflammation):
+        return []
+    arthritis = record.current(OSTEOARTHRITIS)
+    knees = [a for a in arthritis if any(_same_knee(a, e) for e in effusion)]
+    return knees if all(any(_same_knee(a, e) for a in arthritis) for e in effusion) else []
+
+
+def knee_pain_without_effusion(record: PatientRecord) -> Finding | None:
+    """Recent pain of a native knee with no effusion, hot knee or septic arthritis on record (r38b S1).
+    Under 18: Kocher's criteria readable from the record (temperature > 38.5 °C, ESR > 40 mm/h, WBC > 12 x
+    10^9/L; the fourth, non-weight-bearing, is the bedside's): kocher-criteria-met or more is the critical card
+    (variant 'kocher'; 'septic' with an NG51 high-risk sign), a fever alone the 'child-fever' warning. From 18:
+    a fever with a raised CRP or white cell count that no coded cause explains, or an NG51 high-risk sign at any
+    age, is the 'knee-pain-fever' warning: examine the knee for an effusion, consider aspiration. A replaced
+    knee is the prosthetic-joint rule's."""
+    replaced = signals.replaced_knees(record)
+    pain = [f for f in signals.new_findings(record, signals.KNEE_PAIN) if not signals.on_replaced_knee(f, replaced)]
+    if not pain:
+        return None
+    septic, fever = signals.sepsis_high_risk(record), signals.fever(record)
+    if signals.child(record):
+        criteria = kocher_criteria(record)
+        if len(criteria) >= record.threshold(KOCHER_MET):
+            finding = Finding(SEPTIC_ARTHRITIS, "critical", variant="kocher")
+            finding.add(pain + [f for said, facts in criteria for f in facts])
+            finding.values["shown"] = [said for said, _ in criteria]
+            finding.unknown = [Say(UNKNOWN_WEIGHT), Say(UNKNOWN_HOT)]
+            with_sepsis(finding, septic)
+            finding.basis = [f.evidence for f in pain]
+            return finding
+        inflammation = fever
+    else:
+        markers = raised_markers(record) if fever else []
+        inflammation = fever + markers if markers else []
+        if inflammation and _explained(record, pain, inflammation, []):
+            inflammation = []  # the first days after an operation, an infection elsewhere: not the knee's
+    if not inflammation and not septic:
+        return None
+    finding = Finding(SEPTIC_ARTHRITIS, "warning", variant="child-fever" if signals.child(record) else "knee-pain-fever")
+    finding.add(pain + inflammation + septic)
+    finding.values["shown"] = markers_shown(inflammation) + ([Say(SEPSIS_SIGN)] if septic else [])
+    finding.unknown = [Say(UNKNOWN_WEIGHT)] if signals.child(record) else [Say(UNKNOWN_HOT)]
+    if septic:
+        finding.notes.append(Say(NOTE_SEPSIS))  # NG51: a high-risk sign is acted on now, knee or not
+    # What it rests on: a PE card that shows the same pain and physiology already sends the patient in
+    # (catalogue giveWay), and the sepsis sign alone is no septic knee for the PE rule (septic_knee).
+    finding.basis = [f.evidence for f in pain + inflammation + septic]
+    return finding
+
+
+EXAMINE_FIRST = ("knee-pain-fever", "child-fever")  # knee pain without an effusion: the examination decides
+
+
+def septic_knee(record: PatientRecord) -> bool:
+    """A septic-arthritis card that reads the knee as septic (an effusion or hot knee with its markers, Kocher
+    criteria, a suspected or known septic arthritis): what explains a fast pulse and breathing for the PE rule.
+    Knee pain with a sepsis sign alone asks for the examination and explains nothing (r38b S1)."""
+    finding = suspected_septic_arthritis(record)
+    return finding is not None and finding.variant not in EXAMINE_FIRST
+
+
+def kocher_criteria(record: PatientRecord) -> list[tuple[Say, list[Fact]]]:
+    """Kocher's criteria met in the record (Kocher, Zurakowski, Kasser, J Bone Joint Surg Am 1999;81:1662;
+    validated Kocher et al., JBJS Am 2004;86:1629): the worst temperature in its window above kocher-temperature,
+    the latest ESR above kocher-esr, the latest white cell count above kocher-wcc (catalogue thresholds; the
+    measurements' own windows), each with its value and date. Non-weight-bearing is not read: a bedside item."""
+    met: list[tuple[Say, list[Fact]]] = []
+    hot = record.threshold(KOCHER_TEMPERATURE)
+    temperature = signals.worst(record, signals.TEMPERATURE, lambda c: c > hot, reading=signals.celsius)
+    if temperature:
+        met.append((_criterion("temperature", temperature[0],
+                               signals.celsius(temperature[0]).quantize(Decimal("0.1"))), temperature))
+    esr = record.latest(ESR)
+    if esr and esr.quantity[1] == "mm/h" and esr.quantity[0] > record.threshold(KOCHER_ESR):
+        met.append((_criterion("esr", esr, esr.quantity[0]), [esr]))
+    wcc = record.latest(WBC)
+    if wcc and _raised_value(wcc, record.threshold(KOCHER_WCC), _WCC_UNITS, {"/uL": Decimal("0.001")}):
+        met.append((_criterion("wcc", wcc, wcc.evidence.value or wcc.quantity[0]), [wcc]))
+    return met
+
+
+def _criterion(key: str, fact: Fact, value) -> Say:
+    taken = fact.when.date().isoformat() if fact.when else Say(UNDATED)
+    return Say(KOCHER[key], value=value, date=taken)
+
+
+def _raised_value(fact: Fact, limit: Decimal, units: set[str], conversions: dict[str, Decimal]) -> bool:
+    """Above a fixed limit (a published rule's, not the laboratory's range or flag)."""
+    value, unit = fact.quantity
+    if unit in units:
+        return value > limit
+    return unit in conversions and value * conversions[unit] > limit
 
 
 def _not_chronic(record: PatientRecord, effusion: list[Fact]) -> tuple[list[Fact], list[Fact]]:
