@@ -87,7 +87,7 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
         features = signals.all_leg_dvt_features(record)
         return _known_dvt(record, shown, began=signals.began(features + shown), untreated="scan-shown",
                           also=features)
-    features = _unexplained_by_calf_injury(record, signals.leg_dvt_features(record)) \
+    features = _unexplained_by_calf_injury(record, _one_leg(record, signals.leg_dvt_features(record))) \
         or _painful_leg_with_likely_wells(record)
     finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
     if finding and features:
@@ -95,15 +95,34 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     return finding
 
 
+def _one_leg(record: PatientRecord, features: list) -> list:
+    """The features less a swelling or calf pain of both legs, read across entries (signals.one_sided, r39:
+    Wells scores the swollen or tender leg against the other; bilateral oedema points elsewhere). Calf pain
+    of both legs is still a painful leg beside a VTE risk: an adult's Wells ≥ 2 (_painful_leg_with_likely_wells),
+    a child's risk on record (the child rule's own reading of both calves: r36a 090, scenario 1379)."""
+    kept = signals.one_sided(record, features)
+    if signals.child(record) and _child_vte_risk(record):
+        return [f for f in features if f in kept or signals.CALF_PAIN in f.value_sets]
+    return kept
+
+
+def _child_vte_risk(record: PatientRecord) -> list:
+    """Adolescent VTE: reduced mobility, thrombophilia, cancer, surgery and the combined pill are its
+    commonest provoking factors (Biss et al., Arch Dis Child 2016; r36b 275)."""
+    return (signals.recent_surgery(record) or signals.immobilised(record) or signals.active_cancer(record)
+            or signals.previous_vte(record) or record.current(THROMBOPHILIA) or record.current(HORMONES))
+
+
 def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = False) -> list:
     """Leg or knee pain alone is too common to raise a DVT card, but NG158 1.1.1 asks about a "painful leg"
     (posterior knee pain can be a popliteal DVT's) and a record that already scores Wells 2 (active cancer,
-    recent surgery, previous DVT...) makes DVT likely: then the pain is the feature. Not a knee's pain that a
+    recent surgery, previous DVT...) makes DVT likely: then the pain is the feature, calf pain of both legs too
+    (no one-leg feature of its own: _one_leg, r39). Not a knee's pain that a
     coded diagnosis of that knee explains, and not once a negative scan of that leg answered it: pain is no
     new objective sign, so pain recorded within the finding window after the scan re-opens nothing (r34a F5).
     Nor a chronic pain re-recorded: begun before the chronic-finding window (signals.new_findings, r36a)."""
     explained = _knee_explanations(record)
-    pain = signals.new_findings(record, signals.LEG_PAIN) + [
+    pain = signals.new_findings(record, signals.LEG_PAIN) + signals.new_findings(record, signals.CALF_PAIN) + [
         f for f in signals.new_findings(record, signals.KNEE_PAIN) if not signals.on_the_same_leg(f, explained)]
     if not closed_too:
         objective = signals.OBJECTIVE_DVT_SIGNS
@@ -152,7 +171,8 @@ def _clot_pointers(record: PatientRecord) -> list:
 def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
     """NG158 1.1.3: with Wells likely, a negative proximal scan is followed by a D-dimer; if it is positive,
     the scan is repeated 6-8 days later. Only a negative D-dimer (or a refuted DVT) closes the question."""
-    features = signals.all_leg_dvt_features(record) or _painful_leg_with_likely_wells(record, closed_too=True)
+    features = (signals.one_sided(record, signals.all_leg_dvt_features(record))
+                or _painful_leg_with_likely_wells(record, closed_too=True))
     if not features or signals.child(record) or signals.pregnant_or_postpartum(record):
         return None
     windows = record.catalogue.window
@@ -201,10 +221,7 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding = Finding(SUSPECTED_DVT_PREGNANCY, "warning")
         finding.add(features + pregnant)
     elif signals.child(record):
-        # Adolescent VTE: reduced mobility, thrombophilia, cancer, surgery and the combined pill are its
-        # commonest provoking factors (Biss et al., Arch Dis Child 2016; r36b 275)
-        risk = (signals.recent_surgery(record) or signals.immobilised(record) or signals.active_cancer(record)
-                or signals.previous_vte(record) or record.current(THROMBOPHILIA) or record.current(HORMONES))
+        risk = _child_vte_risk(record)
         if not risk and not any(f.value_sets & (signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED})
                                 for f in features):
             # Calf pain alone in a child is a strain or a growing pain far more often than a clot (paediatric

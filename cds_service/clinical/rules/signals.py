@@ -108,6 +108,47 @@ def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
             + [f for f in record.current(DVT, within, undated=True) if not f.confirmed])
 
 
+# The DVT features a side is read across entries for (r39): one leg swollen or tender against the other.
+BILATERAL_KINDS = frozenset({LEG_SWELLING, CALF_PAIN})
+ONE_SIDE_NEWER = window("one-side-newer")
+
+
+def one_sided(record: PatientRecord, features: list[Fact]) -> list[Fact]:
+    """The features less those of both legs. The Wells DVT items are one leg's ("entire leg swollen", "calf
+    swelling > 3 cm compared with the asymptomatic side", NICE NG158 1.1.1; KB Appendix A) and bilateral oedema
+    points elsewhere (KB §8.8 rule 3), so the side of a swelling or calf pain is read across the entries of
+    its kind among `features`, not entry by entry: a kind recorded on both sides — one entry of both legs
+    (51440002 on a calf pain), or entries of the left and of the right (R22.41 + R22.42, R60.0 on each calf)
+    — is of both legs, as a single bilateral swelling is (R22.43 or 51440002 take it out of leg-swelling:
+    catalogue siteRules). An entry with no side stays a feature. Still one leg's (a red flag kept): an entry
+    of one side begun more than the one-side-newer window after both legs were first recorded, with no entry
+    of the other side begun since — that leg newly swollen or painful alone, worse than its fellow."""
+    return [f for f in features if not _of_both_legs(record, f, features)]
+
+
+def _of_both_legs(record: PatientRecord, finding: Fact, features: list[Fact]) -> bool:
+    kind = finding.value_sets & BILATERAL_KINDS
+    where = side(finding)
+    if not kind or where is None:
+        return False
+    if where == "both":
+        return True
+    other = "left" if where == "right" else "right"
+    mine, theirs = _starts(features, kind, where), _starts(features, kind, other)
+    began = finding.onset or finding.when
+    if not theirs or not mine or began is None:
+        return False
+    both_since = max(min(mine), min(theirs))  # from when both legs had it
+    margin = record.catalogue.window(ONE_SIDE_NEWER)
+    return not (began > both_since + margin and all(t < began - margin for t in theirs))
+
+
+def _starts(features: list[Fact], kind, where: str) -> list:
+    """When the entries of this kind on this leg (or of both legs) began: onset, else recorded date."""
+    return [f.onset or f.when for f in features
+            if f.value_sets & kind and side(f) in (where, "both") and (f.onset or f.when)]
+
+
 def superficial_thrombosis(record: PatientRecord, within=FINDING) -> list[Fact]:
     """A recent superficial vein thrombosis of the leg (r36b 337). About a quarter of people with one have a DVT
     too and a D-dimer cannot tell them apart (Thrombosis Canada 2021; NICE CKS), so it is a leg feature that
