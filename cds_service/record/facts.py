@@ -26,7 +26,9 @@ class Evidence:
     value: str | None = None  # the recorded value as written (number, comparator, unit), or a coded answer
     flags: tuple[str, ...] = ()  # the laboratory's interpretation codes
     status: str | None = None  # a MedicationRequest's status
-    verification: str | None = None  # a Condition not confirmed: "unconfirmed" as recorded, or "unrecorded"
+    # a Condition not confirmed: "unconfirmed" as recorded, or "unrecorded"; "treated" is a clot of unrecorded
+    # verification that a rule reads as diagnosed, and the card says why (signals.diagnosed, r38a F1)
+    verification: str | None = None
     dosage: str | None = None  # a medicine's dosage text as written, shortened: "DO NOT GIVE" shows (r31 review S2)
 
 
@@ -61,7 +63,7 @@ class Fact:
 
     @property
     def confirmed(self) -> bool:
-        return self.evidence.verification is None
+        return self.evidence.verification in (None, "treated")
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ Thresholds are the catalogue's (cards/catalogue.json), with their sources: PE We
 and RR > 20, fever ≥ 38.0 °C, REMEDY/CKS immediate admission HR > 130."""
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from ...content.catalogue import Name, measurement, phrase, threshold, value_set, window
@@ -105,7 +106,7 @@ def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
         swelling = [f for f in swelling if side(f) is not None]
     return (swelling + new_findings(record, CALF_PAIN, within)
             + new_findings(record, BAKERS_CYST_RUPTURED, within) + superficial_thrombosis(record, within)
-            + [f for f in record.current(DVT, within, undated=True) if not f.confirmed])
+            + [f for f in record.current(DVT, within, undated=True) if not diagnosed(record, f)])
 
 
 # The DVT features a side is read across entries for (r39): one leg swollen or tender against the other.
@@ -321,6 +322,34 @@ def active_dvt(record: PatientRecord) -> list[Fact]:
     return _clots_under_way(record, DVT)
 
 
+INTERIM_ANTICOAGULATION = window("interim-anticoagulation")
+
+
+def diagnosed(record: PatientRecord, clot: Fact) -> bool:
+    """A DVT or PE Condition read as a diagnosed clot: confirmed, or — with no verification status recorded,
+    as many problem lists leave it — treated as one: a full-strength anticoagulant, current, started no earlier
+    than the new-features margin before the clot began and longer ago than the interim-anticoagulation window
+    (NICE NG158 1.1.5: interim anticoagulation while a scan with its result within 24 hours is awaited). Ten
+    days of apixaban begun with an unverified DVT is that DVT's treatment, not a question for a scan today
+    (r38a F1). Still suspected: a clot coded provisional or differential, whatever is given; an undated one or
+    one on an anticoagulant begun before it (a clot on treatment is a treatment failure to scan); interim
+    treatment begun within the window; a course that has ended."""
+    if clot.confirmed:
+        return True
+    began = clot.onset or clot.when
+    if clot.evidence.verification != "unrecorded" or began is None:
+        return False
+    margin = record.catalogue.window(NEW_FEATURES)
+    since = record.now - record.catalogue.window(INTERIM_ANTICOAGULATION)
+    return any(m.when is not None and began - margin <= m.when <= since
+               for m in full_strength(on_anticoagulant(record)) if m.kind != "Condition")
+
+
+def _as_diagnosed(clot: Fact) -> Fact:
+    """The clot as a card states it: one of unrecorded verification read as diagnosed says why."""
+    return clot if clot.confirmed else replace(clot, evidence=replace(clot.evidence, verification="treated"))
+
+
 def _clots_under_way(record: PatientRecord, value_set) -> list[Fact]:
     """A confirmed, current clot while an anticoagulant is active (extended-phase treatment: CHEST 2021);
     off treatment, one begun within about 6 months — unless it began before the 3-month treatment phase
@@ -328,18 +357,18 @@ def _clots_under_way(record: PatientRecord, value_set) -> list[Fact]:
     Undated and untreated, it cannot be placed in time: history, not a clot to warn about at every visit. A
     prophylaxis-strength anticoagulant alone does not keep an old clot under way (KB §8.3)."""
     if full_strength(on_anticoagulant(record)):
-        return [f for f in record.current(value_set) if f.confirmed]
+        return [_as_diagnosed(f) for f in record.current(value_set) if diagnosed(record, f)]
     courses = record.ended_courses(ANTICOAGULANTS)
     margin = record.catalogue.window(NEW_FEATURES)
     under_way = []
-    for clot in (f for f in record.current(value_set) if f.confirmed):
+    for clot in (f for f in record.current(value_set) if diagnosed(record, f)):
         began = clot.onset or clot.when
         if began is None or record.older_than(clot, ACUTE_DVT):
             continue
         completed = record.older_than(clot, TREATMENT_PHASE) and any(
             c.when is not None and c.when + margin >= began for c in courses)
         if not completed:
-            under_way.append(clot)
+            under_way.append(_as_diagnosed(clot))
     return under_way
 
 
@@ -356,8 +385,8 @@ def dvt_shown_by_scan(record: PatientRecord) -> list[Fact]:
 def previous_dvt(record: PatientRecord) -> list[Fact]:
     """Wells "previously documented DVT": resolved DVT, a history code, or an "active" DVT no longer under
     way (begun > 6 months ago and untreated, a completed course, undated and untreated)."""
-    current = active_dvt(record)
-    stale = [f for f in record.current(DVT) if f.confirmed and f not in current]
+    current = {f.evidence.reference for f in active_dvt(record)}
+    stale = [f for f in record.current(DVT) if diagnosed(record, f) and f.evidence.reference not in current]
     return record.history(DVT) + record.current(VTE_HISTORY) + stale
 
 
@@ -373,7 +402,7 @@ def suspected_pe(record: PatientRecord) -> list[Fact]:
     """A PE coded as suspected — provisional, differential or with no verification status — recently, or
     active and undated: a clinician suspects a PE, which is an emergency on its own (§2.3); unless a
     negative CTPA or a refuted PE has closed it."""
-    return still_open(record, [f for f in record.current(PE, FINDING, undated=True) if not f.confirmed],
+    return still_open(record, [f for f in record.current(PE, FINDING, undated=True) if not diagnosed(record, f)],
                       PE_IMAGING, PE)
 
 
@@ -461,8 +490,8 @@ def previous_vte(record: PatientRecord) -> list[Fact]:
     """Previous DVT (as Wells reads it), a PE that is history, or an "active" PE no longer under way (older
     than the windows, a completed course, undated and untreated): any earlier PE is previous VTE (PE Wells
     1.5, KB §1.6)."""
-    current = active_pe(record)
-    stale = [f for f in record.current(PE) if f.confirmed and f not in current]
+    current = {f.evidence.reference for f in active_pe(record)}
+    stale = [f for f in record.current(PE) if diagnosed(record, f) and f.evidence.reference not in current]
     return previous_dvt(record) + record.history(PE) + stale
 
 
