@@ -344,7 +344,7 @@ def _treated_dvt_card(record: PatientRecord, known, began, also, treatment, full
     # An order, a statement, or the long-term-use code recorded before the clot began (Z79.01: on an
     # anticoagulant for AF when the DVT came): treatment failure or non-adherence to be found out (KB §8.2).
     started = [f for f in full if f.kind in ("MedicationRequest", "MedicationStatement", "Condition") and f.when]
-    if began and started and all(f.when + margin < began for f in started):
+    if began and started and not any(signals.begun_for(record, f, began) for f in started):
         # The clot began after the anticoagulant was ordered: treatment failure, not a treated DVT.
         finding = Finding(KNOWN_DVT, "warning", variant="treatment-failure")
         finding.add(known + list(also) + treatment)

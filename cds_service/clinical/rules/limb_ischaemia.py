@@ -341,8 +341,7 @@ def _before(record: PatientRecord, anticoagulant: Fact, occlusions: list[Fact]) 
     """The anticoagulant was running (ordered, stated, given or coded) more than the new-features margin
     before the occlusion began: the embolus came on it (KB §8.2 treatment failure; r30 S4)."""
     began = signals.began(occlusions)
-    return bool(anticoagulant.when and began and
-                anticoagulant.when + record.catalogue.window(NEW_FEATURES) < began)
+    return bool(anticoagulant.when and began) and not signals.begun_for(record, anticoagulant, began)
 
 
 def _enough(signs: list[Fact], needed) -> bool:

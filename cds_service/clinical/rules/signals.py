@@ -339,10 +339,18 @@ def diagnosed(record: PatientRecord, clot: Fact) -> bool:
     began = clot.onset or clot.when
     if clot.evidence.verification != "unrecorded" or began is None:
         return False
-    margin = record.catalogue.window(NEW_FEATURES)
     since = record.now - record.catalogue.window(INTERIM_ANTICOAGULATION)
-    return any(m.when is not None and began - margin <= m.when <= since
+    # A long-term-use code (Z79.01) dates its coding, not when a treatment began: it cannot show one begun
+    # for this clot, so only an order, a statement or a dose does.
+    return any(begun_for(record, m, began) and m.when <= since
                for m in full_strength(on_anticoagulant(record)) if m.kind != "Condition")
+
+
+def begun_for(record: PatientRecord, anticoagulant: Fact, began) -> bool:
+    """The anticoagulant began (ordered, stated, given or coded) no earlier than the new-features margin before
+    the clot or occlusion began: its treatment, not one the clot came on (KB §8.2 treatment failure; r30 S4).
+    An undated anticoagulant cannot show it."""
+    return anticoagulant.when is not None and anticoagulant.when + record.catalogue.window(NEW_FEATURES) >= began
 
 
 def _as_diagnosed(clot: Fact) -> Fact:
@@ -359,14 +367,12 @@ def _clots_under_way(record: PatientRecord, value_set) -> list[Fact]:
     if full_strength(on_anticoagulant(record)):
         return [_as_diagnosed(f) for f in record.current(value_set) if diagnosed(record, f)]
     courses = record.ended_courses(ANTICOAGULANTS)
-    margin = record.catalogue.window(NEW_FEATURES)
     under_way = []
     for clot in (f for f in record.current(value_set) if diagnosed(record, f)):
         began = clot.onset or clot.when
         if began is None or record.older_than(clot, ACUTE_DVT):
             continue
-        completed = record.older_than(clot, TREATMENT_PHASE) and any(
-            c.when is not None and c.when + margin >= began for c in courses)
+        completed = record.older_than(clot, TREATMENT_PHASE) and any(begun_for(record, c, began) for c in courses)
         if not completed:
             under_way.append(_as_diagnosed(clot))
     return under_way
