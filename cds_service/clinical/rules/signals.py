@@ -164,10 +164,12 @@ def still_open(record: PatientRecord, findings: list[Fact], study, clot, objecti
     (undated ones too: the test answered the question they raised); for the catalogue's episode window after
     it, a finding closes too when its kind was already recorded before the test (the same swelling
     re-recorded, the pulse re-measured), so only a new kind of finding re-opens the suspicion; later, any
-    finding does. With `objective` value sets, a new kind re-opens it within the episode only beside a new
-    objective sign among `findings` (one of those sets, itself of a kind not recorded before the test): calf
-    pain coded the day after a negative scan for swelling, or the ruptured Baker's cyst coded from the
-    negative report itself, is the same presentation coded late (r34a F6)."""
+    finding does. A new kind whose recorded onset is after the test re-opens it (r38b S5: the scan could not
+    have answered a pain that began after it). Otherwise, with `objective` value sets, a new kind re-opens it
+    within the episode only beside a new objective sign among `findings` (one of those sets, itself of a kind
+    not recorded before the test): calf pain coded the day after a negative scan for swelling, with no onset,
+    or the ruptured Baker's cyst coded from the negative report itself, is the same presentation coded late
+    (r34a F6)."""
     tests = record.negative_tests(study, clot)
     if not tests:
         return findings
@@ -194,6 +196,8 @@ def _closes(record: PatientRecord, test: Fact, finding: Fact, findings=(), objec
         return not _admission_level_reading(record, finding)
     if _not_new(record, test, finding):
         return True
+    if finding.onset is not None and finding.onset > test.when:
+        return False  # its recorded onset is after the test: not what the test answered (r38b S5)
     return bool(objective) and not any(f.value_sets & objective and _new_since(record, test, f) for f in findings)
 
 
