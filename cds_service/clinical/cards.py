@@ -231,6 +231,10 @@ def _check_against_catalogue(topics: dict[str, dict], catalogue: Catalogue) -> N
         if set(topics[key]["variants"]) != set(variants):
             raise ValueError(f"cards/topics/{key}.json has variants {sorted(topics[key]['variants'])}, "
                              f"the catalogue {sorted(variants)}")
+    for card in catalogue.hygiene["interimCautionCards"]:
+        key, _, variant = card.partition(":")
+        if variant not in catalogue.variants.get(key, ()):
+            raise ValueError(f"cards/catalogue.json recordHygiene interimCautionCards names {card!r}: no such card")
     for name, score in catalogue.scores.items():
         for key in (f"{name}.heading", f"{name}.none"):
             if key not in topics[score.topic].get("phrases", {}):

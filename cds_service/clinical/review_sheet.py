@@ -135,6 +135,11 @@ def render(templates: CardTemplates) -> str:
                       f"{', '.join(f'`{t}`' for t in catalogue.clinical_topics if t in catalogue.acute_injury_topics)} "
                       f"fire only for an injury that began (onset, else recorded) within "
                       f"{_duration(catalogue.windows['msk-injury'])}, with knee pain or not: {catalogue.acute_injury_why}.")
+    replaced_knee += (f"\n\nInterim anticoagulation (cards/catalogue.json recordHygiene \"interimCautionCards\", r38b W3): "
+                      f"{', '.join(f'`{c}`' for c in sorted(catalogue.hygiene['interimCautionCards']))} offer interim "
+                      f"anticoagulation while imaging is awaited; beside antiphospholipid syndrome or established renal "
+                      f"failure, with no anticoagulant given and no pregnancy on record, each adds \""
+                      f"{templates.common['interim-anticoagulation.aps']}\" or \"{templates.common['interim-anticoagulation.renal']}\"")
     lines = [HEADER.rstrip("\n").format(give_way=give_way, refining=refining, unread=unread,
                                                    replaced_knee=replaced_knee)]
     for key, delta in catalogue.windows.items():

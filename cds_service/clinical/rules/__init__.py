@@ -15,6 +15,7 @@ from .musculoskeletal import musculoskeletal_causes
 from .prosthetic_joint import prosthetic_joint_infection
 from .pulmonary_embolism import known_pe_untreated, possible_pe
 from .septic_arthritis import suspected_septic_arthritis
+from .signals import interim_caution
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 RULES = (possible_pe, acute_limb_ischaemia, compartment_syndrome, prosthetic_joint_infection, suspected_septic_arthritis,
@@ -33,7 +34,23 @@ def evaluate(record: PatientRecord) -> list[Finding]:
     for finding in findings:
         if finding.topic == SUSPECTED_DVT and threatened and finding.variant != "child":
             finding.variant = "limb-threat"
+    _interim_caution(record, findings)
     return sorted(findings, key=lambda f: (_RANK[f.indicator], f.follows))  # stable: rule order within an urgency
+
+
+def _interim_caution(record: PatientRecord, findings: list[Finding]) -> None:
+    """The cards that advise interim anticoagulation while a scan is awaited (catalogue recordHygiene
+    interimCautionCards) name the anticoagulant that fits when the usual one (a DOAC) does not: established
+    renal failure or antiphospholipid syndrome on record (r38b W3: 'interim therapeutic anticoagulation' beside
+    an eGFR of 9 read as 'start apixaban')."""
+    caution = interim_caution(record)
+    if caution is None:
+        return
+    words, facts = caution
+    for finding in findings:
+        if f"{finding.topic}:{finding.variant}" in record.catalogue.hygiene["interimCautionCards"]:
+            finding.add(facts)
+            finding.notes.append(Say(words))
 
 
 def _leads(rule: GiveWay, finding: Finding) -> bool:

@@ -391,9 +391,16 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
         return _conflicting_treatment(record, known, treatment)
     # No anticoagulant, or only a prophylaxis strength in the treatment phase (KB §8.3): not this PE's treatment.
     held = [] if treatment else signals.held_anticoagulants(record)  # named, with its words (r32 S2)
-    untreated = "untreated-unknown" if signals.anticoagulation_unknown(record) else "untreated"  # r34b W2
+    pregnancy = signals.pregnant_or_postpartum(record)
+    # Orders unread: 'not known', not 'none found' (r34b W2). In pregnancy or within 6 weeks of it, an untreated
+    # PE is admitted and given LMWH (RCOG 37b), not started 'per NG158', which does not cover pregnancy (r38b W1)
+    untreated = ("untreated-unknown" if signals.anticoagulation_unknown(record)
+                 else "untreated-pregnancy" if pregnancy else "untreated")
     finding = Finding(KNOWN_PE, "warning", variant="prophylactic-dose" if treatment else "held" if held else untreated)
     finding.add(treatment + held)
+    if finding.variant == "untreated-pregnancy":
+        finding.add(known + pregnancy)
+        return finding
     choice, facts = signals.anticoagulant_choice(record)
     finding.add(known + facts)
     finding.values["anticoagulant_choice"] = Say(choice)

@@ -600,6 +600,23 @@ def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
     return ANTICOAGULANT_CHOICE["default-may-be-pregnant" if may_be_pregnant else "default"], []
 
 
+INTERIM_CAUTION = {key: phrase("common", f"interim-anticoagulation.{key}") for key in ("aps", "renal")}
+
+
+def interim_caution(record: PatientRecord) -> tuple[Name, list[Fact]] | None:
+    """What interim anticoagulation fits while a DVT or PE is being confirmed, when anticoagulant_choice does
+    not read 'usually a DOAC': antiphospholipid syndrome or established renal failure (KB §8.2), with the
+    entries behind it. None when nothing calls for it, when the patient is already anticoagulated (the card
+    says so itself), or in pregnancy (its own pathway: LMWH, RCOG 37a/37b)."""
+    if on_anticoagulant(record) or pregnant_or_postpartum(record):
+        return None
+    for key, facts in (("aps", record.current(APS)),
+                       ("renal", record.current(SEVERE_RENAL) + severe_renal_egfr(record))):
+        if facts:
+            return INTERIM_CAUTION[key], facts
+    return None
+
+
 def severe_renal_egfr(record: PatientRecord) -> list[Fact]:
     """The latest eGFR in its window, when it is below the severe-renal-egfr threshold (KB §8.2: under 15,
     established renal failure). The latest decides: a later value settles an earlier one (a recovered acute
