@@ -39,10 +39,10 @@ from __future__ import annotations
 
 from ...content.catalogue import phrase, topic, value_set, window
 from ...record.facts import PatientRecord
-from . import signals
+from . import signals, wells
 from .ddimer import LAB, age_adjusted, cutoff_for, latest_d_dimer
 from .finding import Finding, Say
-from .wells import likely, wells_from_record
+from .wells import likely, likely_if_cancer_active, wells_from_record
 
 SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
     topic("suspected-dvt"), topic("suspected-dvt-pregnancy"), topic("known-dvt"))
@@ -109,7 +109,7 @@ def _one_leg(record: PatientRecord, features: list) -> list:
 def _child_vte_risk(record: PatientRecord) -> list:
     """Adolescent VTE: reduced mobility, thrombophilia, cancer, surgery and the combined pill are its
     commonest provoking factors (Biss et al., Arch Dis Child 2016; r36b 275)."""
-    return (signals.recent_surgery(record) or signals.immobilised(record) or signals.active_cancer(record)
+    return (signals.recent_surgery(record) or signals.immobilised(record) or signals.cancer_on_record(record)
             or signals.previous_vte(record) or record.current(THROMBOPHILIA) or record.current(HORMONES))
 
 
@@ -131,7 +131,7 @@ def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = Fal
     if not pain or signals.child(record):
         return []
     score, _ = wells_from_record(record)
-    return pain if likely(record, score) else []
+    return pain if likely_if_cancer_active(record, score) else []
 
 
 def _unexplained_by_calf_injury(record: PatientRecord, features: list) -> list:
@@ -157,15 +157,16 @@ def _unexplained_by_calf_injury(record: PatientRecord, features: list) -> list:
 
 
 def _clot_pointers(record: PatientRecord) -> list:
-    """What keeps calf pain a DVT question beside a muscle injury: a Wells item on record, a previous VTE,
+    """What keeps calf pain a DVT question beside a muscle injury: a Wells item on record, a current cancer
+    however old (its activity unknown is still a VTE risk: r38a F4), a previous VTE,
     pregnancy or the puerperium, a fast pulse (a child's for the age), and the VTE risks the child rule reads
     (thrombophilia, current hormonal contraception or HRT: Biss et al., Arch Dis Child 2016). A strain does not
     explain away calf pain beside them (r38a S1: the muscle-injury card said no VTE risk was on record)."""
     score, _ = wells_from_record(record)
     pulse = signals.fast_pulse_for_age(record) if signals.child(record) else signals.tachycardia(record)
-    return ([f for item in score.items for f in item.facts] + signals.previous_vte(record)
-            + signals.pregnant_or_postpartum(record) + pulse + record.current(THROMBOPHILIA)
-            + record.current(HORMONES))
+    return ([f for item in score.items for f in item.facts] + signals.cancer_on_record(record)
+            + signals.previous_vte(record) + signals.pregnant_or_postpartum(record) + pulse
+            + record.current(THROMBOPHILIA) + record.current(HORMONES))
 
 
 def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
@@ -197,8 +198,7 @@ def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
         return None  # scan and D-dimer negative: DVT excluded for now (NG158 1.1.3)
     finding = Finding(SUSPECTED_DVT, "warning", variant="scan-negative-likely")
     finding.add(features + scans)
-    for item in score.items:
-        finding.add(item.facts)
+    finding.add(wells.evidence(record, score))
     finding.score, finding.unknown = score, unknown
     repeat_to = (first.when + windows(REPEAT_LATEST)).date()
     finding.values.update({"wells_score": score.total, "wells_highest": score.highest_possible,
@@ -407,8 +407,7 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
     finding = Finding(SUSPECTED_DVT, "warning")
     finding.add(features)
     score, unknown = wells_from_record(record)
-    for item in score.items:
-        finding.add(item.facts)
+    finding.add(wells.evidence(record, score))
     finding.score = score
     finding.values.update({
         "wells_score": score.total,

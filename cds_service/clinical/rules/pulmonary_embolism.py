@@ -71,7 +71,7 @@ CONTEXTS = (
     (signals.knee_pain_as_context, phrase(_PE, "context.knee-pain")),
     (signals.recent_surgery, phrase(_PE, "context.surgery")),
     (signals.immobilised, phrase(_PE, "context.immobilisation")),
-    (signals.active_cancer, phrase(_PE, "context.cancer")),
+    (signals.cancer_on_record, phrase(_PE, "context.cancer")),  # a risk factor however old (r38a F4)
     (signals.previous_vte, phrase(_PE, "context.previous-vte")),
     (signals.pregnant_or_postpartum, phrase(_PE, "context.pregnancy")),  # the strongest transient risk (§1.8)
 )
@@ -254,7 +254,7 @@ def symptoms_beyond_residual(symptoms) -> list:
     return [f for f in symptoms if not f.value_sets & signals.RESIDUAL_PE_SYMPTOMS]
 
 
-STRONG_RISKS = frozenset({signals.recent_surgery, signals.immobilised, signals.active_cancer, signals.previous_vte,
+STRONG_RISKS = frozenset({signals.recent_surgery, signals.immobilised, signals.cancer_on_record, signals.previous_vte,
                           signals.pregnant_or_postpartum})
 ATRIAL_FIBRILLATION, CELLULITIS = value_set("atrial-fibrillation"), value_set("cellulitis-leg")
 

@@ -34,6 +34,7 @@ TACHYCARDIA_CODED, FEVER_CODED, SEPSIS_CODED = value_set("tachycardia"), value_s
 RESIDUAL_PE_SYMPTOMS = frozenset({value_set("dyspnoea"), value_set("pleuritic-chest-pain")})  # for weeks after a PE
 ACTIVE_CANCER, IMMOBILISATION, MAJOR_SURGERY = (
     value_set("active-cancer"), value_set("immobilisation"), value_set("major-surgery"))
+CANCER_TREATMENT, CANCER_ACTIVE = value_set("cancer-treatment"), window("cancer-active")
 SURGERY = window("surgery")
 HEART_RATE, RESPIRATORY_RATE, OXYGEN_SATURATION, TEMPERATURE = (
     measurement("heart-rate"), measurement("respiratory-rate"), measurement("oxygen-saturation"),
@@ -515,8 +516,34 @@ def immobilised(record: PatientRecord) -> list[Fact]:
     return record.current(IMMOBILISATION, IMMOBILISATION_WINDOW)
 
 
-def active_cancer(record: PatientRecord) -> list[Fact]:
+def cancer_on_record(record: PatientRecord) -> list[Fact]:
+    """Every current cancer, however old: a VTE risk factor for the PE context and a child's VTE risk, where
+    the question is the risk, not Wells' point."""
     return record.current(ACTIVE_CANCER)
+
+
+def active_cancer(record: PatientRecord) -> list[Fact]:
+    """Wells item 1 / PE-Wells malignancy, 'treatment ongoing, within 6 months, or palliative' (NICE NG158
+    table 1; KB §1.9): a current cancer begun (its onset, else recorded) within the cancer-active window, or
+    any current cancer beside a treatment or palliative care recorded within it, with that record; or a cancer
+    ended (abated) within it — treated within 6 months. An undated current cancer counts: the EHR calls it
+    active and nothing says it is old. A current cancer older than the window with none of these is not
+    scored (cancer_activity_unknown; r38a F4)."""
+    window = CANCER_ACTIVE
+    current = record.current(ACTIVE_CANCER)
+    treated = record.procedures(CANCER_TREATMENT, window) + record.current(CANCER_TREATMENT, window)
+    if current and treated:
+        return current + treated
+    recent = [f for f in current if not record.older_than(f, window)]
+    ended = [f for f in record.history(ACTIVE_CANCER)
+             if f.ended is not None and f.ended >= record.now - record.catalogue.window(window)]
+    return recent + ended
+
+
+def cancer_activity_unknown(record: PatientRecord) -> list[Fact]:
+    """Current cancers the record cannot show to be active (begun before the cancer-active window, no
+    treatment or palliative care within it): the card asks at the bedside, it neither scores nor drops them."""
+    return [] if active_cancer(record) else cancer_on_record(record)
 
 
 def on_anticoagulant(record: PatientRecord) -> list[Fact]:

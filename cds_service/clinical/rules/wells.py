@@ -29,12 +29,14 @@ def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
         if facts:
             scored.append(ScoredItem(name, facts))
 
-    item(ACTIVE_CANCER, signals.active_cancer(record))
+    item(ACTIVE_CANCER, signals.active_cancer(record))  # treatment ongoing, within 6 months, or palliative
     paralysis = record.current(PARESIS) + record.current(HEMIPLEGIA_AFTER_STROKE)
     item(PARALYSIS, paralysis)
     item(BEDRIDDEN_OR_SURGERY, signals.immobilised(record) + signals.recent_surgery(record))
     item(PREVIOUS_DVT, signals.previous_dvt(record))
     unknown = [score_item(WELLS, key) for key in definition.bedside]
+    if signals.cancer_activity_unknown(record):
+        unknown.insert(0, ACTIVE_CANCER)  # a cancer coded years ago: ask, neither score nor drop it (r38a F4)
     if not paralysis:
         unknown.insert(0, PLASTER)
     if not any(s.item == BEDRIDDEN_OR_SURGERY for s in scored):
@@ -44,5 +46,19 @@ def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
     return Score(WELLS, total, highest, scored), unknown
 
 
+def evidence(record: PatientRecord, score: Score) -> list[Fact]:
+    """What the card lists from the record for the score: the scored items' facts, and a cancer it asks about
+    (the bedside line does not name it; r38a F4)."""
+    return [f for item in score.items for f in item.facts] + signals.cancer_activity_unknown(record)
+
+
 def likely(record: PatientRecord, score: Score) -> bool:
     return score.total >= record.threshold(LIKELY)
+
+
+def likely_if_cancer_active(record: PatientRecord, score: Score) -> bool:
+    """Wells ≥ 2 from the record, or once a cancer it cannot show to be active is: the reading that lets leg
+    or knee pain alone raise the DVT card, so a cancer coded years ago still under treatment the record does
+    not show is asked about, not silently dropped (r38a F4)."""
+    unknown_cancer = bool(signals.cancer_activity_unknown(record))
+    return score.total + (record.catalogue.points(ACTIVE_CANCER) if unknown_cancer else 0) >= record.threshold(LIKELY)
