@@ -39,7 +39,7 @@ from ..content.catalogue import Catalogue, compiled_once, value_set
 from ..content.terminology import NOTHING, RXNORM, SYSTEM_NAMES, ValueSets, plain_words
 from ..fhir_dates import DATE, as_datetime
 from .facts import Evidence, Fact, PatientRecord, UnreadEntry
-from .reports import NEGATIVE, UNREAD, ReportReader
+from .reports import NEGATIVE, SUPERFICIAL, UNREAD, ReportReader
 from .units import canonical, oxygen_after_saturation, quantity_in_text, systolic_in_text, with_plausible_unit
 from .words import alternatives
 
@@ -2334,13 +2334,14 @@ class _Builder:
         coded = observation.valueBoolean is False or (observation.valueCodeableConcept is not None and any(
             (c.system, c.code) in self.absent_answers for c in observation.valueCodeableConcept.coding or ()))
         reading = self.reports.read(observation.valueString) if observation.valueString else None
-        negative = (reading == NEGATIVE if observation.valueString
+        negative = (self._negative(by_code, reading) if observation.valueString
                     else coded or bool(flags & self.hygiene["negativeInterpretation"]))
         return Fact("Observation", self._sided(by_code, observation.valueString), when, observation.status in self.hygiene["resultStatus"],
                     self._evidence("Observation", observation, observation.code, when,
                                    value=_concept_text(observation.valueCodeableConcept) or observation.valueString),
                     negative=negative, unread=reading == UNREAD,
-                    shown=self._shows(by_code, observation.valueString, reading))
+                    shown=self._shows(by_code, observation.valueString, reading),
+                    superficial=negative and reading == SUPERFICIAL)
 
     def report(self, report, relevant: Memberships) -> list[Fact]:
         """A scan's DiagnosticReport: negative when its coded conclusion is a negative answer or its
@@ -2358,12 +2359,19 @@ class _Builder:
         text = report.conclusion if isinstance(report.conclusion, str) and report.conclusion.strip() \
             else _presented_text(report)
         reading = self.reports.read(text) if text else None
-        negative = reading == NEGATIVE if text else coded
+        negative = self._negative(relevant.by_code, reading) if text else coded
         shown = text if text is None or len(text) <= _SHOWN_REPORT else text[:_SHOWN_REPORT].rstrip() + " …"
         return [Fact("DiagnosticReport", self._sided(relevant.by_code, text), when, report.status in self.hygiene["resultStatus"],
                      self._evidence("DiagnosticReport", report, report.code, when, value=shown),
                      negative=negative, unread=reading == UNREAD,
-                     shown=self._shows(relevant.by_code, text, reading))]
+                     shown=self._shows(relevant.by_code, text, reading),
+                     superficial=negative and reading == SUPERFICIAL)]
+
+    @staticmethod
+    def _negative(by_code: frozenset[str], reading) -> bool:
+        """Negative for the clot the study looks for: a leg-vein scan saying no DVT with a superficial vein
+        thrombosis shown answered the DVT question (r38a F5); a CTPA only when read negative."""
+        return reading == NEGATIVE or (reading == SUPERFICIAL and DVT_IMAGING in by_code and PE_IMAGING not in by_code)
 
     def _shows(self, by_code: frozenset[str], text, reading) -> bool:
         """Whether a study's report shows its clot in plain words: a PE on a CTPA, a proximal DVT on a leg scan."""

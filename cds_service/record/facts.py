@@ -50,6 +50,7 @@ class Fact:
     ended: datetime | None = None  # Condition abatement (when the problem ended), when recorded
     negative: bool = False  # a test that found nothing (a negative scan, a refuted Condition)
     unread: bool = False  # a report's text the reader could not place: neither negative nor showing a clot
+    superficial: bool = False  # a leg-vein report negative for DVT that shows a superficial vein thrombosis
     shown: bool = False  # a report that shows its clot in plain words (ReportReader.shows_dvt, shows_pe), whole text read
     uninterpreted: bool = False  # a finding's text answer counted only because it could not be read (fail-safe)
     signs: frozenset[str] = frozenset()  # the Ps of limb ischaemia its text names ("cold, pale, no pulses")

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 
-from ..content.catalogue import Catalogue, value_set
+from ..content.catalogue import Catalogue, threshold, value_set
 from .words import alternatives
 
 LEFT, RIGHT, BILATERAL = value_set("left-site"), value_set("right-site"), value_set("bilateral-site")
+SVT_JUNCTION_DISTANCE = threshold("svt-junction-distance")
 _SENTENCES = re.compile(r"(?:[.;\n]|\bbut\b)+(?!\d)")  # "3.2 cm" stays one sentence
 # "Normal opacification, no filling defect" / "... with no filling defect": two statements.
 _CLAUSES = re.compile(r"\s*,\s*(?=(?:no|nil|normal|without|which)\b)|\s+with\s+(?=(?:no|nil)\b)")
 NEGATIVE, POSITIVE, UNREAD = "negative", "positive", "unread"
+SUPERFICIAL = "superficial"  # no DVT, and a superficial vein thrombosis shown (catalogue "$superficialComment")
 _NEGATED_UNREAD = "negated-unread"  # a negated clot the reader cannot close: "No definite PE", "No central PE"
 _LIST_MARK = re.compile(r"^(?:\d+[.)]|[a-h][.)](?=\s)|(?:i|ii|iii|iv|v|vi|vii|viii)[.)](?=\s)|[-•*·–—]|\([a-z0-9]+\))\s*")
 _ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}(?::|=|\s[-–—]\s)\s*")  # "CTPA:", "Impression - ", "A ="
@@ -95,6 +97,18 @@ class ReportReader:
         near, far = alternatives(lists.get("proximalVeinWords", ())), alternatives(lists.get("distalVesselWords", ()))
         joined = r"\s*(?:veins?\s*)?(?:,|and|&|\+|plus)\s*(?:the\s+)?"
         self.co_sites = re.compile(rf"(?<![\w-])(?:(?:{near}){joined}(?:{far})|(?:{far}){joined}(?:{near}))(?![\w-])")
+        self.superficial = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("superficialVeinWords", ())))
+        self.deep_system = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("deepSystemWords", ())))
+        # A deep calf vein named ("peroneal veins", "calf veins"); "in the calf" beside a saphenous vein is where
+        # that superficial vein runs, not a deep vein
+        self.deep_calf_vein = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(
+            [w for w in lists.get("distalVesselWords", ()) if w not in ("calf", "calves")]))
+        junction = alternatives(lists.get("junctionWords", ()))
+        self.junction = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % junction)
+        # "15 cm from the SFJ", "4cm below the saphenofemoral junction", "within 2 cm of the SPJ"
+        self.junction_distance = re.compile(r"(\d+(?:\.\d+)?)\s*(mm|cm)\s+(?:(?:from|below|distal|to|of|beyond|away)\s+)+"
+                                            r"(?:the\s+)?(?:%s)(?![\w-])" % junction)
+        self.svt_distance_cm = float(catalogue.threshold(SVT_JUNCTION_DISTANCE))
         self.left, self.right = (
             re.compile(r"(?<![\w/])(?:%s)(?![\w/])" % alternatives((word, *sides.get(key, ()))))
             for word, key in zip(sides["words"], ("leftAbbreviations", "rightAbbreviations")))
@@ -230,6 +244,13 @@ class ReportReader:
                 kinds.append("incidental" if self._asked(text, index, kinds) or not about_clot else UNREAD)
             else:
                 kinds.append(self._sentence(sentence))
+        if SUPERFICIAL in kinds:
+            # An SVT beside an explicit "no DVT" and nothing else unplaced: the DVT question answered, the SVT
+            # to treat. Without that "no DVT" the deep veins may not have been assessed: a report to read.
+            rest = {kind for kind in kinds if kind != SUPERFICIAL}
+            if NEGATIVE in rest and not rest & {POSITIVE, UNREAD, _NEGATED_UNREAD}:
+                return SUPERFICIAL
+            return POSITIVE
         if POSITIVE in kinds:
             return POSITIVE
         if UNREAD in kinds or _NEGATED_UNREAD in kinds or not ({NEGATIVE, "normal"} & set(kinds)):
@@ -300,6 +321,8 @@ class ReportReader:
         # a clot word).
         function_lost = [m for m in self.negated_function.finditer(sentence)
                          if not any(c.start() < m.end() and m.start() < c.end() for c in clots)]
+        if (clots or described or function_lost) and not negated and self._superficial(sentence):
+            return SUPERFICIAL  # "Thrombophlebitis of the GSV 15 cm from the SFJ": a superficial clot only
         if clots:
             if described or function_lost or (len(clots) > 1 and not self._negative_sentence(sentence)):
                 return POSITIVE  # a clot described, or a second one named and not negated
@@ -326,6 +349,19 @@ class ReportReader:
         if self._title(sentence):
             return "incidental"
         return UNREAD
+
+    def _superficial(self, sentence: str) -> bool:
+        """A clot in a superficial vein only: a superficial vein named, no deep vein, and every distance given
+        to a junction more than svt-junction-distance (none given, or nearer: it may reach the deep system)."""
+        if not self.superficial.search(sentence) or self.proximal.search(sentence) or self.deep_calf_vein.search(sentence) \
+                or self.deep_system.search(sentence):
+            return False
+        if not self.junction.search(sentence):
+            return True
+        distances = [float(m.group(1)) / (10 if m.group(2) == "mm" else 1)
+                     for m in self.junction_distance.finditer(sentence)]
+        return bool(distances) and min(distances) > self.svt_distance_cm and \
+            len(distances) >= len(self.junction.findall(sentence))
 
     def _qualified(self, sentence: str) -> bool:
         """A hedge ("definite", "obvious") or a scope that leaves part of the tree unnamed ("central" without

@@ -51,6 +51,7 @@ NEW_FEATURES, REPEAT_SCAN, FINDING, TREATMENT_PHASE = (
 REPEAT_EARLIEST, REPEAT_LATEST, REPEAT_COUNTS_FROM, D_DIMER_BEFORE = (
     window("repeat-scan-earliest"), window("repeat-scan-latest"), window("repeat-scan-counts-from"),
     window("d-dimer-before-finding"))
+SUPERFICIAL_SCAN = window("superficial-scan")
 BAKERS_CYST = value_set("bakers-cyst")
 # What explains pain of a knee, so that the pain is not read as that leg's DVT (r34a F5): a chronic knee
 # disease, an injury of the knee begun within the msk-injury window, a knee replacement within 12 weeks.
@@ -71,6 +72,9 @@ NOTE_STOPPED_LATELY = phrase(_DVT, "note.anticoagulant-stopped-lately")
 NOTE_HELD = phrase(_DVT, "note.anticoagulant-held")
 NOTE_CHILD_FAST_PULSE, NOTE_CHILD_TACHYCARDIA = phrase(_DVT, "note.child-fast-pulse"), phrase(_DVT, "note.child-tachycardia")
 NOTE_EARLIER_SCAN = phrase(_DVT, "note.earlier-negative-scan")
+NOTE_ONE_SIDED_SCAN = phrase(_DVT, "note.one-sided-negative-scan")
+NOTE_SUPERFICIAL = phrase(_DVT, "note.superficial-thrombosis")
+SIDE_WORDS = {"left": phrase(_DVT, "side.left"), "right": phrase(_DVT, "side.right")}
 NOTE_CONFLICT = phrase("common", "anticoagulant-conflict.note")
 
 
@@ -89,9 +93,33 @@ def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
                           also=features)
     features = _unexplained_by_calf_injury(record, _one_leg(record, signals.leg_dvt_features(record))) \
         or _painful_leg_with_likely_wells(record)
-    finding = _suspected(record, features) if features else _scan_negative_wells_likely(record)
+    finding = _suspected(record, features) if features else (
+        _scan_negative_wells_likely(record) or _scan_superficial(record))
     if finding and features:
         finding.basis = [f.evidence for f in features]
+    return finding
+
+
+def _superficial_scan(record: PatientRecord):
+    """The newest negative leg-vein scan, within the superficial-scan window, when its report says no DVT and
+    shows a superficial vein thrombosis (ReportReader: catalogue "$superficialComment"; r38a F5)."""
+    scans = [t for t in record.negative_tests(signals.DVT_IMAGING, signals.DVT) if t.kind != "Condition"]
+    if scans and scans[0].superficial and record.now - scans[0].when <= record.catalogue.window(SUPERFICIAL_SCAN):
+        return scans[0]
+    return None
+
+
+def _scan_superficial(record: PatientRecord) -> Finding | None:
+    """A scan that answered the DVT question and found a superficial vein thrombosis: the SVT's treatment by
+    its length and distance from the junction (Thrombosis Canada 2021; CALISTO), not a 'review the report'
+    card for the DVT episode's 14 days (r38a F5). Not once an anticoagulant is on record: the decision is made."""
+    scan = _superficial_scan(record)
+    if scan is None or signals.on_anticoagulant(record) or signals.anticoagulated_lately(record):
+        return None
+    finding = Finding(SUSPECTED_DVT, "warning", variant="scan-superficial")
+    finding.add([scan] + signals.superficial_thrombosis(record))
+    finding.values["scan_date"] = scan.when.date().isoformat()
+    finding.basis = [scan.evidence]
     return finding
 
 
@@ -278,6 +306,19 @@ def _name_earlier_scan(record: PatientRecord, finding: Finding, features) -> Non
         scan = max(scans, key=lambda t: t.when)
         finding.add([scan])
         finding.notes.append(Say(NOTE_EARLIER_SCAN, scan_date=scan.when.date().isoformat()))
+        return
+    # Findings with no side recorded stay open beside a one-sided negative scan (it answers only for its
+    # leg, KB §8.7), but a card silent about that scan reads as a first presentation (r38a F5): name it, so
+    # the side is recorded or the other leg scanned rather than the same leg re-scanned.
+    unsided = [f for f in features if signals.side(f) is None and f.when is not None]
+    one_sided = [t for t in record.negative_tests(signals.DVT_IMAGING, signals.DVT)
+                 if t.kind != "Condition" and signals.side(t) in ("left", "right")
+                 and any(abs(t.when - f.when) <= record.catalogue.window(FINDING) for f in unsided)]
+    if one_sided:
+        scan = max(one_sided, key=lambda t: t.when)
+        finding.add([scan])
+        finding.notes.append(Say(NOTE_ONE_SIDED_SCAN, scan_date=scan.when.date().isoformat(),
+                                 scan_side=Say(SIDE_WORDS[signals.side(scan)])))
 
 
 def _known_dvt(record: PatientRecord, known, began=None, untreated: str = "untreated", also=()) -> Finding | None:
@@ -483,6 +524,11 @@ def _presentation_began(record: PatientRecord, features) -> object:
 
 
 def _add_notes(record: PatientRecord, finding: Finding) -> None:
+    if finding.variant != "superficial-thrombosis" and (signals.superficial_thrombosis(record)
+                                                        or _superficial_scan(record)):
+        # a stronger variant leads, but the SVT still needs its own treatment once a DVT is excluded (r38a W1)
+        finding.add(signals.superficial_thrombosis(record))
+        finding.notes.append(Say(NOTE_SUPERFICIAL))
     cysts = record.current(BAKERS_CYST) + record.current(signals.BAKERS_CYST_RUPTURED)
     if cysts:
         finding.add(cysts)
