@@ -81,7 +81,9 @@ NOTE_CONFLICT = phrase("common", "anticoagulant-conflict.note")
 def deep_vein_thrombosis(record: PatientRecord) -> Finding | None:
     known = signals.active_dvt(record)
     if known:
-        return _known_dvt(record, known)
+        # dated from the leg findings that led to it when its onset is not recorded (signals.clot_began)
+        starts = [b for b in (signals.clot_began(record, f) for f in known) if b is not None]
+        return _known_dvt(record, known, began=min(starts) if starts else None)
     if signals.pe_under_treatment(record):
         return None  # a PE under treatment (coded or on CTPA): a DVT would change nothing now (NG158: same treatment)
     shown = signals.dvt_shown_by_scan(record)

@@ -102,12 +102,17 @@ def all_leg_dvt_features(record: PatientRecord, within=FINDING) -> list[Fact]:
     nephrotic syndrome, fluid overload), leg swelling recorded without a side is that oedema (KB §8.8 rule 3).
     A swelling, calf pain or ruptured cyst begun before the chronic-finding window is chronic, whatever its
     recordedDate (new_findings: r36a 006, 007); a clot coded as suspected is the clinician's question now."""
+    return (_leg_signs(record, within)
+            + [f for f in record.current(DVT, within, undated=True) if not diagnosed(record, f)])
+
+
+def _leg_signs(record: PatientRecord, within=FINDING) -> list[Fact]:
+    """The leg DVT features short of a clot coded: swelling, calf pain, a ruptured cyst, a superficial clot."""
     swelling = new_findings(record, LEG_SWELLING, within)
     if swelling and record.current(SYSTEMIC_OEDEMA):
         swelling = [f for f in swelling if side(f) is not None]
     return (swelling + new_findings(record, CALF_PAIN, within)
-            + new_findings(record, BAKERS_CYST_RUPTURED, within) + superficial_thrombosis(record, within)
-            + [f for f in record.current(DVT, within, undated=True) if not diagnosed(record, f)])
+            + new_findings(record, BAKERS_CYST_RUPTURED, within) + superficial_thrombosis(record, within))
 
 
 # The DVT features a side is read across entries for (r39): one leg swollen or tender against the other.
@@ -123,8 +128,8 @@ def one_sided(record: PatientRecord, features: list[Fact]) -> list[Fact]:
     (51440002 on a calf pain), or entries of the left and of the right (R22.41 + R22.42, R60.0 on each calf)
     — is of both legs, as a single bilateral swelling is (R22.43 or 51440002 take it out of leg-swelling:
     catalogue siteRules). An entry with no side stays a feature. Still one leg's (a red flag kept): an entry
-    of one side begun more than the one-side-newer window after both legs were first recorded, with no entry
-    of the other side begun since — that leg newly swollen or painful alone, worse than its fellow."""
+    of one side with no entry of the other side begun within the one-side-newer window of it — that leg newly
+    swollen or painful alone, worse than its fellow, or the first leg of a sequential swelling (r39 S1)."""
     return [f for f in features if not _of_both_legs(record, f, features)]
 
 
@@ -136,13 +141,16 @@ def _of_both_legs(record: PatientRecord, finding: Fact, features: list[Fact]) ->
     if where == "both":
         return True
     other = "left" if where == "right" else "right"
-    mine, theirs = _starts(features, kind, where), _starts(features, kind, other)
+    theirs = _starts(features, kind, other)
     began = finding.onset or finding.when
-    if not theirs or not mine or began is None:
+    if not theirs or began is None:
         return False
-    both_since = max(min(mine), min(theirs))  # from when both legs had it
     margin = record.catalogue.window(ONE_SIDE_NEWER)
-    return not (began > both_since + margin and all(t < began - margin for t in theirs))
+    # Both legs at once (entries of one visit, within the margin of each other) is the bilateral picture; a leg
+    # that began alone, days before or after the other (R swollen 4 days, then L), was one leg's until then and
+    # sequential swelling is bilateral or iliocaval DVT until excluded (NG158 1.1.1; r39 S1). Each entry is read
+    # against the other leg's entries begun near it.
+    return any(abs(t - began) <= margin for t in theirs)
 
 
 def _starts(features: list[Fact], kind, where: str) -> list:
@@ -341,7 +349,7 @@ def diagnosed(record: PatientRecord, clot: Fact) -> bool:
     treatment begun within the window; a course that has ended."""
     if clot.confirmed:
         return True
-    began = clot.onset or clot.when
+    began = clot_began(record, clot)
     if clot.evidence.verification != "unrecorded" or began is None:
         return False
     since = record.now - record.catalogue.window(INTERIM_ANTICOAGULATION)
@@ -349,6 +357,20 @@ def diagnosed(record: PatientRecord, clot: Fact) -> bool:
     # for this clot, so only an order, a statement or a dose does.
     return any(begun_for(record, m, began) and m.when <= since
                for m in full_strength(on_anticoagulant(record)) if m.kind != "Condition")
+
+
+def clot_began(record: PatientRecord, clot: Fact):
+    """When a clot began: its recorded onset; without one, the first leg DVT feature of its leg (the same
+    side, or the side unknown on either) begun before the clot was coded, within the finding window — the
+    presentation that led to the diagnosis —, else when it was coded. Interim apixaban begun for a swollen leg
+    60 h before the scan's DVT was coded is that DVT's treatment (NICE NG158 1.1.5), not one the clot came on
+    (r39 F1, F2: 'treatment failure, switch to LMWH' on the usual pathway)."""
+    if clot.onset is not None or clot.when is None or DVT not in clot.value_sets:
+        return clot.onset or clot.when
+    leading = [f.onset or f.when for f in _leg_signs(record)
+               if (f.onset or f.when) is not None
+               and (f.onset or f.when) <= clot.when and on_the_same_leg(f, [clot])]
+    return min([clot.when] + leading)
 
 
 def begun_for(record: PatientRecord, anticoagulant: Fact, began) -> bool:
