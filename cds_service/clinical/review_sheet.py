@@ -137,9 +137,14 @@ def render(templates: CardTemplates) -> str:
                       f"{_duration(catalogue.windows['msk-injury'])}, with knee pain or not: {catalogue.acute_injury_why}.")
     replaced_knee += (f"\n\nInterim anticoagulation (cards/catalogue.json recordHygiene \"interimCautionCards\", r38b W3): "
                       f"{', '.join(f'`{c}`' for c in sorted(catalogue.hygiene['interimCautionCards']))} offer interim "
-                      f"anticoagulation while imaging is awaited; beside antiphospholipid syndrome or established renal "
-                      f"failure, with no anticoagulant given and no pregnancy on record, each adds \""
-                      f"{templates.common['interim-anticoagulation.aps']}\" or \"{templates.common['interim-anticoagulation.renal']}\"")
+                      f"anticoagulation while imaging is awaited; beside antiphospholipid syndrome, established renal "
+                      f"failure (dialysis, end-stage or stage 5 disease coded, or the latest eGFR below "
+                      f"{catalogue.thresholds['severe-renal-egfr'].value} {catalogue.thresholds['severe-renal-egfr'].unit}) or severe renal impairment (CKD 4 or acute kidney "
+                      f"injury coded with no later eGFR of {catalogue.thresholds['renal-impairment-egfr'].value} or more, or "
+                      f"a latest eGFR below it: r39 F3, F4), with no anticoagulant given and no pregnancy on record, "
+                      f"each adds \"{templates.common['interim-anticoagulation.aps']}\", \""
+                      f"{templates.common['interim-anticoagulation.renal']}\" or \""
+                      f"{templates.common['interim-anticoagulation.renal-impaired']}\"")
     lines = [HEADER.rstrip("\n").format(give_way=give_way, refining=refining, unread=unread,
                                                    replaced_knee=replaced_knee)]
     for key, delta in catalogue.windows.items():

@@ -43,6 +43,7 @@ TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("tachycardia"), threshold("tachypnoea"), threshold("hypoxaemia"), threshold("fever"),
     threshold("admission-heart-rate"))
 APS, SEVERE_RENAL = value_set("antiphospholipid-syndrome"), value_set("severe-renal-impairment")
+RENAL_FAILURE, RENAL_IMPAIRMENT_EGFR = value_set("renal-failure-established"), threshold("renal-impairment-egfr")
 EGFR, SEVERE_RENAL_EGFR = measurement("egfr"), threshold("severe-renal-egfr")
 # eGFR as laboratories write it: per 1.73 m² (UCUM), or plain mL/min on a code that is per 1.73 m² by definition.
 EGFR_UNITS = frozenset({"mL/min/{1.73_m2}", "mL/min"})
@@ -640,7 +641,7 @@ def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
     impairment (heparin or a VKA), else the usual (a DOAC), with the pregnancy caution only for a woman under
     pregnancy-possible-age (or of unrecorded sex or age)."""
     for key, facts in (("pregnancy", pregnant_or_postpartum(record)), ("aps", record.current(APS)),
-                       ("renal", record.current(SEVERE_RENAL) + severe_renal_egfr(record))):
+                       ("renal", renal_failure(record) + renal_impairment(record, coded_only=True))):
         if facts:
             return ANTICOAGULANT_CHOICE[key], facts
     # The pregnancy caution is for a woman who may be pregnant, not for a man or a woman past the age (r34a W4)
@@ -649,7 +650,7 @@ def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
     return ANTICOAGULANT_CHOICE["default-may-be-pregnant" if may_be_pregnant else "default"], []
 
 
-INTERIM_CAUTION = {key: phrase("common", f"interim-anticoagulation.{key}") for key in ("aps", "renal")}
+INTERIM_CAUTION = {key: phrase("common", f"interim-anticoagulation.{key}") for key in ("aps", "renal", "renal-impaired")}
 
 
 def interim_caution(record: PatientRecord) -> tuple[Name, list[Fact]] | None:
@@ -659,11 +660,30 @@ def interim_caution(record: PatientRecord) -> tuple[Name, list[Fact]] | None:
     says so itself), or in pregnancy (its own pathway: LMWH, RCOG 37a/37b)."""
     if on_anticoagulant(record) or pregnant_or_postpartum(record):
         return None
-    for key, facts in (("aps", record.current(APS)),
-                       ("renal", record.current(SEVERE_RENAL) + severe_renal_egfr(record))):
+    for key, facts in (("aps", record.current(APS)), ("renal", renal_failure(record)),
+                       ("renal-impaired", renal_impairment(record))):
         if facts:
             return INTERIM_CAUTION[key], facts
     return None
+
+
+def renal_failure(record: PatientRecord) -> list[Fact]:
+    """Established renal failure: dialysis, end-stage or stage 5 disease coded (renal-failure-established), or
+    the latest eGFR below severe-renal-egfr (KB §8.2: under 15)."""
+    return record.current(RENAL_FAILURE) + severe_renal_egfr(record)
+
+
+def renal_impairment(record: PatientRecord, coded_only: bool = False) -> list[Fact]:
+    """Severe renal impairment short of established failure: a coded CKD stage 4 or acute kidney injury
+    (severe-renal-impairment, not renal-failure-established) unless the latest eGFR is at or above
+    renal-impairment-egfr — a later reading settles a stale or recovered code (r39 F3) —, or, unless
+    `coded_only`, a latest eGFR below it. With it the creatinine clearance decides the drug and dose (r39 F4)."""
+    low = egfr_below(record, RENAL_IMPAIRMENT_EGFR)
+    measured = any(f.quantity[1] in EGFR_UNITS for f in record.measurements(EGFR))
+    coded = [f for f in record.current(SEVERE_RENAL) if RENAL_FAILURE not in f.value_sets]
+    if measured and not low:
+        return []
+    return coded + ([] if coded_only and not coded else low)
 
 
 def severe_renal_egfr(record: PatientRecord) -> list[Fact]:
