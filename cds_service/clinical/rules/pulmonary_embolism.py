@@ -218,6 +218,12 @@ def possible_pe(record: PatientRecord) -> Finding | None:
     if admit:
         finding.variant = "pregnancy" if pregnant else "admit"
         finding.values["admission_reasons"] = admit
+    if (signals.active_pe in contexts and not signals.on_anticoagulant(record)
+            and not signals.anticoagulation_unknown(record) and not ctpas):
+        # A confirmed PE with nothing given: treat it now, not the diagnostic pathway (NG158; RCOG 37b in
+        # pregnancy; r39 W1: 'V/Q or CTPA, LMWH until PE is excluded' led for a confirmed, untreated PE)
+        finding.variant = "known-untreated-pregnancy" if pregnant else "known-untreated"
+        finding.values.setdefault("admission_reasons", admit)
     if ctpas and not pregnant:
         # What re-opened it is named, and what the CTPA already answered is kept in view: a clinician who sees
         # only "HR 140" and "order a CTPA" repeats the test instead of looking for what else is wrong (r27 W2).
@@ -238,7 +244,7 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         finding.follows = True
     if signals.on_anticoagulant(record):
         finding.notes.append(Say(NOTE_ANTICOAGULANT))
-    elif signals.active_pe in contexts:
+    elif signals.active_pe in contexts and not finding.variant.startswith("known-untreated"):
         finding.notes.append(Say(NOTE_KNOWN_PE_UNTREATED))  # a confirmed PE: no D-dimer, treat
     return finding
 
