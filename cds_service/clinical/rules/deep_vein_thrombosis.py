@@ -160,8 +160,8 @@ def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = Fal
                 if not signals.after_negative_test(record, f, signals.DVT_IMAGING, signals.DVT, FINDING, objective)]
     if not pain or signals.child(record):
         return []
-    score, _ = wells_from_record(record)
-    return pain if likely_if_cancer_active(record, score) else []
+    score, unknown = wells_from_record(record)
+    return pain if likely_if_cancer_active(record, score, unknown) else []
 
 
 def _unexplained_by_calf_injury(record: PatientRecord, features: list) -> list:
@@ -228,7 +228,7 @@ def _scan_negative_wells_likely(record: PatientRecord) -> Finding | None:
         return None  # scan and D-dimer negative: DVT excluded for now (NG158 1.1.3)
     finding = Finding(SUSPECTED_DVT, "warning", variant="scan-negative-likely")
     finding.add(features + scans)
-    finding.add(wells.evidence(record, score))
+    finding.add(wells.evidence(record, score, unknown))
     finding.score, finding.unknown = score, unknown
     repeat_to = (first.when + windows(REPEAT_LATEST)).date()
     finding.values.update({"wells_score": score.total, "wells_highest": score.highest_possible,
@@ -450,7 +450,7 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
     finding = Finding(SUSPECTED_DVT, "warning")
     finding.add(features)
     score, unknown = wells_from_record(record)
-    finding.add(wells.evidence(record, score))
+    finding.add(wells.evidence(record, score, unknown))
     finding.score = score
     finding.values.update({
         "wells_score": score.total,
@@ -526,10 +526,10 @@ def _presentation_began(record: PatientRecord, features) -> object:
 
 
 def _add_notes(record: PatientRecord, finding: Finding) -> None:
-    if finding.variant != "superficial-thrombosis" and (signals.superficial_thrombosis(record)
-                                                        or _superficial_scan(record)):
+    superficial = signals.superficial_thrombosis(record)
+    if finding.variant != "superficial-thrombosis" and (superficial or _superficial_scan(record)):
         # a stronger variant leads, but the SVT still needs its own treatment once a DVT is excluded (r38a W1)
-        finding.add(signals.superficial_thrombosis(record))
+        finding.add(superficial)
         finding.notes.append(Say(NOTE_SUPERFICIAL))
     cysts = record.current(BAKERS_CYST) + record.current(signals.BAKERS_CYST_RUPTURED)
     if cysts:

@@ -551,22 +551,15 @@ def active_cancer(record: PatientRecord) -> list[Fact]:
     any current cancer beside a treatment or palliative care recorded within it, with that record; or a cancer
     ended (abated) within it — treated within 6 months. An undated current cancer counts: the EHR calls it
     active and nothing says it is old. A current cancer older than the window with none of these is not
-    scored (cancer_activity_unknown; r38a F4)."""
-    window = CANCER_ACTIVE
+    scored: the Wells card asks about it at the bedside (wells_from_record; r38a F4)."""
     current = record.current(ACTIVE_CANCER)
-    treated = record.procedures(CANCER_TREATMENT, window) + record.current(CANCER_TREATMENT, window)
+    treated = record.procedures(CANCER_TREATMENT, CANCER_ACTIVE) + record.current(CANCER_TREATMENT, CANCER_ACTIVE)
     if current and treated:
         return current + treated
-    recent = [f for f in current if not record.older_than(f, window)]
+    recent = [f for f in current if not record.older_than(f, CANCER_ACTIVE)]
     ended = [f for f in record.history(ACTIVE_CANCER)
-             if f.ended is not None and f.ended >= record.now - record.catalogue.window(window)]
+             if f.ended is not None and f.ended >= record.now - record.catalogue.window(CANCER_ACTIVE)]
     return recent + ended
-
-
-def cancer_activity_unknown(record: PatientRecord) -> list[Fact]:
-    """Current cancers the record cannot show to be active (begun before the cancer-active window, no
-    treatment or palliative care within it): the card asks at the bedside, it neither scores nor drops them."""
-    return [] if active_cancer(record) else cancer_on_record(record)
 
 
 def on_anticoagulant(record: PatientRecord) -> list[Fact]:
@@ -679,9 +672,8 @@ def renal_impairment(record: PatientRecord, coded_only: bool = False) -> list[Fa
     renal-impairment-egfr — a later reading settles a stale or recovered code (r39 F3) —, or, unless
     `coded_only`, a latest eGFR below it. With it the creatinine clearance decides the drug and dose (r39 F4)."""
     low = egfr_below(record, RENAL_IMPAIRMENT_EGFR)
-    measured = any(f.quantity[1] in EGFR_UNITS for f in record.measurements(EGFR))
     coded = [f for f in record.current(SEVERE_RENAL) if RENAL_FAILURE not in f.value_sets]
-    if measured and not low:
+    if _egfr_readings(record) and not low:
         return []
     return coded + ([] if coded_only and not coded else low)
 
@@ -693,10 +685,15 @@ def severe_renal_egfr(record: PatientRecord) -> list[Fact]:
     return egfr_below(record, SEVERE_RENAL_EGFR)
 
 
+def _egfr_readings(record: PatientRecord) -> list[Fact]:
+    """The eGFR readings in a unit the rules read (EGFR_UNITS), newest first."""
+    return [f for f in record.measurements(EGFR) if f.quantity[1] in EGFR_UNITS]
+
+
 def egfr_below(record: PatientRecord, limit: Name) -> list[Fact]:
     """The latest eGFR (as severe_renal_egfr reads it), when it is below the threshold `limit`."""
     limit_value = record.threshold(limit)
-    readings = [f for f in record.measurements(EGFR) if f.quantity[1] in EGFR_UNITS]  # newest first
+    readings = _egfr_readings(record)
     if not readings:
         return []
     value, comparator = readings[0].quantity[0], readings[0].comparator

@@ -29,13 +29,14 @@ def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
         if facts:
             scored.append(ScoredItem(name, facts))
 
-    item(ACTIVE_CANCER, signals.active_cancer(record))  # treatment ongoing, within 6 months, or palliative
+    active_cancer = signals.active_cancer(record)  # treatment ongoing, within 6 months, or palliative
+    item(ACTIVE_CANCER, active_cancer)
     paralysis = record.current(PARESIS) + record.current(HEMIPLEGIA_AFTER_STROKE)
     item(PARALYSIS, paralysis)
     item(BEDRIDDEN_OR_SURGERY, signals.immobilised(record) + signals.recent_surgery(record))
     item(PREVIOUS_DVT, signals.previous_dvt(record))
     unknown = [score_item(WELLS, key) for key in definition.bedside]
-    if signals.cancer_activity_unknown(record):
+    if not active_cancer and signals.cancer_on_record(record):
         unknown.insert(0, ACTIVE_CANCER)  # a cancer coded years ago: ask, neither score nor drop it (r38a F4)
     if not paralysis:
         unknown.insert(0, PLASTER)
@@ -46,19 +47,20 @@ def wells_from_record(record: PatientRecord) -> tuple[Score, list]:
     return Score(WELLS, total, highest, scored), unknown
 
 
-def evidence(record: PatientRecord, score: Score) -> list[Fact]:
+def evidence(record: PatientRecord, score: Score, unknown: list) -> list[Fact]:
     """What the card lists from the record for the score: the scored items' facts, and a cancer it asks about
     (the bedside line does not name it; r38a F4)."""
-    return [f for item in score.items for f in item.facts] + signals.cancer_activity_unknown(record)
+    asked = signals.cancer_on_record(record) if ACTIVE_CANCER in unknown else []
+    return [f for item in score.items for f in item.facts] + asked
 
 
 def likely(record: PatientRecord, score: Score) -> bool:
     return score.total >= record.threshold(LIKELY)
 
 
-def likely_if_cancer_active(record: PatientRecord, score: Score) -> bool:
+def likely_if_cancer_active(record: PatientRecord, score: Score, unknown: list) -> bool:
     """Wells ≥ 2 from the record, or once a cancer it cannot show to be active is: the reading that lets leg
     or knee pain alone raise the DVT card, so a cancer coded years ago still under treatment the record does
     not show is asked about, not silently dropped (r38a F4)."""
-    unknown_cancer = bool(signals.cancer_activity_unknown(record))
-    return score.total + (record.catalogue.points(ACTIVE_CANCER) if unknown_cancer else 0) >= record.threshold(LIKELY)
+    asked = record.catalogue.points(ACTIVE_CANCER) if ACTIVE_CANCER in unknown else 0
+    return score.total + asked >= record.threshold(LIKELY)
