@@ -71,10 +71,11 @@ _CONTEXTS = ("on ra", "ra", "on room air", "room air", "on air", "in air", "air"
 _ALT = alternatives(_LABELS)
 _CTX = alternatives(_CONTEXTS)
 # One number, a comparator before it and a unit after it at most: "40%", "112 bpm", "38.6 °C", "<0.5", with
-# the measurement's name before it and a context after it. A decimal comma is not read (thousands or decimals:
+# the measurement's name before it and a context after it. The unit may hold digits after its first character
+# ("<15 mL/min/1.73m2", r39 S4: an eGFR written so was not read); a unit not in _SPELLINGS is still not read. A decimal comma is not read (thousands or decimals:
 # a guess either way).
 _NUMBER_TEXT = re.compile(rf"^\s*(?:(?:{_ALT})\s*[:=-]?\s*)?(<=|>=|<|>)?\s*(\d{{1,6}}(?:\.\d+)?)\s*"
-                          rf"([^\d\s,(][^\d,(]*?)??\s*(?:\(?\s*(?:{_CTX})\s*\)?)?\s*\.?\s*$", re.IGNORECASE)
+                          rf"([^\d\s,(][^,(]*?)??\s*(?:\(?\s*(?:{_CTX})\s*\)?)?\s*\.?\s*$", re.IGNORECASE)
 
 
 def quantity_in_text(text: str | None) -> tuple[str | None, Decimal, str] | None:

@@ -21,6 +21,8 @@ from cds_service.record.units import oxygen_after_saturation, quantity_in_text, 
     ("Tachycardic 118", (None, Decimal("118"), "")),
     ("<150 ng/mL FEU", ("<", Decimal("150"), "ng/mL")),
     (" >= 130 ", (">=", Decimal("130"), "")),
+    ("<15 mL/min/1.73m2", ("<", Decimal("15"), "mL/min/{1.73_m2}")),  # digits inside a unit (r39 S4)
+    ("7.2 x10^9/L", (None, Decimal("7.2"), "10*9/L")),
 ])
 def test_a_number_and_a_known_unit_are_read(text, expected):
     assert quantity_in_text(text) == expected
@@ -28,6 +30,7 @@ def test_a_number_and_a_known_unit_are_read(text, expected):
 
 @pytest.mark.parametrize("text", [
     "sats fine on air", "96% on 4L", "38,6", "no 40%", "120/80", "90-95%", "40 furlongs", "", None, "approx 40%",
+    "15 to 20 mL/min", "12 x2",
 ])
 def test_words_ranges_decimal_commas_and_unknown_units_are_not_read(text):
     assert quantity_in_text(text) is None
