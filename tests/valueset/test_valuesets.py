@@ -78,7 +78,7 @@ EXTRA_IDS = {
     "antiphospholipid-syndrome", "dvt-upper-limb", "lower-limb-site", "localised-oedema", "hemiplegia-after-stroke",
     "dvt-imaging", "pe-imaging", "left-site", "right-site", "prophylactic-strength-anticoagulant", "systemic-oedema-cause",
     "pallor", "neurological-deficit-cause", "critical-limb-ischaemia", "inhaled-oxygen-flow", "inhaled-oxygen-concentration",
-    "egfr", "esr", "cancer-treatment", "renal-failure-established", "prosthetic-knee-drainage", "acute-breathlessness-cause", "post-thrombotic-syndrome",
+    "egfr", "esr", "cancer-treatment", "renal-failure-established", "breastfeeding", "prosthetic-knee-drainage", "acute-breathlessness-cause", "post-thrombotic-syndrome",
     "arterial-imaging-leg", "benign-leg-lump", "benign-knee-lump", "anaemia", "popliteal-aneurysm-repair",
     "infection-elsewhere", "knee-bursitis", "knee-swelling", "hormonal-contraception-hrt",
     "compartment-syndrome-leg", "tibial-fracture", "acl-injury-acute", "pcl-injury-acute",

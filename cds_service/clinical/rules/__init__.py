@@ -6,7 +6,8 @@ from __future__ import annotations
 from ...content.catalogue import GiveWay, phrase, topic
 from ...record.facts import PatientRecord
 from .compartment_syndrome import compartment_syndrome
-from .deep_vein_thrombosis import SUSPECTED_DVT, deep_vein_thrombosis
+from . import wells
+from .deep_vein_thrombosis import SUSPECTED_DVT, deep_vein_thrombosis, explained_knee_pain_wells_likely
 from .finding import Finding, Say
 from .knee_trauma import knee_trauma_imaging
 from .limb_ischaemia import ACUTE_LIMB_ISCHAEMIA, acute_limb_ischaemia
@@ -35,6 +36,7 @@ def evaluate(record: PatientRecord) -> list[Finding]:
         if finding.topic == SUSPECTED_DVT and threatened and finding.variant != "child":
             finding.variant = "limb-threat"
     _interim_caution(record, findings)
+    _dvt_not_excluded(record, findings)
     return sorted(findings, key=lambda f: (_RANK[f.indicator], f.follows))  # stable: rule order within an urgency
 
 
@@ -51,6 +53,33 @@ def _interim_caution(record: PatientRecord, findings: list[Finding]) -> None:
         if f"{finding.topic}:{finding.variant}" in record.catalogue.hygiene["interimCautionCards"]:
             finding.add(facts)
             finding.notes.append(Say(words))
+
+
+# The cards whose pathway already answers "is this leg's pain a clot?"
+_CLOT_TOPICS = frozenset(topic(t) for t in ("suspected-pe", "suspected-dvt", "suspected-dvt-pregnancy", "known-dvt",
+                                            "known-pe"))
+NOTE_DVT_NOT_EXCLUDED = {cancer: phrase("common", f"note.dvt-not-excluded{'.cancer-asked' if cancer else ''}")
+                         for cancer in (False, True)}
+
+
+def _dvt_not_excluded(record: PatientRecord, findings: list[Finding]) -> None:
+    """Knee pain a coded knee diagnosis explains raises no DVT card, but beside a record that scores Wells 2
+    (or would, once its cancer is active) the card that explains it says DVT is not excluded, with the items
+    (r39 S5; NG158 1.1.1: a painful leg with a likely Wells is assessed for DVT). Not when a clot card is shown."""
+    if any(f.topic in _CLOT_TOPICS for f in findings):
+        return
+    reading = explained_knee_pain_wells_likely(record)
+    if reading is None:
+        return
+    pain, score, unknown = reading
+    shown = {f.evidence for f in pain}
+    target = next((f for f in findings if shown & set(f.evidence)), None)
+    if target is None:
+        return
+    target.add(wells.evidence(record, score, unknown))
+    asked = wells.ACTIVE_CANCER in unknown
+    target.notes.append(Say(NOTE_DVT_NOT_EXCLUDED[asked], score=score.total,
+                            **({"likely": score.total + record.catalogue.points(wells.ACTIVE_CANCER)} if asked else {})))
 
 
 def _leads(rule: GiveWay, finding: Finding) -> bool:

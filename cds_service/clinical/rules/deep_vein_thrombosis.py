@@ -41,7 +41,7 @@ from ...content.catalogue import phrase, topic, value_set, window
 from ...record.facts import PatientRecord
 from . import signals, wells
 from .ddimer import LAB, age_adjusted, cutoff_for, latest_d_dimer
-from .finding import Finding, Say
+from .finding import Finding, Say, Score
 from .wells import likely, likely_if_cancer_active, wells_from_record
 
 SUSPECTED_DVT, SUSPECTED_DVT_PREGNANCY, KNOWN_DVT = (
@@ -152,16 +152,36 @@ def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = Fal
     new objective sign, so pain recorded within the finding window after the scan re-opens nothing (r34a F5).
     Nor a chronic pain re-recorded: begun before the chronic-finding window (signals.new_findings, r36a)."""
     explained = _knee_explanations(record)
-    pain = signals.new_findings(record, signals.LEG_PAIN) + signals.new_findings(record, signals.CALF_PAIN) + [
-        f for f in signals.new_findings(record, signals.KNEE_PAIN) if not signals.on_the_same_leg(f, explained)]
-    if not closed_too:
-        objective = signals.OBJECTIVE_DVT_SIGNS
-        pain = [f for f in signals.still_open(record, pain, signals.DVT_IMAGING, signals.DVT, objective)
-                if not signals.after_negative_test(record, f, signals.DVT_IMAGING, signals.DVT, FINDING, objective)]
+    pain = _unanswered(record, signals.new_findings(record, signals.LEG_PAIN) + signals.new_findings(
+        record, signals.CALF_PAIN) + [f for f in signals.new_findings(record, signals.KNEE_PAIN)
+                                      if not signals.on_the_same_leg(f, explained)], closed_too)
     if not pain or signals.child(record):
         return []
     score, unknown = wells_from_record(record)
     return pain if likely_if_cancer_active(record, score, unknown) else []
+
+
+def explained_knee_pain_wells_likely(record: PatientRecord) -> tuple[list, Score, list] | None:
+    """(the pain, the Wells score from the record, its unknown items) when knee pain that a coded diagnosis of
+    that knee explains (so no DVT card rests on it) stands beside a record that scores Wells 2, or would once
+    a cancer on record is active: the knee diagnosis's card then says DVT is not excluded (r39 S5: osteoarthritis
+    beside a previous DVT and an old cancer gave only 'exercise therapy'). Adults only, as the DVT reading."""
+    explained = _knee_explanations(record)
+    pain = _unanswered(record, [f for f in signals.new_findings(record, signals.KNEE_PAIN)
+                                if signals.on_the_same_leg(f, explained)])
+    if not pain or signals.child(record):
+        return None
+    score, unknown = wells_from_record(record)
+    return (pain, score, unknown) if likely_if_cancer_active(record, score, unknown) else None
+
+
+def _unanswered(record: PatientRecord, pain: list, closed_too: bool = False) -> list:
+    """The pain no negative leg-vein scan has answered (pain is no new objective sign: r34a F5)."""
+    if closed_too:
+        return pain
+    objective = signals.OBJECTIVE_DVT_SIGNS
+    return [f for f in signals.still_open(record, pain, signals.DVT_IMAGING, signals.DVT, objective)
+            if not signals.after_negative_test(record, f, signals.DVT_IMAGING, signals.DVT, FINDING, objective)]
 
 
 def _unexplained_by_calf_injury(record: PatientRecord, features: list) -> list:
@@ -375,6 +395,7 @@ def _with_conflicts(record: PatientRecord, finding: Finding | None, known, also,
         finding = Finding(KNOWN_DVT, "warning", variant="anticoagulant-conflict")
         finding.add(known + list(also) + treatment)
         finding.values["anticoagulant_conflict"] = lines
+        finding.values["anticoagulant_switch"] = Say(signals.conflict_switch(conflicts))
     else:
         finding.notes.append(Say(NOTE_CONFLICT, conflicts=lines))
     finding.add([f for _, _, facts in conflicts for f in facts])

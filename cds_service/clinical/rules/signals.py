@@ -44,11 +44,12 @@ TACHYCARDIA, TACHYPNOEA, HYPOXAEMIA, FEVER, ADMISSION_HEART_RATE = (
     threshold("admission-heart-rate"))
 APS, SEVERE_RENAL = value_set("antiphospholipid-syndrome"), value_set("severe-renal-impairment")
 RENAL_FAILURE, RENAL_IMPAIRMENT_EGFR = value_set("renal-failure-established"), threshold("renal-impairment-egfr")
+BREASTFEEDING, BREASTFEEDING_WINDOW = value_set("breastfeeding"), window("breastfeeding")
 EGFR, SEVERE_RENAL_EGFR = measurement("egfr"), threshold("severe-renal-egfr")
 # eGFR as laboratories write it: per 1.73 m² (UCUM), or plain mL/min on a code that is per 1.73 m² by definition.
 EGFR_UNITS = frozenset({"mL/min/{1.73_m2}", "mL/min"})
 ANTICOAGULANT_CHOICE = {key: phrase("common", f"anticoagulant-choice.{key}")
-                        for key in ("default", "default-may-be-pregnant", "pregnancy", "aps", "renal")}
+                        for key in ("default", "default-may-be-pregnant", "pregnancy", "aps", "renal", "breastfeeding")}
 PREGNANCY_POSSIBLE_AGE = threshold("pregnancy-possible-age")
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
 IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
@@ -631,10 +632,12 @@ def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
 def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
     """Which anticoagulant advice fits (KB §8.2), as a phrase of cards/common.json, with the facts behind it:
     pregnancy first (LMWH, never a DOAC), then antiphospholipid syndrome (a VKA), then severe renal
-    impairment (heparin or a VKA), else the usual (a DOAC), with the pregnancy caution only for a woman under
-    pregnancy-possible-age (or of unrecorded sex or age)."""
+    impairment (heparin or a VKA), then breastfeeding within its window (LMWH or warfarin: NHS SPS; r39 W3),
+    else the usual (a DOAC), with the pregnancy caution only for a woman under pregnancy-possible-age (or of
+    unrecorded sex or age)."""
     for key, facts in (("pregnancy", pregnant_or_postpartum(record)), ("aps", record.current(APS)),
-                       ("renal", renal_failure(record) + renal_impairment(record, coded_only=True))):
+                       ("renal", renal_failure(record) + renal_impairment(record, coded_only=True)),
+                       ("breastfeeding", record.current(BREASTFEEDING, BREASTFEEDING_WINDOW))):
         if facts:
             return ANTICOAGULANT_CHOICE[key], facts
     # The pregnancy caution is for a woman who may be pregnant, not for a man or a woman past the age (r34a W4)
@@ -734,6 +737,18 @@ def conflict_lines(record: PatientRecord, conflicts) -> list:
     """The conflicts as the card names them: the drug, the conflict, and the entry with its value and date."""
     return [Say(words, drug=record.catalogue.anticoagulant_drugs[fact.drug].key, entry=_entry_named(facts[0]),
                 threshold=_limit_of(record, fact)) for fact, words, facts in conflicts]
+
+
+# The switch a conflict asks for, the weightiest first: in pregnancy LMWH whatever else (no VKA before delivery,
+# RCOG 37a/37b), then antiphospholipid syndrome's VKA, then renal function's heparin or VKA (r39 W2: step 2
+# said "switch as advised above" while the advice sat below the steps)
+SWITCH_WORDS = {CONFLICT_WORDS[key]: phrase("common", f"anticoagulant-switch.{key}") for key in ("pregnancy", "aps", "renal")}
+
+
+def conflict_switch(conflicts) -> Name:
+    """The switch the card's next step names for these conflicts (SWITCH_WORDS, the weightiest first)."""
+    found = {words for _, words, _ in conflicts}
+    return next(SWITCH_WORDS[w] for w in SWITCH_WORDS if w in found)
 
 
 def _limit_of(record: PatientRecord, fact: Fact):
