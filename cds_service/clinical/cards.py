@@ -132,8 +132,8 @@ class CardTemplates:
             "indicator": finding.indicator,
             "detail": self._detail(template, variant, finding, values),
             "source": {
-                "label": template["source"]["label"],
-                "url": template["source"]["url"],
+                "label": variant.get("source", template["source"])["label"],
+                "url": variant.get("source", template["source"])["url"],
                 "topic": {"system": TOPIC_SYSTEM, "code": template["topic"], "display": template["display"]},
             },
             "links": [{"label": link["label"], "url": link["url"], "type": "absolute"}

@@ -200,6 +200,8 @@ def render(templates: CardTemplates) -> str:
                 lines.append(f"  - {step}")
             if variant.get("suggestions"):
                 lines.append(f"  - suggests: {', '.join(variant['suggestions'])}")
+            if variant.get("source"):
+                lines.append(f"  - source: [{variant['source']['label']}]({variant['source']['url']})")
         if t.get("phrases"):
             lines.append("\nFurther words the rule may put on this card (by key):\n")
             lines += [f"- `{key}`: {text}" for key, text in t["phrases"].items()]

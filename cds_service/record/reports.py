@@ -19,6 +19,8 @@ _CLAUSES = re.compile(r"\s*,\s*(?=(?:no|nil|normal|without|which)\b)|\s+with\s+(
 NEGATIVE, POSITIVE, UNREAD = "negative", "positive", "unread"
 SUPERFICIAL = "superficial"  # no DVT, and a superficial vein thrombosis shown (catalogue "$superficialComment")
 _NEGATED_UNREAD = "negated-unread"  # a negated clot the reader cannot close: "No definite PE", "No central PE"
+_SCOPE = "scope"  # "Calf veins not visualised": the study's scope, about no clot (catalogue "$scopeComment")
+_LIMITED = "limited"  # "Limited study due to body habitus": which veins were limited, another sentence says
 _LIST_MARK = re.compile(r"^(?:\d+[.)]|[a-h][.)](?=\s)|(?:i|ii|iii|iv|v|vi|vii|viii)[.)](?=\s)|[-•*·–—]|\([a-z0-9]+\))\s*")
 _ANY_LABEL = re.compile(r"^(?:[a-z][\w'/-]*\s?){1,3}(?::|=|\s[-–—]\s)\s*")  # "CTPA:", "Impression - ", "A ="
 _QUESTION = re.compile(r"^(?:\?|q:|query\b|r/o\b|rule out\b|to exclude\b|exclude\b|\S[^?]*\?$)")
@@ -67,6 +69,9 @@ class ReportReader:
         self.distal_scope = re.compile(r"^(?:(?:%s)\s+)*(?:%s)\s+(?:%s)(?:\s+(?P<reason>(?:%s)\b.*))?$" % (
             alternatives(side_words), alternatives(lists.get("distalVesselWords", ())), alternatives(lists.get("scopeWords", ())),
             alternatives(lists.get("scopeReasonLeads", ()))))
+        # "Limited study (due to body habitus)": a limitation that names no vein; its reason as for a scope
+        self.limited_study = re.compile(r"^(?:%s)(?:\s+(?P<reason>(?:%s)\b.*))?$" % (
+            alternatives(lists.get("limitedStudyPhrases", ())), alternatives((*lists.get("scopeReasonLeads", ()), "by"))))
         self.modalities = frozenset(lists.get("studyModalityWords", ()))
         # "Rt leg DVT scan: -ve": a label that is the study's name (its clot word is the question asked)
         self.clot_words = frozenset(w for term in lists["clotWords"] for w in term.split())
@@ -86,6 +91,7 @@ class ReportReader:
             word for name in ("vesselWords", "proximalVeinWords", "distalVesselWords")
             for term in lists.get(name, ()) for word in _words(term))
         self.hedge = re.compile(r"\b(?:%s)\b" % alternatives(lists["hedgeWords"]))
+        self.limited_lead = re.compile(r"^(?:%s)\s*[,:–—-]?\s+" % alternatives(lists.get("limitedStudyPhrases", ())))
         self.proximal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("proximalVeinWords", ())))
         self.extension = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("extensionWords", ())))
         self.shown_except = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("shownExceptWords", ())))
@@ -244,6 +250,8 @@ class ReportReader:
                 kinds.append("incidental" if self._asked(text, index, kinds) or not about_clot else UNREAD)
             else:
                 kinds.append(self._sentence(sentence))
+        if _LIMITED in kinds:
+            kinds = self._limitation_placed(sentences, kinds)
         if SUPERFICIAL in kinds:
             # An SVT beside an explicit "no DVT" and nothing else unplaced: the DVT question answered, the SVT
             # to treat. Without that "no DVT" the deep veins may not have been assessed: a report to read.
@@ -258,6 +266,16 @@ class ReportReader:
             # clot in words the reader lacks ("hypoattenuating material in the RLL branches"): not negative.
             return UNREAD if {NEGATIVE, _NEGATED_UNREAD} & set(kinds) else POSITIVE
         return NEGATIVE
+
+    def _limitation_placed(self, sentences: list[str], kinds: list[str]) -> list[str]:
+        """A limitation naming no vein ("Limited study due to body habitus") is the study's scope when the
+        report says the limit is the calf veins (a scope sentence) and that the proximal veins it names are
+        clear: NG158's test is the proximal scan, which then answered (r39 W5). Otherwise what was limited is
+        unknown and the limitation hedges the report, as before."""
+        proximal_clear = any(kind in (NEGATIVE, "normal") and self.proximal.search(sentence)
+                             for sentence, kind in zip(sentences, kinds))
+        placed = "incidental" if _SCOPE in kinds and proximal_clear else POSITIVE
+        return [placed if kind == _LIMITED else kind for kind in kinds]
 
     def shows_dvt(self, text: object, reading: str | None = None) -> bool:
         """A leg-vein report that shows a proximal DVT in plain words (catalogue "$shownComment"): read positive,
@@ -291,7 +309,7 @@ class ReportReader:
     def _asked(text: str, index: int, before: list[str]) -> bool:
         """Whether a question at `index` is the request: nothing but questions and study details before it, and,
         first in the report, under no label but a question's ("Q:", "Query:")."""
-        if any(kind != "incidental" for kind in before):
+        if any(kind not in ("incidental", _SCOPE) for kind in before):
             return False
         if index > 0:
             return True
@@ -299,11 +317,18 @@ class ReportReader:
         return label is None or bool(_QUESTION.match(label.group(0)))
 
     def _sentence(self, sentence: str) -> str:
-        scope = self.distal_scope.match(sentence)
+        # "Limited study, calf veins not seen": the limitation is the calf veins, a scope sentence
+        lead = self.limited_lead.match(sentence)
+        scope = self.distal_scope.match(sentence[lead.end():] if lead else sentence)
         if scope and not self.clot.search(sentence) and not (
                 scope.group("reason") and (self.positive.search(scope.group("reason"))
                                            or self.abbreviation.search(scope.group("reason")))):
-            return "incidental"
+            return _SCOPE
+        limited = self.limited_study.match(sentence)
+        if limited and not (self.clot.search(sentence) or self.vessel.search(sentence) or (
+                limited.group("reason") and (self.positive.search(limited.group("reason"))
+                                             or self.abbreviation.search(limited.group("reason"))))):
+            return _LIMITED
         if self.hedge.search(sentence):
             # "Possible early consolidation", "Probable Baker's cyst": a hedge about a finding outside the
             # vessels, naming no clot, vessel or clot sign, hedges nothing about a clot (r30 review F1)

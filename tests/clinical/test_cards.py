@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,6 +14,7 @@ from cds_service.clinical.cards import CATEGORIES, CardTemplates
 from cds_service.content.catalogue import Catalogue
 from cds_service.clinical.engine import REPO_ROOT, ClinicalEngine
 from cds_service.clinical.review_sheet import render
+from cds_service.clinical.rules.finding import Finding
 
 CARDS = REPO_ROOT / "cards"
 VERIFIED = {(c["system"], c["code"]): c for c in
@@ -187,3 +189,41 @@ def test_a_link_naming_an_unknown_variant_stops_start_up(tmp_path):
     path.write_text(json.dumps(template), encoding="utf-8")
     with pytest.raises(ValueError, match="unknown variants"):
         ClinicalEngine(cards_dir=folder)
+
+
+def test_no_card_text_cites_the_internal_knowledge_base():
+    """A clinician cannot look up "KB §8.2": card text cites the guideline itself (r38a W2). The rule and
+    stop texts are for the reviewer and may name the KB."""
+    cards = Path(__file__).resolve().parents[2] / "cards"
+    found = []
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key not in ("rule", "stops"):
+                    walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, where)
+        elif isinstance(node, str) and re.search(r"\bKB\b", node):
+            found.append((where, node[:80]))
+
+    for path in [*sorted((cards / "topics").glob("*.json")), cards / "common.json"]:
+        walk(json.loads(path.read_text(encoding="utf-8")), path.name)
+    assert not found, found
+
+
+def test_a_child_card_names_a_source_that_covers_children():
+    """NICE NG158 covers adults only: the child cards name the paediatric guideline as their source, the
+    adult cards NG158 (r38a W2)."""
+    cards = Path(__file__).resolve().parents[2] / "cards"
+    templates = CardTemplates.load(cards, Catalogue.load(cards))
+    child = templates.render(Finding(names.topic("suspected-dvt"), "warning", variant="child"), "p")["source"]
+    adult = templates.render(Finding(names.topic("suspected-dvt"), "warning", variant="coded-unconfirmed",
+                                     values={"wells_score": 0, "wells_highest": 7, "anticoagulant_choice": "usually a DOAC"}),
+                             "p")["source"]
+    assert "ASH 2018" in child["label"] and "NG158" not in child["label"]
+    assert "NG158" in adult["label"]
+    for topic in ("suspected-dvt", "suspected-pe"):
+        for name, variant in templates.topics[topic]["variants"].items():
+            assert name.startswith("child") == ("source" in variant), (topic, name)

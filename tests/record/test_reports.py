@@ -54,6 +54,12 @@ POSITIVE_REPORTS = [
     "Calf veins not imaged due to occlusive thrombus.",
     "Extensive occlusive thrombus R popliteal and femoral veins.",
     "LLE duplex: non-compressible CFV.",
+    # A limitation not placed on the calf veins, or no proximal vein named clear: what was limited is unknown
+    "Limited study due to body habitus. No evidence of DVT in the femoral or popliteal veins.",
+    "Limited study due to body habitus. Calf veins not visualised. No DVT.",
+    "Limited study. Popliteal vein not visualised. No DVT in the femoral vein.",
+    "Limited study, popliteal vein not seen; no DVT in femoral vein",
+    "Limited study due to thrombus. Calf veins not visualised. No DVT in the femoral or popliteal veins.",
 ]
 UNREAD_REPORTS = [
     "Pulmonary trunk 26 mm. No PE.",
@@ -151,6 +157,10 @@ NEGATIVE_REPORTS = [
     "No DVT in the RLE.",
     "Lt leg duplex - negative",
     "No DVT L CFV, FV or PV. Calf veins not assessed because of pain.",
+    # A limitation placed on the calf veins, the proximal veins named clear (r39 W5)
+    "Limited study due to body habitus. Calf veins not visualised. No evidence of DVT in the femoral or popliteal veins.",
+    "Limited study, calf veins not seen; no DVT in femoral or popliteal veins",
+    "Technically limited study. Calf veins not assessed. No proximal DVT.",
 ]
 # r27 (S9): a report that shows a proximal DVT in plain words is a DVT to treat (NG158 1.1.3)...
 SHOWN_REPORTS = [

@@ -518,6 +518,10 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         finding.variant = "superficial-thrombosis"
     elif any(signals.DVT in f.value_sets for f in features):
         finding.variant = "coded-unconfirmed"  # a clinician coded a clot: scan it, never rule it out by D-dimer
+        # The code may be a confirmed clot whose status was never recorded: then it is untreated (r39 W4)
+        choice, facts = signals.anticoagulant_choice(record)
+        finding.add(facts)
+        finding.values["anticoagulant_choice"] = Say(choice)
     elif signals.recent_surgery(record):
         finding.variant = "recent-surgery"  # surgery raises D-dimer: imaging first
     elif pe_excluded := [t for t in record.negative_tests(signals.PE_IMAGING, signals.PE)
