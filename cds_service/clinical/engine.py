@@ -25,6 +25,8 @@ UNREAD_ENTRY, UNREAD_ENTRIES = names.phrase("common", "note.unread-entry"), name
 UNREAD_COUNT = {(kind, many): names.phrase("common", f"unread-entries.{kind}.{'many' if many else 'one'}")
                 for kind in ("Condition", "Observation") for many in (False, True)}
 UNREAD_AND, UNREAD_MORE = names.phrase("common", "unread-entries.and"), names.phrase("common", "unread-entries.more")
+# Entries a rule would read that are not valid FHIR (r38b S6: a heart rate 142 vanished without a word)
+MALFORMED = {many: names.phrase("common", f"note.malformed-{'entries' if many else 'entry'}") for many in (False, True)}
 DIED, DIED_ON = names.phrase("incomplete-check", "deceased.undated"), names.phrase("incomplete-check", "deceased.on")
 DOUBTFUL_PREGNANCY = names.phrase("common", "note.doubtful-pregnancy")
 WHO = {key: names.phrase("common", f"who.{key}") for key in ("male-aged", "aged", "male-undated")}
@@ -109,6 +111,21 @@ class ClinicalEngine:
             findings.insert(at, incomplete)
         elif incomplete:
             findings.append(incomplete)
+        if record.malformed:
+            # Never silent: a resource a rule would read that is not valid FHIR is named on every card; with no
+            # card, on a warning of its own (a red flag may be in it)
+            quoted = list(dict.fromkeys(f"‘{e.text}’" for e in record.malformed))
+            texts = ", ".join(quoted[:_QUOTED])
+            if len(quoted) > _QUOTED:
+                texts = Say(UNREAD_MORE, texts=texts, count=len(quoted) - _QUOTED)
+            line = Say(MALFORMED[len(record.malformed) > 1], count=len(record.malformed), texts=texts)
+            if not findings:
+                finding = Finding(INCOMPLETE_CHECK, "warning", variant="malformed-entries")
+                finding.values.update({"line": line, "count": len(record.malformed), "texts": texts})
+                findings.append(finding)
+            else:
+                for finding in findings:
+                    finding.notes.append(line)
         if record.unread_entries:
             # Never silent: every card says what it could not read; with no card, an incomplete-check card does
             line, entries, texts = self._unread_line(record)

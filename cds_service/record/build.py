@@ -18,7 +18,8 @@ Data hygiene lives here, once, for every rule (the catalogue's "recordHygiene", 
   and validityPeriod); MedicationAdministrations when given; Procedures only when completed (or in progress).
   An order not to give it (doNotPerform), or one whose text says it is not being given ("ON HOLD", "DO NOT
   GIVE", "awaiting bloods": catalogue heldPhrases), is no exposure to the medicine (r31 review S2, KB §8.3).
-- A resource that fails FHIR validation is skipped and counted (PatientRecord.invalid).
+- Empty values ("", null) are absent. A resource a rule would read that still fails FHIR validation is
+  skipped, counted (PatientRecord.invalid) and named (PatientRecord.malformed): the cards say it was not read.
 """
 from __future__ import annotations
 
@@ -157,8 +158,9 @@ def build_record(patient: dict, resources: Mapping[str, list], value_sets: Value
                     record.unread_entries.append(entry)  # named, not read: the cards say so
                 continue
             model = parse_resource(raw)
-            if model is None:
+            if model is None or not build.status_allowed(model):
                 record.invalid[resource_type] += 1
+                record.malformed.append(malformed_entry(raw))  # never silent: the cards name it
                 continue
             record.facts.extend(fact_of(model, memberships))
     return _finished(record, relevant)
@@ -248,11 +250,57 @@ def patient_demographics(patient: dict) -> PatientDemographics:
 
 
 def parse_resource(raw: dict):
-    """The model for a raw resource, or None when it is not valid FHIR R4(B)."""
+    """The model for a raw resource, or None when it is not valid FHIR R4(B). Empty values ("", null, {}, [])
+    are read as absent, as FHIR JSON means them (elements are never empty): EHRs send them, and a heart rate
+    142 whose coding had display "" was thrown away whole (r38b S6)."""
+    model = _validated(raw)
+    if model is None:
+        pruned = _without_empty(raw)
+        if pruned != raw and isinstance(pruned, dict):
+            model = _validated(pruned)
+    return model
+
+
+def _validated(raw: dict):
     try:
         return get_fhir_model_class(raw["resourceType"]).model_validate(raw)
     except (ValidationError, KeyError, TypeError, ValueError):
         return None
+
+
+def _without_empty(value):
+    """A raw JSON value without its empty strings, nulls, and the objects and arrays left empty by that."""
+    if isinstance(value, dict):
+        kept = {key: _without_empty(item) for key, item in value.items()}
+        return {key: item for key, item in kept.items() if item not in ("", None, {}, [])}
+    if isinstance(value, list):
+        kept = [_without_empty(item) for item in value]
+        return [item for item in kept if item not in ("", None, {}, [])]
+    return value
+
+
+def malformed_entry(raw: dict) -> UnreadEntry:
+    """A resource a rule would read that is not valid FHIR even so: named on the cards by its own words (its
+    code's name, and an Observation's value as written), never read for meaning."""
+    kind = raw.get("resourceType") if isinstance(raw.get("resourceType"), str) else "resource"
+    concept = next((raw.get(key) for key in ("code", "medicationCodeableConcept", "vaccineCode")
+                    if isinstance(raw.get(key), dict)), None)
+    name = _concept_name(concept)
+    if name is None and concept is not None:  # no words: its code, so that it can be found in the chart
+        codings = concept.get("coding") if isinstance(concept.get("coding"), list) else ()
+        name = next((c["code"] for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)), None)
+    value = _quantity_text(raw.get("valueQuantity")) if kind == "Observation" else None
+    if kind == "Observation" and value is None and isinstance(raw.get("component"), list):
+        # a panel: its measurements, which may be the red flag ('Systolic blood pressure 85 mmHg')
+        measured = [(_concept_name(c.get("code")), _quantity_text(c.get("valueQuantity")))
+                    for c in raw["component"] if isinstance(c, dict)]
+        value = ", ".join(f"{part} {amount}" for part, amount in measured if part and amount) or None
+    text = f"{name}: {value}" if name and value else name or kind
+    try:
+        when = observation_time(raw) if kind == "Observation" else None
+    except (TypeError, ValueError, AttributeError):
+        when = None
+    return UnreadEntry(kind, _shortened(text), when)
 
 
 # -- relevance: on the raw JSON, once ---------------------------------------------------------------------
@@ -985,8 +1033,11 @@ class Relevance:
 
     def _inside_window(self, raw: dict, by_code: frozenset[str]) -> bool:
         taken = observation_time(raw)
-        return taken is not None and taken <= self.latest and any(
-            taken >= self.oldest[self.measurements[vs]] for vs in by_code)
+        if taken is None:
+            # a time written but not as FHIR writes it ('22/11/2026 11:00') may be today's: not valid FHIR, so
+            # named on the cards (build_record), never dropped as if it were old (r38b S6)
+            return any(raw.get(key) is not None for key in ("effectiveDateTime", "effectiveInstant", "effectivePeriod"))
+        return taken <= self.latest and any(taken >= self.oldest[self.measurements[vs]] for vs in by_code)
 
 
 def medication_concept(request):
@@ -1292,6 +1343,15 @@ class _Builder:
                          "MedicationRequest": self.medication, "MedicationStatement": self.statement,
                          "MedicationAdministration": self.administration, "Procedure": self.procedure,
                          "DiagnosticReport": self.report}
+        self.status_codes = {"Observation": self.hygiene["observationStatusCodes"],
+                             "DiagnosticReport": self.hygiene["reportStatusCodes"]}
+
+    def status_allowed(self, model) -> bool:
+        """A result's status is one FHIR R4 allows (recordHygiene observationStatusCodes, reportStatusCodes):
+        fhir.resources does not check required bindings, and a heart rate 142 'finalised' was read as not final
+        and dropped without a word (r38b S6)."""
+        allowed = self.status_codes.get(model.get_resource_type())
+        return allowed is None or model.status in allowed
 
     @staticmethod
     def _compile(catalogue: Catalogue) -> dict:

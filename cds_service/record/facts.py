@@ -96,6 +96,8 @@ class PatientRecord:
     # Conditions and Observations with no code this service reads whose words name a finding it checks:
     # (resource type, the entry's words as written), for the cards to quote (r31 review S3)
     unread_entries: list[UnreadEntry] = field(default_factory=list)
+    # Resources a rule would read that are not valid FHIR: named on the cards, not read (r38b S6)
+    malformed: list[UnreadEntry] = field(default_factory=list)
     # Patient.deceased[x]: true, or a date of death by now (r34a N2); when, if the record gives it
     deceased: bool = False
     died: datetime | None = None

@@ -35,6 +35,39 @@ def test_only_relevant_resources_are_validated_and_invalid_ones_counted():
     record = ENGINE.record({"resourceType": "Patient", "id": "p"}, {"Condition": [good, bad, irrelevant]}, NOW)
     assert [f.evidence.reference for f in record.facts] == ["Condition/a"]
     assert record.invalid == {"Condition": 1}  # "c" was never validated: no rule reads hay fever
+    assert [e.text for e in record.malformed] == ["Knee pain"]  # named for the cards, "c" not
+
+
+def _heart_rate(**fields) -> dict:
+    observation = {"resourceType": "Observation", "id": "hr", "status": "final", "subject": {"reference": "Patient/p"},
+                   "code": HEART_RATE, "effectiveDateTime": "2026-11-22T09:00:00Z",
+                   "valueQuantity": {"value": 142, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}}
+    observation.update(fields)
+    return observation
+
+
+@pytest.mark.parametrize("fields", [
+    {"code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": ""}], "text": ""}},
+    {"note": [], "category": None, "interpretation": [{}]},
+])
+def test_empty_values_are_read_as_absent(fields):
+    record = ENGINE.record({"resourceType": "Patient", "id": "p"}, {"Observation": [_heart_rate(**fields)]}, NOW)
+    assert [f.evidence.reference for f in record.facts] == ["Observation/hr"]
+    assert not record.invalid and not record.malformed
+
+
+@pytest.mark.parametrize("fields", [{"status": "finalised"}, {"effectiveDateTime": "22/11/2026 09:00"},
+                                    {"subject": "Patient/p"}])
+def test_a_reading_a_rule_would_use_that_is_not_valid_fhir_is_named_not_dropped(fields):
+    record = ENGINE.record({"resourceType": "Patient", "id": "p"}, {"Observation": [_heart_rate(**fields)]}, NOW)
+    assert not record.facts
+    assert [(e.kind, e.text) for e in record.malformed] == [("Observation", "Heart rate: 142 /min")]
+
+
+def test_an_old_reading_that_is_not_valid_fhir_is_not_named():
+    old = _heart_rate(effectiveDateTime="2026-10-01T09:00:00Z", subject="Patient/p")  # outside the vital window
+    record = ENGINE.record({"resourceType": "Patient", "id": "p"}, {"Observation": [old]}, NOW)
+    assert not record.facts and not record.malformed
 
 
 def test_a_measurement_outside_its_window_is_never_validated():
