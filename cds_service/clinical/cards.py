@@ -111,6 +111,10 @@ class CardTemplates:
         """The variant's summary; a card demoted because it rests on an uninterpreted answer says first that
         the answer is to be asked, so a warning never reads as an order for an emergency."""
         summary = _fill(variant["summary"], values)
+        if finding.leads_with is not None:
+            led = self.common["summary.leads-with"].format(lead=self.say(finding.topic, finding.leads_with),
+                                                           summary=summary)
+            summary = led if len(led) < _SUMMARY_LIMIT else summary
         if finding.pending:
             pending = self.common["summary.pending-first"].format(summary=summary)
             return pending if len(pending) < _SUMMARY_LIMIT else summary

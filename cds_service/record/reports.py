@@ -91,6 +91,7 @@ class ReportReader:
             word for name in ("vesselWords", "proximalVeinWords", "distalVesselWords")
             for term in lists.get(name, ()) for word in _words(term))
         self.hedge = re.compile(r"\b(?:%s)\b" % alternatives(lists["hedgeWords"]))
+        self.follow_up = re.compile(r"^(?:%s)(?![\w-])" % alternatives(lists.get("followUpPhrases", ())))
         self.limited_lead = re.compile(r"^(?:%s)\s*[,:–—-]?\s+" % alternatives(lists.get("limitedStudyPhrases", ())))
         self.proximal = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("proximalVeinWords", ())))
         self.extension = re.compile(r"(?<![\w-])(?:%s)(?![\w-])" % alternatives(lists.get("extensionWords", ())))
@@ -371,6 +372,8 @@ class ReportReader:
             return "normal"
         if self.incidental.search(sentence) and (all_known or not self.vessel.search(sentence)):
             return "incidental"
+        if self.follow_up.match(sentence) and not self.vessel.search(sentence):
+            return "incidental"  # "Recommend repeat scan in one week if symptoms persist": advice, no finding
         if self._title(sentence):
             return "incidental"
         return UNREAD

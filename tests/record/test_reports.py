@@ -60,6 +60,10 @@ POSITIVE_REPORTS = [
     "Limited study. Popliteal vein not visualised. No DVT in the femoral vein.",
     "Limited study, popliteal vein not seen; no DVT in femoral vein",
     "Limited study due to thrombus. Calf veins not visualised. No DVT in the femoral or popliteal veins.",
+    # Follow-up advice naming a clot or a vessel is no plain advice (r40 F9 boundary)
+    "No DVT. Recommend repeat scan to exclude calf DVT.",
+    "No proximal DVT. Repeat scan in 1 week as calf veins not visualised.",
+    "Recommend repeat scan in one week if symptoms persist.",  # advice alone: no negative sentence
 ]
 UNREAD_REPORTS = [
     "Pulmonary trunk 26 mm. No PE.",
@@ -78,6 +82,9 @@ UNREAD_REPORTS = [
     "No PE. Query right lower lobe infarct.",  # r22: an infarct is a clot's sign
 ]
 NEGATIVE_REPORTS = [
+    # r40 F9: the radiologist's follow-up advice is no finding and no hedge
+    "Negative for DVT in the left lower extremity. Recommend repeat scan in one week if symptoms persist.",
+    "No DVT in the left leg. Repeat scan in 1 week if symptoms persist.",
     'No pulmonary embolism. 3 cm RLL mass, suspicious for malignancy.',  # r30 F1: a hedged incidental finding
     'No PE. Probable basal atelectasis.',  # r30 F1: a hedged incidental finding
     'No pulmonary embolus. 5 mm nodule, likely benign; however, follow-up CT in 12 months.',  # r30 F1: a hedged incidental finding

@@ -60,6 +60,8 @@ _CLOT_TOPICS = frozenset(topic(t) for t in ("suspected-pe", "suspected-dvt", "su
                                             "known-pe"))
 NOTE_DVT_NOT_EXCLUDED = {cancer: phrase("common", f"note.dvt-not-excluded{'.cancer-asked' if cancer else ''}")
                          for cancer in (False, True)}
+LEAD_DVT_NOT_EXCLUDED = {cancer: phrase("common", f"lead.dvt-not-excluded{'.cancer-asked' if cancer else ''}")
+                         for cancer in (False, True)}
 
 
 def _dvt_not_excluded(record: PatientRecord, findings: list[Finding]) -> None:
@@ -71,15 +73,19 @@ def _dvt_not_excluded(record: PatientRecord, findings: list[Finding]) -> None:
     reading = explained_knee_pain_wells_likely(record)
     if reading is None:
         return
-    pain, score, unknown = reading
-    shown = {f.evidence for f in pain}
-    target = next((f for f in findings if shown & set(f.evidence)), None)
+    pain, explained, score, unknown = reading
+    # the card that shows the pain, else the one that shows its explanation (r40 S5: a knee diagnosis recorded
+    # after the pain was on a card that did not list the pain, and the note was lost)
+    target = next((f for f in findings if {p.evidence for p in pain} & set(f.evidence)), None) or next(
+        (f for f in findings if {e.evidence for e in explained} & set(f.evidence)), None)
     if target is None:
         return
-    target.add(wells.evidence(record, score, unknown))
+    target.add(pain + wells.evidence(record, score, unknown))
     asked = wells.ACTIVE_CANCER in unknown
     target.notes.append(Say(NOTE_DVT_NOT_EXCLUDED[asked], score=score.total,
                             **({"likely": score.total + record.catalogue.points(wells.ACTIVE_CANCER)} if asked else {})))
+    # said first, in the summary: a clinician reading an info card's first line must see it (r40 S5 wording)
+    target.leads_with = Say(LEAD_DVT_NOT_EXCLUDED[asked], score=score.total)
 
 
 def _leads(rule: GiveWay, finding: Finding) -> bool:

@@ -74,6 +74,8 @@ NOTE_CHILD_FAST_PULSE, NOTE_CHILD_TACHYCARDIA = phrase(_DVT, "note.child-fast-pu
 NOTE_EARLIER_SCAN = phrase(_DVT, "note.earlier-negative-scan")
 NOTE_ONE_SIDED_SCAN = phrase(_DVT, "note.one-sided-negative-scan")
 NOTE_SUPERFICIAL = phrase(_DVT, "note.superficial-thrombosis")
+# What raises a child's DVT card with no VTE risk on record: a swelling, a clot coded, a ruptured Baker's cyst
+CHILD_FIRES_ALONE = signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED, signals.SUPERFICIAL_THROMBOSIS}
 SIDE_WORDS = {"left": phrase(_DVT, "side.left"), "right": phrase(_DVT, "side.right")}
 NOTE_CONFLICT = phrase("common", "anticoagulant-conflict.note")
 
@@ -161,8 +163,8 @@ def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = Fal
     return pain if likely_if_cancer_active(record, score, unknown) else []
 
 
-def explained_knee_pain_wells_likely(record: PatientRecord) -> tuple[list, Score, list] | None:
-    """(the pain, the Wells score from the record, its unknown items) when knee pain that a coded diagnosis of
+def explained_knee_pain_wells_likely(record: PatientRecord) -> tuple[list, list, Score, list] | None:
+    """(the pain, its explanations, the Wells score from the record, its unknown items) when knee pain that a coded diagnosis of
     that knee explains (so no DVT card rests on it) stands beside a record that scores Wells 2, or would once
     a cancer on record is active: the knee diagnosis's card then says DVT is not excluded (r39 S5: osteoarthritis
     beside a previous DVT and an old cancer gave only 'exercise therapy'). Adults only, as the DVT reading."""
@@ -172,7 +174,7 @@ def explained_knee_pain_wells_likely(record: PatientRecord) -> tuple[list, Score
     if not pain or signals.child(record):
         return None
     score, unknown = wells_from_record(record)
-    return (pain, score, unknown) if likely_if_cancer_active(record, score, unknown) else None
+    return (pain, explained, score, unknown) if likely_if_cancer_active(record, score, unknown) else None
 
 
 def _unanswered(record: PatientRecord, pain: list, closed_too: bool = False) -> list:
@@ -272,12 +274,13 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding.add(features + pregnant)
     elif signals.child(record):
         risk = _child_vte_risk(record)
-        if not risk and not any(f.value_sets & (signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED})
-                                for f in features):
+        if not risk and not any(f.value_sets & CHILD_FIRES_ALONE for f in features):
             # Calf pain alone in a child is a strain or a growing pain far more often than a clot (paediatric
             # DVT comes with a line, surgery or a swollen leg: KB §8.1): no same-day ultrasound card on it without
             # a VTE risk on record or a pulse fast for the age that nothing else explains (r35a F7). Pain in
             # both calves is no one-leg clot (myositis, exertion, growing pains: r36a 090), whatever the pulse.
+            # A clot coded by a clinician (a DVT suspected, a superficial thrombosis) is never passed over
+            # (r40 S4: a 15-year-old's coded SVT raised nothing; a quarter of SVTs have a DVT).
             if _both_legs(features) or not _child_pulse_unexplained(record):
                 return None
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.

@@ -99,7 +99,10 @@ def possible_pe(record: PatientRecord) -> Finding | None:
                 finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown-pregnancy")
                 finding.add(pregnancy)
             else:
-                finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-shown")
+                # under 18 the adult admission criteria and NG158 do not apply (§8.1): paediatric teams decide
+                # (r40 S3: a 14-year-old was given the adult 'admit if' thresholds)
+                finding = Finding(SUSPECTED_PE, "critical",
+                                  variant="ctpa-shown-child" if signals.child(record) else "ctpa-shown")
                 choice, facts = signals.anticoagulant_choice(record)
                 finding.add(facts)
                 finding.values["anticoagulant_choice"] = Say(choice)
@@ -222,7 +225,9 @@ def possible_pe(record: PatientRecord) -> Finding | None:
             and not signals.anticoagulation_unknown(record) and not ctpas):
         # A confirmed PE with nothing given: treat it now, not the diagnostic pathway (NG158; RCOG 37b in
         # pregnancy; r39 W1: 'V/Q or CTPA, LMWH until PE is excluded' led for a confirmed, untreated PE)
-        finding.variant = "known-untreated-pregnancy" if pregnant else "known-untreated"
+        # with an admission criterion met, the summary says admit (r40 W10: 'admit if SpO₂ < 91 %' beside 89 %)
+        finding.variant = "known-untreated-pregnancy" if pregnant else "known-untreated-admit" if admit \
+            else "known-untreated"
         finding.values.setdefault("admission_reasons", admit)
     if ctpas and not pregnant:
         # What re-opened it is named, and what the CTPA already answered is kept in view: a clinician who sees

@@ -49,7 +49,7 @@ EGFR, SEVERE_RENAL_EGFR = measurement("egfr"), threshold("severe-renal-egfr")
 # eGFR as laboratories write it: per 1.73 m² (UCUM), or plain mL/min on a code that is per 1.73 m² by definition.
 EGFR_UNITS = frozenset({"mL/min/{1.73_m2}", "mL/min"})
 ANTICOAGULANT_CHOICE = {key: phrase("common", f"anticoagulant-choice.{key}")
-                        for key in ("default", "default-may-be-pregnant", "pregnancy", "aps", "renal", "breastfeeding")}
+                        for key in ("default", "default-may-be-pregnant", "pregnancy", "child", "aps", "renal", "breastfeeding")}
 PREGNANCY_POSSIBLE_AGE = threshold("pregnancy-possible-age")
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
 IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
@@ -631,10 +631,13 @@ def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
 
 def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
     """Which anticoagulant advice fits (KB §8.2), as a phrase of cards/common.json, with the facts behind it:
-    pregnancy first (LMWH, never a DOAC), then antiphospholipid syndrome (a VKA), then severe renal
-    impairment (heparin or a VKA), then breastfeeding within its window (LMWH or warfarin: NHS SPS; r39 W3),
-    else the usual (a DOAC), with the pregnancy caution only for a woman under pregnancy-possible-age (or of
-    unrecorded sex or age)."""
+    pregnancy first (LMWH, never a DOAC), then a child's (paediatric haematology: NG158 covers adults only;
+    ASH/ISTH 2024; r40 S3: children were told 'NICE NG158, usually a DOAC'), then antiphospholipid syndrome (a
+    VKA), then severe renal impairment (heparin or a VKA), then breastfeeding within its window (LMWH or
+    warfarin: NHS SPS; r39 W3), else the usual (a DOAC), with the pregnancy caution only for a woman under
+    pregnancy-possible-age (or of unrecorded sex or age). Each phrase names the guideline it follows."""
+    if not pregnant_or_postpartum(record) and child(record):
+        return ANTICOAGULANT_CHOICE["child"], []
     for key, facts in (("pregnancy", pregnant_or_postpartum(record)), ("aps", record.current(APS)),
                        ("renal", renal_failure(record) + renal_impairment(record, coded_only=True)),
                        ("breastfeeding", record.current(BREASTFEEDING, BREASTFEEDING_WINDOW))):
@@ -706,7 +709,8 @@ def egfr_below(record: PatientRecord, limit: Name) -> list[Fact]:
 
 # The eGFR below which a DOAC already taken is not used (catalogue anticoagulants.drugs egfrBelow; SmPCs, KB §8.2)
 DOAC_EGFR_LIMITS = {str(name): name for name in (threshold("doac-egfr-factor-xa"), threshold("doac-egfr-dabigatran"))}
-CONFLICT_WORDS = {key: phrase("common", f"anticoagulant-conflict.{key}") for key in ("pregnancy", "aps", "renal")}
+CONFLICT_WORDS = {key: phrase("common", f"anticoagulant-conflict.{key}")
+                  for key in ("pregnancy", "aps", "renal", "renal-coded")}
 
 
 def anticoagulant_conflicts(record: PatientRecord, treatment: list[Fact]) -> list[tuple[Fact, Name, list[Fact]]]:
@@ -714,10 +718,12 @@ def anticoagulant_conflicts(record: PatientRecord, treatment: list[Fact]) -> lis
     anticoagulant silenced the known-clot card), each with the words of the conflict and the entries behind
     it: a DOAC or warfarin in pregnancy (RCOG GTG 37a/37b: LMWH), a DOAC beside antiphospholipid syndrome
     (MHRA Drug Safety Update 2019; CHEST 2021 statement 17: a VKA), a DOAC whose latest eGFR is below its
-    cut-off (SmPCs: apixaban, rivaroxaban, edoxaban < 15, dabigatran < 30; KB §8.2). Which drug an order is,
-    and where it conflicts, is the catalogue's (anticoagulants.drugs: Fact.drug)."""
+    cut-off (SmPCs: apixaban, rivaroxaban, edoxaban < 15, dabigatran < 30; KB §8.2), or beside established
+    renal failure coded with no such eGFR (dialysis, end-stage or stage 5 disease: below every DOAC's cut-off,
+    and a patient on dialysis often has no eGFR reported; r40 S2: the choice text read the codes, the conflict
+    did not). Which drug an order is, and where it conflicts, is the catalogue's (anticoagulants.drugs: Fact.drug)."""
     drugs = record.catalogue.anticoagulant_drugs
-    pregnant, aps = pregnant_now(record), record.current(APS)
+    pregnant, aps, failure = pregnant_now(record), record.current(APS), record.current(RENAL_FAILURE)
     conflicts = []
     for fact in treatment:
         drug = drugs.get(fact.drug) if fact.drug else None
@@ -730,6 +736,8 @@ def anticoagulant_conflicts(record: PatientRecord, treatment: list[Fact]) -> lis
         low = egfr_below(record, DOAC_EGFR_LIMITS[drug.egfr_below]) if drug.egfr_below else []
         if low:
             conflicts.append((fact, CONFLICT_WORDS["renal"], low))
+        elif drug.egfr_below and failure:
+            conflicts.append((fact, CONFLICT_WORDS["renal-coded"], failure))
     return conflicts
 
 
@@ -742,7 +750,8 @@ def conflict_lines(record: PatientRecord, conflicts) -> list:
 # The switch a conflict asks for, the weightiest first: in pregnancy LMWH whatever else (no VKA before delivery,
 # RCOG 37a/37b), then antiphospholipid syndrome's VKA, then renal function's heparin or VKA (r39 W2: step 2
 # said "switch as advised above" while the advice sat below the steps)
-SWITCH_WORDS = {CONFLICT_WORDS[key]: phrase("common", f"anticoagulant-switch.{key}") for key in ("pregnancy", "aps", "renal")}
+SWITCH_WORDS = {CONFLICT_WORDS[key]: phrase("common", f"anticoagulant-switch.{key.removesuffix('-coded')}")
+                for key in ("pregnancy", "aps", "renal", "renal-coded")}
 
 
 def conflict_switch(conflicts) -> Name:
