@@ -74,6 +74,7 @@ NOTE_CHILD_FAST_PULSE, NOTE_CHILD_TACHYCARDIA = phrase(_DVT, "note.child-fast-pu
 NOTE_EARLIER_SCAN = phrase(_DVT, "note.earlier-negative-scan")
 NOTE_ONE_SIDED_SCAN = phrase(_DVT, "note.one-sided-negative-scan")
 NOTE_SUPERFICIAL = phrase(_DVT, "note.superficial-thrombosis")
+NOTE_SUPERFICIAL_RENAL = phrase(_DVT, "note.superficial-renal")
 # What raises a child's DVT card with no VTE risk on record: a swelling, a clot coded, a ruptured Baker's cyst
 CHILD_FIRES_ALONE = signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED, signals.SUPERFICIAL_THROMBOSIS}
 SIDE_WORDS = {"left": phrase(_DVT, "side.left"), "right": phrase(_DVT, "side.right")}
@@ -124,6 +125,7 @@ def _scan_superficial(record: PatientRecord) -> Finding | None:
     finding.add([scan] + signals.superficial_thrombosis(record))
     finding.values["scan_date"] = scan.when.date().isoformat()
     finding.basis = [scan.evidence]
+    _svt_renal(record, finding)
     return finding
 
 
@@ -493,6 +495,9 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         # clot): its report decides, never a D-dimer rule-out after it (KB §8.7).
         finding.add(unread)
         finding.variant = "scan-not-negative"
+        # the question is the report now, not the score: no Wells or bedside list pushing it out of a narrow
+        # side panel (r40 W11)
+        finding.score, finding.unknown = None, []
     elif (prophylaxis := signals.on_prophylaxis_only(record)) and not held:
         # A prophylactic dose only (enoxaparin 40 mg after a knee replacement), named 'prophylaxis' or not:
         # imaging first, but a DVT on it is no treatment failure (KB §8.2-§8.3; r34a W2)
@@ -553,12 +558,23 @@ def _presentation_began(record: PatientRecord, features) -> object:
     return max([record.now - windows(LAB)] + ([min(starts)] if starts else []))
 
 
+def _svt_renal(record: PatientRecord, finding: Finding) -> None:
+    """An SVT's drugs are renally cleared: fondaparinux is contraindicated below a creatinine clearance of
+    20 mL/min (EMA SmPC), LMWH needs its dose adjusted (r40 S7: eGFR 12 beside 'fondaparinux 2.5 mg daily')."""
+    renal = signals.renal_failure(record) + signals.renal_impairment(record)
+    if renal:
+        finding.add(renal)
+        finding.notes.append(Say(NOTE_SUPERFICIAL_RENAL))
+
+
 def _add_notes(record: PatientRecord, finding: Finding) -> None:
     superficial = signals.superficial_thrombosis(record)
     if finding.variant != "superficial-thrombosis" and (superficial or _superficial_scan(record)):
         # a stronger variant leads, but the SVT still needs its own treatment once a DVT is excluded (r38a W1)
         finding.add(superficial)
         finding.notes.append(Say(NOTE_SUPERFICIAL))
+    if finding.variant == "superficial-thrombosis" or Say(NOTE_SUPERFICIAL) in finding.notes:
+        _svt_renal(record, finding)
     cysts = record.current(BAKERS_CYST) + record.current(signals.BAKERS_CYST_RUPTURED)
     if cysts:
         finding.add(cysts)
