@@ -75,6 +75,9 @@ NOTE_EARLIER_SCAN = phrase(_DVT, "note.earlier-negative-scan")
 NOTE_ONE_SIDED_SCAN = phrase(_DVT, "note.one-sided-negative-scan")
 NOTE_SUPERFICIAL = phrase(_DVT, "note.superficial-thrombosis")
 NOTE_SUPERFICIAL_RENAL = phrase(_DVT, "note.superficial-renal")
+NOTE_CHILD_RISK = phrase(_DVT, "note.child-risk")
+CHILD_RISK = {key: phrase(_DVT, f"child-risk.{key}")
+              for key in ("surgery", "immobilised", "cancer", "previous-vte", "thrombophilia", "hormones")}
 # What raises a child's DVT card with no VTE risk on record: a swelling, a clot coded, a ruptured Baker's cyst
 CHILD_FIRES_ALONE = signals.OBJECTIVE_DVT_SIGNS | {signals.BAKERS_CYST_RUPTURED, signals.SUPERFICIAL_THROMBOSIS}
 SIDE_WORDS = {"left": phrase(_DVT, "side.left"), "right": phrase(_DVT, "side.right")}
@@ -140,11 +143,17 @@ def _one_leg(record: PatientRecord, features: list) -> list:
     return kept
 
 
-def _child_vte_risk(record: PatientRecord) -> list:
+def _child_vte_risks(record: PatientRecord) -> list[tuple[str, list]]:
     """Adolescent VTE: reduced mobility, thrombophilia, cancer, surgery and the combined pill are its
-    commonest provoking factors (Biss et al., Arch Dis Child 2016; r36b 275)."""
-    return (signals.recent_surgery(record) or signals.immobilised(record) or signals.cancer_on_record(record)
-            or signals.previous_vte(record) or record.current(THROMBOPHILIA) or record.current(HORMONES))
+    commonest provoking factors (Biss et al., Arch Dis Child 2016; r36b 275): each found, by its phrase key."""
+    found = (("surgery", signals.recent_surgery(record)), ("immobilised", signals.immobilised(record)),
+             ("cancer", signals.cancer_on_record(record)), ("previous-vte", signals.previous_vte(record)),
+             ("thrombophilia", record.current(THROMBOPHILIA)), ("hormones", record.current(HORMONES)))
+    return [(key, facts) for key, facts in found if facts]
+
+
+def _child_vte_risk(record: PatientRecord) -> list:
+    return [f for _, facts in _child_vte_risks(record) for f in facts]
 
 
 def _painful_leg_with_likely_wells(record: PatientRecord, closed_too: bool = False) -> list:
@@ -288,6 +297,9 @@ def _suspected(record: PatientRecord, features) -> Finding:
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
         finding = Finding(SUSPECTED_DVT, "warning", variant="child")
         finding.add(features + (risk or []) + signals.on_anticoagulant(record))
+        if risk:
+            # which risk made it a card is said, not only listed (r38a W3)
+            finding.notes.append(Say(NOTE_CHILD_RISK, risks=[Say(CHILD_RISK[key]) for key, _ in _child_vte_risks(record)]))
         fast = signals.fast_pulse_for_age(record)
         if fast:
             # A fast pulse alone is no PE feature in a child (crying, pain, fever: r34a F9), but it is not
