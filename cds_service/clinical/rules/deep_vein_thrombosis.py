@@ -124,7 +124,9 @@ def _scan_superficial(record: PatientRecord) -> Finding | None:
     scan = _superficial_scan(record)
     if scan is None or signals.on_anticoagulant(record) or signals.anticoagulated_lately(record):
         return None
-    finding = Finding(SUSPECTED_DVT, "warning", variant="scan-superficial")
+    # the SVT evidence (CALISTO, Thrombosis Canada) is adults': a child's is paediatric haematology's (r41 S7)
+    finding = Finding(SUSPECTED_DVT, "warning",
+                      variant="scan-superficial-child" if signals.child(record) else "scan-superficial")
     finding.add([scan] + signals.superficial_thrombosis(record))
     finding.values["scan_date"] = scan.when.date().isoformat()
     finding.basis = [scan.evidence]
@@ -381,7 +383,7 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
         finding = Finding(KNOWN_DVT, "warning", variant=variant)
         choice, facts = signals.anticoagulant_choice(record)
         finding.add(known + list(also) + held + facts)
-        finding.values["anticoagulant_choice"] = Say(choice)
+        finding.values["anticoagulant_choice"] = choice
         return finding
     began = began or signals.began(known)
     margin = record.catalogue.window(NEW_FEATURES)
@@ -393,7 +395,7 @@ def _known_dvt_card(record: PatientRecord, known, began, untreated: str, also) -
         finding = Finding(KNOWN_DVT, "warning", variant="prophylactic-dose")
         choice, facts = signals.anticoagulant_choice(record)
         finding.add(known + list(also) + treatment + facts)
-        finding.values["anticoagulant_choice"] = Say(choice)
+        finding.values["anticoagulant_choice"] = choice
         return finding
     finding = _treated_dvt_card(record, known, began, also, treatment, full, margin)
     return _with_conflicts(record, finding, known, also, treatment, full)
@@ -541,7 +543,7 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         # The code may be a confirmed clot whose status was never recorded: then it is untreated (r39 W4)
         choice, facts = signals.anticoagulant_choice(record)
         finding.add(facts)
-        finding.values["anticoagulant_choice"] = Say(choice)
+        finding.values["anticoagulant_choice"] = choice
     elif signals.recent_surgery(record):
         finding.variant = "recent-surgery"  # surgery raises D-dimer: imaging first
     elif pe_excluded := [t for t in record.negative_tests(signals.PE_IMAGING, signals.PE)

@@ -47,6 +47,7 @@ ADMIT_PREGNANT, ADMIT_CHILD = phrase(_PE, "admit.pregnant"), phrase(_PE, "admit.
 REOPEN_NEW_FEATURE = phrase(_PE, "reopen.new-feature")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
 NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
+NOTE_CHILD_PE_UNTREATED, LEAD_CHILD_PE_UNTREATED = phrase(_PE, "note.child-known-untreated"), phrase(_PE, "lead.child-known-untreated")
 NOTE_INFECTION = phrase(_PE, "note.infection")
 # The PE features a fever or a septic joint explains as well as a clot (§5.10: a fast pulse and breathing)
 EXPLAINED_BY_INFECTION = frozenset({signals.HEART_RATE, signals.TACHYCARDIA_CODED, signals.RESPIRATORY_RATE,
@@ -103,9 +104,16 @@ def possible_pe(record: PatientRecord) -> Finding | None:
                 # (r40 S3: a 14-year-old was given the adult 'admit if' thresholds)
                 finding = Finding(SUSPECTED_PE, "critical",
                                   variant="ctpa-shown-child" if signals.child(record) else "ctpa-shown")
+                if signals.child(record):
+                    finding.add(_child_high_risk(record))  # listed: the child card names no thresholds
+                admit = [] if signals.child(record) else _admission_reasons(record, finding)
+                if admit:
+                    # shock or hypoxia met: the summary says admit, not 'admit if' in step 2 (r41 S2)
+                    finding.variant = "ctpa-shown-admit"
+                    finding.values["admission_reasons"] = admit
                 choice, facts = signals.anticoagulant_choice(record)
                 finding.add(facts)
-                finding.values["anticoagulant_choice"] = Say(choice)
+                finding.values["anticoagulant_choice"] = choice
         else:
             finding = Finding(SUSPECTED_PE, "critical", variant="ctpa-not-negative")
         finding.add(unread + signals.all_leg_dvt_features(record) + signals.pe_symptoms(record))
@@ -186,15 +194,19 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         finding.variant = "child"
         # NG51's high-risk signs for the age (under 12: its rates for the age and the paediatric SpO₂; from
         # 12: HR > 130, RR ≥ 25, SBP ≤ 90), the adult admission levels from 12, or a temperature below 35 °C.
-        high_risk = signals.sepsis_high_risk(record) + (
-            signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
-            + signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
-            if signals.adult_physiology(record) else signals.paediatric_high_risk(record))
-        high_risk += signals.too_cold(record)
+        high_risk = _child_high_risk(record)
         if high_risk:
             finding.add(high_risk)
             finding.variant = "child-admit"
             finding.values["admission_reasons"] = [Say(ADMIT_CHILD)]
+        if (signals.active_pe in contexts and not signals.on_anticoagulant(record)
+                and not signals.anticoagulation_unknown(record)):
+            # a confirmed PE with nothing given is treated now, in a child too (ASH/ISTH 2024 rec. 1; r41 S6:
+            # 'Possible PE' and 'do not rule it out with a D-dimer' for a PE already confirmed and untreated)
+            choice, facts = signals.anticoagulant_choice(record)
+            finding.add(facts)
+            finding.notes.insert(0, Say(NOTE_CHILD_PE_UNTREATED, choice=choice))
+            finding.leads_with = Say(LEAD_CHILD_PE_UNTREATED)
         return finding
     admit = _admission_reasons(record, finding)
     coldest = signals.too_cold(record)
@@ -274,7 +286,7 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
     """Without a respiratory feature, a fast pulse is a PE feature only beside leg DVT features or a current
     or suspected clot (KB §1.6, §2.4: tachycardia with leg DVT features; PE Wells: DVT signs 3 + HR > 100
     1.5 is already "PE likely"), over 100/min or coded, as is a systolic pressure below 90 there (shock);
-    beside a confirmed PE under way, over 130/min. Beside surgery, immobilisation, cancer, previous VTE,
+    beside a confirmed PE under way, over 130/min or a systolic pressure below 90. Beside surgery, immobilisation, cancer, previous VTE,
     pregnancy, knee or leg pain it is not (r34a F2: post-operative pain, anaemia, fever or AF are reasons for
     a fast pulse, and PE Wells is 3 there, PE unlikely) — except at the immediate-admission level beside knee
     or leg pain (r35b S1); nor in a child, whose DVT card names it (r34a F9), except shock from 12 beside a
@@ -299,7 +311,9 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
             return shock
         return shock + signals.tachycardia(record)
     if signals.active_pe in contexts:
-        return signals.very_fast_heart_rate(record)
+        # shock beside a confirmed PE is a massive PE until shown otherwise (§1.6: SBP < 90 admits; r41 S1: SBP
+        # 85 beside an untreated PE gave a 'confirm treatment today' warning)
+        return signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
     if contexts & STRONG_RISKS and contexts & {signals.knee_pain_as_context, signals.leg_pain_as_context}:
         # Knee or leg pain beside surgery, immobilisation, cancer, previous VTE or pregnancy with the pulse or
         # pressure at the immediate-admission level (REMEDY/CKS HR > 130, SBP < 90): no moderate post-operative
@@ -324,6 +338,15 @@ def breathlessness_causes(record: PatientRecord) -> list:
 def _only_breathlessness(symptoms) -> bool:
     """Every PE feature is a breathlessness code (no measured sign, chest pain, syncope...)."""
     return bool(symptoms) and all(DYSPNOEA in f.value_sets and not f.value_sets & OTHER_FEATURES for f in symptoms)
+
+
+def _child_high_risk(record: PatientRecord) -> list:
+    """NG51's high-risk signs for the age (under 12: its rates for the age and the paediatric SpO₂; from 12:
+    HR > 130, RR ≥ 25, SBP ≤ 90), the adult admission levels from 12, or a temperature below 35 °C."""
+    return signals.sepsis_high_risk(record) + (
+        signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
+        + signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
+        if signals.adult_physiology(record) else signals.paediatric_high_risk(record)) + signals.too_cold(record)
 
 
 def _admission_reasons(record: PatientRecord, finding: Finding, after=None) -> list:
@@ -414,7 +437,7 @@ def known_pe_untreated(record: PatientRecord) -> Finding | None:
         return finding
     choice, facts = signals.anticoagulant_choice(record)
     finding.add(known + facts)
-    finding.values["anticoagulant_choice"] = Say(choice)
+    finding.values["anticoagulant_choice"] = choice
     return finding
 
 

@@ -50,6 +50,9 @@ EGFR, SEVERE_RENAL_EGFR = measurement("egfr"), threshold("severe-renal-egfr")
 EGFR_UNITS = frozenset({"mL/min/{1.73_m2}", "mL/min"})
 ANTICOAGULANT_CHOICE = {key: phrase("common", f"anticoagulant-choice.{key}")
                         for key in ("default", "default-may-be-pregnant", "pregnancy", "child", "aps", "renal", "breastfeeding")}
+# What the leading advice does not cover, added to it (r41 S4, S5)
+ANTICOAGULANT_ALSO = {key: phrase("common", f"anticoagulant-choice.also-{key}") for key in ("aps", "renal")}
+CHOICE_WITH = phrase("common", "anticoagulant-choice.with")
 PREGNANCY_POSSIBLE_AGE = threshold("pregnancy-possible-age")
 ADULT_AGE, ADULT_PHYSIOLOGY_AGE = threshold("adult-age"), threshold("adult-physiology-age")
 IMMOBILISATION_WINDOW, LEG_CONTEXT = window("immobilisation"), window("leg-context")
@@ -629,24 +632,34 @@ def full_strength(anticoagulants: list[Fact]) -> list[Fact]:
     return [f for f in anticoagulants if PROPHYLACTIC_STRENGTH not in f.value_sets]
 
 
-def anticoagulant_choice(record: PatientRecord) -> tuple[Name, list[Fact]]:
+def anticoagulant_choice(record: PatientRecord) -> tuple[Say, list[Fact]]:
     """Which anticoagulant advice fits (KB §8.2), as a phrase of cards/common.json, with the facts behind it:
     pregnancy first (LMWH, never a DOAC), then a child's (paediatric haematology: NG158 covers adults only;
     ASH/ISTH 2024; r40 S3: children were told 'NICE NG158, usually a DOAC'), then antiphospholipid syndrome (a
     VKA), then severe renal impairment (heparin or a VKA), then breastfeeding within its window (LMWH or
     warfarin: NHS SPS; r39 W3), else the usual (a DOAC), with the pregnancy caution only for a woman under
-    pregnancy-possible-age (or of unrecorded sex or age). Each phrase names the guideline it follows."""
-    if not pregnant_or_postpartum(record) and child(record):
-        return ANTICOAGULANT_CHOICE["child"], []
-    for key, facts in (("pregnancy", pregnant_or_postpartum(record)), ("aps", record.current(APS)),
-                       ("renal", renal_failure(record) + renal_impairment(record, coded_only=True)),
-                       ("breastfeeding", record.current(BREASTFEEDING, BREASTFEEDING_WINDOW))):
-        if facts:
-            return ANTICOAGULANT_CHOICE[key], facts
-    # The pregnancy caution is for a woman who may be pregnant, not for a man or a woman past the age (r34a W4)
-    may_be_pregnant = record.sex in (None, "female", "unknown", "other") and (
-        record.age is None or record.age < record.threshold(PREGNANCY_POSSIBLE_AGE))
-    return ANTICOAGULANT_CHOICE["default-may-be-pregnant" if may_be_pregnant else "default"], []
+    pregnancy-possible-age (or of unrecorded sex or age). Each phrase names the guideline it follows. What
+    the leading advice does not cover is added, not dropped (r41 S4, S5: a child on dialysis was offered a
+    DOAC, APS beside end-stage renal disease lost the renal dosing): APS beside a child's advice (no DOAC),
+    renal failure beside pregnancy, a child's or APS advice (heparin dosed to it)."""
+    renal = renal_failure(record) + renal_impairment(record, coded_only=True)
+    aps = record.current(APS)
+    found = [(key, facts) for key, facts in (
+        ("pregnancy", pregnant_or_postpartum(record)), ("child", [] if not child(record) else [None]),
+        ("aps", aps), ("renal", renal), ("breastfeeding", record.current(BREASTFEEDING, BREASTFEEDING_WINDOW)))
+        if facts]
+    if not found:
+        # The pregnancy caution is for a woman who may be pregnant, not for a man or a woman past the age (r34a W4)
+        may_be_pregnant = record.sex in (None, "female", "unknown", "other") and (
+            record.age is None or record.age < record.threshold(PREGNANCY_POSSIBLE_AGE))
+        return Say(ANTICOAGULANT_CHOICE["default-may-be-pregnant" if may_be_pregnant else "default"]), []
+    lead, _ = found[0]
+    also = [key for key, _ in found[1:] if (key == "aps" and lead == "child") or key == "renal"]
+    facts = [f for key, facts in found if key == lead or key in also for f in facts if f is not None]
+    choice = Say(ANTICOAGULANT_CHOICE[lead])
+    for key in also:
+        choice = Say(CHOICE_WITH, choice=choice, also=Say(ANTICOAGULANT_ALSO[key]))
+    return choice, facts
 
 
 INTERIM_CAUTION = {key: phrase("common", f"interim-anticoagulation.{key}") for key in ("aps", "renal", "renal-impaired")}
