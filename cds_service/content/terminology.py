@@ -54,8 +54,9 @@ def _get(obj: object, name: str):
 class ValueSets:
     def __init__(self, index: dict[tuple[str, str], frozenset[str]], ids: Iterable[str],
                  shared_codes: Iterable[tuple[frozenset[str], str]] = (),
-                 displays: dict[str, frozenset[str]] | None = None):
+                 displays: dict[str, frozenset[str]] | None = None, names: dict[tuple[str, str], str] | None = None):
         self._index = index
+        self._names = dict(names or {})  # (system, code) -> the value set's display for it
         self.ids = frozenset(ids)
         # Every spelling of every code system a value set uses: a coding in none of them (a local code, WHO
         # ICD-10) is one this service cannot read, whatever it means.
@@ -80,6 +81,7 @@ class ValueSets:
     @classmethod
     def load(cls, folder: Path, shared_codes: Iterable[tuple[frozenset[str], str]] = ()) -> "ValueSets":
         members: dict[tuple[str, str], set[str]] = defaultdict(set)
+        names: dict[tuple[str, str], str] = {}
         displays: dict[str, frozenset[str]] = {}
         ids = []
         for path in sorted(folder.glob("*.json")):
@@ -97,9 +99,18 @@ class ValueSets:
                     for spelling in spellings:
                         for code in _code_forms(system, concept["code"]):
                             members[(spelling, code)].add(resource["id"])
+                            if isinstance(concept.get("display"), str):
+                                names.setdefault((spelling, code), concept["display"])
         # Every spelling is a key, so a lookup is one dict access: this runs for every coding of every
         # resource in the prefetch, before anything is validated.
-        return cls({key: frozenset(value) for key, value in members.items()}, ids, shared_codes, displays)
+        return cls({key: frozenset(value) for key, value in members.items()}, ids, shared_codes, displays, names)
+
+    def display_of(self, coding) -> str | None:
+        """The value sets' display for a Coding's code: a card names an entry sent with no display by it."""
+        try:
+            return self._names.get((_get(coding, "system"), _get(coding, "code")))
+        except TypeError:  # unhashable, in hostile input
+            return None
 
     def readable(self, concept: object) -> bool:
         """Has the CodeableConcept (raw dict or model) a coding in a code system the value sets use?"""

@@ -2587,7 +2587,9 @@ class _Builder:
     def _evidence(self, kind: str, resource, concept, when, **details) -> Evidence:
         matched = [c for c in (concept.coding or ()) if self.value_sets.of_coding(c)] if concept else []
         displays = [c.display for c in matched if c.display]
-        display = " / ".join(dict.fromkeys(displays)) or _concept_text(concept)
+        # sent without words ('display': "" is read as absent): named by the value set's display (r41 W2)
+        display = " / ".join(dict.fromkeys(displays)) or _concept_text(concept) or next(
+            (name for name in map(self.value_sets.display_of, matched) if name), None)
         codes = tuple((SYSTEM_NAMES.get(c.system, c.system), c.code) for c in matched)
         return Evidence(f"{kind}/{resource.id or '(no id)'}", display, codes, when, **details)
 

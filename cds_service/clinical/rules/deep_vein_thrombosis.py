@@ -414,7 +414,7 @@ def _with_conflicts(record: PatientRecord, finding: Finding | None, known, also,
         finding = Finding(KNOWN_DVT, "warning", variant="anticoagulant-conflict")
         finding.add(known + list(also) + treatment)
         finding.values["anticoagulant_conflict"] = lines
-        finding.values["anticoagulant_switch"] = Say(signals.conflict_switch(conflicts))
+        finding.values["anticoagulant_switch"] = signals.conflict_switch(record, conflicts)
     else:
         finding.notes.append(Say(NOTE_CONFLICT, conflicts=lines))
     finding.add([f for _, _, facts in conflicts for f in facts])

@@ -451,7 +451,7 @@ def _conflicting_treatment(record: PatientRecord, known: list, treatment: list) 
     finding = Finding(KNOWN_PE, "warning", variant="anticoagulant-conflict")
     finding.add(known + treatment + [f for _, _, facts in conflicts for f in facts])
     finding.values["anticoagulant_conflict"] = signals.conflict_lines(record, conflicts)
-    finding.values["anticoagulant_switch"] = Say(signals.conflict_switch(conflicts))
+    finding.values["anticoagulant_switch"] = signals.conflict_switch(record, conflicts)
     return finding
 
 

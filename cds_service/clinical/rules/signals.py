@@ -767,10 +767,15 @@ SWITCH_WORDS = {CONFLICT_WORDS[key]: phrase("common", f"anticoagulant-switch.{ke
                 for key in ("pregnancy", "aps", "renal", "renal-coded")}
 
 
-def conflict_switch(conflicts) -> Name:
-    """The switch the card's next step names for these conflicts (SWITCH_WORDS, the weightiest first)."""
+SWITCH_CHILD = phrase("common", "anticoagulant-switch.child")
+
+
+def conflict_switch(record: PatientRecord, conflicts) -> Say:
+    """The switch the card's next step names for these conflicts (SWITCH_WORDS, the weightiest first); for a
+    child, made with paediatric haematology (r41 W1: a 13-year-old was given the adult switch only)."""
     found = {words for _, words, _ in conflicts}
-    return next(SWITCH_WORDS[w] for w in SWITCH_WORDS if w in found)
+    switch = Say(next(SWITCH_WORDS[w] for w in SWITCH_WORDS if w in found))
+    return Say(SWITCH_CHILD, switch=switch) if child(record) else switch
 
 
 def _limit_of(record: PatientRecord, fact: Fact):
