@@ -111,10 +111,12 @@ class CardTemplates:
         """The variant's summary; a card demoted because it rests on an uninterpreted answer says first that
         the answer is to be asked, so a warning never reads as an order for an emergency."""
         summary = _fill(variant["summary"], values)
-        if finding.leads_with is not None:
-            led = self.common["summary.leads-with"].format(lead=self.say(finding.topic, finding.leads_with),
-                                                           summary=summary)
-            summary = led if len(led) < _SUMMARY_LIMIT else summary
+        leads = finding.leads_with if isinstance(finding.leads_with, tuple) else (finding.leads_with,)
+        for lead in (lead for lead in leads if lead is not None):  # the first that fits, the fuller first
+            led = self.common["summary.leads-with"].format(lead=self.say(finding.topic, lead), summary=summary)
+            if len(led) < _SUMMARY_LIMIT:
+                summary = led
+                break
         if finding.pending:
             pending = self.common["summary.pending-first"].format(summary=summary)
             return pending if len(pending) < _SUMMARY_LIMIT else summary

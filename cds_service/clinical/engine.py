@@ -27,9 +27,8 @@ UNREAD_COUNT = {(kind, many): names.phrase("common", f"unread-entries.{kind}.{'m
 UNREAD_AND, UNREAD_MORE = names.phrase("common", "unread-entries.and"), names.phrase("common", "unread-entries.more")
 # Entries a rule would read that are not valid FHIR (r38b S6: a heart rate 142 vanished without a word)
 MALFORMED = {many: names.phrase("common", f"note.malformed-{'entries' if many else 'entry'}") for many in (False, True)}
-MALFORMED_LEAD = names.phrase("common", "lead.malformed-reading")
+MALFORMED_LEAD = {many: names.phrase("common", f"lead.malformed-reading{'s' if many else ''}") for many in (False, True)}
 MALFORMED_LEAD_NAMED = names.phrase("common", "lead.malformed-reading.named")
-_LEAD_TEXT = 30  # a reading named in a summary's lead, at most (CDS Hooks: a summary is under 140 characters)
 DIED, DIED_ON = names.phrase("incomplete-check", "deceased.undated"), names.phrase("incomplete-check", "deceased.on")
 DOUBTFUL_PREGNANCY = names.phrase("common", "note.doubtful-pregnancy")
 WHO = {key: names.phrase("common", f"who.{key}") for key in ("male-aged", "aged", "male-undated")}
@@ -131,10 +130,11 @@ class ClinicalEngine:
                 # card's summary opens with it too (r41 S3: SpO₂ 85 % timed '22/11/2026 09:00' sat below the steps)
                 for finding in findings:
                     finding.notes.insert(0, line)
-                readings = [e.text for e in record.malformed if e.kind == "Observation"]
+                readings = [e.short for e in record.malformed if e.kind == "Observation"]
                 if readings and findings[0].leads_with is None:
-                    short = len(readings) == 1 and len(readings[0]) <= _LEAD_TEXT
-                    findings[0].leads_with = Say(MALFORMED_LEAD_NAMED, text=readings[0]) if short else Say(MALFORMED_LEAD)
+                    generic = Say(MALFORMED_LEAD[len(readings) > 1])
+                    findings[0].leads_with = (Say(MALFORMED_LEAD_NAMED, text=readings[0]), generic) \
+                        if len(readings) == 1 else generic
         if record.unread_entries:
             # Never silent: every card says what it could not read; with no card, an incomplete-check card does
             line, entries, texts = self._unread_line(record)

@@ -268,13 +268,18 @@ def _validated(raw: dict):
         return None
 
 
-def _without_empty(value):
+_PRUNE_DEPTH = 32  # no FHIR R4 resource nests deeper; hostile input may (it is then left as it is, and invalid)
+
+
+def _without_empty(value, depth: int = 0):
     """A raw JSON value without its empty strings, nulls, and the objects and arrays left empty by that."""
+    if depth > _PRUNE_DEPTH:
+        return value
     if isinstance(value, dict):
-        kept = {key: _without_empty(item) for key, item in value.items()}
+        kept = {key: _without_empty(item, depth + 1) for key, item in value.items()}
         return {key: item for key, item in kept.items() if item not in ("", None, {}, [])}
     if isinstance(value, list):
-        kept = [_without_empty(item) for item in value]
+        kept = [_without_empty(item, depth + 1) for item in value]
         return [item for item in kept if item not in ("", None, {}, [])]
     return value
 
@@ -290,17 +295,18 @@ def malformed_entry(raw: dict) -> UnreadEntry:
         codings = concept.get("coding") if isinstance(concept.get("coding"), list) else ()
         name = next((c["code"] for c in codings if isinstance(c, dict) and isinstance(c.get("code"), str)), None)
     value = _quantity_text(raw.get("valueQuantity")) if kind == "Observation" else None
+    first = None
     if kind == "Observation" and value is None and isinstance(raw.get("component"), list):
         # a panel: its measurements, which may be the red flag ('Systolic blood pressure 85 mmHg')
-        measured = [(_concept_name(c.get("code")), _quantity_text(c.get("valueQuantity")))
-                    for c in raw["component"] if isinstance(c, dict)]
-        value = ", ".join(f"{part} {amount}" for part, amount in measured if part and amount) or None
+        measured = [f"{part} {amount}" for part, amount in ((_concept_name(c.get("code")), _quantity_text(
+            c.get("valueQuantity"))) for c in raw["component"] if isinstance(c, dict)) if part and amount]
+        value, first = ", ".join(measured) or None, (measured[0] if measured else None)
     text = f"{name}: {value}" if name and value else name or kind
     try:
         when = observation_time(raw) if kind == "Observation" else None
     except (TypeError, ValueError, AttributeError):
         when = None
-    return UnreadEntry(kind, _shortened(text), when)
+    return UnreadEntry(kind, _shortened(text), when, short=first or _shortened(text))
 
 
 # -- relevance: on the raw JSON, once ---------------------------------------------------------------------

@@ -80,6 +80,7 @@ class UnreadEntry:
     entry_condition: bool = False  # it names nothing but this service's entry condition (knee pain)
     oedema: bool = False  # it names nothing but a swelling that is not the knee's ('Swollen ankles')
     coded: bool = False  # coded in a system the value sets use, but in none of them: read for red flags only
+    short: str = ""  # a not-valid entry's first reading, short enough for a summary ('Systolic blood pressure 80 mmHg')
 
 
 @dataclass

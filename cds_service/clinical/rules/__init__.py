@@ -16,7 +16,7 @@ from .musculoskeletal import musculoskeletal_causes
 from .prosthetic_joint import prosthetic_joint_infection
 from .pulmonary_embolism import known_pe_untreated, possible_pe
 from .septic_arthritis import suspected_septic_arthritis
-from .signals import interim_caution
+from .signals import interim_caution, renal_failure, renal_impairment
 
 _RANK = {"critical": 0, "warning": 1, "info": 2}
 RULES = (possible_pe, acute_limb_ischaemia, compartment_syndrome, prosthetic_joint_infection, suspected_septic_arthritis,
@@ -36,6 +36,7 @@ def evaluate(record: PatientRecord) -> list[Finding]:
         if finding.topic == SUSPECTED_DVT and threatened and finding.variant != "child":
             finding.variant = "limb-threat"
     _interim_caution(record, findings)
+    _renal_dosing(record, findings)
     _dvt_not_excluded(record, findings)
     return sorted(findings, key=lambda f: (_RANK[f.indicator], f.follows))  # stable: rule order within an urgency
 
@@ -55,9 +56,23 @@ def _interim_caution(record: PatientRecord, findings: list[Finding]) -> None:
             finding.notes.append(Say(words))
 
 
+def _renal_dosing(record: PatientRecord, findings: list[Finding]) -> None:
+    """The cards that name LMWH in their own words (catalogue recordHygiene renalDosingCards: pregnancy's)
+    say, beside renal failure or severe impairment, that the heparin is dosed to the creatinine clearance
+    (r42 S3: 'therapeutic LMWH now' beside CKD stage 5 in pregnancy)."""
+    renal = renal_failure(record) + renal_impairment(record)
+    if not renal:
+        return
+    for finding in findings:
+        if f"{finding.topic}:{finding.variant}" in record.catalogue.hygiene["renalDosingCards"]:
+            finding.add(renal)
+            finding.notes.insert(0, Say(RENAL_DOSING))
+
+
 # The cards whose pathway already answers "is this leg's pain a clot?"
 _CLOT_TOPICS = frozenset(topic(t) for t in ("suspected-pe", "suspected-dvt", "suspected-dvt-pregnancy", "known-dvt",
                                             "known-pe"))
+RENAL_DOSING = phrase("common", "note.renal-dosing")
 NOTE_DVT_NOT_EXCLUDED = {cancer: phrase("common", f"note.dvt-not-excluded{'.cancer-asked' if cancer else ''}")
                          for cancer in (False, True)}
 LEAD_DVT_NOT_EXCLUDED = {cancer: phrase("common", f"lead.dvt-not-excluded{'.cancer-asked' if cancer else ''}")

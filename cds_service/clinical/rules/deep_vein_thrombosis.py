@@ -299,6 +299,12 @@ def _suspected(record: PatientRecord, features) -> Finding:
         # Wells and D-dimer are not validated under 18 (§8.1): no score, no D-dimer rule-out.
         finding = Finding(SUSPECTED_DVT, "warning", variant="child")
         finding.add(features + (risk or []) + signals.on_anticoagulant(record))
+        unread = [f for f in record.studies(signals.DVT_IMAGING, FINDING) if not (f.negative and f.current)]
+        if unread:
+            # a scan already done and not read as negative: its report decides, not another scan (r42 S4: a
+            # 13-year-old's SVT 1 cm from the junction got 'leg-vein ultrasound the same day')
+            finding.variant = "child-scan-not-negative"
+            finding.add(unread)
         if risk:
             # which risk made it a card is said, not only listed (r38a W3)
             finding.notes.append(Say(NOTE_CHILD_RISK, risks=[Say(CHILD_RISK[key]) for key, _ in _child_vte_risks(record)]))

@@ -50,7 +50,8 @@ class Finding:
     ask_first: bool | tuple[str, ...] = False
     pending: bool = False  # raised only by results not yet final: the summary opens with that (engine._pending)
     follows: bool = False  # placed after the other cards of its indicator (a PE card whose physiology sepsis explains)
-    leads_with: Say | None = None  # a warning the summary opens with ('DVT not excluded': r40 S5)
+    # a warning the summary opens with ('DVT not excluded': r40 S5); several: the first that fits
+    leads_with: Say | tuple[Say, ...] | None = None
 
     def add(self, facts: list[Fact]) -> None:
         for fact in facts:

@@ -47,7 +47,6 @@ ADMIT_PREGNANT, ADMIT_CHILD = phrase(_PE, "admit.pregnant"), phrase(_PE, "admit.
 REOPEN_NEW_FEATURE = phrase(_PE, "reopen.new-feature")
 UNKNOWN_SYSTOLIC, UNKNOWN_CONSCIOUSNESS = phrase(_PE, "unknown.systolic-pressure"), phrase(_PE, "unknown.consciousness")
 NOTE_ANTICOAGULANT, NOTE_KNOWN_PE_UNTREATED = phrase(_PE, "note.anticoagulant"), phrase(_PE, "note.known-pe-untreated")
-NOTE_CHILD_PE_UNTREATED, LEAD_CHILD_PE_UNTREATED = phrase(_PE, "note.child-known-untreated"), phrase(_PE, "lead.child-known-untreated")
 NOTE_INFECTION = phrase(_PE, "note.infection")
 # The PE features a fever or a septic joint explains as well as a clot (§5.10: a fast pulse and breathing)
 EXPLAINED_BY_INFECTION = frozenset({signals.HEART_RATE, signals.TACHYCARDIA_CODED, signals.RESPIRATORY_RATE,
@@ -105,7 +104,10 @@ def possible_pe(record: PatientRecord) -> Finding | None:
                 finding = Finding(SUSPECTED_PE, "critical",
                                   variant="ctpa-shown-child" if signals.child(record) else "ctpa-shown")
                 if signals.child(record):
-                    finding.add(_child_high_risk(record))  # listed: the child card names no thresholds
+                    high_risk = _child_high_risk(record) + signals.paediatric_hypotension(record)
+                    finding.add(high_risk)  # listed, and said in the summary (r42 W7: SBP 85 at 15 unsaid)
+                    if high_risk:
+                        finding.variant = "ctpa-shown-child-admit"
                 admit = [] if signals.child(record) else _admission_reasons(record, finding)
                 if admit:
                     # shock or hypoxia met: the summary says admit, not 'admit if' in step 2 (r41 S2)
@@ -195,18 +197,20 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # NG51's high-risk signs for the age (under 12: its rates for the age and the paediatric SpO₂; from
         # 12: HR > 130, RR ≥ 25, SBP ≤ 90), the adult admission levels from 12, or a temperature below 35 °C.
         high_risk = _child_high_risk(record)
+        if signals.active_pe in contexts:
+            high_risk += [] if signals.adult_physiology(record) else signals.paediatric_hypotension(record)
         if high_risk:
             finding.add(high_risk)
             finding.variant = "child-admit"
             finding.values["admission_reasons"] = [Say(ADMIT_CHILD)]
         if (signals.active_pe in contexts and not signals.on_anticoagulant(record)
                 and not signals.anticoagulation_unknown(record)):
-            # a confirmed PE with nothing given is treated now, in a child too (ASH/ISTH 2024 rec. 1; r41 S6:
-            # 'Possible PE' and 'do not rule it out with a D-dimer' for a PE already confirmed and untreated)
+            # a confirmed PE with nothing given is treated now, in a child too (ASH/ISTH 2024 rec. 1; r41 S6,
+            # r42 W6: the suspected-PE child card's 'imaging is a paediatric decision' led for a known PE)
+            finding.variant = "child-known-untreated-admit" if high_risk else "child-known-untreated"
             choice, facts = signals.anticoagulant_choice(record)
             finding.add(facts)
-            finding.notes.insert(0, Say(NOTE_CHILD_PE_UNTREATED, choice=choice))
-            finding.leads_with = Say(LEAD_CHILD_PE_UNTREATED)
+            finding.values["anticoagulant_choice"] = choice
         return finding
     admit = _admission_reasons(record, finding)
     coldest = signals.too_cold(record)
@@ -240,6 +244,10 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         # with an admission criterion met, the summary says admit (r40 W10: 'admit if SpO₂ < 91 %' beside 89 %)
         finding.variant = "known-untreated-pregnancy" if pregnant else "known-untreated-admit" if admit \
             else "known-untreated"
+        # the drug that fits, at the moment someone prescribes (r42 S2: APS and renal failure were dropped here)
+        choice, facts = signals.anticoagulant_choice(record)
+        finding.add(facts)
+        finding.values["anticoagulant_choice"] = choice
         finding.values.setdefault("admission_reasons", admit)
     if ctpas and not pregnant:
         # What re-opened it is named, and what the CTPA already answered is kept in view: a clinician who sees
@@ -292,6 +300,11 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
     or leg pain (r35b S1); nor in a child, whose DVT card names it (r34a F9), except shock from 12 beside a
     leg finding or a clot (r35b S2)."""
     if signals.child(record):
+        if signals.active_pe in contexts:
+            # a confirmed PE: shock or a pulse at NG51's high-risk level for the age is no crying toddler's
+            # (r42 S1: a 10-year-old with a known PE and SBP 70 got 'confirm treatment today')
+            return _child_high_risk(record) + ([] if signals.adult_physiology(record)
+                                               else signals.paediatric_hypotension(record))
         if contexts & {signals.leg_dvt_features_as_context, signals.known_vte} and signals.adult_physiology(record):
             # 12-17 in shock beside a swollen leg or a clot (NG51's 12-and-over HR > 130, SBP <= 90): the
             # emergency a crying toddler's pulse is not (r35b S2: a warning that never named the low pressure)

@@ -930,6 +930,21 @@ def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True, sepsis:
     return found + worst(record, OXYGEN_SATURATION, lambda value: value < saturation, highest=False)
 
 
+HYPOTENSION_BASE, HYPOTENSION_PER_YEAR = threshold("paediatric-hypotension-base"), threshold("paediatric-hypotension-per-year")
+ADULT_SYSTOLIC = threshold("admission-systolic-pressure")
+
+
+def paediatric_hypotension(record: PatientRecord) -> list[Fact]:
+    """A child's systolic pressure below PALS's lower limit for the age: 70 + 2 × age in years, 90 mmHg at
+    most (catalogue paediatric-hypotension-*), at the lowest reading in the window (r42 S1: SBP 70 in a
+    10-year-old beside a confirmed PE was read as nothing under 12)."""
+    if record.age is None:
+        return []
+    limit = min(record.threshold(HYPOTENSION_BASE) + record.threshold(HYPOTENSION_PER_YEAR) * record.age,
+                record.threshold(ADULT_SYSTOLIC))
+    return worst(record, SYSTOLIC, lambda value: value < limit, highest=False)
+
+
 def sepsis_high_risk(record: PatientRecord) -> list[Fact]:
     """A NICE NG51 high-risk sign of sepsis at the worst reading in the window: for 12 and over, heart rate
     > 130/min, respiratory rate ≥ 25/min, systolic pressure ≤ 90 mmHg or an inspired oxygen concentration
