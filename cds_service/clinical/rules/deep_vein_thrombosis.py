@@ -550,6 +550,10 @@ def _suspected_dvt(record: PatientRecord, features) -> Finding:
         choice, facts = signals.anticoagulant_choice(record)
         finding.add(facts)
         finding.values["anticoagulant_choice"] = choice
+    elif record.current(BAKERS_CYST) or record.current(signals.BAKERS_CYST_RUPTURED):
+        # KB §1.7 rule 2: a ruptured cyst mimics DVT and a cyst can coexist with one; the duplex images both,
+        # so it is the first test, not a D-dimer (r42 W10)
+        finding.variant = "bakers-cyst"
     elif signals.recent_surgery(record):
         finding.variant = "recent-surgery"  # surgery raises D-dimer: imaging first
     elif pe_excluded := [t for t in record.negative_tests(signals.PE_IMAGING, signals.PE)

@@ -53,7 +53,9 @@ Otherwise, lesser cards (KB §1.8: a known diagnosis gets no "possible" card; CD
   placed on the leg, or a neurological cause explains it): 'examine-pulses', `warning` (examine the foot
   pulses now) — so do Ps recorded without a site that began within the critical window, in enough entries,
   beside leg or knee pain (r34b S10); more than one new vascular P with no leg or knee pain on record: 'signs-without-pain',
-  `warning` (examine the foot pulses now).
+  `warning` (examine the foot pulses now); enough new signs on one leg with the pain on the other only:
+  'signs-other-leg', `warning` (the sides are not merged: KB §8.8 rule 4, r42 F9); a new sign within 4 weeks of a
+  knee dislocation with no pain recorded: 'dislocation-sign', `warning` (r42 S8).
 """
 from __future__ import annotations
 
@@ -127,8 +129,12 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
             finding.variant = "embolus-af"
         if came_on:
             finding.notes.append(Say(phrase("acute-limb-ischaemia", "note.occlusion-on-anticoagulant")))
-    if pain and _enough(threatening, needed):
-        finding.add(threatening + pain + embolic_source)
+    # The pain and the Ps are one presentation only on one leg (the same side, or the side unknown on either:
+    # KB §8.8 rule 4; r42 F9: left knee pain beside a pale, numb right leg read as the critical card)
+    signs_pain = [p for p in pain if any(signals.either_leg(p, f) for f in counted)] if counted else pain
+    with_pain = [f for f in threatening if any(signals.either_leg(f, p) for p in signs_pain)]
+    if signs_pain and _enough(with_pain, needed):
+        finding.add(with_pain + signs_pain + embolic_source)
     # A new ischaemic sign of a popliteal aneurysm's leg, with or without pain recorded, is a thrombosed or
     # embolising aneurysm until proven otherwise (SVS 2022, Farber et al.: acute ischaemia is its commonest
     # complication; ESVS 2020 acute limb ischaemia): the critical card, the aneurysm named as the source (r38 1).
@@ -149,7 +155,18 @@ def acute_limb_ischaemia(record: PatientRecord) -> Finding | None:
             # Symptomatic but no sign of a threatened limb: urgent, not emergency, review (KB §2.3, SVS).
             finding.variant, finding.indicator = "aneurysm-symptomatic", "warning"
     if not finding.evidence:
-        finding = _lesser(record, known, anticoagulated, chronic, pain, new, counted, causes, embolic_source, needed)
+        finding = _lesser(record, known, anticoagulated, chronic, signs_pain, new, counted, causes, embolic_source,
+                          needed)
+        injured = [f for f in threatening if any(signals.either_leg(f, d) for d in dislocation)]
+        if finding is None and injured and not pain:
+            # a torn popliteal intima thromboses days later (KB §2.3): a new P of the injured leg is examined
+            # now, pain recorded or not (r42 S8: paraesthesia 10 days after a dislocation gave no card)
+            finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="dislocation-sign")
+            finding.add(injured + dislocation)
+        if finding is None and pain and not signs_pain and _enough(threatening, needed):
+            # the Ps of one leg, the pain of the other: examined now, not read as one emergency (r42 F9)
+            finding = Finding(ACUTE_LIMB_ISCHAEMIA, "warning", variant="signs-other-leg")
+            finding.add(threatening + pain)
         if finding is None:
             return None
     # "R foot cold, pale": the card does not ask for a cold limb (r26 review W-A)
