@@ -116,10 +116,7 @@ class ClinicalEngine:
         if record.malformed:
             # Never silent: a resource a rule would read that is not valid FHIR is named on every card; with no
             # card, on a warning of its own (a red flag may be in it)
-            quoted = list(dict.fromkeys(f"‘{e.text}’" for e in record.malformed))
-            texts = ", ".join(quoted[:_QUOTED])
-            if len(quoted) > _QUOTED:
-                texts = Say(UNREAD_MORE, texts=texts, count=len(quoted) - _QUOTED)
+            texts = _quoted(record.malformed)
             line = Say(MALFORMED[len(record.malformed) > 1], count=len(record.malformed), texts=texts)
             if not findings:
                 finding = Finding(INCOMPLETE_CHECK, "warning", variant="malformed-entries")
@@ -237,10 +234,7 @@ class ClinicalEngine:
         counts = {kind: sum(1 for e in record.unread_entries if e.kind == kind) for kind in ("Condition", "Observation")}
         parts = [Say(UNREAD_COUNT[(kind, count > 1)], count=count) for kind, count in counts.items() if count]
         entries = parts[0] if len(parts) == 1 else Say(UNREAD_AND, first=parts[0], second=parts[1])
-        quoted = list(dict.fromkeys(e.text for e in record.unread_entries))
-        texts = ", ".join(f"‘{text}’" for text in quoted[:_QUOTED])
-        if len(quoted) > _QUOTED:
-            texts = Say(UNREAD_MORE, texts=texts, count=len(quoted) - _QUOTED)
+        texts = _quoted(record.unread_entries)
         many = len(record.unread_entries) > 1
         return Say(UNREAD_ENTRIES if many else UNREAD_ENTRY, entries=entries, texts=texts), entries, texts
 
@@ -277,6 +271,13 @@ class ClinicalEngine:
             "checks": ", ".join(self.templates.topics[t]["display"] for t in checks),
         })
         return finding
+
+
+def _quoted(entries) -> Say | str:
+    """Entries' words as a card quotes them: each once, the first few, the rest counted."""
+    quoted = list(dict.fromkeys(e.text for e in entries))
+    texts = ", ".join(f"‘{text}’" for text in quoted[:_QUOTED])
+    return Say(UNREAD_MORE, texts=texts, count=len(quoted) - _QUOTED) if len(quoted) > _QUOTED else texts
 
 
 def _asked_about(record: PatientRecord, facts) -> tuple[str, ...] | bool:

@@ -60,13 +60,11 @@ def _renal_dosing(record: PatientRecord, findings: list[Finding]) -> None:
     """The cards that name LMWH in their own words (catalogue recordHygiene renalDosingCards: pregnancy's)
     say, beside renal failure or severe impairment, that the heparin is dosed to the creatinine clearance
     (r42 S3: 'therapeutic LMWH now' beside CKD stage 5 in pregnancy)."""
-    renal = renal_failure(record) + renal_impairment(record)
-    if not renal:
-        return
-    for finding in findings:
-        if f"{finding.topic}:{finding.variant}" in record.catalogue.hygiene["renalDosingCards"]:
-            finding.add(renal)
-            finding.notes.insert(0, Say(RENAL_DOSING))
+    cards = [f for f in findings if f"{f.topic}:{f.variant}" in record.catalogue.hygiene["renalDosingCards"]]
+    renal = (renal_failure(record) + renal_impairment(record)) if cards else []
+    for finding in cards if renal else ():
+        finding.add(renal)
+        finding.notes.insert(0, Say(RENAL_DOSING))
 
 
 # The cards whose pathway already answers "is this leg's pain a clot?"

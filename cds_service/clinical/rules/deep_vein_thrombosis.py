@@ -286,7 +286,8 @@ def _suspected(record: PatientRecord, features) -> Finding:
         finding = Finding(SUSPECTED_DVT_PREGNANCY, "warning")
         finding.add(features + pregnant)
     elif signals.child(record):
-        risk = _child_vte_risk(record)
+        risks = _child_vte_risks(record)
+        risk = [f for _, facts in risks for f in facts]
         if not risk and not any(f.value_sets & CHILD_FIRES_ALONE for f in features):
             # Calf pain alone in a child is a strain or a growing pain far more often than a clot (paediatric
             # DVT comes with a line, surgery or a swollen leg: KB §8.1): no same-day ultrasound card on it without
@@ -307,7 +308,7 @@ def _suspected(record: PatientRecord, features) -> Finding:
             finding.add(unread)
         if risk:
             # which risk made it a card is said, not only listed (r38a W3)
-            finding.notes.append(Say(NOTE_CHILD_RISK, risks=[Say(CHILD_RISK[key]) for key, _ in _child_vte_risks(record)]))
+            finding.notes.append(Say(NOTE_CHILD_RISK, risks=[Say(CHILD_RISK[key]) for key, _ in risks]))
         fast = signals.fast_pulse_for_age(record)
         if fast:
             # A fast pulse alone is no PE feature in a child (crying, pain, fever: r34a F9), but it is not

@@ -34,7 +34,7 @@ from .septic_arthritis import septic_knee
 SUSPECTED_PE, KNOWN_PE = topic("suspected-pe"), topic("known-pe")
 NEW_SYMPTOM = window("dvt-new-features")  # how long after a clot began a finding counts as new
 TREATMENT_PHASE, FINDING, EPISODE = window("treatment-phase"), window("finding"), window("negative-test-episode")
-SYSTOLIC, ADMISSION_SYSTOLIC = signals.SYSTOLIC, threshold("admission-systolic-pressure")
+SYSTOLIC, ADMISSION_SYSTOLIC = signals.SYSTOLIC, signals.ADMISSION_SYSTOLIC
 _PE = "suspected-pe"
 # REMEDY/CKS immediate-admission criteria the record can show (altered consciousness cannot be read): the
 # vital signs' thresholds (signals.ADMISSION_LEVEL), the systolic pressure among them.
@@ -104,12 +104,11 @@ def possible_pe(record: PatientRecord) -> Finding | None:
                 finding = Finding(SUSPECTED_PE, "critical",
                                   variant="ctpa-shown-child" if signals.child(record) else "ctpa-shown")
                 if signals.child(record):
-                    high_risk = _child_high_risk(record) + signals.paediatric_hypotension(record)
+                    high_risk = _child_high_risk(record, clot_shown=True)
                     finding.add(high_risk)  # listed, and said in the summary (r42 W7: SBP 85 at 15 unsaid)
                     if high_risk:
                         finding.variant = "ctpa-shown-child-admit"
-                admit = [] if signals.child(record) else _admission_reasons(record, finding)
-                if admit:
+                elif admit := _admission_reasons(record, finding):
                     # shock or hypoxia met: the summary says admit, not 'admit if' in step 2 (r41 S2)
                     finding.variant = "ctpa-shown-admit"
                     finding.values["admission_reasons"] = admit
@@ -196,9 +195,7 @@ def possible_pe(record: PatientRecord) -> Finding | None:
         finding.variant = "child"
         # NG51's high-risk signs for the age (under 12: its rates for the age and the paediatric SpO₂; from
         # 12: HR > 130, RR ≥ 25, SBP ≤ 90), the adult admission levels from 12, or a temperature below 35 °C.
-        high_risk = _child_high_risk(record)
-        if signals.active_pe in contexts:
-            high_risk += [] if signals.adult_physiology(record) else signals.paediatric_hypotension(record)
+        high_risk = _child_high_risk(record, clot_shown=signals.active_pe in contexts)
         if high_risk:
             finding.add(high_risk)
             finding.variant = "child-admit"
@@ -303,8 +300,7 @@ def _heart_rate_as_pe_feature(record: PatientRecord, contexts: set) -> list:
         if signals.active_pe in contexts:
             # a confirmed PE: shock or a pulse at NG51's high-risk level for the age is no crying toddler's
             # (r42 S1: a 10-year-old with a known PE and SBP 70 got 'confirm treatment today')
-            return _child_high_risk(record) + ([] if signals.adult_physiology(record)
-                                               else signals.paediatric_hypotension(record))
+            return _child_high_risk(record, clot_shown=True)
         if contexts & {signals.leg_dvt_features_as_context, signals.known_vte} and signals.adult_physiology(record):
             # 12-17 in shock beside a swollen leg or a clot (NG51's 12-and-over HR > 130, SBP <= 90): the
             # emergency a crying toddler's pulse is not (r35b S2: a warning that never named the low pressure)
@@ -353,13 +349,17 @@ def _only_breathlessness(symptoms) -> bool:
     return bool(symptoms) and all(DYSPNOEA in f.value_sets and not f.value_sets & OTHER_FEATURES for f in symptoms)
 
 
-def _child_high_risk(record: PatientRecord) -> list:
+def _child_high_risk(record: PatientRecord, clot_shown: bool = False) -> list:
     """NG51's high-risk signs for the age (under 12: its rates for the age and the paediatric SpO₂; from 12:
-    HR > 130, RR ≥ 25, SBP ≤ 90), the adult admission levels from 12, or a temperature below 35 °C."""
+    HR > 130, RR ≥ 25, SBP ≤ 90), the adult admission levels from 12, or a temperature below 35 °C; beside a
+    PE already confirmed or shown (`clot_shown`), under 12 also a systolic pressure below PALS's limit for the
+    age (r42 S1; from 12 the SBP < 90 above is that limit)."""
+    adult = signals.adult_physiology(record)
     return signals.sepsis_high_risk(record) + (
         signals.at_admission_level(record, (signals.RESPIRATORY_RATE, signals.OXYGEN_SATURATION))
         + signals.very_fast_heart_rate(record) + signals.below(record, SYSTOLIC, ADMISSION_SYSTOLIC)
-        if signals.adult_physiology(record) else signals.paediatric_high_risk(record)) + signals.too_cold(record)
+        if adult else signals.paediatric_high_risk(record)) + signals.too_cold(record) + (
+        signals.paediatric_hypotension(record) if clot_shown and not adult else [])
 
 
 def _admission_reasons(record: PatientRecord, finding: Finding, after=None) -> list:

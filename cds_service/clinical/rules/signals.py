@@ -67,6 +67,7 @@ PLACES = SIDES | {LOWER_LIMB}  # where a finding is, not what it is
 EPISODE, TREATMENT_PHASE, NEW_FEATURES = (
     window("negative-test-episode"), window("treatment-phase"), window("dvt-new-features"))
 SYSTOLIC = measurement("systolic-blood-pressure")
+ADMISSION_SYSTOLIC = threshold("admission-systolic-pressure")  # REMEDY/CKS; PALS's limit for a child stops there
 SEPSIS_HEART_RATE, SEPSIS_RESPIRATORY_RATE, SEPSIS_SYSTOLIC, SEPSIS_OXYGEN = (
     threshold("sepsis-heart-rate"), threshold("sepsis-respiratory-rate"), threshold("sepsis-systolic-pressure"),
     threshold("sepsis-oxygen-concentration"))
@@ -264,7 +265,7 @@ ADMISSION_TEMPERATURE = threshold("admission-temperature")
 ADMISSION_LEVEL = ((HEART_RATE, threshold("admission-heart-rate"), True),
                    (RESPIRATORY_RATE, threshold("admission-respiratory-rate"), True),
                    (OXYGEN_SATURATION, threshold("admission-oxygen-saturation"), False),
-                   (SYSTOLIC, threshold("admission-systolic-pressure"), False))
+                   (SYSTOLIC, ADMISSION_SYSTOLIC, False))
 # What re-opens a PE suspicion a negative CTPA closed: those, or an oxygen need measured after it (any flow,
 # FiO2 above air): the saturation oxygen buys hides what it would be on air (r27 review S12: SpO2 93 % on
 # 15 L/min after a negative CTPA read as the leg-scan pathway). Not an admission criterion in itself: REMEDY
@@ -644,10 +645,10 @@ def anticoagulant_choice(record: PatientRecord) -> tuple[Say, list[Fact]]:
     renal failure beside pregnancy, a child's or APS advice (heparin dosed to it)."""
     renal = renal_failure(record) + renal_impairment(record, coded_only=True)
     aps = record.current(APS)
-    found = [(key, facts) for key, facts in (
-        ("pregnancy", pregnant_or_postpartum(record)), ("child", [] if not child(record) else [None]),
-        ("aps", aps), ("renal", renal), ("breastfeeding", record.current(BREASTFEEDING, BREASTFEEDING_WINDOW)))
-        if facts]
+    found = [(key, facts) for key, applies, facts in (
+        ("pregnancy", None, pregnant_or_postpartum(record)), ("child", child(record), []), ("aps", None, aps),
+        ("renal", None, renal), ("breastfeeding", None, record.current(BREASTFEEDING, BREASTFEEDING_WINDOW)))
+        if applies or facts]
     if not found:
         # The pregnancy caution is for a woman who may be pregnant, not for a man or a woman past the age (r34a W4)
         may_be_pregnant = record.sex in (None, "female", "unknown", "other") and (
@@ -655,7 +656,7 @@ def anticoagulant_choice(record: PatientRecord) -> tuple[Say, list[Fact]]:
         return Say(ANTICOAGULANT_CHOICE["default-may-be-pregnant" if may_be_pregnant else "default"]), []
     lead, _ = found[0]
     also = [key for key, _ in found[1:] if (key == "aps" and lead == "child") or key == "renal"]
-    facts = [f for key, facts in found if key == lead or key in also for f in facts if f is not None]
+    facts = [f for key, facts in found if key == lead or key in also for f in facts]
     choice = Say(ANTICOAGULANT_CHOICE[lead])
     for key in also:
         choice = Say(CHOICE_WITH, choice=choice, also=Say(ANTICOAGULANT_ALSO[key]))
@@ -931,7 +932,6 @@ def paediatric_high_risk(record: PatientRecord, heart_rate: bool = True, sepsis:
 
 
 HYPOTENSION_BASE, HYPOTENSION_PER_YEAR = threshold("paediatric-hypotension-base"), threshold("paediatric-hypotension-per-year")
-ADULT_SYSTOLIC = threshold("admission-systolic-pressure")
 
 
 def paediatric_hypotension(record: PatientRecord) -> list[Fact]:
@@ -941,7 +941,7 @@ def paediatric_hypotension(record: PatientRecord) -> list[Fact]:
     if record.age is None:
         return []
     limit = min(record.threshold(HYPOTENSION_BASE) + record.threshold(HYPOTENSION_PER_YEAR) * record.age,
-                record.threshold(ADULT_SYSTOLIC))
+                record.threshold(ADMISSION_SYSTOLIC))
     return worst(record, SYSTOLIC, lambda value: value < limit, highest=False)
 
 
